@@ -1,0 +1,224 @@
+//! # devcluster
+//!
+//! A Kubernetes API server for development, demos and tests. It speaks the real REST
+//! list/watch protocol over HTTP, so kube-rs, kubectl and the Python client work against
+//! it unchanged; its contract is `shared/specs/kube-api-subset.md`, and each point of
+//! that contract is pinned by a test in `devcluster/tests/`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let cluster = devcluster::DevCluster::start(devcluster::Options::default()).await?;
+//! let client = cluster.client()?;                  // a kube::Client for it
+//! cluster.faults().add(devcluster::Fault::new(     // make LISTs slow
+//!     devcluster::FaultAction::Latency { millis: 300 }).verb("list"));
+//! let lists = cluster.counters().get("list", "configmaps");
+//! cluster.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Guarantees: binds only the address it is given (127.0.0.1 by default); every error is
+//! a `Status` object; a rejected request changes nothing; with a state file the store
+//! survives a restart, and a corrupt file is an error at start.
+//!
+//! Caveats (see `docs/decisions/0002-devcluster-fidelity.md`): no authentication or
+//! RBAC, no OpenAPI schema validation, strategic merge is a JSON merge, server-side apply
+//! has no managedFields, and no protobuf or Table responses.
+
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod counters;
+pub mod crd;
+pub mod error;
+pub mod faults;
+pub mod kubeconfig;
+pub mod meta;
+pub mod patch;
+pub mod persist;
+pub mod resources;
+pub mod route;
+pub mod selector;
+pub mod server;
+pub mod store;
+pub mod verbs;
+
+pub use counters::Counters;
+pub use error::{ApiError, StartError};
+pub use faults::{Fault, FaultAction, Faults, WatchEnding};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How to start a devcluster.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen; port 0 picks a free one. Default `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// Keep the store in this file across restarts; memory only when unset.
+    pub state_file: Option<PathBuf>,
+    /// Events kept per kind for watches to resume from (the compaction window).
+    pub history_limit: usize,
+    /// How often watches that allow bookmarks receive one.
+    pub bookmark_interval: Duration,
+    /// Largest request body.
+    pub body_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_file: None,
+            history_limit: 10_000,
+            bookmark_interval: Duration::from_secs(5),
+            body_limit: 3 * 1024 * 1024,
+        }
+    }
+}
+
+/// A running devcluster. Dropping it stops the server; [`DevCluster::shutdown`] also
+/// waits for it and flushes the state file.
+pub struct DevCluster {
+    addr: SocketAddr,
+    app: server::Shared,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl DevCluster {
+    /// Binds, restores the state file if any, and serves in the background.
+    pub async fn start(opts: Options) -> Result<Self, StartError> {
+        let store = store::Store::new(opts.history_limit);
+        if let Some(path) = &opts.state_file
+            && let Some((rv, objects)) = persist::load(path)?
+        {
+            store
+                .lock()
+                .restore(rv, objects)
+                .map_err(|reason| StartError::CorruptState {
+                    path: path.display().to_string(),
+                    reason,
+                })?;
+        }
+        let listener = tokio::net::TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: opts.listen.to_string(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: opts.listen.to_string(),
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let app = Arc::new(server::App {
+            store,
+            faults: Faults::default(),
+            counters: Counters::default(),
+            settings: server::Settings {
+                bookmark_interval: opts.bookmark_interval,
+                body_limit: opts.body_limit,
+                default_watch_timeout: Duration::from_secs(1800),
+            },
+            shutdown: stopped.clone(),
+        });
+        let mut tasks = Vec::new();
+        let router = server::router(app.clone());
+        let mut until = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                let _ = until.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "devcluster server failed");
+            }
+        }));
+        let ticker_app = app.clone();
+        let mut until = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ticker_app.settings.bookmark_interval);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => ticker_app.store.lock().broadcast_progress(),
+                    _ = until.wait_for(|s| *s) => break,
+                }
+            }
+        }));
+        if let Some(path) = opts.state_file.clone() {
+            tasks.push(tokio::spawn(persist::writer(
+                app.clone(),
+                path,
+                Duration::from_millis(100),
+            )));
+        }
+        Ok(Self {
+            addr,
+            app,
+            stop,
+            tasks,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kube client for this server, default namespace `default`.
+    pub fn client(&self) -> Result<kube::Client, StartError> {
+        let url = self.url();
+        let err = |reason: String| StartError::Client {
+            url: url.clone(),
+            reason,
+        };
+        let uri = url
+            .parse()
+            .map_err(|e: axum::http::uri::InvalidUri| err(e.to_string()))?;
+        kube::Client::try_from(kube::Config::new(uri)).map_err(|e| err(e.to_string()))
+    }
+
+    /// The kubeconfig for this server.
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig::render(&self.url())
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.app.faults
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.app.counters
+    }
+
+    /// Forgets the watch history: watches from older resourceVersions get 410.
+    pub fn compact(&self) {
+        self.app.store.lock().compact();
+    }
+
+    /// The current global resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.app.store.lock().resource_version()
+    }
+
+    /// Stops serving, ends open watches, waits, and saves the state file.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for DevCluster {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

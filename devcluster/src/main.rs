@@ -1,0 +1,71 @@
+//! `devcluster serve`: run the API server on its own.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "devcluster",
+    about = "A Kubernetes API server for development, demos and tests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API; prints the bound address on the first line.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Write a kubeconfig for this server here (for kubectl and KUBECONFIG).
+        #[arg(long)]
+        kubeconfig_out: Option<PathBuf>,
+        /// Keep the store in this file across restarts.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Events kept per kind for watches to resume from.
+        #[arg(long, default_value_t = 10_000)]
+        history: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve {
+        listen,
+        kubeconfig_out,
+        state,
+        history,
+    } = Cli::parse().command;
+    let opts = devcluster::Options {
+        listen,
+        state_file: state,
+        history_limit: history,
+        ..Default::default()
+    };
+    let cluster = devcluster::DevCluster::start(opts).await?;
+    println!("{}", cluster.addr());
+    std::io::stdout().flush()?;
+    if let Some(path) = kubeconfig_out {
+        std::fs::write(&path, cluster.kubeconfig())
+            .with_context(|| format!("cannot write kubeconfig to {}", path.display()))?;
+        tracing::info!(path = %path.display(), "kubeconfig written");
+    }
+    tracing::info!(url = %cluster.url(), "devcluster serving; Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    cluster.shutdown().await;
+    Ok(())
+}

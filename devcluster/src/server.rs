@@ -1,0 +1,258 @@
+//! The HTTP front: routing, request counting, fault injection, body limits.
+
+use crate::counters::Counters;
+use crate::error::ApiError;
+use crate::faults::{FaultAction, Faults};
+use crate::resources::ResourceType;
+use crate::route::{self, ObjectPath, Target};
+use crate::store::Store;
+use crate::verbs;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often watches that allow bookmarks get one.
+    pub bookmark_interval: Duration,
+    /// Largest request body accepted (the apiserver's is 3 MiB).
+    pub body_limit: usize,
+    /// Watch length when the client sets no `timeoutSeconds`.
+    pub default_watch_timeout: Duration,
+}
+
+/// Everything a request handler can reach.
+pub struct App {
+    pub store: Store,
+    pub faults: Faults,
+    pub counters: Counters,
+    pub settings: Settings,
+    /// Turns true at shutdown: open watches end.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub type Shared = Arc<App>;
+
+pub fn router(app: Shared) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(app)
+}
+
+/// Query parameters; kube-rs starts query strings with `?&`, which is harmless here.
+pub type Query = HashMap<String, String>;
+
+fn parse_query(q: Option<&str>) -> Query {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let decode = |s: &str| {
+                urlencoding::decode(&s.replace('+', " "))
+                    .map(|c| c.into_owned())
+                    .unwrap_or_else(|_| s.to_string())
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The verb of a resource request, as RBAC and the counters name it.
+fn verb_of(method: &Method, path: &ObjectPath, query: &Query) -> Result<&'static str, ApiError> {
+    let watch = query.get("watch").is_some_and(|v| v == "true" || v == "1");
+    Ok(match (method.as_str(), path.name.is_some()) {
+        ("GET", false) if watch => "watch",
+        ("GET", false) => "list",
+        ("GET", true) => "get",
+        ("POST", false) => "create",
+        ("PUT", true) => "update",
+        ("PATCH", true) => "patch",
+        ("DELETE", true) => "delete",
+        (m, _) => {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({m})"
+            )));
+        }
+    })
+}
+
+async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let query = parse_query(req.uri().query());
+    if let Some(admin) = path.strip_prefix("/devcluster/") {
+        return crate::admin::handle(&app, req.method().clone(), admin, req.into_body()).await;
+    }
+    let result = match route::parse(&path) {
+        None => Err(ApiError::no_route(&path)),
+        Some(Target::Object(op)) => resource(&app, req, &path, op, query).await,
+        Some(target) => {
+            app.counters.record("get", "discovery");
+            match apply_faults(&app, "get", &path).await {
+                Ok(_) => verbs::discovery::handle(&app, &target, req.headers()),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Applies latency and error faults; hands back the rest (watch-stream faults).
+async fn apply_faults(app: &App, verb: &str, path: &str) -> Result<Vec<FaultAction>, ApiError> {
+    let actions = app.faults.take(verb, path);
+    let delay = crate::faults::latency(&actions);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    for a in &actions {
+        match a {
+            FaultAction::Error { code, retry_after } => {
+                return Err(ApiError::from_code(*code, *retry_after));
+            }
+            FaultAction::Conflict if matches!(verb, "create" | "update" | "patch" | "delete") => {
+                return Err(ApiError::conflict(
+                    "objects",
+                    "",
+                    "injected conflict: the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(actions)
+}
+
+async fn resource(
+    app: &Shared,
+    req: Request,
+    path: &str,
+    op: ObjectPath,
+    query: Query,
+) -> Result<Response, ApiError> {
+    let rt = app
+        .store
+        .lock()
+        .registry
+        .get(&op.group, &op.version, &op.plural)
+        .cloned()
+        .ok_or_else(|| ApiError::no_route(path))?;
+    if rt.namespaced && op.namespace.is_none() && op.name.is_some() {
+        return Err(ApiError::no_route(path));
+    }
+    if !rt.namespaced && op.namespace.is_some() {
+        return Err(ApiError::no_route(path));
+    }
+    match op.subresource.as_deref() {
+        None => {}
+        Some("status") if rt.status_subresource => {}
+        Some(other) => {
+            return Err(ApiError::no_route(&format!(
+                "{path} (no subresource {other:?})"
+            )));
+        }
+    }
+    let verb = verb_of(req.method(), &op, &query)?;
+    if op.subresource.is_some() && !matches!(verb, "get" | "update" | "patch") {
+        return Err(ApiError::method_not_allowed(format!(
+            "{verb} is not allowed on the status subresource"
+        )));
+    }
+    app.counters.record(verb, &rt.store_key().to_string());
+    let faults = apply_faults(app, verb, path).await?;
+    let ns = op.namespace.clone().unwrap_or_default();
+    let name = op.name.clone().unwrap_or_default();
+    let status = op.subresource.is_some();
+    let ctx = verbs::Ctx {
+        app,
+        rt: &rt,
+        ns: &ns,
+        name: &name,
+        status,
+        query: &query,
+    };
+    match verb {
+        "get" => verbs::get::handle(&ctx),
+        "list" => verbs::list::handle(&ctx, op.namespace.as_deref()),
+        "watch" => verbs::watch::handle(&ctx, op.namespace.as_deref(), faults),
+        "create" => verbs::create::handle(&ctx, read_body(app, req).await?),
+        "update" => verbs::update::handle(&ctx, read_body(app, req).await?),
+        "patch" => verbs::patch::handle(&ctx, read_body(app, req).await?),
+        "delete" => verbs::delete::handle(&ctx, read_body(app, req).await?),
+        _ => Err(ApiError::method_not_allowed(verb.to_string())),
+    }
+}
+
+/// A request body with its content type, size-limited.
+pub struct RequestBody {
+    pub content_type: String,
+    pub bytes: bytes::Bytes,
+}
+
+async fn read_body(app: &App, req: Request) -> Result<RequestBody, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let limit = app.settings.body_limit;
+    let bytes = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
+    Ok(RequestBody {
+        content_type,
+        bytes,
+    })
+}
+
+/// Parses a create/update body: JSON or YAML.
+pub fn parse_object(body: &RequestBody) -> Result<Value, ApiError> {
+    let base = body.content_type.split(';').next().unwrap_or("").trim();
+    let parsed = match base {
+        "application/json" | "" => {
+            serde_json::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
+        }
+        "application/yaml" => {
+            serde_yaml::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
+        }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let v = parsed.map_err(|e| {
+        ApiError::bad_request(format!("the request body is not a valid object: {e}"))
+    })?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    Ok(v)
+}
+
+/// A JSON response.
+pub fn json_response(code: u16, body: &Value) -> Response {
+    let status = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::OK);
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(bytes),
+    )
+        .into_response()
+}
+
+/// An object as served under `rt`'s version (the stored apiVersion may be another
+/// served version of the same CRD).
+pub fn render(rt: &ResourceType, obj: &Value) -> Value {
+    let want = rt.api_version();
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
+        return obj.clone();
+    }
+    let mut o = obj.clone();
+    o["apiVersion"] = Value::String(want);
+    o
+}

@@ -1,0 +1,25 @@
+//! DELETE with DeleteOptions: preconditions, finalizers, background cascade.
+//!
+//! Answers 200 with the object: still present (with `deletionTimestamp`) while
+//! finalizers remain, or as it was when removed.
+
+use super::Ctx;
+use crate::error::ApiError;
+use crate::server::{RequestBody, json_response, render};
+use axum::response::Response;
+use serde_json::Value;
+
+pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
+    let options: Value = if body.bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body.bytes)
+            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+    };
+    let preconditions = options.get("preconditions").cloned().unwrap_or(Value::Null);
+    let obj = ctx
+        .app
+        .store
+        .write(|s| s.delete(ctx.rt, ctx.ns, ctx.name, &preconditions))?;
+    Ok(json_response(200, &render(ctx.rt, &obj)))
+}

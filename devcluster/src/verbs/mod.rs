@@ -1,0 +1,25 @@
+//! One file per verb, as kubectl and RBAC name them. Each turns an HTTP request into a
+//! store call and the store's answer into the response the apiserver would give.
+
+pub mod create;
+pub mod delete;
+pub mod discovery;
+pub mod get;
+pub mod list;
+pub mod patch;
+pub mod update;
+pub mod watch;
+
+use crate::resources::ResourceType;
+use crate::server::{App, Query};
+
+/// What every resource verb gets: the resource type, the namespace and name from the
+/// URL (empty when absent), whether it addresses `/status`, and the query.
+pub struct Ctx<'a> {
+    pub app: &'a std::sync::Arc<App>,
+    pub rt: &'a ResourceType,
+    pub ns: &'a str,
+    pub name: &'a str,
+    pub status: bool,
+    pub query: &'a Query,
+}

@@ -1,0 +1,130 @@
+//! Shared fixtures for the conformance tests: a running devcluster, a test CRD, and a
+//! way to wait for a reflector to agree with the server without sleeping.
+#![allow(dead_code)]
+
+use devcluster::{DevCluster, Options};
+use futures::{Stream, StreamExt};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::runtime::wait::{await_condition, conditions};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client, CustomResource, CustomResourceExt, ResourceExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A namespaced custom resource with a status subresource.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "test.hoist.dev",
+    version = "v1",
+    kind = "Widget",
+    namespaced,
+    status = "WidgetStatus",
+    shortname = "wd"
+)]
+pub struct WidgetSpec {
+    pub size: i32,
+    #[serde(default)]
+    pub color: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct WidgetStatus {
+    pub ready: bool,
+}
+
+pub fn widget(name: &str, size: i32) -> Widget {
+    Widget::new(
+        name,
+        WidgetSpec {
+            size,
+            color: "red".into(),
+        },
+    )
+}
+
+/// Upper bound for anything a test waits on: generous, since CI machines are shared.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub async fn start() -> (DevCluster, Client) {
+    start_with(Options::default()).await
+}
+
+pub async fn start_with(opts: Options) -> (DevCluster, Client) {
+    let cluster = DevCluster::start(opts).await.expect("devcluster starts");
+    let client = cluster.client().expect("client");
+    (cluster, client)
+}
+
+/// Installs the Widget CRD and waits until it is Established.
+pub async fn install_widget_crd(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&Default::default(), &Widget::crd())
+        .await
+        .expect("CRD created");
+    let established = await_condition(
+        crds,
+        "widgets.test.hoist.dev",
+        conditions::is_crd_established(),
+    );
+    tokio::time::timeout(PATIENCE, established)
+        .await
+        .expect("CRD established in time")
+        .expect("watch works");
+}
+
+/// `name -> resourceVersion` of every Widget the server has.
+pub async fn server_state(api: &Api<Widget>) -> BTreeMap<String, String> {
+    let list = api.list(&Default::default()).await.expect("list");
+    list.items
+        .iter()
+        .map(|w| (w.name_any(), w.resource_version().unwrap_or_default()))
+        .collect()
+}
+
+pub fn store_state(store: &reflector::Store<Widget>) -> BTreeMap<String, String> {
+    store
+        .state()
+        .iter()
+        .map(|w| (w.name_any(), w.resource_version().unwrap_or_default()))
+        .collect()
+}
+
+/// A reflector over Widgets with kube-rs' default backoff, and its store.
+pub fn reflect(
+    api: Api<Widget>,
+    cfg: watcher::Config,
+) -> (reflector::Store<Widget>, impl Stream<Item = ()> + Send) {
+    let (reader, writer) = reflector::store();
+    let stream = reflector(writer, watcher(api, cfg))
+        .default_backoff()
+        .map(|_| ());
+    (reader, stream)
+}
+
+/// Drives `stream` until the store equals `want`; panics after [`PATIENCE`].
+/// Each check runs after an event, so this waits on the stream, not on a clock.
+pub async fn converge(
+    store: &reflector::Store<Widget>,
+    stream: &mut (impl Stream<Item = ()> + Unpin),
+    want: &BTreeMap<String, String>,
+) {
+    let result = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if store_state(store) == *want {
+                return;
+            }
+            if stream.next().await.is_none() {
+                panic!("reflector stream ended");
+            }
+        }
+    })
+    .await;
+    if result.is_err() {
+        panic!(
+            "reflector did not converge: have {:?}, want {want:?}",
+            store_state(store)
+        );
+    }
+}
