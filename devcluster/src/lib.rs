@@ -203,6 +203,22 @@ impl DevCluster {
         self.app.store.lock().compact();
     }
 
+    /// Every object of `(group, plural)` as stored, read directly (no request, no faults,
+    /// not counted): what tests compare a client's view against.
+    pub fn objects(&self, group: &str, plural: &str) -> Vec<serde_json::Value> {
+        let key = resources::StoreKey {
+            group: group.into(),
+            plural: plural.into(),
+        };
+        self.app
+            .store
+            .lock()
+            .objects_of(&key)
+            .iter()
+            .map(|o| (**o).clone())
+            .collect()
+    }
+
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.app.store.lock().resource_version()

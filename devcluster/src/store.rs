@@ -143,6 +143,8 @@ pub struct State {
     snapshots: VecDeque<Snapshot>,
     next_snapshot: u64,
     history_limit: usize,
+    /// The resourceVersion of the last compaction: no kind has history before it.
+    compacted: u64,
     dirty: bool,
 }
 
@@ -171,6 +173,7 @@ impl Store {
             snapshots: VecDeque::new(),
             next_snapshot: 1,
             history_limit: history_limit.max(1),
+            compacted: 0,
             dirty: false,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
@@ -217,7 +220,7 @@ impl State {
     }
 
     fn kind_mut(&mut self, key: &StoreKey) -> &mut Kind {
-        let floor = self.rv;
+        let floor = self.compacted;
         self.kinds
             .entry(key.clone())
             .or_insert_with(|| Kind::new(floor))
@@ -232,6 +235,14 @@ impl State {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// Every stored object of one kind, in (namespace, name) order.
+    pub fn objects_of(&self, key: &StoreKey) -> Vec<Obj> {
+        self.kinds
+            .get(key)
+            .map(|k| k.objects.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn take_dirty(&mut self) -> bool {
@@ -261,6 +272,7 @@ impl State {
             );
             self.kind_mut(&key).objects.insert(k, Arc::new(obj));
         }
+        self.compacted = rv;
         for kind in self.kinds.values_mut() {
             kind.floor = rv;
         }
@@ -404,6 +416,7 @@ impl State {
     /// resourceVersion gets 410 Expired, as after an etcd compaction.
     pub fn compact(&mut self) {
         let rv = self.rv;
+        self.compacted = rv;
         for kind in self.kinds.values_mut() {
             kind.history.clear();
             kind.floor = rv;

@@ -165,7 +165,7 @@ impl Writer {
                 signal = rx.recv() => match signal {
                     Ok(Signal::Change(c)) if c.rv > sub.rv => self.change(&c).await?,
                     Ok(Signal::Change(_)) => {}
-                    Ok(Signal::Progress(rv)) if self.spec.bookmarks && rv > sub.rv => {
+                    Ok(Signal::Progress(rv)) if self.spec.bookmarks && rv >= sub.rv => {
                         let b = self.bookmark(rv);
                         self.send(watch_line("BOOKMARK", &b)).await?;
                     }

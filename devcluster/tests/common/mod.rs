@@ -83,6 +83,20 @@ pub async fn server_state(api: &Api<Widget>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `name -> resourceVersion` of every Widget, read from devcluster's store directly.
+pub fn stored_widgets(cluster: &DevCluster) -> BTreeMap<String, String> {
+    cluster
+        .objects("test.hoist.dev", "widgets")
+        .iter()
+        .map(|w| {
+            (
+                devcluster::meta::name(w).to_string(),
+                devcluster::meta::resource_version(w).to_string(),
+            )
+        })
+        .collect()
+}
+
 pub fn store_state(store: &reflector::Store<Widget>) -> BTreeMap<String, String> {
     store
         .state()

@@ -1,0 +1,213 @@
+//! kubectl and the official Python client against the `devcluster serve` binary, using
+//! the kubeconfig it writes. Both must be installed (`cargo xtask test` installs them);
+//! a missing one fails the test with what to install.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A `devcluster serve` child process, killed on drop.
+struct Served {
+    child: Child,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_devcluster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("devcluster starts");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout);
+    lines.read_line(&mut first).expect("first line");
+    let addr: std::net::SocketAddr = first
+        .trim()
+        .parse()
+        .expect("the first line is the bound address");
+    assert!(addr.ip().is_loopback());
+    // The kubeconfig is written right after the address line; wait for the log line that follows it.
+    let stderr = child.stderr.take().expect("stderr");
+    for line in BufReader::new(stderr).lines() {
+        if line.expect("log").contains("devcluster serving") {
+            break;
+        }
+    }
+    Served {
+        child,
+        kubeconfig,
+        _dir: dir,
+    }
+}
+
+fn require(tool: &str, install: &str) {
+    if Command::new(tool)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        panic!("{tool} is not installed: {install} (cargo xtask test does this)");
+    }
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn manifest(name: &str) -> String {
+    format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn kubectl_applies_gets_watches_and_deletes_custom_objects() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+
+    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("widgets.yaml")]);
+    assert!(ok, "apply CRD: {out}");
+    let (ok, out) = k(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.test.hoist.dev",
+        "--timeout=30s",
+    ]);
+    assert!(ok, "CRD established: {out}");
+    let (ok, out) = k(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        &manifest("gadget-a.yaml"),
+    ]);
+    assert!(ok && out.contains("created"), "apply object: {out}");
+    let (ok, out) = k(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        &manifest("gadget-a.yaml"),
+    ]);
+    assert!(
+        ok && out.contains("unchanged"),
+        "re-apply is a no-op: {out}"
+    );
+
+    let (ok, out) = k(&["get", "gadgets", "-o", "name"]);
+    assert!(ok && out.contains("gadget.test.hoist.dev/a"), "get: {out}");
+    let (ok, out) = k(&["get", "gd", "a", "-o", "jsonpath={.spec.size}"]);
+    assert!(ok && out.trim() == "1", "short name and jsonpath: {out}");
+
+    // get -w sees a change made while it watches.
+    let mut watch = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .args([
+            "get",
+            "gadgets",
+            "-w",
+            "-o",
+            "custom-columns=NAME:.metadata.name,SIZE:.spec.size",
+            "--no-headers",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let (tx, rx) = mpsc::channel();
+    let stdout = watch.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("initial row");
+    assert!(first.starts_with('a'), "{first}");
+    let (ok, out) = k(&[
+        "patch",
+        "gadget",
+        "a",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"size":5}}"#,
+    ]);
+    assert!(ok, "patch: {out}");
+    let changed = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a row for the change");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        changed.split_whitespace().collect::<Vec<_>>() == ["a", "5"],
+        "{changed}"
+    );
+
+    let (ok, out) = k(&["delete", "gadget", "a"]);
+    assert!(ok && out.contains("deleted"), "delete: {out}");
+    let (ok, out) = k(&["get", "gadget", "a"]);
+    assert!(!ok && out.contains("NotFound"), "get after delete: {out}");
+}
+
+#[test]
+fn the_official_python_client_works_unchanged() {
+    // `cargo xtask test` installs the client into a virtualenv and names its python here.
+    let python = std::env::var("DEVCLUSTER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_client = Command::new(&python)
+        .args(["-c", "import kubernetes"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_client,
+        "the Python client is not installed: pip install kubernetes (cargo xtask test does this)"
+    );
+    let s = serve();
+    let (ok, out) = kubectl(
+        &s.kubeconfig,
+        &["apply", "--validate=false", "-f", &manifest("widgets.yaml")],
+    );
+    assert!(ok, "{out}");
+    let out = Command::new(&python)
+        .arg(manifest("python_client.py"))
+        .arg(&s.kubeconfig)
+        .output()
+        .expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("python client: ok"),
+        "{text}"
+    );
+}
