@@ -1,1 +1,58 @@
-fn main() {}
+//! `cargo xtask …`: the one place for developer commands.
+//!
+//! - `demo`: run Hoist on its embedded default (see README);
+//! - `test`: install what the tests need (skipping what is there), then run every check
+//!   CI runs: fmt, clippy, the whole test suite;
+//! - `bench`: run the benchmarks and rewrite `docs/BENCHMARKS.md`.
+
+mod bench;
+mod demo;
+mod setup;
+mod test;
+
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root).with_context(|| format!("cannot enter {}", root.display()))?;
+    match args.first().map(String::as_str) {
+        Some("demo") => demo::run(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|bench>");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(PathBuf::from)
+        .context("xtask lives inside the workspace")
+}
+
+/// Runs a command, echoing it, and fails with its exit status.
+pub fn sh(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask> {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Whether a command runs and exits 0 (output discarded).
+pub fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,65 @@
+//! `cargo xtask bench`: runs every benchmark and rewrites `docs/BENCHMARKS.md` with the
+//! machine and the date. Each benchmark prints its own Markdown section.
+
+use anyhow::Context;
+use std::process::Command;
+
+/// `(package, bench target)` in the order they appear in the document.
+const BENCHES: &[(&str, &str)] = &[("devcluster", "api")];
+
+pub fn run(_args: &[String]) -> anyhow::Result<()> {
+    let mut sections = String::new();
+    for (package, bench) in BENCHES {
+        eprintln!("xtask> cargo bench -p {package} --bench {bench}");
+        let out = Command::new("cargo")
+            .args(["bench", "-q", "-p", package, "--bench", bench])
+            .output()
+            .context("cannot run cargo bench")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "bench {package}/{bench} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        sections.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    let doc = format!(
+        "# Benchmarks\n\nWritten by `cargo xtask bench` on {date}.\n\nMachine: {machine}.\n\n\
+         These machines are shared and noisy: compare figures within one run, as ratios.\n\n{sections}",
+        date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        machine = machine(),
+    );
+    std::fs::write("docs/BENCHMARKS.md", doc).context("cannot write docs/BENCHMARKS.md")?;
+    eprintln!("xtask> wrote docs/BENCHMARKS.md");
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or("unknown CPU")
+        .to_string();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{model}, {cores} cores, {:.0} GiB, {rustc}",
+        mem_kb as f64 / 1024.0 / 1024.0
+    )
+}

@@ -1,0 +1,23 @@
+//! `cargo xtask test`: everything CI runs, in the order that fails fastest.
+
+use crate::{setup, sh};
+use std::process::Command;
+
+pub fn run(_args: &[String]) -> anyhow::Result<()> {
+    setup::all()?;
+    sh(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    sh(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // Absolute, but not canonical: a virtualenv is found through the path of its python.
+    let python = std::env::current_dir()?.join(setup::python());
+    sh(Command::new("cargo")
+        .args(["test", "--workspace"])
+        .env("DEVCLUSTER_PYTHON", python))?;
+    Ok(())
+}
