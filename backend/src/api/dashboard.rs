@@ -1,0 +1,190 @@
+//! The `hoist.v1.Dashboard` service.
+//!
+//! Each `Watch` stream runs in its own task and writes into its own bounded channel: a
+//! client that stops reading fills only its channel, falls behind the hub's broadcast,
+//! and is resynchronised with a snapshot when it reads again. No other stream waits.
+
+use crate::cache::hub::{Hub, HubEvent, Key, Start};
+use crate::cache::readiness::{self, Gate, Phase};
+use crate::metrics::Metrics;
+use hoist_proto::v1 as pb;
+use hoist_proto::v1::dashboard_server::Dashboard;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Messages buffered per stream before the stream's task waits for its client.
+const STREAM_BUFFER: usize = 64;
+
+#[derive(Clone)]
+pub struct DashboardService {
+    pub gate: Arc<Gate>,
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: watch::Receiver<bool>,
+    /// Sent on an idle stream so clients and proxies know it is alive.
+    pub heartbeat: Duration,
+    /// The RetryInfo delay unary reads suggest while the caches sync.
+    pub retry_after: Duration,
+}
+
+fn phase(p: Phase) -> pb::Phase {
+    match p {
+        Phase::Connecting => pb::Phase::Connecting,
+        Phase::Syncing => pb::Phase::Syncing,
+        Phase::Ready => pb::Phase::Ready,
+        Phase::Degraded => pb::Phase::Degraded,
+    }
+}
+
+/// The protocol's view of the gate.
+pub fn status_message(s: &readiness::Status, hub: &Hub) -> pb::Status {
+    pb::Status {
+        phase: phase(s.phase) as i32,
+        kinds: s
+            .kinds
+            .iter()
+            .map(|(name, k)| pb::KindProgress {
+                kind: name.to_string(),
+                objects_loaded: k.loaded,
+                objects_total: k.total,
+                pages_loaded: k.pages,
+                synced: k.synced,
+                elapsed_ms: k.sync_time.unwrap_or_else(|| k.started.elapsed()).as_millis() as u64,
+                last_error: k.last_error.clone().unwrap_or_default(),
+                last_event_unix_ms: k.last_event_unix_ms,
+            })
+            .collect(),
+        instance_id: hub.instance_id().to_string(),
+        revision: hub.revision(),
+        phase_since_unix_ms: s.phase_since_unix_ms,
+        message: s.message.clone(),
+    }
+}
+
+fn event(e: pb::watch_event::Event) -> Result<pb::WatchEvent, Status> {
+    Ok(pb::WatchEvent { event: Some(e) })
+}
+
+impl DashboardService {
+    fn require_serving(&self) -> Result<(), Status> {
+        if self.gate.is_serving() {
+            return Ok(());
+        }
+        let s = self.gate.status();
+        let details = ErrorDetails::with_retry_info(Some(self.retry_after));
+        Err(Status::with_error_details(Code::Unavailable, format!("caches are not ready yet ({:?}: {})", s.phase, s.message), details))
+    }
+}
+
+/// Why a stream task stopped: its client went away or the server is shutting down.
+struct Gone;
+
+struct Stream {
+    tx: mpsc::Sender<Result<pb::WatchEvent, Status>>,
+    svc: DashboardService,
+}
+
+impl Stream {
+    async fn send(&self, e: pb::watch_event::Event) -> Result<(), Gone> {
+        self.tx.send(event(e)).await.map_err(|_| Gone)
+    }
+
+    async fn status(&self, s: &readiness::Status) -> Result<(), Gone> {
+        self.send(pb::watch_event::Event::Status(status_message(s, &self.svc.hub))).await
+    }
+
+    async fn start(&self, start: Start) -> Result<(), Gone> {
+        match start {
+            Start::Snapshot(snap) => self.send(pb::watch_event::Event::Snapshot(snap)).await,
+            Start::Replay(changes) => {
+                for c in changes {
+                    self.send(pb::watch_event::Event::Change(c)).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn run(self, req: pb::WatchRequest) -> Result<(), Gone> {
+        let mut shutdown = self.svc.shutdown.clone();
+        let mut status = self.svc.gate.subscribe();
+        let current = status.borrow_and_update().clone();
+        self.status(&current).await?;
+        // Until the caches can be served, only the status travels.
+        while !matches!(status.borrow().phase, Phase::Ready | Phase::Degraded) {
+            tokio::select! {
+                changed = status.changed() => {
+                    changed.map_err(|_| Gone)?;
+                    let s = status.borrow_and_update().clone();
+                    self.status(&s).await?;
+                }
+                _ = shutdown.changed() => return Err(Gone),
+                _ = self.tx.closed() => return Err(Gone),
+            }
+        }
+        let (start, mut changes) = self.svc.hub.subscribe(&req.instance_id, req.resume_from);
+        self.start(start).await?;
+        let mut heartbeat = tokio::time::interval(self.svc.heartbeat);
+        heartbeat.reset();
+        loop {
+            tokio::select! {
+                changed = status.changed() => {
+                    changed.map_err(|_| Gone)?;
+                    let s = status.borrow_and_update().clone();
+                    self.status(&s).await?;
+                }
+                ev = changes.recv() => match ev {
+                    Ok(HubEvent::Change(c)) => self.send(pb::watch_event::Event::Change((*c).clone())).await?,
+                    Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.svc.metrics.resync();
+                        let (start, rx) = self.svc.hub.subscribe("", 0);
+                        changes = rx;
+                        self.start(start).await?;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Err(Gone),
+                },
+                _ = heartbeat.tick() => {
+                    let hb = pb::Heartbeat { revision: self.svc.hub.revision(), server_unix_ms: readiness::unix_ms() };
+                    self.send(pb::watch_event::Event::Heartbeat(hb)).await?;
+                }
+                _ = shutdown.changed() => return Err(Gone),
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Dashboard for DashboardService {
+    type WatchStream = ReceiverStream<Result<pb::WatchEvent, Status>>;
+
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let stream = Stream { tx, svc: self.clone() };
+        tokio::spawn(stream.run(request.into_inner()));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn list_packages(&self, _: Request<pb::ListPackagesRequest>) -> Result<Response<pb::ListPackagesResponse>, Status> {
+        self.require_serving()?;
+        let snap = self.hub.snapshot();
+        Ok(Response::new(pb::ListPackagesResponse { revision: snap.revision, packages: snap.packages }))
+    }
+
+    async fn get_package(&self, request: Request<pb::PackageKey>) -> Result<Response<pb::Package>, Status> {
+        self.require_serving()?;
+        let k = request.into_inner();
+        let key: Key = crate::cache::hub::key_of(&k);
+        self.hub
+            .get(&key)
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("package {:?} not found", if k.namespace.is_empty() { k.name } else { format!("{}/{}", k.namespace, k.name) })))
+    }
+
+    async fn refresh(&self, _: Request<pb::RefreshRequest>) -> Result<Response<pb::RefreshResponse>, Status> {
+        Ok(Response::new(pb::RefreshResponse { revision: self.hub.resync() }))
+    }
+}

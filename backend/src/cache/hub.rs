@@ -1,0 +1,236 @@
+//! The change hub: the packages as the dashboard sees them, a revision per change, a
+//! bounded ring of recent changes to resume from, and a broadcast to every stream.
+//!
+//! A domain core: it holds protocol messages, never Kubernetes objects.
+//!
+//! Guarantees:
+//! - a change that alters nothing (same package, same resourceVersion) gets no revision
+//!   and is not broadcast, so a relist after a dropped watch or a 410 emits only what
+//!   really changed, and deletes only what is really gone ([`Hub::reconcile`]);
+//! - [`Hub::subscribe`] resumes from a revision when the ring still holds every change
+//!   after it and the instance id matches, and otherwise starts with a snapshot; it
+//!   subscribes under the same lock that orders changes, so nothing is missed or
+//!   repeated between the start and the live changes;
+//! - publishing never waits for a subscriber: the broadcast channel is bounded, and a
+//!   subscriber that falls behind is told so and resubscribes from a snapshot.
+
+use hoist_proto::v1::{Package, PackageChange, PackageKey, Snapshot, package_change::Change};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// How a package is identified: (scope, namespace, name).
+pub type Key = (i32, String, String);
+
+pub fn key_of(k: &PackageKey) -> Key {
+    (k.scope, k.namespace.clone(), k.name.clone())
+}
+
+/// What subscribers receive.
+#[derive(Debug, Clone)]
+pub enum HubEvent {
+    Change(Arc<PackageChange>),
+    /// Refresh was asked for: every stream sends a fresh snapshot.
+    Resync,
+}
+
+/// Where a subscriber starts.
+#[derive(Debug)]
+pub enum Start {
+    Snapshot(Snapshot),
+    /// The changes after the requested revision, in order (possibly none).
+    Replay(Vec<PackageChange>),
+}
+
+struct State {
+    revision: u64,
+    packages: BTreeMap<Key, Package>,
+    ring: VecDeque<Arc<PackageChange>>,
+}
+
+pub struct Hub {
+    state: Mutex<State>,
+    tx: broadcast::Sender<HubEvent>,
+    instance_id: String,
+    ring_capacity: usize,
+}
+
+impl Hub {
+    /// A hub with a new random instance id, keeping `ring_capacity` changes to resume
+    /// from and buffering `subscriber_buffer` events per subscriber.
+    pub fn new(ring_capacity: usize, subscriber_buffer: usize) -> Self {
+        Self {
+            state: Mutex::new(State { revision: 0, packages: BTreeMap::new(), ring: VecDeque::new() }),
+            tx: broadcast::channel(subscriber_buffer.max(1)).0,
+            instance_id: uuid::Uuid::new_v4().to_string(),
+            ring_capacity: ring_capacity.max(1),
+        }
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.lock().revision
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().packages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, key: &Key) -> Option<Package> {
+        self.lock().packages.get(key).cloned()
+    }
+
+    /// Every package, in key order, with the revision they reflect.
+    pub fn snapshot(&self) -> Snapshot {
+        let s = self.lock();
+        self.snapshot_of(&s)
+    }
+
+    fn snapshot_of(&self, s: &State) -> Snapshot {
+        Snapshot { instance_id: self.instance_id.clone(), revision: s.revision, packages: s.packages.values().cloned().collect() }
+    }
+
+    fn publish(&self, s: &mut State, change: Change) -> u64 {
+        s.revision += 1;
+        let c = Arc::new(PackageChange { revision: s.revision, change: Some(change) });
+        s.ring.push_back(c.clone());
+        while s.ring.len() > self.ring_capacity {
+            s.ring.pop_front();
+        }
+        let _ = self.tx.send(HubEvent::Change(c));
+        s.revision
+    }
+
+    /// Inserts or replaces a package; `None` when it was already exactly so.
+    pub fn upsert(&self, p: Package) -> Option<u64> {
+        let key = key_of(p.key.as_ref()?);
+        let mut s = self.lock();
+        if s.packages.get(&key) == Some(&p) {
+            return None;
+        }
+        s.packages.insert(key, p.clone());
+        Some(self.publish(&mut s, Change::Upsert(p)))
+    }
+
+    /// Removes a package; `None` when it was not there.
+    pub fn delete(&self, key: &PackageKey) -> Option<u64> {
+        let mut s = self.lock();
+        s.packages.remove(&key_of(key))?;
+        Some(self.publish(&mut s, Change::Delete(key.clone())))
+    }
+
+    /// After a (re)list of one scope: upserts what differs and deletes what the list no
+    /// longer has. Returns how many changes that made.
+    pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
+        let listed: BTreeMap<Key, Package> = listed.into_iter().filter_map(|p| Some((key_of(p.key.as_ref()?), p))).collect();
+        let gone: Vec<PackageKey> = {
+            let s = self.lock();
+            s.packages
+                .iter()
+                .filter(|(k, _)| k.0 == scope && !listed.contains_key(*k))
+                .filter_map(|(_, p)| p.key.clone())
+                .collect()
+        };
+        let mut changes = 0;
+        for k in gone {
+            changes += usize::from(self.delete(&k).is_some());
+        }
+        for p in listed.into_values() {
+            changes += usize::from(self.upsert(p).is_some());
+        }
+        changes
+    }
+
+    /// Subscribes: where to start, and the live events after it.
+    pub fn subscribe(&self, instance_id: &str, resume_from: u64) -> (Start, broadcast::Receiver<HubEvent>) {
+        let s = self.lock();
+        let rx = self.tx.subscribe();
+        let oldest_kept = s.ring.front().map_or(s.revision + 1, |c| c.revision);
+        let resumable = resume_from > 0 && instance_id == self.instance_id && resume_from <= s.revision && resume_from + 1 >= oldest_kept;
+        let start = if resumable {
+            Start::Replay(s.ring.iter().filter(|c| c.revision > resume_from).map(|c| (**c).clone()).collect())
+        } else {
+            Start::Snapshot(self.snapshot_of(&s))
+        };
+        (start, rx)
+    }
+
+    /// Asks every subscriber to resynchronise from a snapshot (manual Refresh).
+    pub fn resync(&self) -> u64 {
+        let s = self.lock();
+        let _ = self.tx.send(HubEvent::Resync);
+        s.revision
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoist_proto::v1::Scope;
+
+    pub fn pkg(name: &str, rv: &str) -> Package {
+        Package {
+            key: Some(PackageKey { scope: Scope::Cluster as i32, namespace: String::new(), name: name.into() }),
+            package_name: name.into(),
+            resource_version: rv.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unchanged_upserts_get_no_revision() {
+        let hub = Hub::new(10, 10);
+        assert_eq!(hub.upsert(pkg("a", "1")), Some(1));
+        assert_eq!(hub.upsert(pkg("a", "1")), None);
+        assert_eq!(hub.upsert(pkg("a", "2")), Some(2));
+    }
+
+    #[test]
+    fn reconcile_after_relist_changes_only_what_differs() {
+        let hub = Hub::new(10, 10);
+        hub.upsert(pkg("a", "1"));
+        hub.upsert(pkg("b", "1"));
+        let (_, mut rx) = hub.subscribe("", 0);
+        assert_eq!(hub.reconcile(Scope::Cluster as i32, vec![pkg("a", "1"), pkg("c", "1")]), 2);
+        let mut seen = Vec::new();
+        while let Ok(HubEvent::Change(c)) = rx.try_recv() {
+            seen.push(c.change.clone());
+        }
+        assert!(matches!(&seen[0], Some(Change::Delete(k)) if k.name == "b"), "{seen:?}");
+        assert!(matches!(&seen[1], Some(Change::Upsert(p)) if p.package_name == "c"), "{seen:?}");
+        assert_eq!(seen.len(), 2, "a was not touched");
+        assert_eq!(hub.reconcile(Scope::Namespaced as i32, vec![]), 0, "another scope is left alone");
+    }
+
+    #[test]
+    fn resume_replays_from_the_ring_or_falls_back_to_a_snapshot() {
+        let hub = Hub::new(2, 10);
+        for i in 0..4 {
+            hub.upsert(pkg("a", &i.to_string()));
+        }
+        let id = hub.instance_id().to_string();
+        match hub.subscribe(&id, 3).0 {
+            Start::Replay(r) => assert_eq!(r.iter().map(|c| c.revision).collect::<Vec<_>>(), [4]),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(hub.subscribe(&id, 4).0, Start::Replay(r) if r.is_empty()));
+        assert!(matches!(hub.subscribe(&id, 1).0, Start::Snapshot(_)), "revision 2 left the ring");
+        assert!(matches!(hub.subscribe("other-instance", 3).0, Start::Snapshot(_)), "the server restarted");
+        assert!(matches!(hub.subscribe(&id, 99).0, Start::Snapshot(_)), "a revision from the future");
+    }
+}

@@ -1,0 +1,113 @@
+//! `hoist demo`: the embedded default. devcluster in-process (its state under the data
+//! dir, so a restart keeps the user's changes), the CRDs installed, a sample catalogue
+//! seeded on first start, then `serve` against it.
+
+pub mod seed;
+
+use crate::serve::{self, Running, ServeOptions};
+use devcluster::{DevCluster, Fault, FaultAction};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Api, Client, ResourceExt};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub data_dir: PathBuf,
+    pub serve: ServeOptions,
+    /// Added to every API request after seeding: the seed's slow cluster.
+    pub api_latency: Option<Duration>,
+    /// Packages to seed on first start.
+    pub seed_packages: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot create the data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Cluster(#[from] devcluster::StartError),
+    #[error("cannot install the CRDs: {0}")]
+    Crds(kube::Error),
+    #[error("CRD {0} did not become Established")]
+    NotEstablished(String),
+    #[error("cannot seed the sample packages: {0}")]
+    Seed(kube::Error),
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
+}
+
+/// A running demo: the API server and the backend.
+pub struct Demo {
+    pub cluster: DevCluster,
+    pub backend: Running,
+}
+
+/// Server-side-applies every Hoist CRD and waits until each is Established.
+pub async fn install_crds(client: &Client) -> Result<(), DemoError> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let pp = PatchParams::apply("hoist").force();
+    for crd in crate::types::crds() {
+        let name = crd.name_any();
+        api.patch(&name, &pp, &Patch::Apply(&crd)).await.map_err(DemoError::Crds)?;
+        let established = await_condition(api.clone(), &name, conditions::is_crd_established());
+        match tokio::time::timeout(Duration::from_secs(30), established).await {
+            Ok(Ok(_)) => {}
+            _ => return Err(DemoError::NotEstablished(name)),
+        }
+    }
+    Ok(())
+}
+
+pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
+    std::fs::create_dir_all(&opts.data_dir).map_err(|source| DemoError::DataDir { path: opts.data_dir.display().to_string(), source })?;
+    let cluster = DevCluster::start(devcluster::Options {
+        state_file: Some(opts.data_dir.join("cluster.json")),
+        ..Default::default()
+    })
+    .await?;
+    let client = cluster.client()?;
+    install_crds(&client).await?;
+    let seeded = seed::seed_if_empty(&client, opts.seed_packages).await.map_err(DemoError::Seed)?;
+    if seeded > 0 {
+        tracing::info!(packages = seeded, "seeded the sample catalogue");
+    }
+    if let Some(latency) = opts.api_latency {
+        cluster.faults().add(Fault::new(FaultAction::Latency { millis: latency.as_millis() as u64 }));
+        tracing::info!(?latency, "every API request is slowed down");
+    }
+    let backend = serve::start(client, opts.serve).await?;
+    Ok(Demo { cluster, backend })
+}
+
+/// Parses `300ms`, `2s` or a plain number of milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "ms"),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 300ms or 2s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("invalid duration unit in {s:?}: use ms or s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_in_ms_and_s() {
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_millis(15)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3h").is_err());
+    }
+}

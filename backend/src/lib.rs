@@ -1,0 +1,14 @@
+//! # hoist
+//!
+//! The Hoist backend: informer caches of the package resources behind a readiness gate
+//! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
+//! ([`metrics`]), the custom resource types ([`types`]), and `hoist demo` ([`demo`]).
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cache;
+pub mod demo;
+pub mod metrics;
+pub mod serve;
+pub mod types;

@@ -1,0 +1,89 @@
+//! Prometheus metrics, served on `/metrics` in the text format.
+//!
+//! Gauges that describe state (objects and sync time per kind, readiness, subscribers)
+//! are read from the gate and the hub at scrape time, so the hot paths only bump
+//! counters.
+
+use crate::cache::hub::Hub;
+use crate::cache::readiness::{Gate, Phase};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+/// A sync slower than this is logged as a warning.
+pub const SLOW_SYNC: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    sync_seconds: Family<KindLabel, Gauge<f64, AtomicU64>>,
+    objects: Family<KindLabel, Gauge>,
+    ready: Gauge,
+    watch_errors: Family<KindLabel, Counter>,
+    subscribers: Gauge,
+    revision: Gauge,
+    resyncs: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("hoist");
+        let sync_seconds = Family::<KindLabel, Gauge<f64, AtomicU64>>::default();
+        let objects = Family::<KindLabel, Gauge>::default();
+        let ready = Gauge::default();
+        let watch_errors = Family::<KindLabel, Counter>::default();
+        let subscribers = Gauge::default();
+        let revision = Gauge::default();
+        let resyncs = Counter::default();
+        registry.register("cache_sync_seconds", "Time the first sync of each cache took", sync_seconds.clone());
+        registry.register("cache_objects", "Objects in each cache", objects.clone());
+        registry.register("cache_ready", "1 when every cache is synced (READY or DEGRADED)", ready.clone());
+        registry.register("cache_watch_errors", "Watch and list errors per kind", watch_errors.clone());
+        registry.register("stream_subscribers", "Open dashboard streams", subscribers.clone());
+        registry.register("package_revision", "The latest package revision", revision.clone());
+        registry.register("stream_resyncs", "Snapshots sent to streams that fell behind or asked for one", resyncs.clone());
+        Self { registry, sync_seconds, objects, ready, watch_errors, subscribers, revision, resyncs }
+    }
+
+    pub fn watch_error(&self, kind: &str) {
+        self.watch_errors.get_or_create(&KindLabel { kind: kind.into() }).inc();
+    }
+
+    pub fn resync(&self) {
+        self.resyncs.inc();
+    }
+
+    /// The text exposition, with state gauges read now.
+    pub fn encode(&self, gate: &Gate, hub: &Hub) -> String {
+        let status = gate.status();
+        for (kind, k) in &status.kinds {
+            let label = KindLabel { kind: kind.to_string() };
+            self.objects.get_or_create(&label).set(k.loaded as i64);
+            if let Some(t) = k.sync_time {
+                self.sync_seconds.get_or_create(&label).set(t.as_secs_f64());
+            }
+        }
+        self.ready.set(i64::from(matches!(status.phase, Phase::Ready | Phase::Degraded)));
+        self.subscribers.set(hub.subscribers() as i64);
+        self.revision.set(hub.revision() as i64);
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        out
+    }
+}

@@ -1,0 +1,139 @@
+//! `hoist serve`: the dashboard backend. The port opens first (the web app is served at
+//! once); the caches sync behind the readiness gate.
+
+use crate::api::{self, ApiState, dashboard::DashboardService};
+use crate::cache::hub::Hub;
+use crate::cache::readiness::{Gate, Phase};
+use crate::cache::reflectors::{self, KINDS, PAGE_SIZE, Stores};
+use crate::metrics::Metrics;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Default `127.0.0.1:8080`; only loopback addresses are accepted.
+    pub listen: SocketAddr,
+    /// The built web app (`dist/`).
+    pub dist: PathBuf,
+    pub heartbeat: Duration,
+    /// Changes kept for streams to resume from.
+    pub ring: usize,
+    /// Events buffered per stream subscriber before it is resynchronised.
+    pub subscriber_buffer: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            dist: PathBuf::from("dist"),
+            heartbeat: Duration::from_secs(15),
+            ring: 4096,
+            subscriber_buffer: 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("refusing to listen on {0}: only loopback addresses are served until token authentication exists (see docs/decisions/0004-dashboard.md)")]
+    NotLoopback(SocketAddr),
+}
+
+/// A running backend. Dropping it stops everything.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub gate: Arc<Gate>,
+    pub hub: Arc<Hub>,
+    pub stores: Stores,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until the phase is READY (or DEGRADED).
+    pub async fn ready(&self) {
+        let mut rx = self.gate.subscribe();
+        let _ = rx.wait_for(|s| matches!(s.phase, Phase::Ready | Phase::Degraded)).await;
+    }
+
+    /// Stops serving, ends open streams, and waits for every task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.tasks.abort_all();
+    }
+}
+
+/// Binds, starts the reflectors and serves. Returns once the port is open.
+pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, ServeError> {
+    if !opts.listen.ip().is_loopback() {
+        return Err(ServeError::NotLoopback(opts.listen));
+    }
+    let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(|source| ServeError::Bind { addr: opts.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: opts.listen, source })?;
+    tracing::info!(%addr, "listening, syncing caches");
+
+    let gate = Arc::new(Gate::new(&KINDS, PAGE_SIZE));
+    let hub = Arc::new(Hub::new(opts.ring, opts.subscriber_buffer));
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let stores = reflectors::start(&client, gate.clone(), hub.clone(), metrics.clone(), &mut tasks);
+
+    let service = DashboardService {
+        gate: gate.clone(),
+        hub: hub.clone(),
+        metrics: metrics.clone(),
+        shutdown: stopped.clone(),
+        heartbeat: opts.heartbeat,
+        retry_after: Duration::from_secs(1),
+    };
+    let state = ApiState { gate: gate.clone(), hub: hub.clone(), metrics };
+    let router = api::router(state, service, &opts.dist);
+    let mut until = stopped.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = until.wait_for(|s| *s).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server failed");
+        }
+    });
+
+    // Announce READY once, and re-evaluate time-based state every second.
+    let (g, url) = (gate.clone(), format!("http://{addr}"));
+    tasks.spawn(async move {
+        let mut rx = g.subscribe();
+        if rx.wait_for(|s| s.phase == Phase::Ready).await.is_ok() {
+            tracing::info!(url = %url, "dashboard ready at {url}");
+        }
+    });
+    let g = gate.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            g.tick();
+        }
+    });
+    Ok(Running { addr, gate, hub, stores, stop, tasks })
+}

@@ -1,0 +1,132 @@
+use super::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which package, at which version, from which repository.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageInfoTemplate {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_name: Option<String>,
+}
+
+/// A reference to a key of a ConfigMap or Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueReference {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub key: String,
+}
+
+/// A value from another package's values.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageValueReference {
+    pub name: String,
+    pub value: String,
+}
+
+/// Where a value comes from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_ref: Option<ValueReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<ValueReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_ref: Option<PackageValueReference>,
+}
+
+/// A value: literal, or from a ConfigMap, Secret or package.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<ValueSource>,
+}
+
+/// The spec shared by ClusterPackage and Package.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "packages.hoist.dev",
+    version = "v1alpha1",
+    kind = "ClusterPackage",
+    shortname = "clpkg",
+    status = "PackageStatus",
+    printcolumn = r#"{"name":"Package","type":"string","jsonPath":".spec.packageInfo.name"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.packageInfo.version"}"#,
+    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageSpec {
+    pub package_info: PackageInfoTemplate,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, ValueConfiguration>,
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+/// A resource a package created.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedResource {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub marked_for_deletion: bool,
+}
+
+/// The status shared by ClusterPackage and Package.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageStatus {
+    /// The installed version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned_resources: Vec<OwnedResource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned_package_infos: Vec<OwnedResource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned_packages: Vec<OwnedResource>,
+}
+
+/// A namespaced package: the same spec and status as [`ClusterPackage`].
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "packages.hoist.dev",
+    version = "v1alpha1",
+    kind = "Package",
+    namespaced,
+    shortname = "pkg",
+    status = "PackageStatus",
+    printcolumn = r#"{"name":"Package","type":"string","jsonPath":".spec.packageInfo.name"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.packageInfo.version"}"#,
+    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#
+)]
+pub struct NamespacedPackageSpec {
+    #[serde(flatten)]
+    pub spec: PackageSpec,
+}
+
+impl std::ops::Deref for NamespacedPackageSpec {
+    type Target = PackageSpec;
+    fn deref(&self) -> &PackageSpec {
+        &self.spec
+    }
+}

@@ -1,0 +1,9 @@
+//! Hoist's gRPC protocol, package `hoist.v1` (see `hoist/v1/dashboard.proto`).
+//!
+//! Messages are always built; `dashboard_server` needs feature `server`, and
+//! `dashboard_client` feature `client` (the web app takes the client only).
+
+pub mod v1 {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("hoist.v1");
+}
