@@ -7,7 +7,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "hoist", version, about = "A Kubernetes package manager with a live dashboard")]
+#[command(
+    name = "hoist",
+    version,
+    about = "A Kubernetes package manager with a live dashboard"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +29,11 @@ struct ServeArgs {
 
 impl ServeArgs {
     fn options(&self) -> ServeOptions {
-        ServeOptions { listen: self.listen, dist: self.dist.clone(), ..Default::default() }
+        ServeOptions {
+            listen: self.listen,
+            dist: self.dist.clone(),
+            ..Default::default()
+        }
     }
 }
 
@@ -62,26 +70,51 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,kube=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,kube=warn".into()),
+        )
         .init();
     match Cli::parse().command {
         Command::Crdgen => print!("{}", hoist::types::crds_yaml()?),
         Command::Serve { serve, context } => {
-            let options = kube::config::KubeConfigOptions { context, ..Default::default() };
-            let config = match options.context {
-                Some(_) => kube::Config::from_kubeconfig(&options).await.context("cannot read the kubeconfig context")?,
-                None => kube::Config::infer().await.context("no Kubernetes configuration found (set KUBECONFIG, or run in a cluster)")?,
+            let options = kube::config::KubeConfigOptions {
+                context,
+                ..Default::default()
             };
-            let client = kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
+            let config = match options.context {
+                Some(_) => kube::Config::from_kubeconfig(&options)
+                    .await
+                    .context("cannot read the kubeconfig context")?,
+                None => kube::Config::infer().await.context(
+                    "no Kubernetes configuration found (set KUBECONFIG, or run in a cluster)",
+                )?,
+            };
+            let client =
+                kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
             let running = hoist::serve::start(client, serve.options()).await?;
-            tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("cannot wait for Ctrl-C")?;
             running.shutdown().await;
         }
-        Command::Demo { serve, data_dir, api_latency, seed_packages } => {
-            let opts = hoist::demo::DemoOptions { data_dir, serve: serve.options(), api_latency, seed_packages };
+        Command::Demo {
+            serve,
+            data_dir,
+            api_latency,
+            seed_packages,
+        } => {
+            let opts = hoist::demo::DemoOptions {
+                data_dir,
+                serve: serve.options(),
+                api_latency,
+                seed_packages,
+            };
             let demo = hoist::demo::start(opts).await?;
             eprintln!("Hoist demo: open {} (Ctrl-C to stop)", demo.backend.url());
-            tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("cannot wait for Ctrl-C")?;
             demo.backend.shutdown().await;
             demo.cluster.shutdown().await;
         }

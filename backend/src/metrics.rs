@@ -49,18 +49,53 @@ impl Metrics {
         let subscribers = Gauge::default();
         let revision = Gauge::default();
         let resyncs = Counter::default();
-        registry.register("cache_sync_seconds", "Time the first sync of each cache took", sync_seconds.clone());
+        registry.register(
+            "cache_sync_seconds",
+            "Time the first sync of each cache took",
+            sync_seconds.clone(),
+        );
         registry.register("cache_objects", "Objects in each cache", objects.clone());
-        registry.register("cache_ready", "1 when every cache is synced (READY or DEGRADED)", ready.clone());
-        registry.register("cache_watch_errors", "Watch and list errors per kind", watch_errors.clone());
-        registry.register("stream_subscribers", "Open dashboard streams", subscribers.clone());
-        registry.register("package_revision", "The latest package revision", revision.clone());
-        registry.register("stream_resyncs", "Snapshots sent to streams that fell behind or asked for one", resyncs.clone());
-        Self { registry, sync_seconds, objects, ready, watch_errors, subscribers, revision, resyncs }
+        registry.register(
+            "cache_ready",
+            "1 when every cache is synced (READY or DEGRADED)",
+            ready.clone(),
+        );
+        registry.register(
+            "cache_watch_errors",
+            "Watch and list errors per kind",
+            watch_errors.clone(),
+        );
+        registry.register(
+            "stream_subscribers",
+            "Open dashboard streams",
+            subscribers.clone(),
+        );
+        registry.register(
+            "package_revision",
+            "The latest package revision",
+            revision.clone(),
+        );
+        registry.register(
+            "stream_resyncs",
+            "Snapshots sent to streams that fell behind or asked for one",
+            resyncs.clone(),
+        );
+        Self {
+            registry,
+            sync_seconds,
+            objects,
+            ready,
+            watch_errors,
+            subscribers,
+            revision,
+            resyncs,
+        }
     }
 
     pub fn watch_error(&self, kind: &str) {
-        self.watch_errors.get_or_create(&KindLabel { kind: kind.into() }).inc();
+        self.watch_errors
+            .get_or_create(&KindLabel { kind: kind.into() })
+            .inc();
     }
 
     pub fn resync(&self) {
@@ -71,13 +106,18 @@ impl Metrics {
     pub fn encode(&self, gate: &Gate, hub: &Hub) -> String {
         let status = gate.status();
         for (kind, k) in &status.kinds {
-            let label = KindLabel { kind: kind.to_string() };
+            let label = KindLabel {
+                kind: kind.to_string(),
+            };
             self.objects.get_or_create(&label).set(k.loaded as i64);
             if let Some(t) = k.sync_time {
                 self.sync_seconds.get_or_create(&label).set(t.as_secs_f64());
             }
         }
-        self.ready.set(i64::from(matches!(status.phase, Phase::Ready | Phase::Degraded)));
+        self.ready.set(i64::from(matches!(
+            status.phase,
+            Phase::Ready | Phase::Degraded
+        )));
         self.subscribers.set(hub.subscribers() as i64);
         self.revision.set(hub.revision() as i64);
         let mut out = String::new();

@@ -42,8 +42,13 @@ impl Default for ServeOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("refusing to listen on {0}: only loopback addresses are served until token authentication exists (see docs/decisions/0004-dashboard.md)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(
+        "refusing to listen on {0}: only loopback addresses are served until token authentication exists (see docs/decisions/0004-dashboard.md)"
+    )]
     NotLoopback(SocketAddr),
 }
 
@@ -65,7 +70,9 @@ impl Running {
     /// Waits until the phase is READY (or DEGRADED).
     pub async fn ready(&self) {
         let mut rx = self.gate.subscribe();
-        let _ = rx.wait_for(|s| matches!(s.phase, Phase::Ready | Phase::Degraded)).await;
+        let _ = rx
+            .wait_for(|s| matches!(s.phase, Phase::Ready | Phase::Degraded))
+            .await;
     }
 
     /// Stops serving, ends open streams, and waits for every task.
@@ -88,8 +95,16 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     if !opts.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.listen));
     }
-    let listener = tokio::net::TcpListener::bind(opts.listen).await.map_err(|source| ServeError::Bind { addr: opts.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: opts.listen, source })?;
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: opts.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: opts.listen,
+        source,
+    })?;
     tracing::info!(%addr, "listening, syncing caches");
 
     let gate = Arc::new(Gate::new(&KINDS, PAGE_SIZE));
@@ -97,7 +112,13 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let metrics = Arc::new(Metrics::new());
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let stores = reflectors::start(&client, gate.clone(), hub.clone(), metrics.clone(), &mut tasks);
+    let stores = reflectors::start(
+        &client,
+        gate.clone(),
+        hub.clone(),
+        metrics.clone(),
+        &mut tasks,
+    );
 
     let service = DashboardService {
         gate: gate.clone(),
@@ -107,7 +128,11 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
     };
-    let state = ApiState { gate: gate.clone(), hub: hub.clone(), metrics };
+    let state = ApiState {
+        gate: gate.clone(),
+        hub: hub.clone(),
+        metrics,
+    };
     let router = api::router(state, service, &opts.dist);
     let mut until = stopped.clone();
     tasks.spawn(async move {
@@ -135,5 +160,12 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
             g.tick();
         }
     });
-    Ok(Running { addr, gate, hub, stores, stop, tasks })
+    Ok(Running {
+        addr,
+        gate,
+        hub,
+        stores,
+        stop,
+        tasks,
+    })
 }

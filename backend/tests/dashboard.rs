@@ -7,8 +7,8 @@ use devcluster::{Fault, FaultAction, WatchEnding};
 use hoist::types::ClusterPackage;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::watch_event::Event;
-use kube::api::{Patch, PatchParams};
 use kube::Api;
+use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use tonic_types::StatusExt;
 
@@ -19,19 +19,37 @@ async fn ready_only_after_every_kind_synced_and_unary_reads_say_when_to_retry() 
         create(&client, &format!("p{i}")).await;
     }
     // The Namespace list fails until the test lets it through.
-    c.faults().add(Fault::new(FaultAction::Error { code: 403, retry_after: None }).verb("list").path("/api/v1/namespaces"));
+    c.faults().add(
+        Fault::new(FaultAction::Error {
+            code: 403,
+            retry_after: None,
+        })
+        .verb("list")
+        .path("/api/v1/namespaces"),
+    );
     let running = backend(&client, options()).await;
     let mut grpc = grpc(&running).await;
 
-    let err = grpc.list_packages(pb::ListPackagesRequest {}).await.expect_err("not ready yet");
+    let err = grpc
+        .list_packages(pb::ListPackagesRequest {})
+        .await
+        .expect_err("not ready yet");
     assert_eq!(err.code(), tonic::Code::Unavailable);
     let retry = err.get_details_retry_info().expect("RetryInfo attached");
     assert!(retry.retry_delay.is_some_and(|d| !d.is_zero()));
 
-    let mut stream = grpc.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut stream = grpc
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     let first = stream.message().await.expect("ok").expect("first message");
     match first.event {
-        Some(Event::Status(s)) => assert_ne!(s.phase, pb::Phase::Ready as i32, "READY before the Namespace list finished"),
+        Some(Event::Status(s)) => assert_ne!(
+            s.phase,
+            pb::Phase::Ready as i32,
+            "READY before the Namespace list finished"
+        ),
         other => panic!("the status comes first: {other:?}"),
     }
     let reg = reqwest_like_get(&running, "/readyz").await;
@@ -41,9 +59,16 @@ async fn ready_only_after_every_kind_synced_and_unary_reads_say_when_to_retry() 
     let snap = snapshot(next_data(&mut stream).await);
     assert_eq!(snap.packages.len(), 3);
     let status = running.gate.status();
-    assert!(status.kinds.values().all(|k| k.synced), "a snapshot only after every kind synced: {status:?}");
+    assert!(
+        status.kinds.values().all(|k| k.synced),
+        "a snapshot only after every kind synced: {status:?}"
+    );
     assert_eq!(reqwest_like_get(&running, "/readyz").await.0, 200);
-    let listed = grpc.list_packages(pb::ListPackagesRequest {}).await.expect("ready now").into_inner();
+    let listed = grpc
+        .list_packages(pb::ListPackagesRequest {})
+        .await
+        .expect("ready now")
+        .into_inner();
     assert_eq!(listed.packages.len(), 3);
 }
 
@@ -52,7 +77,12 @@ async fn a_change_made_through_kube_appears_with_the_next_revision() {
     let (_c, client) = cluster().await;
     create(&client, "a").await;
     let running = backend(&client, options()).await;
-    let mut stream = grpc(&running).await.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut stream = grpc(&running)
+        .await
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     let snap = snapshot(next_data(&mut stream).await);
     create(&client, "b").await;
     let c = change(next_data(&mut stream).await);
@@ -77,7 +107,11 @@ async fn resume_after_a_disconnect_loses_and_repeats_nothing() {
     create(&client, "a").await;
     let running = backend(&client, options()).await;
     let mut grpc = grpc(&running).await;
-    let mut stream = grpc.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut stream = grpc
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     let snap = snapshot(next_data(&mut stream).await);
     drop(stream);
     let (_, mut hub_events) = running.hub.subscribe("", 0);
@@ -92,25 +126,49 @@ async fn resume_after_a_disconnect_loses_and_repeats_nothing() {
     })
     .await
     .expect("the hub saw the changes");
-    let req = pb::WatchRequest { instance_id: snap.instance_id.clone(), resume_from: snap.revision };
+    let req = pb::WatchRequest {
+        instance_id: snap.instance_id.clone(),
+        resume_from: snap.revision,
+    };
     let mut resumed = grpc.watch(req).await.expect("watch").into_inner();
-    let revisions: Vec<u64> = [next_data(&mut resumed).await, next_data(&mut resumed).await, next_data(&mut resumed).await]
-        .into_iter()
-        .map(|e| change(e).revision)
-        .collect();
-    assert_eq!(revisions, [snap.revision + 1, snap.revision + 2, snap.revision + 3]);
+    let revisions: Vec<u64> = [
+        next_data(&mut resumed).await,
+        next_data(&mut resumed).await,
+        next_data(&mut resumed).await,
+    ]
+    .into_iter()
+    .map(|e| change(e).revision)
+    .collect();
+    assert_eq!(
+        revisions,
+        [snap.revision + 1, snap.revision + 2, snap.revision + 3]
+    );
     create(&client, "e").await;
-    assert_eq!(change(next_data(&mut resumed).await).revision, snap.revision + 4, "then live, nothing repeated");
+    assert_eq!(
+        change(next_data(&mut resumed).await).revision,
+        snap.revision + 4,
+        "then live, nothing repeated"
+    );
 
-    let other = pb::WatchRequest { instance_id: "a-previous-server".into(), resume_from: snap.revision };
+    let other = pb::WatchRequest {
+        instance_id: "a-previous-server".into(),
+        resume_from: snap.revision,
+    };
     let mut fresh = grpc.watch(other).await.expect("watch").into_inner();
-    assert_eq!(snapshot(next_data(&mut fresh).await).packages.len(), 5, "another instance's revision gets a snapshot");
+    assert_eq!(
+        snapshot(next_data(&mut fresh).await).packages.len(),
+        5,
+        "another instance's revision gets a snapshot"
+    );
 }
 
 #[tokio::test]
 async fn a_subscriber_that_stops_reading_does_not_delay_another() {
     let (_c, client) = cluster().await;
-    let opts = hoist::serve::ServeOptions { subscriber_buffer: 8, ..options() };
+    let opts = hoist::serve::ServeOptions {
+        subscriber_buffer: 8,
+        ..options()
+    };
     let running = backend(&client, opts).await;
     // The stalled client has its own connection with a small HTTP/2 window, so that
     // not reading soon pushes back on the server.
@@ -121,10 +179,18 @@ async fn a_subscriber_that_stops_reading_does_not_delay_another() {
         .await
         .expect("connect");
     let mut stalled_client = hoist_proto::v1::dashboard_client::DashboardClient::new(channel);
-    let mut stalled = stalled_client.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut stalled = stalled_client
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     snapshot(next_data(&mut stalled).await);
     let mut grpc = grpc(&running).await;
-    let mut live = grpc.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut live = grpc
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     let snap = snapshot(next_data(&mut live).await);
     let n = 300;
     for i in 0..n {
@@ -132,7 +198,11 @@ async fn a_subscriber_that_stops_reading_does_not_delay_another() {
     }
     for i in 0..n {
         let c = change(next_data(&mut live).await);
-        assert_eq!(c.revision, snap.revision + 1 + i as u64, "the live subscriber gets every change in order");
+        assert_eq!(
+            c.revision,
+            snap.revision + 1 + i as u64,
+            "the live subscriber gets every change in order"
+        );
     }
     // The stalled one fell behind its buffer: when it reads again it is resynchronised.
     let mut saw_snapshot = false;
@@ -148,7 +218,10 @@ async fn a_subscriber_that_stops_reading_does_not_delay_another() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(saw_snapshot, "overflow turned into a fresh snapshot for that subscriber");
+    assert!(
+        saw_snapshot,
+        "overflow turned into a fresh snapshot for that subscriber"
+    );
 }
 
 #[tokio::test]
@@ -158,14 +231,39 @@ async fn watch_drops_and_410s_never_emit_spurious_deletes() {
         create(&client, &format!("p{i}")).await;
     }
     let running = backend(&client, options()).await;
-    let mut stream = grpc(&running).await.watch(pb::WatchRequest::default()).await.expect("watch").into_inner();
+    let mut stream = grpc(&running)
+        .await
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
     let snap = snapshot(next_data(&mut stream).await);
     // Cut the next watches, and compact so that the re-watch gets 410 and relists.
-    c.faults().add(Fault::new(FaultAction::WatchEnd { after_events: 1, how: WatchEnding::Abrupt }).verb("watch").path("clusterpackages").times(2));
+    c.faults().add(
+        Fault::new(FaultAction::WatchEnd {
+            after_events: 1,
+            how: WatchEnding::Abrupt,
+        })
+        .verb("watch")
+        .path("clusterpackages")
+        .times(2),
+    );
     let api: Api<ClusterPackage> = Api::all(client.clone());
-    api.patch("p0", &PatchParams::default(), &Patch::Merge(json!({"spec": {"suspend": true}}))).await.expect("patch");
+    api.patch(
+        "p0",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": true}})),
+    )
+    .await
+    .expect("patch");
     c.compact();
-    api.patch("p1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"suspend": true}}))).await.expect("patch");
+    api.patch(
+        "p1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"suspend": true}})),
+    )
+    .await
+    .expect("patch");
     create(&client, "late").await;
     c.compact();
     let mut names = std::collections::BTreeSet::new();
@@ -190,16 +288,32 @@ async fn health_metrics_spa_and_grpc_web_share_one_port() {
     running.ready().await;
     let (code, metrics) = reqwest_like_get(&running, "/metrics").await;
     assert_eq!(code, 200);
-    assert!(metrics.contains("hoist_cache_objects{kind=\"ClusterPackage\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("hoist_cache_objects{kind=\"ClusterPackage\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("hoist_cache_ready 1"), "{metrics}");
     let (code, page) = reqwest_like_get(&running, "/packages/some/client/route").await;
-    assert_eq!((code, page.contains("<title>Hoist</title>")), (200, true), "unknown paths get the SPA");
+    assert_eq!(
+        (code, page.contains("<title>Hoist</title>")),
+        (200, true),
+        "unknown paths get the SPA"
+    );
 
     // gRPC-web over HTTP/1.1: a ListPackages call framed by hand.
     let body = [0u8, 0, 0, 0, 0];
-    let (code, text) = raw_post(&running, "/hoist.v1.Dashboard/ListPackages", "application/grpc-web+proto", &body).await;
+    let (code, text) = raw_post(
+        &running,
+        "/hoist.v1.Dashboard/ListPackages",
+        "application/grpc-web+proto",
+        &body,
+    )
+    .await;
     assert_eq!(code, 200, "{text}");
-    assert!(text.contains("grpc-status:0"), "trailers carry grpc-status 0: {text:?}");
+    assert!(
+        text.contains("grpc-status:0"),
+        "trailers carry grpc-status 0: {text:?}"
+    );
 }
 
 /// A plain HTTP/1.1 GET; returns the status code and body.
@@ -207,19 +321,40 @@ async fn reqwest_like_get(running: &hoist::serve::Running, path: &str) -> (u16, 
     raw(running, "GET", path, "", &[]).await
 }
 
-async fn raw_post(running: &hoist::serve::Running, path: &str, ct: &str, body: &[u8]) -> (u16, String) {
+async fn raw_post(
+    running: &hoist::serve::Running,
+    path: &str,
+    ct: &str,
+    body: &[u8],
+) -> (u16, String) {
     raw(running, "POST", path, ct, body).await
 }
 
-async fn raw(running: &hoist::serve::Running, method: &str, path: &str, ct: &str, body: &[u8]) -> (u16, String) {
+async fn raw(
+    running: &hoist::serve::Running,
+    method: &str,
+    path: &str,
+    ct: &str,
+    body: &[u8],
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(running.addr).await.expect("connect");
-    let head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", running.addr, body.len());
+    let mut s = tokio::net::TcpStream::connect(running.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        running.addr,
+        body.len()
+    );
     s.write_all(head.as_bytes()).await.expect("write");
     s.write_all(body).await.expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf).to_string();
-    let code = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (code, text)
 }

@@ -1,26 +1,24 @@
-//! `cargo xtask demo`: runs devcluster in the foreground with a kubeconfig for kubectl.
-//! (The dashboard joins it as `hoist demo` when the backend lands.)
+//! `cargo xtask demo`: builds the web app, then runs `hoist demo` (in-process
+//! devcluster with sample packages, and the dashboard) until Ctrl-C.
+//! Extra arguments go to `hoist demo` (e.g. `--api-latency 300ms --seed-packages 5000`).
 
-use crate::sh;
+use crate::{setup, sh};
 use std::process::Command;
 
-pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    std::fs::create_dir_all("target/demo")?;
-    eprintln!(
-        "xtask> kubeconfig: target/demo/kubeconfig (export KUBECONFIG=$PWD/target/demo/kubeconfig)"
-    );
-    sh(Command::new("cargo").args([
-        "run",
-        "--release",
-        "-p",
-        "devcluster",
-        "--",
-        "serve",
-        "--listen",
-        "127.0.0.1:6443",
-        "--kubeconfig-out",
-        "target/demo/kubeconfig",
-        "--state",
-        "target/demo/state.json",
-    ]))
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    setup::build_frontend()?;
+    sh(Command::new("cargo")
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "hoist",
+            "--",
+            "demo",
+            "--dist",
+            "dist",
+            "--data-dir",
+            "target/demo",
+        ])
+        .args(args))
 }

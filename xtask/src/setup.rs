@@ -1,9 +1,13 @@
-//! Installs what the test suite needs on a new machine, skipping what is already there.
-//! Every step is idempotent and checks before it installs.
+//! Installs what the build and the tests need on a new machine, skipping what is
+//! already there. Every step checks before it installs. See docs/decisions/0003.
 
 use crate::{sh, succeeds};
 use std::path::PathBuf;
 use std::process::Command;
+
+pub const TRUNK: &str = "0.21.14";
+pub const WASM_BINDGEN: &str = "0.2.130";
+pub const BINARYEN: &str = "132.0.0";
 
 /// The virtualenv holding the official Kubernetes Python client.
 pub fn python_env() -> PathBuf {
@@ -14,11 +18,25 @@ pub fn python() -> PathBuf {
     python_env().join("bin/python")
 }
 
-pub fn all() -> anyhow::Result<()> {
+/// Where binaryen's `wasm-opt` (from npm) lives; prepend it to PATH for trunk.
+pub fn binaryen_bin() -> PathBuf {
+    PathBuf::from("target/xtask/binaryen/node_modules/.bin")
+}
+
+/// Everything `cargo xtask test` needs.
+pub fn for_tests() -> anyhow::Result<()> {
     rust_components()?;
+    frontend_tools()?;
     kubectl()?;
     python_client()?;
+    chromium()?;
     Ok(())
+}
+
+fn output(cmd: &mut Command) -> String {
+    cmd.output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default()
 }
 
 fn rust_components() -> anyhow::Result<()> {
@@ -30,7 +48,39 @@ fn rust_components() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The Debian package `apt-get update` has run for, once per xtask run.
+/// The wasm target, trunk, wasm-bindgen-cli and wasm-opt, at the pinned versions
+/// (`shared/notes/toolchain.md`: trunk must never download them itself).
+pub fn frontend_tools() -> anyhow::Result<()> {
+    if !output(Command::new("rustup").args(["target", "list", "--installed"]))
+        .contains("wasm32-unknown-unknown")
+    {
+        sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    if !output(Command::new("trunk").arg("--version")).contains(TRUNK) {
+        sh(Command::new("cargo").args(["install", &format!("trunk@{TRUNK}"), "--locked"]))?;
+    }
+    if !output(Command::new("wasm-bindgen").arg("--version")).contains(WASM_BINDGEN) {
+        // Not --locked: its lock file pins a crate version the registry here lacks.
+        sh(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]))?;
+    }
+    if !output(Command::new(binaryen_bin().join("wasm-opt")).arg("--version"))
+        .contains("version_132")
+    {
+        // Not Debian's binaryen 108: it corrupts wasm-bindgen 0.2.130 output.
+        std::fs::create_dir_all("target/xtask/binaryen")?;
+        sh(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            "target/xtask/binaryen",
+            &format!("binaryen@{BINARYEN}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Debian packages, with `apt-get update` once per xtask run.
 fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     static UPDATED: std::sync::Once = std::sync::Once::new();
     let mut result = Ok(());
@@ -48,6 +98,15 @@ fn kubectl() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn chromium() -> anyhow::Result<()> {
+    if !succeeds(Command::new("chromedriver").arg("--version"))
+        || !std::path::Path::new("/usr/bin/chromium").exists()
+    {
+        apt_install(&["chromium", "chromium-driver"])?;
+    }
+    Ok(())
+}
+
 fn python_client() -> anyhow::Result<()> {
     let py = python();
     if succeeds(Command::new(&py).args(["-c", "import kubernetes"])) {
@@ -60,4 +119,15 @@ fn python_client() -> anyhow::Result<()> {
         .args(["-m", "venv"])
         .arg(python_env()))?;
     sh(Command::new(&py).args(["-m", "pip", "install", "-q", "kubernetes"]))
+}
+
+/// Builds the web app into `dist/` with the pinned tools.
+pub fn build_frontend() -> anyhow::Result<()> {
+    frontend_tools()?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![std::env::current_dir()?.join(binaryen_bin())];
+    paths.extend(std::env::split_paths(&path));
+    sh(Command::new("trunk")
+        .args(["build", "--release"])
+        .env("PATH", std::env::join_paths(paths)?))
 }

@@ -4,7 +4,7 @@ use crate::{setup, sh};
 use std::process::Command;
 
 pub fn run(_args: &[String]) -> anyhow::Result<()> {
-    setup::all()?;
+    setup::for_tests()?;
     sh(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
     sh(Command::new("cargo").args([
         "clippy",
@@ -14,10 +14,13 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    setup::build_frontend()?;
+    let root = std::env::current_dir()?;
     // Absolute, but not canonical: a virtualenv is found through the path of its python.
-    let python = std::env::current_dir()?.join(setup::python());
+    let python = root.join(setup::python());
     sh(Command::new("cargo")
         .args(["test", "--workspace"])
-        .env("DEVCLUSTER_PYTHON", python))?;
+        .env("DEVCLUSTER_PYTHON", python)
+        .env("HOIST_DIST", root.join("dist")))?;
     Ok(())
 }

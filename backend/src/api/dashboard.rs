@@ -53,7 +53,10 @@ pub fn status_message(s: &readiness::Status, hub: &Hub) -> pb::Status {
                 objects_total: k.total,
                 pages_loaded: k.pages,
                 synced: k.synced,
-                elapsed_ms: k.sync_time.unwrap_or_else(|| k.started.elapsed()).as_millis() as u64,
+                elapsed_ms: k
+                    .sync_time
+                    .unwrap_or_else(|| k.started.elapsed())
+                    .as_millis() as u64,
                 last_error: k.last_error.clone().unwrap_or_default(),
                 last_event_unix_ms: k.last_event_unix_ms,
             })
@@ -76,7 +79,11 @@ impl DashboardService {
         }
         let s = self.gate.status();
         let details = ErrorDetails::with_retry_info(Some(self.retry_after));
-        Err(Status::with_error_details(Code::Unavailable, format!("caches are not ready yet ({:?}: {})", s.phase, s.message), details))
+        Err(Status::with_error_details(
+            Code::Unavailable,
+            format!("caches are not ready yet ({:?}: {})", s.phase, s.message),
+            details,
+        ))
     }
 }
 
@@ -94,7 +101,11 @@ impl Stream {
     }
 
     async fn status(&self, s: &readiness::Status) -> Result<(), Gone> {
-        self.send(pb::watch_event::Event::Status(status_message(s, &self.svc.hub))).await
+        self.send(pb::watch_event::Event::Status(status_message(
+            s,
+            &self.svc.hub,
+        )))
+        .await
     }
 
     async fn start(&self, start: Start) -> Result<(), Gone> {
@@ -161,30 +172,56 @@ impl Stream {
 impl Dashboard for DashboardService {
     type WatchStream = ReceiverStream<Result<pb::WatchEvent, Status>>;
 
-    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let stream = Stream { tx, svc: self.clone() };
+        let stream = Stream {
+            tx,
+            svc: self.clone(),
+        };
         tokio::spawn(stream.run(request.into_inner()));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    async fn list_packages(&self, _: Request<pb::ListPackagesRequest>) -> Result<Response<pb::ListPackagesResponse>, Status> {
+    async fn list_packages(
+        &self,
+        _: Request<pb::ListPackagesRequest>,
+    ) -> Result<Response<pb::ListPackagesResponse>, Status> {
         self.require_serving()?;
         let snap = self.hub.snapshot();
-        Ok(Response::new(pb::ListPackagesResponse { revision: snap.revision, packages: snap.packages }))
+        Ok(Response::new(pb::ListPackagesResponse {
+            revision: snap.revision,
+            packages: snap.packages,
+        }))
     }
 
-    async fn get_package(&self, request: Request<pb::PackageKey>) -> Result<Response<pb::Package>, Status> {
+    async fn get_package(
+        &self,
+        request: Request<pb::PackageKey>,
+    ) -> Result<Response<pb::Package>, Status> {
         self.require_serving()?;
         let k = request.into_inner();
         let key: Key = crate::cache::hub::key_of(&k);
-        self.hub
-            .get(&key)
-            .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("package {:?} not found", if k.namespace.is_empty() { k.name } else { format!("{}/{}", k.namespace, k.name) })))
+        self.hub.get(&key).map(Response::new).ok_or_else(|| {
+            Status::not_found(format!(
+                "package {:?} not found",
+                if k.namespace.is_empty() {
+                    k.name
+                } else {
+                    format!("{}/{}", k.namespace, k.name)
+                }
+            ))
+        })
     }
 
-    async fn refresh(&self, _: Request<pb::RefreshRequest>) -> Result<Response<pb::RefreshResponse>, Status> {
-        Ok(Response::new(pb::RefreshResponse { revision: self.hub.resync() }))
+    async fn refresh(
+        &self,
+        _: Request<pb::RefreshRequest>,
+    ) -> Result<Response<pb::RefreshResponse>, Status> {
+        Ok(Response::new(pb::RefreshResponse {
+            revision: self.hub.resync(),
+        }))
     }
 }

@@ -17,13 +17,20 @@ pub fn router(state: ApiState) -> axum::Router {
 
 async fn readyz(State(s): State<ApiState>) -> impl IntoResponse {
     let status = s.gate.status();
-    let code = if s.gate.is_serving() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if s.gate.is_serving() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, format!("{:?}: {}\n", status.phase, status.message))
 }
 
 async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.encode(&s.gate, &s.hub),
     )
 }

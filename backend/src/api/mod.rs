@@ -24,7 +24,9 @@ pub struct ApiState {
 /// answer 400 to plain requests for index.html), then health and metrics, then the SPA
 /// with `index.html` as the fallback for client-side routes.
 pub fn router(state: ApiState, service: dashboard::DashboardService, dist: &Path) -> axum::Router {
-    let grpc = tonic::service::Routes::new(DashboardServer::new(service)).into_axum_router().layer(tonic_web::GrpcWebLayer::new());
+    let grpc = tonic::service::Routes::new(DashboardServer::new(service))
+        .into_axum_router()
+        .layer(tonic_web::GrpcWebLayer::new());
     let http = health::router(state);
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     grpc.merge(http).fallback_service(spa)

@@ -60,7 +60,11 @@ impl Hub {
     /// from and buffering `subscriber_buffer` events per subscriber.
     pub fn new(ring_capacity: usize, subscriber_buffer: usize) -> Self {
         Self {
-            state: Mutex::new(State { revision: 0, packages: BTreeMap::new(), ring: VecDeque::new() }),
+            state: Mutex::new(State {
+                revision: 0,
+                packages: BTreeMap::new(),
+                ring: VecDeque::new(),
+            }),
             tx: broadcast::channel(subscriber_buffer.max(1)).0,
             instance_id: uuid::Uuid::new_v4().to_string(),
             ring_capacity: ring_capacity.max(1),
@@ -98,12 +102,19 @@ impl Hub {
     }
 
     fn snapshot_of(&self, s: &State) -> Snapshot {
-        Snapshot { instance_id: self.instance_id.clone(), revision: s.revision, packages: s.packages.values().cloned().collect() }
+        Snapshot {
+            instance_id: self.instance_id.clone(),
+            revision: s.revision,
+            packages: s.packages.values().cloned().collect(),
+        }
     }
 
     fn publish(&self, s: &mut State, change: Change) -> u64 {
         s.revision += 1;
-        let c = Arc::new(PackageChange { revision: s.revision, change: Some(change) });
+        let c = Arc::new(PackageChange {
+            revision: s.revision,
+            change: Some(change),
+        });
         s.ring.push_back(c.clone());
         while s.ring.len() > self.ring_capacity {
             s.ring.pop_front();
@@ -133,7 +144,10 @@ impl Hub {
     /// After a (re)list of one scope: upserts what differs and deletes what the list no
     /// longer has. Returns how many changes that made.
     pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
-        let listed: BTreeMap<Key, Package> = listed.into_iter().filter_map(|p| Some((key_of(p.key.as_ref()?), p))).collect();
+        let listed: BTreeMap<Key, Package> = listed
+            .into_iter()
+            .filter_map(|p| Some((key_of(p.key.as_ref()?), p)))
+            .collect();
         let gone: Vec<PackageKey> = {
             let s = self.lock();
             s.packages
@@ -153,13 +167,26 @@ impl Hub {
     }
 
     /// Subscribes: where to start, and the live events after it.
-    pub fn subscribe(&self, instance_id: &str, resume_from: u64) -> (Start, broadcast::Receiver<HubEvent>) {
+    pub fn subscribe(
+        &self,
+        instance_id: &str,
+        resume_from: u64,
+    ) -> (Start, broadcast::Receiver<HubEvent>) {
         let s = self.lock();
         let rx = self.tx.subscribe();
         let oldest_kept = s.ring.front().map_or(s.revision + 1, |c| c.revision);
-        let resumable = resume_from > 0 && instance_id == self.instance_id && resume_from <= s.revision && resume_from + 1 >= oldest_kept;
+        let resumable = resume_from > 0
+            && instance_id == self.instance_id
+            && resume_from <= s.revision
+            && resume_from + 1 >= oldest_kept;
         let start = if resumable {
-            Start::Replay(s.ring.iter().filter(|c| c.revision > resume_from).map(|c| (**c).clone()).collect())
+            Start::Replay(
+                s.ring
+                    .iter()
+                    .filter(|c| c.revision > resume_from)
+                    .map(|c| (**c).clone())
+                    .collect(),
+            )
         } else {
             Start::Snapshot(self.snapshot_of(&s))
         };
@@ -185,7 +212,11 @@ mod tests {
 
     pub fn pkg(name: &str, rv: &str) -> Package {
         Package {
-            key: Some(PackageKey { scope: Scope::Cluster as i32, namespace: String::new(), name: name.into() }),
+            key: Some(PackageKey {
+                scope: Scope::Cluster as i32,
+                namespace: String::new(),
+                name: name.into(),
+            }),
             package_name: name.into(),
             resource_version: rv.into(),
             ..Default::default()
@@ -206,15 +237,28 @@ mod tests {
         hub.upsert(pkg("a", "1"));
         hub.upsert(pkg("b", "1"));
         let (_, mut rx) = hub.subscribe("", 0);
-        assert_eq!(hub.reconcile(Scope::Cluster as i32, vec![pkg("a", "1"), pkg("c", "1")]), 2);
+        assert_eq!(
+            hub.reconcile(Scope::Cluster as i32, vec![pkg("a", "1"), pkg("c", "1")]),
+            2
+        );
         let mut seen = Vec::new();
         while let Ok(HubEvent::Change(c)) = rx.try_recv() {
             seen.push(c.change.clone());
         }
-        assert!(matches!(&seen[0], Some(Change::Delete(k)) if k.name == "b"), "{seen:?}");
-        assert!(matches!(&seen[1], Some(Change::Upsert(p)) if p.package_name == "c"), "{seen:?}");
+        assert!(
+            matches!(&seen[0], Some(Change::Delete(k)) if k.name == "b"),
+            "{seen:?}"
+        );
+        assert!(
+            matches!(&seen[1], Some(Change::Upsert(p)) if p.package_name == "c"),
+            "{seen:?}"
+        );
         assert_eq!(seen.len(), 2, "a was not touched");
-        assert_eq!(hub.reconcile(Scope::Namespaced as i32, vec![]), 0, "another scope is left alone");
+        assert_eq!(
+            hub.reconcile(Scope::Namespaced as i32, vec![]),
+            0,
+            "another scope is left alone"
+        );
     }
 
     #[test]
@@ -229,8 +273,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(hub.subscribe(&id, 4).0, Start::Replay(r) if r.is_empty()));
-        assert!(matches!(hub.subscribe(&id, 1).0, Start::Snapshot(_)), "revision 2 left the ring");
-        assert!(matches!(hub.subscribe("other-instance", 3).0, Start::Snapshot(_)), "the server restarted");
-        assert!(matches!(hub.subscribe(&id, 99).0, Start::Snapshot(_)), "a revision from the future");
+        assert!(
+            matches!(hub.subscribe(&id, 1).0, Start::Snapshot(_)),
+            "revision 2 left the ring"
+        );
+        assert!(
+            matches!(hub.subscribe("other-instance", 3).0, Start::Snapshot(_)),
+            "the server restarted"
+        );
+        assert!(
+            matches!(hub.subscribe(&id, 99).0, Start::Snapshot(_)),
+            "a revision from the future"
+        );
     }
 }

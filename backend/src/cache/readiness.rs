@@ -69,7 +69,10 @@ impl KindState {
     }
 
     fn failing(&self, now: Instant) -> bool {
-        self.errors_in_a_row >= DEGRADED_AFTER && self.last_error_at.is_some_and(|t| now.duration_since(t) < DEGRADED_WINDOW)
+        self.errors_in_a_row >= DEGRADED_AFTER
+            && self
+                .last_error_at
+                .is_some_and(|t| now.duration_since(t) < DEGRADED_WINDOW)
     }
 }
 
@@ -90,7 +93,10 @@ pub struct Gate {
 }
 
 pub fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 impl Gate {
@@ -104,7 +110,10 @@ impl Gate {
             kinds: kinds.iter().map(|k| (*k, KindState::new(now))).collect(),
             message: "connecting to the Kubernetes API server".into(),
         };
-        Self { tx: watch::channel(status).0, page_size: page_size.max(1) }
+        Self {
+            tx: watch::channel(status).0,
+            page_size: page_size.max(1),
+        }
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Status> {
@@ -126,7 +135,9 @@ impl Gate {
 
     fn update(&self, kind: &str, f: impl FnOnce(&mut KindState) -> bool) {
         self.tx.send_if_modified(|s| {
-            let Some(k) = s.kinds.get_mut(kind) else { return false };
+            let Some(k) = s.kinds.get_mut(kind) else {
+                return false;
+            };
             let visible = f(k);
             let phase_changed = recompute(s, Instant::now());
             visible || phase_changed
@@ -212,7 +223,11 @@ fn recompute(s: &mut Status, now: Instant) -> bool {
         match failing {
             Some((name, k)) => (
                 Phase::Degraded,
-                format!("watching {name} keeps failing ({} errors in a row): {}", k.errors_in_a_row, k.last_error.as_deref().unwrap_or("")),
+                format!(
+                    "watching {name} keeps failing ({} errors in a row): {}",
+                    k.errors_in_a_row,
+                    k.last_error.as_deref().unwrap_or("")
+                ),
             ),
             None => (Phase::Ready, "all caches synced".to_string()),
         }
@@ -220,11 +235,22 @@ fn recompute(s: &mut Status, now: Instant) -> bool {
         // Never back to SYNCING: a relist keeps serving the old data.
         (s.phase, s.message.clone())
     } else if s.kinds.values().any(|k| k.contacted || k.synced) {
-        let waiting: Vec<&str> = s.kinds.iter().filter(|(_, k)| !k.synced).map(|(n, _)| *n).collect();
+        let waiting: Vec<&str> = s
+            .kinds
+            .iter()
+            .filter(|(_, k)| !k.synced)
+            .map(|(n, _)| *n)
+            .collect();
         (Phase::Syncing, format!("loading {}", waiting.join(", ")))
     } else {
         let err = s.kinds.values().find_map(|k| k.last_error.clone());
-        (Phase::Connecting, err.map_or_else(|| "connecting to the Kubernetes API server".into(), |e| format!("cannot reach the Kubernetes API server: {e}")))
+        (
+            Phase::Connecting,
+            err.map_or_else(
+                || "connecting to the Kubernetes API server".into(),
+                |e| format!("cannot reach the Kubernetes API server: {e}"),
+            ),
+        )
     };
     let changed = phase != s.phase || message != s.message;
     if phase != s.phase {

@@ -16,9 +16,9 @@ use futures::StreamExt;
 use hoist_proto::v1::Scope;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::ListParams;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
-use kube::runtime::WatchStreamExt;
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
@@ -29,7 +29,13 @@ use tokio::task::JoinSet;
 pub const PAGE_SIZE: u32 = 500;
 
 /// The kinds the dashboard caches, in the order the gate shows them.
-pub const KINDS: [&str; 5] = ["ClusterPackage", "Package", "PackageInfo", "PackageRepository", "Namespace"];
+pub const KINDS: [&str; 5] = [
+    "ClusterPackage",
+    "Package",
+    "PackageInfo",
+    "PackageRepository",
+    "Namespace",
+];
 
 /// Read access to every cache (zero API requests per read).
 #[derive(Clone)]
@@ -45,13 +51,43 @@ pub struct Stores {
 type ToHub<K> = Option<(Scope, fn(&K) -> hoist_proto::v1::Package)>;
 
 /// Starts every reflector on `tasks`; they run until the set is dropped or aborted.
-pub fn start(client: &Client, gate: Arc<Gate>, hub: Arc<Hub>, metrics: Arc<Metrics>, tasks: &mut JoinSet<()>) -> Stores {
+pub fn start(
+    client: &Client,
+    gate: Arc<Gate>,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    tasks: &mut JoinSet<()>,
+) -> Stores {
     let ctx = Ctx { gate, hub, metrics };
     Stores {
-        cluster_packages: spawn(tasks, Api::all(client.clone()), "ClusterPackage", ctx.clone(), Some((Scope::Cluster, convert::from_cluster_package))),
-        packages: spawn(tasks, Api::all(client.clone()), "Package", ctx.clone(), Some((Scope::Namespaced, convert::from_package))),
-        package_infos: spawn(tasks, Api::all(client.clone()), "PackageInfo", ctx.clone(), None),
-        repositories: spawn(tasks, Api::all(client.clone()), "PackageRepository", ctx.clone(), None),
+        cluster_packages: spawn(
+            tasks,
+            Api::all(client.clone()),
+            "ClusterPackage",
+            ctx.clone(),
+            Some((Scope::Cluster, convert::from_cluster_package)),
+        ),
+        packages: spawn(
+            tasks,
+            Api::all(client.clone()),
+            "Package",
+            ctx.clone(),
+            Some((Scope::Namespaced, convert::from_package)),
+        ),
+        package_infos: spawn(
+            tasks,
+            Api::all(client.clone()),
+            "PackageInfo",
+            ctx.clone(),
+            None,
+        ),
+        repositories: spawn(
+            tasks,
+            Api::all(client.clone()),
+            "PackageRepository",
+            ctx.clone(),
+            None,
+        ),
         namespaces: spawn(tasks, Api::all(client.clone()), "Namespace", ctx, None),
     }
 }
@@ -63,7 +99,13 @@ struct Ctx {
     metrics: Arc<Metrics>,
 }
 
-fn spawn<K>(tasks: &mut JoinSet<()>, api: Api<K>, kind: &'static str, ctx: Ctx, to_hub: ToHub<K>) -> Store<K>
+fn spawn<K>(
+    tasks: &mut JoinSet<()>,
+    api: Api<K>,
+    kind: &'static str,
+    ctx: Ctx,
+    to_hub: ToHub<K>,
+) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
@@ -72,13 +114,20 @@ where
     reader
 }
 
-async fn count(api: &Api<impl Resource + Clone + DeserializeOwned + Debug>) -> Result<u64, kube::Error> {
+async fn count(
+    api: &Api<impl Resource + Clone + DeserializeOwned + Debug>,
+) -> Result<u64, kube::Error> {
     let first = api.list_metadata(&ListParams::default().limit(1)).await?;
     Ok(first.items.len() as u64 + first.metadata.remaining_item_count.unwrap_or(0).max(0) as u64)
 }
 
-async fn run<K>(api: Api<K>, kind: &'static str, ctx: Ctx, to_hub: ToHub<K>, writer: reflector::store::Writer<K>)
-where
+async fn run<K>(
+    api: Api<K>,
+    kind: &'static str,
+    ctx: Ctx,
+    to_hub: ToHub<K>,
+    writer: reflector::store::Writer<K>,
+) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     match count(&api).await {
@@ -86,7 +135,8 @@ where
         Err(e) => ctx.gate.error(kind, e.to_string()),
     }
     let cfg = watcher::Config::default().page_size(PAGE_SIZE);
-    let mut events = std::pin::pin!(reflector::reflector(writer, watcher::watcher(api, cfg)).default_backoff());
+    let mut events =
+        std::pin::pin!(reflector::reflector(writer, watcher::watcher(api, cfg)).default_backoff());
     let mut listed = Vec::new();
     let mut list_started = std::time::Instant::now();
     let mut slow_warned = false;

@@ -26,7 +26,10 @@ pub struct DemoOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("cannot create the data dir {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Cluster(#[from] devcluster::StartError),
     #[error("cannot install the CRDs: {0}")]
@@ -51,7 +54,9 @@ pub async fn install_crds(client: &Client) -> Result<(), DemoError> {
     let pp = PatchParams::apply("hoist").force();
     for crd in crate::types::crds() {
         let name = crd.name_any();
-        api.patch(&name, &pp, &Patch::Apply(&crd)).await.map_err(DemoError::Crds)?;
+        api.patch(&name, &pp, &Patch::Apply(&crd))
+            .await
+            .map_err(DemoError::Crds)?;
         let established = await_condition(api.clone(), &name, conditions::is_crd_established());
         match tokio::time::timeout(Duration::from_secs(30), established).await {
             Ok(Ok(_)) => {}
@@ -62,7 +67,10 @@ pub async fn install_crds(client: &Client) -> Result<(), DemoError> {
 }
 
 pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
-    std::fs::create_dir_all(&opts.data_dir).map_err(|source| DemoError::DataDir { path: opts.data_dir.display().to_string(), source })?;
+    std::fs::create_dir_all(&opts.data_dir).map_err(|source| DemoError::DataDir {
+        path: opts.data_dir.display().to_string(),
+        source,
+    })?;
     let cluster = DevCluster::start(devcluster::Options {
         state_file: Some(opts.data_dir.join("cluster.json")),
         ..Default::default()
@@ -70,12 +78,16 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
     .await?;
     let client = cluster.client()?;
     install_crds(&client).await?;
-    let seeded = seed::seed_if_empty(&client, opts.seed_packages).await.map_err(DemoError::Seed)?;
+    let seeded = seed::seed_if_empty(&client, opts.seed_packages)
+        .await
+        .map_err(DemoError::Seed)?;
     if seeded > 0 {
         tracing::info!(packages = seeded, "seeded the sample catalogue");
     }
     if let Some(latency) = opts.api_latency {
-        cluster.faults().add(Fault::new(FaultAction::Latency { millis: latency.as_millis() as u64 }));
+        cluster.faults().add(Fault::new(FaultAction::Latency {
+            millis: latency.as_millis() as u64,
+        }));
         tracing::info!(?latency, "every API request is slowed down");
     }
     let backend = serve::start(client, opts.serve).await?;
@@ -89,7 +101,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         Some(i) => s.split_at(i),
         None => (s, "ms"),
     };
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 300ms or 2s"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 300ms or 2s"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),

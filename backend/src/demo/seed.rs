@@ -1,7 +1,9 @@
 //! The sample catalogue `hoist demo` starts with: cluster and namespaced packages in
 //! every state the dashboard shows (ready, failed, pending).
 
-use crate::types::{ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec};
+use crate::types::{
+    ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,
+};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
@@ -28,7 +30,11 @@ pub const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
 fn spec(i: usize) -> PackageSpec {
     let (name, version) = CATALOGUE[i % CATALOGUE.len()];
     PackageSpec {
-        package_info: PackageInfoTemplate { name: name.into(), version: version.into(), repository_name: Some("hoist-samples".into()) },
+        package_info: PackageInfoTemplate {
+            name: name.into(),
+            version: version.into(),
+            repository_name: Some("hoist-samples".into()),
+        },
         ..Default::default()
     }
 }
@@ -59,12 +65,15 @@ pub async fn seed_if_empty(client: &Client, n: usize) -> Result<usize, kube::Err
     let cluster: Api<ClusterPackage> = Api::all(client.clone());
     let namespaced: Api<Package> = Api::all(client.clone());
     let lp = ListParams::default().limit(1);
-    if !cluster.list_metadata(&lp).await?.items.is_empty() || !namespaced.list_metadata(&lp).await?.items.is_empty() {
+    if !cluster.list_metadata(&lp).await?.items.is_empty()
+        || !namespaced.list_metadata(&lp).await?.items.is_empty()
+    {
         return Ok(0);
     }
     let nss: Api<Namespace> = Api::all(client.clone());
     for ns in NAMESPACES {
-        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).map_err(kube::Error::SerdeError)?;
+        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))
+            .map_err(kube::Error::SerdeError)?;
         match nss.create(&PostParams::default(), &obj).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 409 => {}
@@ -84,18 +93,30 @@ pub async fn seed_if_empty(client: &Client, n: usize) -> Result<usize, kube::Err
 
 async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
     let spec = spec(i);
-    let (base, version) = (spec.package_info.name.clone(), spec.package_info.version.clone());
-    let name = if i < CATALOGUE.len() { base } else { format!("{base}-{i}") };
+    let (base, version) = (
+        spec.package_info.name.clone(),
+        spec.package_info.version.clone(),
+    );
+    let name = if i < CATALOGUE.len() {
+        base
+    } else {
+        format!("{base}-{i}")
+    };
     let st = status(i, &version);
     let pp = PatchParams::default();
     if i % 3 == 2 {
         let ns = NAMESPACES[i % NAMESPACES.len()];
         let api: Api<Package> = Api::namespaced(client.clone(), ns);
-        api.create(&PostParams::default(), &Package::new(&name, NamespacedPackageSpec { spec })).await?;
+        api.create(
+            &PostParams::default(),
+            &Package::new(&name, NamespacedPackageSpec { spec }),
+        )
+        .await?;
         api.patch_status(&name, &pp, &Patch::Merge(&st)).await?;
     } else {
         let api: Api<ClusterPackage> = Api::all(client.clone());
-        api.create(&PostParams::default(), &ClusterPackage::new(&name, spec)).await?;
+        api.create(&PostParams::default(), &ClusterPackage::new(&name, spec))
+            .await?;
         api.patch_status(&name, &pp, &Patch::Merge(&st)).await?;
     }
     Ok(())

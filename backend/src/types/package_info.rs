@@ -5,7 +5,13 @@ use serde::{Deserialize, Serialize};
 
 /// One (repository, package, version) in use; the operator refreshes it from the repository.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[kube(group = "packages.hoist.dev", version = "v1alpha1", kind = "PackageInfo", shortname = "pkgi", status = "PackageInfoStatus")]
+#[kube(
+    group = "packages.hoist.dev",
+    version = "v1alpha1",
+    kind = "PackageInfo",
+    shortname = "pkgi",
+    status = "PackageInfoStatus"
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageInfoSpec {
     pub name: String,

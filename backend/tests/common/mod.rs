@@ -14,49 +14,79 @@ use tonic::transport::Channel;
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub async fn cluster() -> (DevCluster, Client) {
-    let cluster = DevCluster::start(Default::default()).await.expect("devcluster");
+    let cluster = DevCluster::start(Default::default())
+        .await
+        .expect("devcluster");
     let client = cluster.client().expect("client");
     hoist::demo::install_crds(&client).await.expect("CRDs");
     (cluster, client)
 }
 
 pub fn options() -> ServeOptions {
-    ServeOptions { listen: "127.0.0.1:0".parse().expect("addr"), dist: dist(), heartbeat: Duration::from_secs(60), ..Default::default() }
+    ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        dist: dist(),
+        heartbeat: Duration::from_secs(60),
+        ..Default::default()
+    }
 }
 
 /// A stand-in `dist/` with an index page, so static serving can be checked.
 pub fn dist() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("hoist-test-dist-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dist dir");
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>Hoist</title>").expect("index");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>Hoist</title>",
+    )
+    .expect("index");
     dir
 }
 
 pub async fn backend(client: &Client, opts: ServeOptions) -> Running {
-    hoist::serve::start(client.clone(), opts).await.expect("backend starts")
+    hoist::serve::start(client.clone(), opts)
+        .await
+        .expect("backend starts")
 }
 
 pub async fn grpc(running: &Running) -> DashboardClient<Channel> {
-    let channel = Channel::from_shared(running.url()).expect("url").connect().await.expect("gRPC connects");
+    let channel = Channel::from_shared(running.url())
+        .expect("url")
+        .connect()
+        .await
+        .expect("gRPC connects");
     DashboardClient::new(channel)
 }
 
 pub fn package(name: &str, version: &str) -> ClusterPackage {
     ClusterPackage::new(
         name,
-        PackageSpec { package_info: PackageInfoTemplate { name: name.into(), version: version.into(), repository_name: None }, ..Default::default() },
+        PackageSpec {
+            package_info: PackageInfoTemplate {
+                name: name.into(),
+                version: version.into(),
+                repository_name: None,
+            },
+            ..Default::default()
+        },
     )
 }
 
 pub async fn create(client: &Client, name: &str) -> ClusterPackage {
     let api: Api<ClusterPackage> = Api::all(client.clone());
-    api.create(&PostParams::default(), &package(name, "v1.0.0")).await.expect("create package")
+    api.create(&PostParams::default(), &package(name, "v1.0.0"))
+        .await
+        .expect("create package")
 }
 
 /// Reads the next event that is not a status or heartbeat.
 pub async fn next_data(stream: &mut tonic::Streaming<pb::WatchEvent>) -> pb::watch_event::Event {
     loop {
-        let ev = tokio::time::timeout(PATIENCE, stream.message()).await.expect("an event in time").expect("stream ok").expect("stream open");
+        let ev = tokio::time::timeout(PATIENCE, stream.message())
+            .await
+            .expect("an event in time")
+            .expect("stream ok")
+            .expect("stream open");
         match ev.event.expect("event set") {
             pb::watch_event::Event::Status(_) | pb::watch_event::Event::Heartbeat(_) => continue,
             other => return other,

@@ -1,0 +1,57 @@
+//! The page: header with connection state and Refresh, the retry banner, the cache
+//! status, and the package lists (or the loading state before the first snapshot).
+
+mod banner;
+mod packages;
+mod status;
+
+use crate::connection::{self, Connection, Live};
+use crate::model::Model;
+use gloo_timers::callback::Interval;
+use hoist_proto::v1 as pb;
+use leptos::prelude::*;
+
+/// "just now", "12 s ago", "3 min ago", "2 h ago".
+pub fn age(ms: f64) -> String {
+    let s = (ms / 1000.0).max(0.0) as u64;
+    match s {
+        0..=1 => "just now".into(),
+        2..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        _ => format!("{} h ago", s / 3600),
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let live = Live {
+        model: RwSignal::new(Model::default()),
+        connection: RwSignal::new(Connection::Connecting),
+        last_message_ms: RwSignal::new(0.0),
+    };
+    // One clock for every countdown and age on the page.
+    let now = RwSignal::new(js_sys::Date::now());
+    Interval::new(250, move || now.set(js_sys::Date::now())).forget();
+    let retry = connection::start(live);
+    let retry_for_refresh = retry.clone();
+    let on_refresh = move |_| connection::refresh(retry_for_refresh.clone());
+    let known = move || live.model.with(|m| m.packages.is_some());
+
+    view! {
+        <header class="top">
+            <h1>"Hoist"</h1>
+            <banner::ConnectionPill live=live now=now />
+            <button id="refresh" class="button" on:click=on_refresh title="Ask the backend for a fresh snapshot">
+                "Refresh"
+            </button>
+        </header>
+        <banner::RetryBanner live=live now=now retry=retry />
+        <status::StatusPanel live=live now=now />
+        <main>
+            <Show when=known fallback=move || view! { <packages::Loading live=live /> }>
+                <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
+                <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
+            </Show>
+        </main>
+    }
+}

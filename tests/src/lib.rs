@@ -1,0 +1,182 @@
+//! Fixtures for end-to-end tests: a headless Chromium driven over WebDriver, and the
+//! built web app.
+//!
+//! Chromium and chromedriver come from Debian (`cargo xtask test` installs them); the
+//! web app from `trunk build --release` (`cargo xtask test` builds it and sets
+//! `HOIST_DIST`). A missing piece fails the test with what to run.
+
+#![forbid(unsafe_code)]
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How long any one wait in a browser test may take: generous for shared CI machines.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The built web app: `HOIST_DIST`, or `dist/` at the workspace root.
+pub fn dist() -> PathBuf {
+    let dir = std::env::var_os("HOIST_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dist")));
+    assert!(
+        dir.join("index.html").exists(),
+        "the web app is not built in {}: run `cargo xtask test` (or `trunk build --release`)",
+        dir.display()
+    );
+    dir
+}
+
+/// kube and fantoccini both bring rustls with different crypto back-ends; picks one for
+/// the process. Call before building any client.
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A chromedriver process and a headless Chromium session; both end on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        init_crypto();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install -y chromium chromium-driver, or cargo xtask test)");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let caps = serde_json::json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}});
+        let caps = caps.as_object().cloned().expect("object");
+        let url = format!("http://127.0.0.1:{port}");
+        // chromedriver takes a moment to listen: retry the session until it answers.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let client = loop {
+            match ClientBuilder::rustls()
+                .expect("tls")
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot start a Chromium session: {e}"),
+            }
+        };
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Waits until `css` matches an element whose text satisfies `pred`; returns the text.
+    pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = el.text().await
+            {
+                if pred(&text) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never matched; last text {last:?}");
+    }
+
+    /// Waits until `css` matches exactly `n` elements.
+    pub async fn wait_count(&self, css: &str, n: usize) -> Vec<fantoccini::elements::Element> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let mut last = 0;
+        while tokio::time::Instant::now() < deadline {
+            let found = self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default();
+            if found.len() == n {
+                return found;
+            }
+            last = found.len();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css}: expected {n} elements, last saw {last}");
+    }
+
+    /// Saves a screenshot when `HOIST_UPDATE_SCREENSHOTS` is set (to refresh docs/).
+    pub async fn screenshot_for_docs(&self, name: &str) {
+        if std::env::var_os("HOIST_UPDATE_SCREENSHOTS").is_none() {
+            return;
+        }
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path =
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots")).join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// A plain HTTP/1.1 GET to a local server; the body as text.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.expect("read");
+    String::from_utf8_lossy(&buf)
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// The value of a Prometheus counter or gauge line `name value`, 0 when absent.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
