@@ -28,12 +28,6 @@ pub fn dist() -> PathBuf {
     dir
 }
 
-/// kube and fantoccini both bring rustls with different crypto back-ends; picks one for
-/// the process. Call before building any client.
-pub fn init_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// A chromedriver process and a headless Chromium session; both end on drop.
 pub struct Browser {
     pub client: Client,
@@ -43,7 +37,6 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Self {
-        init_crypto();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")

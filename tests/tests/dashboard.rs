@@ -19,7 +19,6 @@ fn options(listen: std::net::SocketAddr) -> ServeOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_syncing_fills_in_follows_changes_and_recovers_from_a_backend_restart() {
-    hoist_tests::init_crypto();
     let cluster = DevCluster::start(Default::default())
         .await
         .expect("devcluster");

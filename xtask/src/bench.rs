@@ -5,7 +5,7 @@ use anyhow::Context;
 use std::process::Command;
 
 /// `(package, bench target)` in the order they appear in the document.
-const BENCHES: &[(&str, &str)] = &[("devcluster", "api")];
+const BENCHES: &[(&str, &str)] = &[("devcluster", "api"), ("hoist", "dashboard")];
 
 pub fn run(_args: &[String]) -> anyhow::Result<()> {
     let mut sections = String::new();
@@ -23,6 +23,7 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         }
         sections.push_str(&String::from_utf8_lossy(&out.stdout));
     }
+    sections.push_str(&wasm_size()?);
     let doc = format!(
         "# Benchmarks\n\nWritten by `cargo xtask bench` on {date}.\n\nMachine: {machine}.\n\n\
          These machines are shared and noisy: compare figures within one run, as ratios.\n\n{sections}",
@@ -32,6 +33,36 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     std::fs::write("docs/BENCHMARKS.md", doc).context("cannot write docs/BENCHMARKS.md")?;
     eprintln!("xtask> wrote docs/BENCHMARKS.md");
     Ok(())
+}
+
+/// Builds the web app as users get it and reports its size, raw and gzip -9.
+fn wasm_size() -> anyhow::Result<String> {
+    crate::setup::build_frontend()?;
+    let mut out = String::from(
+        "## web app\n\n`trunk build --release` (opt-level z, LTO, wasm-opt -Oz).\n\n| file | raw | gzip -9 |\n|---|---|---|\n",
+    );
+    for entry in std::fs::read_dir("dist")? {
+        let path = entry?.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(ext, "wasm" | "js" | "css") {
+            continue;
+        }
+        let raw = std::fs::metadata(&path)?.len();
+        let gz = Command::new("gzip")
+            .arg("-9c")
+            .arg(&path)
+            .output()
+            .context("gzip")?
+            .stdout
+            .len();
+        out.push_str(&format!(
+            "| {ext} | {:.1} KB | {:.1} KB |\n",
+            raw as f64 / 1000.0,
+            gz as f64 / 1000.0
+        ));
+    }
+    out.push('\n');
+    Ok(out)
 }
 
 fn machine() -> String {

@@ -143,25 +143,46 @@ impl Hub {
 
     /// After a (re)list of one scope: upserts what differs and deletes what the list no
     /// longer has. Returns how many changes that made.
+    ///
+    /// When the changes are more than half the ring (the first sync, or a relist after a
+    /// long outage), they are applied as one revision: the ring is emptied, so resuming
+    /// streams get a snapshot, and subscribers are told to resync. Cheaper for everyone
+    /// than thousands of single changes, and the outcome is the same.
     pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
         let listed: BTreeMap<Key, Package> = listed
             .into_iter()
             .filter_map(|p| Some((key_of(p.key.as_ref()?), p)))
             .collect();
-        let gone: Vec<PackageKey> = {
-            let s = self.lock();
-            s.packages
-                .iter()
-                .filter(|(k, _)| k.0 == scope && !listed.contains_key(*k))
-                .filter_map(|(_, p)| p.key.clone())
-                .collect()
-        };
-        let mut changes = 0;
-        for k in gone {
-            changes += usize::from(self.delete(&k).is_some());
+        let mut s = self.lock();
+        let gone: Vec<Key> = s
+            .packages
+            .keys()
+            .filter(|k| k.0 == scope && !listed.contains_key(*k))
+            .cloned()
+            .collect();
+        let changed: Vec<(Key, Package)> = listed
+            .into_iter()
+            .filter(|(k, p)| s.packages.get(k) != Some(p))
+            .collect();
+        let changes = gone.len() + changed.len();
+        if changes > self.ring_capacity / 2 {
+            for k in &gone {
+                s.packages.remove(k);
+            }
+            s.packages.extend(changed);
+            s.revision += 1;
+            s.ring.clear();
+            let _ = self.tx.send(HubEvent::Resync);
+            return changes;
         }
-        for p in listed.into_values() {
-            changes += usize::from(self.upsert(p).is_some());
+        for k in gone {
+            if let Some(key) = s.packages.remove(&k).and_then(|p| p.key) {
+                self.publish(&mut s, Change::Delete(key));
+            }
+        }
+        for (k, p) in changed {
+            s.packages.insert(k, p.clone());
+            self.publish(&mut s, Change::Upsert(p));
         }
         changes
     }
@@ -258,6 +279,22 @@ mod tests {
             hub.reconcile(Scope::Namespaced as i32, vec![]),
             0,
             "another scope is left alone"
+        );
+    }
+
+    #[test]
+    fn a_large_reconcile_is_one_revision_and_a_resync() {
+        let hub = Hub::new(4, 10);
+        let id = hub.instance_id().to_string();
+        hub.upsert(pkg("a", "1"));
+        let (_, mut rx) = hub.subscribe(&id, 1);
+        let listed: Vec<Package> = (0..10).map(|i| pkg(&format!("p{i}"), "1")).collect();
+        assert_eq!(hub.reconcile(Scope::Cluster as i32, listed), 11);
+        assert_eq!((hub.revision(), hub.len()), (2, 10));
+        assert!(matches!(rx.try_recv(), Ok(HubEvent::Resync)));
+        assert!(
+            matches!(hub.subscribe(&id, 1).0, Start::Snapshot(_)),
+            "the ring cannot replay a bulk change"
         );
     }
 

@@ -138,9 +138,12 @@ impl Gate {
             let Some(k) = s.kinds.get_mut(kind) else {
                 return false;
             };
-            let visible = f(k);
-            let phase_changed = recompute(s, Instant::now());
-            visible || phase_changed
+            // Only a visible change can move the phase; skipping the rest keeps a
+            // 10k-object list from recomputing 10k times.
+            f(k) && {
+                recompute(s, Instant::now());
+                true
+            }
         });
     }
 

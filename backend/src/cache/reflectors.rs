@@ -1,9 +1,9 @@
 //! The Kubernetes adapter of the cache: one kube-rs reflector per kind, each reporting
 //! to the readiness gate and (for packages) to the hub.
 //!
-//! Each kind first asks the API server how many objects it has (`limit=1`, reading
-//! `remainingItemCount`: one request per kind per start) so progress has a total, then
-//! runs kube-rs' `watcher` with its default backoff. The watcher relists after a 410
+//! Each kind asks the API server how many objects it has (`limit=1`, reading
+//! `remainingItemCount`: one request per kind per start, beside the list) so progress
+//! has a total, and runs kube-rs' `watcher` with its default backoff. The watcher relists after a 410
 //! and rewatches after a dropped stream; the hub's `reconcile` turns a relist into only
 //! the changes that really happened.
 
@@ -130,10 +130,14 @@ async fn run<K>(
 ) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
-    match count(&api).await {
-        Ok(total) => ctx.gate.total(kind, total),
-        Err(e) => ctx.gate.error(kind, e.to_string()),
-    }
+    // The count runs beside the list, so it never delays the sync.
+    let (probe_api, probe_gate) = (api.clone(), ctx.gate.clone());
+    tokio::spawn(async move {
+        match count(&probe_api).await {
+            Ok(total) => probe_gate.total(kind, total),
+            Err(e) => probe_gate.error(kind, e.to_string()),
+        }
+    });
     let cfg = watcher::Config::default().page_size(PAGE_SIZE);
     let mut events =
         std::pin::pin!(reflector::reflector(writer, watcher::watcher(api, cfg)).default_backoff());

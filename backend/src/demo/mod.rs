@@ -67,6 +67,10 @@ pub async fn install_crds(client: &Client) -> Result<(), DemoError> {
 }
 
 pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
+    // Refuse bad input before anything is created or started.
+    if !opts.serve.listen.ip().is_loopback() {
+        return Err(serve::ServeError::NotLoopback(opts.serve.listen).into());
+    }
     std::fs::create_dir_all(&opts.data_dir).map_err(|source| DemoError::DataDir {
         path: opts.data_dir.display().to_string(),
         source,

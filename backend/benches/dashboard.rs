@@ -1,0 +1,238 @@
+//! Dashboard benchmarks, run by `cargo xtask bench` (which writes docs/BENCHMARKS.md).
+//! Prints a Markdown section. Every figure is a ratio or count within this one run.
+
+use futures::{StreamExt, TryStreamExt};
+use hoist::serve::ServeOptions;
+use hoist::types::{ClusterPackage, PackageInfoTemplate, PackageSpec};
+use kube::api::PostParams;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn package(name: &str) -> ClusterPackage {
+    let spec = PackageSpec {
+        package_info: PackageInfoTemplate {
+            name: name.into(),
+            version: "v1.0.0+1".into(),
+            repository_name: Some("bench".into()),
+        },
+        ..Default::default()
+    };
+    ClusterPackage::new(name, spec)
+}
+
+async fn seed(client: &Client, n: usize, prefix: &str) -> Result<(), kube::Error> {
+    let api: Api<ClusterPackage> = Api::all(client.clone());
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            let name = format!("{prefix}-{i:05}");
+            async move { api.create(&PostParams::default(), &package(&name)).await }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn options() -> ServeOptions {
+    ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        dist: std::env::temp_dir(),
+        ..Default::default()
+    }
+}
+
+/// A bare kube-rs watcher over ClusterPackages, until its first list is done.
+async fn bare_sync(client: &Client) -> Duration {
+    let t = Instant::now();
+    let api: Api<ClusterPackage> = Api::all(client.clone());
+    let mut s = std::pin::pin!(watcher::watcher(
+        api,
+        watcher::Config::default().page_size(500)
+    ));
+    while let Some(ev) = s.next().await {
+        if matches!(ev, Ok(Event::InitDone)) {
+            break;
+        }
+    }
+    t.elapsed()
+}
+
+async fn hoist_sync(client: &Client) -> Duration {
+    let t = Instant::now();
+    let running = hoist::serve::start(client.clone(), options())
+        .await
+        .expect("backend");
+    running.ready().await;
+    let d = t.elapsed();
+    running.shutdown().await;
+    d
+}
+
+/// Opens a gRPC-web Watch over HTTP/1.1 and returns the socket, past the snapshot.
+async fn grpc_web_watch(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = [0u8, 0, 0, 0, 0]; // one frame: an empty WatchRequest
+    let head = format!(
+        "POST /hoist.v1.Dashboard/Watch HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("write");
+    s.write_all(&body).await.expect("write");
+    s
+}
+
+/// Reads until `marker` appears in what the socket delivers.
+async fn read_until(s: &mut tokio::net::TcpStream, marker: &[u8], buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if buf.windows(marker.len()).any(|w| w == marker) {
+            buf.clear();
+            return;
+        }
+        let n = s.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "stream closed");
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > 1 << 20 {
+            let keep = buf.len() - marker.len();
+            buf.drain(..keep);
+        }
+    }
+}
+
+async fn fan_out(client: &Client, subscribers: usize, events: usize) -> (Duration, Duration) {
+    let running = hoist::serve::start(client.clone(), options())
+        .await
+        .expect("backend");
+    running.ready().await;
+    let mut sockets = Vec::new();
+    for _ in 0..subscribers {
+        let mut s = grpc_web_watch(running.addr).await;
+        let mut buf = Vec::new();
+        read_until(&mut s, b"seed-00000", &mut buf).await; // the snapshot arrived
+        sockets.push((s, buf));
+    }
+    let api: Api<ClusterPackage> = Api::all(client.clone());
+    let mut lat = Vec::new();
+    for i in 0..events {
+        let name = format!("fan-{subscribers}-{i:04}");
+        let t = Instant::now();
+        let readers = sockets.iter_mut().map(|(s, buf)| {
+            let marker = name.clone().into_bytes();
+            async move {
+                read_until(s, &marker, buf).await;
+                t.elapsed()
+            }
+        });
+        let (pp, obj) = (PostParams::default(), package(&name));
+        let (_, got) = tokio::join!(api.create(&pp, &obj), futures::future::join_all(readers));
+        lat.extend(got);
+    }
+    running.shutdown().await;
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rows = Vec::new();
+    for n in [1_000usize, 10_000] {
+        let cluster = devcluster::DevCluster::start(Default::default()).await?;
+        let client = cluster.client()?;
+        hoist::demo::install_crds(&client).await?;
+        seed(&client, n, "seed").await?;
+        let (mut bare, mut full) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            bare.push(bare_sync(&client).await);
+            full.push(hoist_sync(&client).await);
+        }
+        let (b, h) = (median(bare), median(full));
+        rows.push(format!(
+            "| time to READY, {n} packages: hoist / bare kube reflector | {} / {} = **{:.2}×** |",
+            ms(h),
+            ms(b),
+            h.as_secs_f64() / b.as_secs_f64()
+        ));
+        cluster.shutdown().await;
+    }
+
+    // API requests a page load costs once READY: the static files, the stream up to its
+    // snapshot, and a unary list.
+    let cluster = devcluster::DevCluster::start(Default::default()).await?;
+    let client = cluster.client()?;
+    hoist::demo::install_crds(&client).await?;
+    seed(&client, 10, "seed").await?;
+    let running = hoist::serve::start(client.clone(), options()).await?;
+    running.ready().await;
+    // READY comes with each kind's list; its watch request follows. Count from when all
+    // five watches are open, so that only the page load is measured.
+    let watches = || {
+        cluster
+            .counters()
+            .snapshot()
+            .iter()
+            .filter(|(k, _)| k.starts_with("watch "))
+            .map(|(_, v)| *v)
+            .sum::<u64>()
+    };
+    while watches() < 5 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before: u64 = cluster.counters().snapshot().values().sum();
+    let mut s = grpc_web_watch(running.addr).await;
+    read_until(&mut s, b"seed-00009", &mut Vec::new()).await;
+    let mut g = tokio::net::TcpStream::connect(running.addr).await?;
+    g.write_all(
+        format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            running.addr
+        )
+        .as_bytes(),
+    )
+    .await?;
+    let mut sink = Vec::new();
+    g.read_to_end(&mut sink).await?;
+    let after: u64 = cluster.counters().snapshot().values().sum();
+    rows.push(format!(
+        "| API requests per page load after READY (devcluster counters) | **{}** |",
+        after - before
+    ));
+    drop(s);
+    running.shutdown().await;
+
+    for (subs, events) in [(1usize, 200), (1000, 20)] {
+        let (p50, p99) = fan_out(&client, subs, events).await;
+        rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s): p50 / p99 | {} / {} |", ms(p50), ms(p99)));
+    }
+    cluster.shutdown().await;
+
+    println!("## dashboard backend\n");
+    println!(
+        "devcluster in-process, kube-rs over loopback; subscribers are raw HTTP/1.1 gRPC-web streams."
+    );
+    println!(
+        "The write → bytes figure includes the API write itself (the create call), the watch, the hub and the stream.\n"
+    );
+    println!("| measure | value |");
+    println!("|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    println!();
+    Ok(())
+}

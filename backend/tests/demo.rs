@@ -1,0 +1,55 @@
+//! `hoist demo`: seeds a fresh data dir once, keeps the user's changes across restarts.
+
+use hoist::demo::{DemoOptions, start};
+use hoist::serve::ServeOptions;
+use hoist::types::ClusterPackage;
+use kube::Api;
+
+fn opts(dir: &std::path::Path) -> DemoOptions {
+    DemoOptions {
+        data_dir: dir.to_path_buf(),
+        serve: ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            dist: dir.to_path_buf(),
+            ..Default::default()
+        },
+        api_latency: None,
+        seed_packages: 12,
+    }
+}
+
+#[tokio::test]
+async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = start(opts(dir.path())).await.expect("demo starts");
+    demo.backend.ready().await;
+    assert_eq!(demo.backend.hub.len(), 12);
+    let api: Api<ClusterPackage> = Api::all(demo.cluster.client().expect("client"));
+    api.delete("cert-manager", &Default::default())
+        .await
+        .expect("the user deletes a package");
+    demo.backend.shutdown().await;
+    demo.cluster.shutdown().await;
+
+    let demo = start(opts(dir.path())).await.expect("demo restarts");
+    demo.backend.ready().await;
+    assert_eq!(
+        demo.backend.hub.len(),
+        11,
+        "not seeded again, and the delete was kept"
+    );
+    demo.backend.shutdown().await;
+    demo.cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn demo_refuses_a_non_loopback_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts(dir.path());
+    o.serve.listen = "0.0.0.0:0".parse().expect("addr");
+    match start(o).await {
+        Err(hoist::demo::DemoError::Serve(hoist::serve::ServeError::NotLoopback(_))) => {}
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("served on a wildcard address without a token"),
+    }
+}
