@@ -6,6 +6,7 @@ use crate::{setup, sh};
 use std::process::Command;
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let args = args.strip_prefix(&["--".to_string()]).unwrap_or(args);
     setup::build_frontend()?;
     sh(Command::new("cargo")
         .args([
