@@ -81,6 +81,15 @@ async fn hoist_sync(client: &Client) -> Duration {
         .expect("backend");
     running.ready().await;
     let d = t.elapsed();
+    if std::env::var_os("HOIST_BENCH_DETAIL").is_some() {
+        let st = running.gate.status();
+        let per_kind: Vec<String> = st
+            .kinds
+            .iter()
+            .map(|(k, v)| format!("{k}={:?}", v.sync_time.unwrap_or_default()))
+            .collect();
+        eprintln!("ready after {d:?}: {}", per_kind.join(" "));
+    }
     running.shutdown().await;
     d
 }

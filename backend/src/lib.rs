@@ -10,5 +10,6 @@ pub mod api;
 pub mod cache;
 pub mod demo;
 pub mod metrics;
+pub mod repo;
 pub mod serve;
 pub mod types;

@@ -816,13 +816,13 @@ impl State {
     /// namespace or CRD, and objects whose every owner is gone (background cascade).
     fn remove(&mut self, rt: &ResourceType, old: Obj, last: Value) -> Obj {
         let removed = self.commit(rt, EventType::Deleted, last, Some(old));
-        let mut doomed: Vec<(ResourceType, Obj)> = Vec::new();
+        let mut doomed: Vec<Obj> = Vec::new();
         if rt.group.is_empty() && rt.plural == "namespaces" {
             let ns = meta::name(&removed).to_string();
             for kind in self.kinds.values() {
                 for ((ons, _), o) in &kind.objects {
                     if *ons == ns {
-                        doomed.push((rt.clone(), o.clone()));
+                        doomed.push(o.clone());
                     }
                 }
             }
@@ -857,11 +857,11 @@ impl State {
                     })
                     .unwrap_or_default();
                 if owners.contains(&uid.as_str()) && owners.iter().all(|u| !self.uid_exists(u)) {
-                    doomed.push((rt.clone(), o.clone()));
+                    doomed.push(o.clone());
                 }
             }
         }
-        for (_, o) in doomed {
+        for o in doomed {
             let Some(t) = self.type_of(&o) else { continue };
             let _ = self.delete(&t, meta::namespace(&o), meta::name(&o), &Value::Null);
         }

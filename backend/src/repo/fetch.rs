@@ -1,0 +1,345 @@
+//! Fetching repository files over HTTP, with a cache that is correct first and fast
+//! second.
+//!
+//! Guarantees:
+//! - **single flight**: concurrent requests for one URL make one HTTP request; the
+//!   others wait for it and share its answer;
+//! - **TTL with revalidation**: within the TTL no request is made; after it, one
+//!   conditional request (`If-None-Match` / `If-Modified-Since`), and a 304 renews the
+//!   cached value without a body;
+//! - **errors are never cached as data**: a failed or unparsable answer leaves the last
+//!   good value in place, served with the error attached ([`Fetched::stale`]), so one
+//!   bad refresh never empties a listing;
+//! - **bounded**: bodies over `max_body` bytes, connect and total timeouts and redirect
+//!   chains over 5 are errors that say which.
+//!
+//! Values are cached parsed (validated before they replace anything), per URL.
+
+use super::format::{self, FormatError};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Credentials for a repository, resolved by the caller (from Secrets or the spec).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Auth {
+    #[default]
+    None,
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    pub ttl: Duration,
+    pub max_body: usize,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(300),
+            max_body: 4 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Why a fetch failed. Each names the URL and what to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("{url} answered HTTP {code}")]
+    Status { url: String, code: u16 },
+    #[error("{url} is larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: usize },
+    #[error("{url} did not answer within {secs} s")]
+    Timeout { url: String, secs: u64 },
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error(transparent)]
+    Malformed(#[from] FormatError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl FetchError {
+    /// A stable label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Status { .. } => "status",
+            Self::TooLarge { .. } => "too_large",
+            Self::Timeout { .. } => "timeout",
+            Self::Unreachable { .. } => "unreachable",
+            Self::Malformed(_) => "malformed",
+            Self::Client(_) => "client",
+        }
+    }
+}
+
+/// Whether a lookup may be answered from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Freshness {
+    /// From the cache within the TTL; revalidated after it.
+    #[default]
+    Cached,
+    /// Always ask the server (conditionally, when something is cached): Refresh, `--no-cache`.
+    Revalidate,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Cache,
+    /// The server answered 304.
+    Revalidated,
+    Network,
+}
+
+/// A fetched, parsed value.
+#[derive(Debug, Clone)]
+pub struct Fetched<T> {
+    pub value: Arc<T>,
+    pub source: Source,
+    /// How long ago the value was fetched from the server.
+    pub age: Duration,
+    /// Set when the server could not be asked or gave a bad answer, and the last good
+    /// value is served instead.
+    pub stale: Option<FetchError>,
+}
+
+struct Cached {
+    value: Arc<dyn Any + Send + Sync>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    fetched_at: Instant,
+    validated_at: Instant,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+
+/// A caching fetcher for one repository's files.
+pub struct Fetcher {
+    http: reqwest::Client,
+    opts: FetchOptions,
+    auth: Auth,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+enum Answer {
+    NotModified,
+    Body {
+        bytes: bytes::Bytes,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+}
+
+impl Fetcher {
+    pub fn new(opts: FetchOptions, auth: Auth) -> Result<Self, FetchError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(Self {
+            http,
+            opts,
+            auth,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn slot(&self, url: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(url.to_string()).or_default().clone()
+    }
+
+    /// Drops every cached value: the next lookups go to the server.
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Fetches and parses `url` (named `file` in errors), through the cache.
+    pub async fn get<T>(
+        &self,
+        url: &str,
+        file: &str,
+        freshness: Freshness,
+    ) -> Result<Fetched<T>, FetchError>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let slot = self.slot(url);
+        // Holding the slot's lock across the request is the single flight: concurrent
+        // callers wait here and then find the fresh value.
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref()
+            && freshness == Freshness::Cached
+            && c.validated_at.elapsed() < self.opts.ttl
+            && let Ok(value) = c.value.clone().downcast::<T>()
+        {
+            return Ok(Fetched {
+                value,
+                source: Source::Cache,
+                age: c.fetched_at.elapsed(),
+                stale: None,
+            });
+        }
+        let conditional = cached
+            .as_ref()
+            .map(|c| (c.etag.clone(), c.last_modified.clone()));
+        let outcome = match self.request(url, conditional).await {
+            Ok(Answer::NotModified) => match cached.as_mut() {
+                Some(c) => {
+                    c.validated_at = Instant::now();
+                    c.value
+                        .clone()
+                        .downcast::<T>()
+                        .map(|v| (v, Source::Revalidated))
+                        .map_err(|_| FetchError::Status {
+                            url: url.into(),
+                            code: 304,
+                        })
+                }
+                None => Err(FetchError::Status {
+                    url: url.into(),
+                    code: 304,
+                }),
+            },
+            Ok(Answer::Body {
+                bytes,
+                etag,
+                last_modified,
+            }) => match format::parse::<T>(file, &bytes) {
+                Ok(parsed) => {
+                    let value = Arc::new(parsed);
+                    let now = Instant::now();
+                    *cached = Some(Cached {
+                        value: value.clone(),
+                        etag,
+                        last_modified,
+                        fetched_at: now,
+                        validated_at: now,
+                    });
+                    Ok((value, Source::Network))
+                }
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((value, source)) => {
+                let age = cached
+                    .as_ref()
+                    .map(|c| c.fetched_at.elapsed())
+                    .unwrap_or_default();
+                Ok(Fetched {
+                    value,
+                    source,
+                    age,
+                    stale: None,
+                })
+            }
+            Err(e) => match cached.as_ref().and_then(|c| {
+                c.value
+                    .clone()
+                    .downcast::<T>()
+                    .ok()
+                    .map(|v| (v, c.fetched_at))
+            }) {
+                Some((value, fetched_at)) => Ok(Fetched {
+                    value,
+                    source: Source::Cache,
+                    age: fetched_at.elapsed(),
+                    stale: Some(e),
+                }),
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn request(
+        &self,
+        url: &str,
+        conditional: Option<(Option<String>, Option<String>)>,
+    ) -> Result<Answer, FetchError> {
+        let mut req = self.http.get(url);
+        req = match &self.auth {
+            Auth::None => req,
+            Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        };
+        if let Some((etag, last_modified)) = conditional {
+            if let Some(e) = etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, e);
+            }
+            if let Some(l) = last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, l);
+            }
+        }
+        let map_err = |e: reqwest::Error| {
+            if e.is_timeout() {
+                FetchError::Timeout {
+                    url: url.into(),
+                    secs: self.opts.timeout.as_secs(),
+                }
+            } else {
+                FetchError::Unreachable {
+                    url: url.into(),
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let mut resp = req.send().await.map_err(map_err)?;
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Answer::NotModified);
+        }
+        if !resp.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.into(),
+                code: resp.status().as_u16(),
+            });
+        }
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (etag, last_modified) = (
+            header(reqwest::header::ETAG),
+            header(reqwest::header::LAST_MODIFIED),
+        );
+        let limit = self.opts.max_body;
+        if resp.content_length().is_some_and(|n| n as usize > limit) {
+            return Err(FetchError::TooLarge {
+                url: url.into(),
+                limit,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
+            if body.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge {
+                    url: url.into(),
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer::Body {
+            bytes: body.into(),
+            etag,
+            last_modified,
+        })
+    }
+}

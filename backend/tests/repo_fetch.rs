@@ -1,0 +1,295 @@
+//! The repository fetcher against a real HTTP server on 127.0.0.1: single flight, TTL,
+//! conditional revalidation, errors that never replace good data, limits, auth.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hoist::repo::fetch::{Auth, FetchError, FetchOptions, Fetcher, Freshness, Source};
+use hoist::repo::format::Index;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the test server answers for a path.
+#[derive(Clone)]
+enum Reply {
+    Body(String),
+    Status(u16),
+    Slow(Duration),
+}
+
+#[derive(Default)]
+struct Served {
+    replies: Mutex<HashMap<String, Reply>>,
+    hits: Mutex<HashMap<String, u32>>,
+    not_modified: Mutex<u32>,
+    require_token: Mutex<Option<String>>,
+}
+
+/// A repository server on a free loopback port; stops when dropped.
+struct RepoServer {
+    base: String,
+    state: Arc<Served>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl RepoServer {
+    async fn start() -> Self {
+        let state = Arc::new(Served::default());
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            _stop: stop,
+        }
+    }
+
+    fn set(&self, path: &str, reply: Reply) {
+        self.state
+            .replies
+            .lock()
+            .expect("lock")
+            .insert(path.into(), reply);
+    }
+
+    fn hits(&self, path: &str) -> u32 {
+        self.state
+            .hits
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn not_modified(&self) -> u32 {
+        *self.state.not_modified.lock().expect("lock")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+async fn serve(State(s): State<Arc<Served>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    *s.hits
+        .lock()
+        .expect("lock")
+        .entry(path.clone())
+        .or_default() += 1;
+    let token = s.require_token.lock().expect("lock").clone();
+    if let Some(t) = token {
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {t}"));
+        if !ok {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    let reply = s.replies.lock().expect("lock").get(&path).cloned();
+    match reply {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some(Reply::Status(code)) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(Reply::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            "packages: []".into_response()
+        }
+        Some(Reply::Body(body)) => {
+            let etag = format!(
+                "\"{:x}\"",
+                body.len() as u64 * 31 + body.bytes().map(u64::from).sum::<u64>()
+            );
+            if req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
+                *s.not_modified.lock().expect("lock") += 1;
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            let mut h = HeaderMap::new();
+            h.insert(header::ETAG, etag.parse().expect("etag"));
+            (h, body).into_response()
+        }
+    }
+}
+
+const INDEX: &str = "packages:\n- name: cert-manager\n  latestVersion: v1.17.0+2\n- name: velero\n";
+
+fn fetcher(opts: FetchOptions) -> Arc<Fetcher> {
+    Arc::new(Fetcher::new(opts, Auth::None).expect("client"))
+}
+
+#[tokio::test]
+async fn concurrent_cold_lookups_make_exactly_one_request() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let f = fetcher(FetchOptions::default());
+    let lookups = (0..32).map(|_| {
+        let (f, url) = (f.clone(), server.url("/index.yaml"));
+        tokio::spawn(async move { f.get::<Index>(&url, "index.yaml", Freshness::Cached).await })
+    });
+    for l in lookups {
+        let got = l.await.expect("task").expect("fetched");
+        assert_eq!(got.value.packages.len(), 2);
+    }
+    assert_eq!(server.hits("/index.yaml"), 1);
+}
+
+#[tokio::test]
+async fn within_the_ttl_no_request_and_after_it_one_conditional_request_answered_304() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let url = server.url("/index.yaml");
+    let long = fetcher(FetchOptions::default());
+    assert_eq!(
+        long.get::<Index>(&url, "index.yaml", Freshness::Cached)
+            .await
+            .expect("cold")
+            .source,
+        Source::Network
+    );
+    for _ in 0..10 {
+        assert_eq!(
+            long.get::<Index>(&url, "index.yaml", Freshness::Cached)
+                .await
+                .expect("warm")
+                .source,
+            Source::Cache
+        );
+    }
+    assert_eq!(server.hits("/index.yaml"), 1, "within the TTL: no request");
+
+    // A TTL of zero: every lookup is past it.
+    let expired = fetcher(FetchOptions {
+        ttl: Duration::ZERO,
+        ..Default::default()
+    });
+    expired
+        .get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("cold");
+    let again = expired
+        .get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("revalidated");
+    assert_eq!(again.source, Source::Revalidated);
+    assert_eq!(again.value.packages.len(), 2);
+    assert_eq!(
+        (server.hits("/index.yaml"), server.not_modified()),
+        (3, 1),
+        "one conditional request, answered 304"
+    );
+}
+
+#[tokio::test]
+async fn bad_answers_are_clear_errors_and_leave_the_good_data_in_place() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let url = server.url("/index.yaml");
+    let f = fetcher(FetchOptions {
+        max_body: 1024,
+        timeout: Duration::from_millis(300),
+        ..Default::default()
+    });
+    f.get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("good data first");
+
+    let cases: Vec<(Reply, &str)> = vec![
+        (Reply::Status(500), "answered HTTP 500"),
+        (
+            Reply::Body("packages: [ {name: ".into()),
+            "index.yaml is malformed",
+        ),
+        (
+            Reply::Body(format!("packages: []\n#{}", "x".repeat(4096))),
+            "larger than the 1024-byte limit",
+        ),
+        (Reply::Slow(Duration::from_secs(3)), "did not answer within"),
+    ];
+    for (reply, says) in cases {
+        server.set("/index.yaml", reply);
+        let got = f
+            .get::<Index>(&url, "index.yaml", Freshness::Revalidate)
+            .await
+            .expect("stale data is served");
+        let err = got.stale.expect("the error is reported").to_string();
+        assert!(err.contains(says), "{err:?} should say {says:?}");
+        assert_eq!(got.value.packages.len(), 2, "the good data stays");
+    }
+}
+
+#[tokio::test]
+async fn a_cold_failure_is_an_error_naming_the_url() {
+    let server = RepoServer::start().await;
+    let f = fetcher(FetchOptions::default());
+    let err = f
+        .get::<Index>(
+            &server.url("/missing/index.yaml"),
+            "index.yaml",
+            Freshness::Cached,
+        )
+        .await
+        .expect_err("404");
+    assert!(
+        matches!(&err, FetchError::Status { code: 404, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("/missing/index.yaml"));
+    let unreachable = f
+        .get::<Index>(
+            "http://127.0.0.1:9/index.yaml",
+            "index.yaml",
+            Freshness::Cached,
+        )
+        .await
+        .expect_err("closed port");
+    assert_eq!(unreachable.metric_label(), "unreachable");
+}
+
+#[tokio::test]
+async fn bearer_auth_is_sent_and_clear_forgets_everything() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    *server.state.require_token.lock().expect("lock") = Some("s3cret".into());
+    let url = server.url("/index.yaml");
+    let anonymous = fetcher(FetchOptions::default());
+    let err = anonymous
+        .get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect_err("401");
+    assert!(matches!(err, FetchError::Status { code: 401, .. }));
+    let f = Fetcher::new(FetchOptions::default(), Auth::Bearer("s3cret".into())).expect("client");
+    f.get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("authorized");
+    f.clear();
+    assert_eq!(
+        f.get::<Index>(&url, "index.yaml", Freshness::Cached)
+            .await
+            .expect("again")
+            .source,
+        Source::Network
+    );
+}
