@@ -6,6 +6,8 @@ use crate::cache::hub::Hub;
 use crate::cache::readiness::{Gate, Phase};
 use crate::cache::reflectors::{self, KINDS, PAGE_SIZE, Stores};
 use crate::metrics::Metrics;
+use crate::repo::clientset::Clientset;
+use crate::repo::fetch::FetchOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +27,8 @@ pub struct ServeOptions {
     pub ring: usize,
     /// Events buffered per stream subscriber before it is resynchronised.
     pub subscriber_buffer: usize,
+    /// Repository fetching: cache lifetime, limits, timeouts.
+    pub fetch: FetchOptions,
 }
 
 impl Default for ServeOptions {
@@ -35,6 +39,7 @@ impl Default for ServeOptions {
             heartbeat: Duration::from_secs(15),
             ring: 4096,
             subscriber_buffer: 1024,
+            fetch: FetchOptions::default(),
         }
     }
 }
@@ -58,6 +63,8 @@ pub struct Running {
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
     pub stores: Stores,
+    /// One client per PackageRepository, kept in step with the watch.
+    pub repositories: Arc<Clientset>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -112,11 +119,13 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let metrics = Arc::new(Metrics::new());
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let repositories = Clientset::new(opts.fetch.clone());
     let stores = reflectors::start(
         &client,
         gate.clone(),
         hub.clone(),
         metrics.clone(),
+        repositories.clone(),
         &mut tasks,
     );
 
@@ -124,6 +133,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         gate: gate.clone(),
         hub: hub.clone(),
         metrics: metrics.clone(),
+        repositories: repositories.clone(),
         shutdown: stopped.clone(),
         heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
@@ -165,6 +175,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         gate,
         hub,
         stores,
+        repositories,
         stop,
         tasks,
     })

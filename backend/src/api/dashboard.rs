@@ -24,6 +24,7 @@ pub struct DashboardService {
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
+    pub repositories: Arc<crate::repo::clientset::Clientset>,
     pub shutdown: watch::Receiver<bool>,
     /// Sent on an idle stream so clients and proxies know it is alive.
     pub heartbeat: Duration,

@@ -47,8 +47,65 @@ pub struct Stores {
     pub namespaces: Store<Namespace>,
 }
 
-/// How a kind's objects reach the hub.
-type ToHub<K> = Option<(Scope, fn(&K) -> hoist_proto::v1::Package)>;
+/// What a kind's events feed besides the readiness gate. Called from the kind's event
+/// loop: implementations must not block (no I/O, no awaiting).
+pub trait Sink<K>: Send + Sync {
+    /// A (re)list began.
+    fn init(&self) {}
+    /// One object of the (re)list.
+    fn init_apply(&self, obj: &K);
+    /// The (re)list is complete: whatever `init_apply` did not see is gone.
+    fn init_done(&self);
+    fn apply(&self, obj: &K);
+    fn delete(&self, obj: &K);
+}
+
+type ToSink<K> = Option<Arc<dyn Sink<K>>>;
+
+/// Feeds packages of one scope to the hub; a relist becomes only the real differences.
+struct PackageSink<K> {
+    hub: Arc<Hub>,
+    scope: Scope,
+    convert: fn(&K) -> hoist_proto::v1::Package,
+    listed: std::sync::Mutex<Vec<hoist_proto::v1::Package>>,
+}
+
+impl<K> PackageSink<K> {
+    fn new(hub: Arc<Hub>, scope: Scope, convert: fn(&K) -> hoist_proto::v1::Package) -> Arc<Self> {
+        Arc::new(Self {
+            hub,
+            scope,
+            convert,
+            listed: Default::default(),
+        })
+    }
+
+    fn listed(&self) -> std::sync::MutexGuard<'_, Vec<hoist_proto::v1::Package>> {
+        self.listed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl<K: Send + Sync> Sink<K> for PackageSink<K> {
+    fn init(&self) {
+        self.listed().clear();
+    }
+    fn init_apply(&self, obj: &K) {
+        let p = (self.convert)(obj);
+        self.listed().push(p);
+    }
+    fn init_done(&self) {
+        let listed = std::mem::take(&mut *self.listed());
+        self.hub.reconcile(self.scope as i32, listed);
+    }
+    fn apply(&self, obj: &K) {
+        self.hub.upsert((self.convert)(obj));
+    }
+    fn delete(&self, obj: &K) {
+        if let Some(key) = (self.convert)(obj).key {
+            self.hub.delete(&key);
+        }
+    }
+}
 
 /// Starts every reflector on `tasks`; they run until the set is dropped or aborted.
 pub fn start(
@@ -56,23 +113,32 @@ pub fn start(
     gate: Arc<Gate>,
     hub: Arc<Hub>,
     metrics: Arc<Metrics>,
+    repositories: Arc<dyn Sink<PackageRepository>>,
     tasks: &mut JoinSet<()>,
 ) -> Stores {
-    let ctx = Ctx { gate, hub, metrics };
+    let ctx = Ctx { gate, metrics };
     Stores {
         cluster_packages: spawn(
             tasks,
             Api::all(client.clone()),
             "ClusterPackage",
             ctx.clone(),
-            Some((Scope::Cluster, convert::from_cluster_package)),
+            Some(PackageSink::new(
+                hub.clone(),
+                Scope::Cluster,
+                convert::from_cluster_package,
+            )),
         ),
         packages: spawn(
             tasks,
             Api::all(client.clone()),
             "Package",
             ctx.clone(),
-            Some((Scope::Namespaced, convert::from_package)),
+            Some(PackageSink::new(
+                hub,
+                Scope::Namespaced,
+                convert::from_package,
+            )),
         ),
         package_infos: spawn(
             tasks,
@@ -86,7 +152,7 @@ pub fn start(
             Api::all(client.clone()),
             "PackageRepository",
             ctx.clone(),
-            None,
+            Some(repositories),
         ),
         namespaces: spawn(tasks, Api::all(client.clone()), "Namespace", ctx, None),
     }
@@ -95,7 +161,6 @@ pub fn start(
 #[derive(Clone)]
 struct Ctx {
     gate: Arc<Gate>,
-    hub: Arc<Hub>,
     metrics: Arc<Metrics>,
 }
 
@@ -104,13 +169,13 @@ fn spawn<K>(
     api: Api<K>,
     kind: &'static str,
     ctx: Ctx,
-    to_hub: ToHub<K>,
+    sink: ToSink<K>,
 ) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    tasks.spawn(run(api, kind, ctx, to_hub, writer));
+    tasks.spawn(run(api, kind, ctx, sink, writer));
     reader
 }
 
@@ -125,7 +190,7 @@ async fn run<K>(
     api: Api<K>,
     kind: &'static str,
     ctx: Ctx,
-    to_hub: ToHub<K>,
+    sink: ToSink<K>,
     writer: reflector::store::Writer<K>,
 ) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
@@ -141,45 +206,34 @@ async fn run<K>(
     let cfg = watcher::Config::default().page_size(PAGE_SIZE);
     let mut events =
         std::pin::pin!(reflector::reflector(writer, watcher::watcher(api, cfg)).default_backoff());
-    let mut listed = Vec::new();
     let mut list_started = std::time::Instant::now();
     let mut slow_warned = false;
     while let Some(event) = events.next().await {
         match event {
             Ok(Event::Init) => {
                 ctx.gate.listing(kind);
-                listed.clear();
+                sink.iter().for_each(|s| s.init());
                 list_started = std::time::Instant::now();
             }
             Ok(Event::InitApply(obj)) => {
                 ctx.gate.loaded(kind);
-                if let Some((_, f)) = to_hub {
-                    listed.push(f(&obj));
-                }
+                sink.iter().for_each(|s| s.init_apply(&obj));
                 if !slow_warned && list_started.elapsed() > crate::metrics::SLOW_SYNC {
                     slow_warned = true;
                     tracing::warn!(kind, threshold = ?crate::metrics::SLOW_SYNC, "cache sync is taking longer than expected");
                 }
             }
             Ok(Event::InitDone) => {
-                if let Some((scope, _)) = to_hub {
-                    ctx.hub.reconcile(scope as i32, std::mem::take(&mut listed));
-                }
+                sink.iter().for_each(|s| s.init_done());
                 ctx.gate.synced(kind);
             }
             Ok(Event::Apply(obj)) => {
                 ctx.gate.event(kind);
-                if let Some((_, f)) = to_hub {
-                    ctx.hub.upsert(f(&obj));
-                }
+                sink.iter().for_each(|s| s.apply(&obj));
             }
             Ok(Event::Delete(obj)) => {
                 ctx.gate.event(kind);
-                if let Some((_, f)) = to_hub
-                    && let Some(key) = f(&obj).key
-                {
-                    ctx.hub.delete(&key);
-                }
+                sink.iter().for_each(|s| s.delete(&obj));
             }
             Err(e) => {
                 tracing::debug!(kind, error = %e, "watch error; kube-rs retries with backoff");

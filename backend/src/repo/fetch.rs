@@ -67,6 +67,8 @@ pub enum FetchError {
     Malformed(#[from] FormatError),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error("{url:?} is not a usable repository URL: {reason}")]
+    InvalidUrl { url: String, reason: String },
 }
 
 impl FetchError {
@@ -79,6 +81,7 @@ impl FetchError {
             Self::Unreachable { .. } => "unreachable",
             Self::Malformed(_) => "malformed",
             Self::Client(_) => "client",
+            Self::InvalidUrl { .. } => "invalid_url",
         }
     }
 }
@@ -115,6 +118,8 @@ pub struct Fetched<T> {
 }
 
 struct Cached {
+    /// The fetcher's generation when this was last validated; older means expired.
+    generation: u64,
     value: Arc<dyn Any + Send + Sync>,
     etag: Option<String>,
     last_modified: Option<String>,
@@ -130,6 +135,7 @@ pub struct Fetcher {
     opts: FetchOptions,
     auth: Auth,
     slots: Mutex<HashMap<String, Slot>>,
+    generation: std::sync::atomic::AtomicU64,
 }
 
 enum Answer {
@@ -155,12 +161,24 @@ impl Fetcher {
             opts,
             auth,
             slots: Mutex::new(HashMap::new()),
+            generation: Default::default(),
         })
     }
 
     fn slot(&self, url: &str) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         slots.entry(url.to_string()).or_default().clone()
+    }
+
+    /// Marks every cached value expired: the next lookup of each revalidates (a 304
+    /// keeps it), and the values stay available if the server cannot be reached.
+    pub fn expire(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn current_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Drops every cached value: the next lookups go to the server.
@@ -185,6 +203,7 @@ impl Fetcher {
         if let Some(c) = cached.as_ref()
             && freshness == Freshness::Cached
             && c.validated_at.elapsed() < self.opts.ttl
+            && c.generation == self.current_generation()
             && let Ok(value) = c.value.clone().downcast::<T>()
         {
             return Ok(Fetched {
@@ -201,6 +220,7 @@ impl Fetcher {
             Ok(Answer::NotModified) => match cached.as_mut() {
                 Some(c) => {
                     c.validated_at = Instant::now();
+                    c.generation = self.current_generation();
                     c.value
                         .clone()
                         .downcast::<T>()
@@ -224,6 +244,7 @@ impl Fetcher {
                     let value = Arc::new(parsed);
                     let now = Instant::now();
                     *cached = Some(Cached {
+                        generation: self.current_generation(),
                         value: value.clone(),
                         etag,
                         last_modified,

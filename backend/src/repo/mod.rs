@@ -1,7 +1,9 @@
-//! Package repositories: the file format ([`format`]), versions ([`version`]) and a
-//! caching HTTP fetcher ([`fetch`]). The clientset over the PackageRepository reflector,
-//! the merged catalogue and the on-disk cache come next (issue 4).
+//! Package repositories: the file format ([`format`]), versions ([`version`]), a
+//! caching HTTP fetcher ([`fetch`]) and the clientset that keeps one client per
+//! PackageRepository in step with the watch ([`clientset`]). The merged catalogue and
+//! the on-disk cache come next (issue 4).
 
+pub mod clientset;
 pub mod fetch;
 pub mod format;
 pub mod version;

@@ -1,6 +1,8 @@
 //! Fixtures: devcluster with the CRDs, the backend against it, and a gRPC client.
 #![allow(dead_code)]
 
+pub mod repo_server;
+
 use devcluster::DevCluster;
 use hoist::serve::{Running, ServeOptions};
 use hoist::types::{ClusterPackage, PackageInfoTemplate, PackageSpec};

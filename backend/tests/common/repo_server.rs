@@ -1,0 +1,138 @@
+//! A package repository served over real HTTP on 127.0.0.1, counting requests and
+//! answering conditional requests with 304, with replies the test can change.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the test server answers for a path.
+#[derive(Clone)]
+pub enum Reply {
+    Body(String),
+    Status(u16),
+    Slow(Duration),
+}
+
+#[derive(Default)]
+pub struct Served {
+    pub replies: Mutex<HashMap<String, Reply>>,
+    pub hits: Mutex<HashMap<String, u32>>,
+    pub not_modified: Mutex<u32>,
+    pub require_token: Mutex<Option<String>>,
+}
+
+/// A repository server on a free loopback port; stops when dropped.
+pub struct RepoServer {
+    pub base: String,
+    pub state: Arc<Served>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl RepoServer {
+    pub async fn start() -> Self {
+        let state = Arc::new(Served::default());
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            base: format!("http://{addr}"),
+            state,
+            _stop: stop,
+        }
+    }
+
+    pub fn set(&self, path: &str, reply: Reply) {
+        self.state
+            .replies
+            .lock()
+            .expect("lock")
+            .insert(path.into(), reply);
+    }
+
+    pub fn hits(&self, path: &str) -> u32 {
+        self.state
+            .hits
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn not_modified(&self) -> u32 {
+        *self.state.not_modified.lock().expect("lock")
+    }
+
+    /// Requests of any path so far.
+    pub fn total(&self) -> u32 {
+        self.state.hits.lock().expect("lock").values().sum()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+async fn serve(State(s): State<Arc<Served>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    *s.hits
+        .lock()
+        .expect("lock")
+        .entry(path.clone())
+        .or_default() += 1;
+    let token = s.require_token.lock().expect("lock").clone();
+    if let Some(t) = token {
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {t}"));
+        if !ok {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
+    let reply = s.replies.lock().expect("lock").get(&path).cloned();
+    match reply {
+        None => StatusCode::NOT_FOUND.into_response(),
+        Some(Reply::Status(code)) => StatusCode::from_u16(code)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Some(Reply::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            "packages: []".into_response()
+        }
+        Some(Reply::Body(body)) => {
+            let etag = format!(
+                "\"{:x}\"",
+                body.len() as u64 * 31 + body.bytes().map(u64::from).sum::<u64>()
+            );
+            if req
+                .headers()
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
+                *s.not_modified.lock().expect("lock") += 1;
+                return StatusCode::NOT_MODIFIED.into_response();
+            }
+            let mut h = HeaderMap::new();
+            h.insert(header::ETAG, etag.parse().expect("etag"));
+            (h, body).into_response()
+        }
+    }
+}
