@@ -86,7 +86,11 @@ async fn after_a_url_change_listing_and_fetching_both_use_the_new_url_at_once() 
         .iter()
         .map(|r| r.url().to_string())
         .collect();
-    assert_eq!(listed, std::slice::from_ref(&new.base), "the listing shows the new URL");
+    assert_eq!(
+        listed,
+        std::slice::from_ref(&new.base),
+        "the listing shows the new URL"
+    );
     let fetched = running
         .repositories
         .get("main")

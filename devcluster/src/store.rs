@@ -160,7 +160,7 @@ pub struct Store {
 pub struct WriteOpts {
     /// Write the `/status` subresource: change only `.status`.
     pub status: bool,
-    /// Server-side apply: create the object when missing.
+    /// Server-side apply (PATCH only): create the object when missing.
     pub create_missing: bool,
 }
 
@@ -619,18 +619,10 @@ impl State {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        let old = match self.get(rt, ns, name) {
-            Ok(old) => old,
-            Err(e) if opts.create_missing => {
-                let mut body = body;
-                meta::metadata_mut(&mut body).insert("name".into(), Value::String(name.into()));
-                return self.create(rt, ns, body).map_err(|_| e);
-            }
-            Err(e) => return Err(e),
-        };
+        let old = self.get(rt, ns, name)?;
         let body_rv = meta::resource_version(&body);
         if body_rv.is_empty() {
-            if rt.custom && !opts.create_missing {
+            if rt.custom {
                 return Err(ApiError::invalid(
                     &rt.plural,
                     name,
