@@ -192,8 +192,120 @@ async fn fan_out(client: &Client, subscribers: usize, events: usize) -> (Duratio
     (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
 }
 
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// The reading side of the fan-out benchmark, in a process of its own (so the clients do
+/// not share the server's runtime): opens `n` gRPC-web streams to `addr`, says `ready`,
+/// then for each marker read on stdin prints the Unix µs at which each stream delivered it.
+async fn readers(n: usize, addr: std::net::SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut sockets = Vec::new();
+    for _ in 0..n {
+        let mut s = grpc_web_watch(addr).await;
+        let mut buf = Vec::new();
+        read_until(&mut s, b"seed-00000", &mut buf).await;
+        sockets.push((s, buf));
+    }
+    println!("ready");
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(marker)) = lines.next_line().await {
+        let reads = sockets.iter_mut().map(|(s, buf)| {
+            let marker = marker.clone().into_bytes();
+            async move {
+                read_until(s, &marker, buf).await;
+                unix_micros()
+            }
+        });
+        let times = futures::future::join_all(reads).await;
+        println!(
+            "{}",
+            times
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+}
+
+/// Write → bytes with the subscribers in another process.
+async fn fan_out_external(
+    client: &Client,
+    subscribers: usize,
+    events: usize,
+) -> (Duration, Duration) {
+    use tokio::io::AsyncBufReadExt;
+    let running = hoist::serve::start(client.clone(), options())
+        .await
+        .expect("backend");
+    running.ready().await;
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = tokio::process::Command::new(exe)
+        .args([
+            "--readers",
+            &subscribers.to_string(),
+            &running.addr.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("reader process");
+    let mut to_child = child.stdin.take().expect("stdin");
+    let mut from_child = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(
+        from_child.next_line().await.expect("read").as_deref(),
+        Some("ready")
+    );
+    let api: Api<ClusterPackage> = Api::all(client.clone());
+    let mut lat = Vec::new();
+    for i in 0..events {
+        let name = format!("ext-{subscribers}-{i:04}");
+        to_child
+            .write_all(format!("{name}\n").as_bytes())
+            .await
+            .expect("marker");
+        let t0 = unix_micros();
+        api.create(&PostParams::default(), &package(&name))
+            .await
+            .expect("create");
+        let line = from_child
+            .next_line()
+            .await
+            .expect("read")
+            .expect("a line per event");
+        lat.extend(
+            line.split(' ')
+                .filter_map(|v| v.parse::<u64>().ok())
+                .map(|t| Duration::from_micros(t.saturating_sub(t0))),
+        );
+    }
+    drop(to_child);
+    let _ = child.wait().await;
+    running.shutdown().await;
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--readers") {
+        let n: usize = args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or("--readers N ADDR")?;
+        let addr: std::net::SocketAddr = args
+            .get(i + 2)
+            .and_then(|v| v.parse().ok())
+            .ok_or("--readers N ADDR")?;
+        readers(n, addr).await;
+        return Ok(());
+    }
     let mut rows = Vec::new();
     for n in [1_000usize, 10_000] {
         let cluster = devcluster::DevCluster::start(Default::default()).await?;
@@ -269,7 +381,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for (subs, events) in [(1usize, 200), (1000, 20)] {
         let (p50, p99) = fan_out(&client, subs, events).await;
-        rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s): p50 / p99 | {} / {} |", ms(p50), ms(p99)));
+        rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s) in the same process: p50 / p99 | {} / {} |", ms(p50), ms(p99)));
+    }
+    for (subs, events) in [(1usize, 200), (1000, 20)] {
+        let (p50, p99) = fan_out_external(&client, subs, events).await;
+        rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s) in another process: p50 / p99 | {} / {} |", ms(p50), ms(p99)));
     }
     cluster.shutdown().await;
 
