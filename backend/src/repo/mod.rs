@@ -1,8 +1,9 @@
 //! Package repositories: the file format ([`format`]), versions ([`version`]), a
-//! caching HTTP fetcher ([`fetch`]) and the clientset that keeps one client per
-//! PackageRepository in step with the watch ([`clientset`]). The merged catalogue and
-//! the on-disk cache come next (issue 4).
+//! caching HTTP fetcher ([`fetch`]), the clientset that keeps one client per
+//! PackageRepository in step with the watch ([`clientset`]), and the catalogue merged
+//! across repositories ([`catalogue`]). The on-disk cache comes next (issue 4).
 
+pub mod catalogue;
 pub mod clientset;
 pub mod fetch;
 pub mod format;
