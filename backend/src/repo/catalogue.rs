@@ -64,10 +64,12 @@ pub async fn load(clientset: &Clientset, freshness: Freshness) -> Catalogue {
     )
 }
 
+/// One repository's answer to "what is in your index?".
+pub type IndexResult = (Arc<RepoClient>, Result<Fetched<Index>, FetchError>);
+
 /// Merges fetched indexes; pure, so the rules are tested without HTTP.
-pub fn merge(results: Vec<(Arc<RepoClient>, Result<Fetched<Index>, FetchError>)>) -> Catalogue {
-    let mut order: Vec<&(Arc<RepoClient>, Result<Fetched<Index>, FetchError>)> =
-        results.iter().collect();
+pub fn merge(results: Vec<IndexResult>) -> Catalogue {
+    let mut order: Vec<&IndexResult> = results.iter().collect();
     // The default repository first, then by name: the first to offer a name wins it.
     order.sort_by(|a, b| (!a.0.is_default, &a.0.name).cmp(&(!b.0.is_default, &b.0.name)));
     let mut entries: BTreeMap<String, CatalogueEntry> = BTreeMap::new();
