@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod cli;
 pub mod demo;
 pub mod metrics;
 pub mod repo;

@@ -63,8 +63,68 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         seed_packages: usize,
     },
+    /// Manage package repositories (PackageRepository resources).
+    Repo {
+        #[command(subcommand)]
+        command: RepoCommand,
+        /// The kubeconfig context to use instead of the current one.
+        #[arg(long, global = true)]
+        context: Option<String>,
+    },
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
+}
+
+#[derive(Subcommand)]
+enum RepoCommand {
+    /// Add a repository. An unreachable one is still added; `repo list` shows why.
+    Add {
+        name: String,
+        url: String,
+        /// Make it the default repository (and no other).
+        #[arg(long)]
+        default: bool,
+        /// Bearer token for the repository.
+        #[arg(long, conflicts_with_all = ["username", "password"])]
+        token: Option<String>,
+        /// Basic auth user name.
+        #[arg(long, requires = "password")]
+        username: Option<String>,
+        /// Basic auth password.
+        #[arg(long, requires = "username")]
+        password: Option<String>,
+    },
+    /// List repositories with their state, asked of each repository now.
+    List,
+    /// Change a repository's URL or make it the default; auth is kept.
+    Update {
+        name: String,
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long)]
+        default: bool,
+    },
+    /// Remove a repository.
+    Remove { name: String },
+}
+
+/// A kube client from the usual configuration, or the named context.
+async fn kube_client(context: Option<String>) -> anyhow::Result<kube::Client> {
+    let config = match context {
+        Some(context) => {
+            let options = kube::config::KubeConfigOptions {
+                context: Some(context),
+                ..Default::default()
+            };
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .context("cannot read the kubeconfig context")?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no Kubernetes configuration found (set KUBECONFIG, or run in a cluster)")?,
+    };
+    kube::Client::try_from(config).context("cannot build a Kubernetes client")
 }
 
 #[tokio::main]
@@ -77,21 +137,52 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Crdgen => print!("{}", hoist::types::crds_yaml()?),
+        Command::Repo { command, context } => {
+            use hoist::cli::repo;
+            use hoist::types::{BasicAuth, BearerAuth, PackageRepositoryAuth};
+            let client = kube_client(context).await?;
+            let out = match command {
+                RepoCommand::Add {
+                    name,
+                    url,
+                    default,
+                    token,
+                    username,
+                    password,
+                } => {
+                    let auth = match (token, username, password) {
+                        (Some(t), _, _) => Some(PackageRepositoryAuth {
+                            bearer: Some(BearerAuth {
+                                token: Some(t),
+                                token_secret_ref: None,
+                            }),
+                            basic: None,
+                        }),
+                        (None, Some(u), Some(p)) => Some(PackageRepositoryAuth {
+                            basic: Some(BasicAuth {
+                                username: Some(u),
+                                password: Some(p),
+                                ..Default::default()
+                            }),
+                            bearer: None,
+                        }),
+                        _ => None,
+                    };
+                    repo::add(&client, &name, &url, default, auth).await?
+                }
+                RepoCommand::List => repo::list(&client).await?,
+                RepoCommand::Update { name, url, default } => {
+                    repo::update(&client, &name, url.as_deref(), default).await?
+                }
+                RepoCommand::Remove { name } => repo::remove(&client, &name).await?,
+            };
+            print!("{out}");
+            if !out.ends_with('\n') {
+                println!();
+            }
+        }
         Command::Serve { serve, context } => {
-            let options = kube::config::KubeConfigOptions {
-                context,
-                ..Default::default()
-            };
-            let config = match options.context {
-                Some(_) => kube::Config::from_kubeconfig(&options)
-                    .await
-                    .context("cannot read the kubeconfig context")?,
-                None => kube::Config::infer().await.context(
-                    "no Kubernetes configuration found (set KUBECONFIG, or run in a cluster)",
-                )?,
-            };
-            let client =
-                kube::Client::try_from(config).context("cannot build a Kubernetes client")?;
+            let client = kube_client(context).await?;
             let running = hoist::serve::start(client, serve.options()).await?;
             tokio::signal::ctrl_c()
                 .await

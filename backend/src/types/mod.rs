@@ -16,8 +16,8 @@ pub use package::{
 };
 pub use package_info::{PackageInfo, PackageInfoSpec, PackageInfoStatus};
 pub use repository::{
-    PackageRepository, PackageRepositoryAuth, PackageRepositorySpec, PackageRepositoryStatus,
-    SecretKeyRef,
+    BasicAuth, BearerAuth, PackageRepository, PackageRepositoryAuth, PackageRepositorySpec,
+    PackageRepositoryStatus, SecretKeyRef,
 };
 
 use kube::CustomResourceExt;
