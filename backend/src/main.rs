@@ -25,13 +25,25 @@ struct ServeArgs {
     /// The built web app.
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
+    /// How long repository files are served from the cache before revalidation.
+    #[arg(long, default_value = "5m", value_parser = hoist::demo::parse_duration)]
+    repo_cache_ttl: std::time::Duration,
+    /// Keep repository files on disk here, so a restart does not refetch them.
+    #[arg(long)]
+    repo_cache_dir: Option<PathBuf>,
 }
 
 impl ServeArgs {
     fn options(&self) -> ServeOptions {
+        let fetch = hoist::repo::fetch::FetchOptions {
+            ttl: self.repo_cache_ttl,
+            disk: self.repo_cache_dir.clone(),
+            ..Default::default()
+        };
         ServeOptions {
             listen: self.listen,
             dist: self.dist.clone(),
+            fetch,
             ..Default::default()
         }
     }

@@ -167,3 +167,64 @@ async fn bearer_auth_is_sent_and_clear_forgets_everything() {
         Source::Network
     );
 }
+
+#[tokio::test]
+async fn a_restart_serves_from_the_disk_cache_before_the_network() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let url = server.url("/index.yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with_disk = |ttl: Duration| {
+        fetcher(FetchOptions {
+            ttl,
+            disk: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        })
+    };
+
+    let before = with_disk(Duration::from_secs(300));
+    assert_eq!(
+        before
+            .get::<Index>(&url, "index.yaml", Freshness::Cached)
+            .await
+            .expect("cold")
+            .source,
+        Source::Network
+    );
+    drop(before);
+
+    // "Restart": a new fetcher over the same directory answers without the network.
+    let after = with_disk(Duration::from_secs(300));
+    let got = after
+        .get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("from disk");
+    assert_eq!((got.source, got.value.packages.len()), (Source::Disk, 2));
+    assert_eq!(
+        server.hits("/index.yaml"),
+        1,
+        "no refetch after the restart"
+    );
+
+    // Past the TTL it revalidates with the stored ETag: one 304, no body.
+    let expired = with_disk(Duration::ZERO);
+    assert_eq!(
+        expired
+            .get::<Index>(&url, "index.yaml", Freshness::Cached)
+            .await
+            .expect("304")
+            .source,
+        Source::Revalidated
+    );
+    assert_eq!((server.hits("/index.yaml"), server.not_modified()), (2, 1));
+
+    // And with the server down, the disk copy is served with the error.
+    server.set("/index.yaml", Reply::Status(503));
+    let down = with_disk(Duration::ZERO);
+    let stale = down
+        .get::<Index>(&url, "index.yaml", Freshness::Cached)
+        .await
+        .expect("stale from disk");
+    assert_eq!(stale.value.packages.len(), 2);
+    assert!(stale.stale.is_some_and(|e| e.to_string().contains("503")));
+}

@@ -94,11 +94,16 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         }));
         tracing::info!(?latency, "every API request is slowed down");
     }
-    let backend = serve::start(client, opts.serve).await?;
+    let mut serve_opts = opts.serve;
+    serve_opts
+        .fetch
+        .disk
+        .get_or_insert_with(|| opts.data_dir.join("repo-cache"));
+    let backend = serve::start(client, serve_opts).await?;
     Ok(Demo { cluster, backend })
 }
 
-/// Parses `300ms`, `2s` or a plain number of milliseconds.
+/// Parses `300ms`, `2s`, `5m` or a plain number of milliseconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -111,7 +116,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
-        _ => Err(format!("invalid duration unit in {s:?}: use ms or s")),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("invalid duration unit in {s:?}: use ms, s or m")),
     }
 }
 
@@ -125,6 +131,7 @@ mod tests {
         assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("15"), Ok(Duration::from_millis(15)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("3h").is_err());
     }

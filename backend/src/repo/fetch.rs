@@ -39,6 +39,8 @@ pub struct FetchOptions {
     pub max_body: usize,
     pub connect_timeout: Duration,
     pub timeout: Duration,
+    /// Keep fetched files here too, so a restart serves them without refetching.
+    pub disk: Option<std::path::PathBuf>,
 }
 
 impl Default for FetchOptions {
@@ -48,6 +50,7 @@ impl Default for FetchOptions {
             max_body: 4 * 1024 * 1024,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(20),
+            disk: None,
         }
     }
 }
@@ -100,6 +103,8 @@ pub enum Freshness {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Cache,
+    /// The on-disk cache, after a restart, within the TTL.
+    Disk,
     /// The server answered 304.
     Revalidated,
     Network,
@@ -125,6 +130,55 @@ struct Cached {
     last_modified: Option<String>,
     fetched_at: Instant,
     validated_at: Instant,
+    /// The body as fetched, kept only with an on-disk cache (to rewrite it on a 304).
+    raw: Option<bytes::Bytes>,
+    /// Loaded from disk and not yet confirmed by the server.
+    from_disk: bool,
+}
+
+/// One file of the on-disk cache.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DiskEntry {
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    fetched_unix_ms: u64,
+    validated_unix_ms: u64,
+    body: String,
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A file name for `url`: readable, bounded, and unique (FNV-1a of the whole URL).
+fn disk_name(url: &str) -> String {
+    let readable: String = url
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{readable}-{hash:016x}.json")
+}
+
+fn instant_ago(unix_then_ms: u64) -> Instant {
+    let now = Instant::now();
+    now.checked_sub(Duration::from_millis(
+        unix_ms().saturating_sub(unix_then_ms),
+    ))
+    .unwrap_or(now)
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
@@ -200,6 +254,9 @@ impl Fetcher {
         // Holding the slot's lock across the request is the single flight: concurrent
         // callers wait here and then find the fresh value.
         let mut cached = slot.lock().await;
+        if cached.is_none() {
+            *cached = self.load_disk::<T>(url, file).await;
+        }
         if let Some(c) = cached.as_ref()
             && freshness == Freshness::Cached
             && c.validated_at.elapsed() < self.opts.ttl
@@ -208,7 +265,11 @@ impl Fetcher {
         {
             return Ok(Fetched {
                 value,
-                source: Source::Cache,
+                source: if c.from_disk {
+                    Source::Disk
+                } else {
+                    Source::Cache
+                },
                 age: c.fetched_at.elapsed(),
                 stale: None,
             });
@@ -221,6 +282,13 @@ impl Fetcher {
                 Some(c) => {
                     c.validated_at = Instant::now();
                     c.generation = self.current_generation();
+                    c.from_disk = false;
+                    if let Some(raw) = c.raw.clone() {
+                        let fetched =
+                            unix_ms().saturating_sub(c.fetched_at.elapsed().as_millis() as u64);
+                        self.save_disk(url, &raw, c.etag.clone(), c.last_modified.clone(), fetched)
+                            .await;
+                    }
                     c.value
                         .clone()
                         .downcast::<T>()
@@ -243,6 +311,11 @@ impl Fetcher {
                 Ok(parsed) => {
                     let value = Arc::new(parsed);
                     let now = Instant::now();
+                    let raw = self.opts.disk.is_some().then(|| bytes.clone());
+                    if raw.is_some() {
+                        self.save_disk(url, &bytes, etag.clone(), last_modified.clone(), unix_ms())
+                            .await;
+                    }
                     *cached = Some(Cached {
                         generation: self.current_generation(),
                         value: value.clone(),
@@ -250,6 +323,8 @@ impl Fetcher {
                         last_modified,
                         fetched_at: now,
                         validated_at: now,
+                        raw,
+                        from_disk: false,
                     });
                     Ok((value, Source::Network))
                 }
@@ -285,6 +360,72 @@ impl Fetcher {
                 }),
                 None => Err(e),
             },
+        }
+    }
+
+    /// The on-disk copy of `url`, parsed, if there is a readable one.
+    async fn load_disk<T>(&self, url: &str, file: &str) -> Option<Cached>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let path = self.opts.disk.as_ref()?.join(disk_name(url));
+        let text = tokio::fs::read(&path).await.ok()?;
+        let entry: DiskEntry = serde_json::from_slice(&text)
+            .ok()
+            .filter(|e: &DiskEntry| e.url == url)?;
+        let value: T = match format::parse(file, entry.body.as_bytes()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring an unreadable on-disk cache entry");
+                return None;
+            }
+        };
+        Some(Cached {
+            generation: self.current_generation(),
+            value: Arc::new(value),
+            etag: entry.etag,
+            last_modified: entry.last_modified,
+            fetched_at: instant_ago(entry.fetched_unix_ms),
+            validated_at: instant_ago(entry.validated_unix_ms),
+            raw: Some(bytes::Bytes::from(entry.body.into_bytes())),
+            from_disk: true,
+        })
+    }
+
+    /// Writes `url`'s body to the on-disk cache, atomically; failures are logged, never fatal.
+    async fn save_disk(
+        &self,
+        url: &str,
+        body: &[u8],
+        etag: Option<String>,
+        last_modified: Option<String>,
+        fetched_unix_ms: u64,
+    ) {
+        let Some(dir) = &self.opts.disk else { return };
+        let Ok(body) = std::str::from_utf8(body) else {
+            return;
+        };
+        let entry = DiskEntry {
+            url: url.into(),
+            etag,
+            last_modified,
+            fetched_unix_ms,
+            validated_unix_ms: unix_ms(),
+            body: body.into(),
+        };
+        let path = dir.join(disk_name(url));
+        let tmp = path.with_extension("tmp");
+        let write = async {
+            tokio::fs::create_dir_all(dir).await?;
+            tokio::fs::write(
+                &tmp,
+                serde_json::to_vec(&entry).map_err(std::io::Error::other)?,
+            )
+            .await?;
+            tokio::fs::rename(&tmp, &path).await
+        };
+        if let Err(e) = write.await {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the on-disk cache");
         }
     }
 
