@@ -163,3 +163,43 @@ async fn one_broken_repository_leaves_the_others_working() {
         Some("good".into())
     );
 }
+
+#[tokio::test]
+async fn serve_lists_each_repository_with_its_state() {
+    let good = RepoServer::start().await;
+    good.set("/index.yaml", Reply::Body(INDEX.into()));
+    let (_c, client) = cluster().await;
+    let running = backend(&client, options()).await;
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    repos
+        .create(&PostParams::default(), &repository("main", &good.base))
+        .await
+        .expect("good");
+    let mut down = repository("down", "http://127.0.0.1:9");
+    down.metadata.annotations = None;
+    repos
+        .create(&PostParams::default(), &down)
+        .await
+        .expect("down");
+    until(&running, "down", |c| c.is_some()).await;
+    until(&running, "main", |c| c.is_some()).await;
+    running.ready().await;
+    let listed = grpc(&running)
+        .await
+        .list_repositories(hoist_proto::v1::ListRepositoriesRequest {})
+        .await
+        .expect("listed")
+        .into_inner()
+        .repositories;
+    let names: Vec<&str> = listed.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["down", "main"]);
+    assert!(listed[0].error.contains("cannot reach"), "{:?}", listed[0]);
+    assert_eq!(
+        (
+            listed[1].packages,
+            listed[1].error.as_str(),
+            listed[1].is_default
+        ),
+        (1, "", true)
+    );
+}

@@ -73,7 +73,8 @@ async fn run(live: Live, mut retry_now: mpsc::UnboundedReceiver<()>) {
         let wait = TimeoutFuture::new(delay.as_millis().min(u128::from(u32::MAX)) as u32);
         let _ = select(wait, retry_now.next()).await;
         while retry_now.try_recv().is_ok() {}
-        live.connection.set(Connection::Connecting);
+        // The state stays Retrying (countdown at 0: "retrying now") until the first
+        // message arrives, so the banner does not flicker between attempts.
     }
 }
 

@@ -29,6 +29,19 @@ async fn the_page_shows_syncing_fills_in_follows_changes_and_recovers_from_a_bac
         .expect("seed");
     assert_eq!(seeded, 9);
     let cluster_count = 6; // two thirds of the seed is cluster-scoped
+    // A repository nobody answers for: the page must say so, not hide it.
+    let repos: Api<hoist::types::PackageRepository> = Api::all(client.clone());
+    let spec = hoist::types::PackageRepositorySpec {
+        url: "http://127.0.0.1:9".into(),
+        auth: None,
+    };
+    repos
+        .create(
+            &PostParams::default(),
+            &hoist::types::PackageRepository::new("samples", spec),
+        )
+        .await
+        .expect("repository");
 
     // The Namespace list fails until we let it through: the backend stays SYNCING.
     cluster.faults().add(
@@ -107,12 +120,30 @@ async fn the_page_shows_syncing_fills_in_follows_changes_and_recovers_from_a_bac
     // The backend goes away: the page counts down to its next try.
     backend.shutdown().await;
     browser
-        .wait_text("#retry-countdown", |t| t.parse::<u64>().is_ok())
+        .wait_text("#retry-countdown", |t| t.ends_with(" s."))
         .await;
+    browser.screenshot_for_docs("disconnected.png").await;
+    // "Retry now" tries at once: with the backend still down, the attempt count goes up.
+    let attempt = |t: &str| {
+        t.rsplit("attempt ")
+            .next()
+            .and_then(|n| n.trim_end_matches(')').parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let before = attempt(
+        &browser
+            .wait_text("#retry-reason", |t| attempt(t) >= 1)
+            .await,
+    );
     b.find(Locator::Css("#retry-now"))
         .await
-        .expect("a retry-now button");
-    browser.screenshot_for_docs("disconnected.png").await;
+        .expect("button")
+        .click()
+        .await
+        .expect("retry now");
+    browser
+        .wait_text("#retry-reason", |t| attempt(t) > before)
+        .await;
     // A package deleted while the backend is down must vanish after the restart.
     api.delete("vault", &Default::default())
         .await
@@ -121,12 +152,10 @@ async fn the_page_shows_syncing_fills_in_follows_changes_and_recovers_from_a_bac
     let backend = hoist::serve::start(client.clone(), options(addr))
         .await
         .expect("backend restarts on the same port");
-    b.find(Locator::Css("#retry-now"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("retry now");
+    // Cut the countdown short; the page may also have reconnected by itself already.
+    if let Ok(button) = b.find(Locator::Css("#retry-now")).await {
+        let _ = button.click().await;
+    }
     browser.wait_count("#retry-banner", 0).await;
     browser
         .wait_count("#cluster-packages tbody tr[data-name=vault]", 0)

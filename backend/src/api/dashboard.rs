@@ -217,6 +217,29 @@ impl Dashboard for DashboardService {
         })
     }
 
+    async fn list_repositories(
+        &self,
+        _: Request<pb::ListRepositoriesRequest>,
+    ) -> Result<Response<pb::ListRepositoriesResponse>, Status> {
+        self.require_serving()?;
+        let catalogue =
+            crate::repo::catalogue::load(&self.repositories, crate::repo::fetch::Freshness::Cached)
+                .await;
+        let repositories = catalogue
+            .repositories
+            .into_iter()
+            .map(|r| pb::Repository {
+                name: r.name,
+                url: r.url,
+                is_default: r.is_default,
+                packages: r.packages as u32,
+                error: r.error.unwrap_or_default(),
+                age_ms: r.age.map_or(0, |a| a.as_millis() as u64),
+            })
+            .collect();
+        Ok(Response::new(pb::ListRepositoriesResponse { repositories }))
+    }
+
     async fn refresh(
         &self,
         _: Request<pb::RefreshRequest>,

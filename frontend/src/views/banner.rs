@@ -45,8 +45,9 @@ pub fn RetryBanner(live: Live, now: RwSignal<f64>, retry: UnboundedSender<()>) -
     view! {
         <Show when=retrying>
             <div id="retry-banner" class="banner" role="status">
-                <span>"Connection to the backend lost: "<span id="retry-reason">{detail}</span>". Retrying in "
-                    <span id="retry-countdown">{seconds_left}</span>" s."</span>
+                <span>"Connection to the backend lost: "<span id="retry-reason">{detail}</span>". "
+                    {move || if seconds_left() == 0 { "Retrying now…".to_string() } else { "Retrying in ".to_string() }}
+                    <span id="retry-countdown">{move || if seconds_left() == 0 { String::new() } else { format!("{} s.", seconds_left()) }}</span></span>
                 <button id="retry-now" class="button" on:click=on_retry.clone()>"Retry now"</button>
             </div>
         </Show>

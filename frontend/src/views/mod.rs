@@ -3,6 +3,7 @@
 
 mod banner;
 mod packages;
+mod repositories;
 mod status;
 
 use crate::connection::{self, Connection, Live};
@@ -34,7 +35,11 @@ pub fn App() -> impl IntoView {
     Interval::new(250, move || now.set(js_sys::Date::now())).forget();
     let retry = connection::start(live);
     let retry_for_refresh = retry.clone();
-    let on_refresh = move |_| connection::refresh(retry_for_refresh.clone());
+    let refreshes = RwSignal::new(0u32);
+    let on_refresh = move |_| {
+        connection::refresh(retry_for_refresh.clone());
+        refreshes.update(|n| *n += 1);
+    };
     let known = move || live.model.with(|m| m.packages.is_some());
 
     view! {
@@ -52,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
                 <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
             </Show>
+            <repositories::Repositories live=live refreshes=refreshes />
         </main>
     }
 }
