@@ -77,12 +77,7 @@ async fn a_change_made_through_kube_appears_with_the_next_revision() {
     let (_c, client) = cluster().await;
     create(&client, "a").await;
     let running = backend(&client, options()).await;
-    let mut stream = grpc(&running)
-        .await
-        .watch(pb::WatchRequest::default())
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = open_watch(&running).await;
     let snap = snapshot(next_data(&mut stream).await);
     create(&client, "b").await;
     let c = change(next_data(&mut stream).await);
@@ -231,12 +226,7 @@ async fn watch_drops_and_410s_never_emit_spurious_deletes() {
         create(&client, &format!("p{i}")).await;
     }
     let running = backend(&client, options()).await;
-    let mut stream = grpc(&running)
-        .await
-        .watch(pb::WatchRequest::default())
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = open_watch(&running).await;
     let snap = snapshot(next_data(&mut stream).await);
     // Cut the next watches, and compact so that the re-watch gets 410 and relists.
     c.faults().add(

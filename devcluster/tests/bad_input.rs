@@ -126,88 +126,44 @@ async fn oversized_bodies_are_413() {
 #[tokio::test]
 async fn unknown_resources_selectors_and_versions_get_the_right_status() {
     let (c, _client) = start().await;
-    assert_status(
-        &raw(c.addr(), "GET", "/apis/nope.dev/v1/things", "", b"").await,
-        404,
-        "NotFound",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
+    let cases: [(&str, String, u16, &str); 8] = [
+        ("GET", "/apis/nope.dev/v1/things".into(), 404, "NotFound"),
+        ("GET", format!("{CMS}/missing"), 404, "NotFound"),
+        (
             "GET",
-            "/api/v1/namespaces/default/configmaps/missing",
-            "",
-            b"",
-        )
-        .await,
-        404,
-        "NotFound",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
+            format!("{CMS}?labelSelector=a%20in%20(b"),
+            400,
+            "BadRequest",
+        ),
+        (
             "GET",
-            &format!("{CMS}?labelSelector=a%20in%20(b"),
-            "",
-            b"",
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
+            format!("{CMS}?fieldSelector=spec.x%3D1"),
+            400,
+            "BadRequest",
+        ),
+        (
             "GET",
-            &format!("{CMS}?fieldSelector=spec.x%3D1"),
-            "",
-            b"",
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
+            format!("{CMS}?watch=true&resourceVersion=abc"),
+            400,
+            "BadRequest",
+        ),
+        (
             "GET",
-            &format!("{CMS}?watch=true&resourceVersion=abc"),
-            "",
-            b"",
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
+            format!("{CMS}?limit=1&continue=garbage"),
+            400,
+            "BadRequest",
+        ),
+        (
             "GET",
-            &format!("{CMS}?limit=1&continue=garbage"),
-            "",
-            b"",
-        )
-        .await,
-        400,
-        "BadRequest",
-    );
-    assert_status(
-        &raw(
-            c.addr(),
-            "GET",
-            &format!("{CMS}?limit=1&continue=5-999-1"),
-            "",
-            b"",
-        )
-        .await,
-        410,
-        "Expired",
-    );
-    assert_status(
-        &raw(c.addr(), "DELETE", CMS, "", b"").await,
-        405,
-        "MethodNotAllowed",
-    );
+            format!("{CMS}?limit=1&continue=5-999-1"),
+            410,
+            "Expired",
+        ),
+        ("DELETE", CMS.to_string(), 405, "MethodNotAllowed"),
+    ];
+    for (method, path, code, reason) in cases {
+        assert_status(&raw(c.addr(), method, &path, "", b"").await, code, reason);
+    }
 }
 
 #[tokio::test]

@@ -81,6 +81,16 @@ pub async fn create(client: &Client, name: &str) -> ClusterPackage {
         .expect("create package")
 }
 
+/// A fresh Watch stream (no resume) on its own client.
+pub async fn open_watch(running: &Running) -> tonic::Streaming<pb::WatchEvent> {
+    grpc(running)
+        .await
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
 /// Reads the next event that is not a status or heartbeat.
 pub async fn next_data(stream: &mut tonic::Streaming<pb::WatchEvent>) -> pb::watch_event::Event {
     loop {
