@@ -227,8 +227,7 @@ async fn injected_conflicts_fail_writes_and_change_nothing() {
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     c.faults()
         .add(Fault::new(FaultAction::Conflict).verb("create").times(1));
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let cm = configmap("a");
     let err = api
         .create(&PostParams::default(), &cm)
         .await

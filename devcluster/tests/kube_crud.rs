@@ -19,8 +19,7 @@ fn api_err(e: kube::Error) -> kube::core::Status {
 async fn configmap_crud_round_trips_with_increasing_resource_versions() {
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let mut cm = configmap("a");
     cm.data = Some([("k".to_string(), "v".to_string())].into());
     let created = api
         .create(&PostParams::default(), &cm)
@@ -221,8 +220,7 @@ async fn json_patch_apply_and_strategic_patches_all_apply() {
     assert_eq!(reapplied.spec.size, 8);
 
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("c".into());
+    let cm = configmap("c");
     cms.create(&PostParams::default(), &cm)
         .await
         .expect("create cm");
@@ -266,8 +264,7 @@ async fn apply_without_field_manager_is_a_bad_request() {
 async fn delete_preconditions_that_do_not_match_are_conflicts() {
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let cm = configmap("a");
     api.create(&PostParams::default(), &cm)
         .await
         .expect("create");
@@ -325,8 +322,7 @@ async fn finalizers_hold_deletion_until_the_last_is_removed() {
 async fn objects_in_a_missing_namespace_are_not_found_and_namespace_deletion_cascades() {
     let (_c, client) = start().await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let cm = configmap("a");
     let err = api_err(
         cms.create(&PostParams::default(), &cm)
             .await
@@ -359,8 +355,7 @@ async fn owned_objects_are_deleted_with_their_owner() {
         .await
         .expect("owner");
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("owned".into());
+    let mut cm = configmap("owned");
     cm.metadata.owner_references = Some(vec![owner.controller_owner_ref(&()).expect("owner ref")]);
     cms.create(&PostParams::default(), &cm)
         .await
@@ -376,8 +371,7 @@ async fn owned_objects_are_deleted_with_their_owner() {
 async fn writing_the_same_object_again_emits_no_new_version() {
     let (c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let cm = configmap("a");
     let created = api
         .create(&PostParams::default(), &cm)
         .await

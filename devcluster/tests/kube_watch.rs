@@ -84,8 +84,7 @@ async fn every_list_page_carries_the_same_resource_version_even_with_writes_betw
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     for i in 0..5 {
-        let mut cm = ConfigMap::default();
-        cm.metadata.name = Some(format!("c{i}"));
+        let cm = configmap(&format!("c{i}"));
         api.create(&PostParams::default(), &cm)
             .await
             .expect("create");
@@ -95,8 +94,7 @@ async fn every_list_page_carries_the_same_resource_version_even_with_writes_betw
         .await
         .expect("page 1");
     let token = first.metadata.continue_.clone().expect("continue token");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("c9".into());
+    let cm = configmap("c9");
     api.create(&PostParams::default(), &cm)
         .await
         .expect("write between pages");
@@ -140,8 +138,7 @@ async fn every_list_page_carries_the_same_resource_version_even_with_writes_betw
 async fn watch_replays_from_a_resource_version_then_streams_live() {
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let mut cm = configmap("a");
     let a = api
         .create(&PostParams::default(), &cm)
         .await
@@ -174,8 +171,7 @@ async fn watch_replays_from_a_resource_version_then_streams_live() {
 async fn watch_from_a_compacted_version_gets_410_inside_the_stream() {
     let (c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let mut cm = configmap("a");
     let a = api
         .create(&PostParams::default(), &cm)
         .await
@@ -238,8 +234,7 @@ async fn bookmarks_carry_kind_and_api_version_and_advance() {
 async fn label_selected_watch_turns_leaving_the_selection_into_deleted() {
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut cm = ConfigMap::default();
-    cm.metadata.name = Some("a".into());
+    let mut cm = configmap("a");
     cm.metadata.labels = Some([("tier".to_string(), "web".to_string())].into());
     let a = api
         .create(&PostParams::default(), &cm)
@@ -303,8 +298,7 @@ async fn field_selected_list_and_watch_see_one_object() {
     let (_c, client) = start().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     for n in ["a", "b"] {
-        let mut cm = ConfigMap::default();
-        cm.metadata.name = Some(n.into());
+        let cm = configmap(n);
         api.create(&PostParams::default(), &cm)
             .await
             .expect("create");

@@ -34,6 +34,13 @@ pub struct WidgetStatus {
     pub ready: bool,
 }
 
+/// A ConfigMap with just a name (add data, labels or owners as a test needs).
+pub fn configmap(name: &str) -> k8s_openapi::api::core::v1::ConfigMap {
+    let mut cm = k8s_openapi::api::core::v1::ConfigMap::default();
+    cm.metadata.name = Some(name.to_string());
+    cm
+}
+
 pub fn widget(name: &str, size: i32) -> Widget {
     Widget::new(
         name,
