@@ -31,6 +31,9 @@ struct ServeArgs {
     /// Keep repository files on disk here, so a restart does not refetch them.
     #[arg(long)]
     repo_cache_dir: Option<PathBuf>,
+    /// Hoist's own namespace: repository credentials are read from its Secrets.
+    #[arg(long, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+    namespace: String,
 }
 
 impl ServeArgs {
@@ -44,6 +47,7 @@ impl ServeArgs {
             listen: self.listen,
             dist: self.dist.clone(),
             fetch,
+            namespace: self.namespace.clone(),
             ..Default::default()
         }
     }
@@ -97,8 +101,14 @@ enum RepoCommand {
         #[arg(long)]
         default: bool,
         /// Bearer token for the repository.
-        #[arg(long, conflicts_with_all = ["username", "password"])]
+        #[arg(long, conflicts_with_all = ["username", "password", "token_secret"])]
         token: Option<String>,
+        /// Bearer token from a Secret in Hoist's namespace, as SECRET:KEY.
+        #[arg(long, value_parser = parse_secret_ref, conflicts_with_all = ["username", "password", "basic_secret"])]
+        token_secret: Option<hoist::types::SecretKeyRef>,
+        /// Basic auth from a Secret in Hoist's namespace with keys `username` and `password`.
+        #[arg(long, conflicts_with_all = ["username", "password"])]
+        basic_secret: Option<String>,
         /// Basic auth user name.
         #[arg(long, requires = "password")]
         username: Option<String>,
@@ -118,6 +128,17 @@ enum RepoCommand {
     },
     /// Remove a repository.
     Remove { name: String },
+}
+
+/// `SECRET:KEY`.
+fn parse_secret_ref(s: &str) -> Result<hoist::types::SecretKeyRef, String> {
+    match s.split_once(':') {
+        Some((name, key)) if !name.is_empty() && !key.is_empty() => Ok(hoist::types::SecretKeyRef {
+            name: name.into(),
+            key: key.into(),
+        }),
+        _ => Err(format!("{s:?}: expected SECRET:KEY, e.g. repo-credentials:token")),
+    }
 }
 
 /// A kube client from the usual configuration, or the named context.
@@ -159,10 +180,35 @@ async fn main() -> anyhow::Result<()> {
                     url,
                     default,
                     token,
+                    token_secret,
+                    basic_secret,
                     username,
                     password,
                 } => {
                     let auth = match (token, username, password) {
+                        _ if token_secret.is_some() => Some(PackageRepositoryAuth {
+                            bearer: Some(BearerAuth {
+                                token: None,
+                                token_secret_ref: token_secret,
+                            }),
+                            basic: None,
+                        }),
+                        _ if basic_secret.is_some() => {
+                            let r = |key: &str| {
+                                basic_secret.clone().map(|name| hoist::types::SecretKeyRef {
+                                    name,
+                                    key: key.into(),
+                                })
+                            };
+                            Some(PackageRepositoryAuth {
+                                basic: Some(BasicAuth {
+                                    username_secret_ref: r("username"),
+                                    password_secret_ref: r("password"),
+                                    ..Default::default()
+                                }),
+                                bearer: None,
+                            })
+                        }
                         (Some(t), _, _) => Some(PackageRepositoryAuth {
                             bearer: Some(BearerAuth {
                                 token: Some(t),

@@ -22,6 +22,11 @@ pub struct KindLabel {
     pub kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabel {
+    pub error: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     sync_seconds: Family<KindLabel, Gauge<f64, AtomicU64>>,
@@ -31,6 +36,7 @@ pub struct Metrics {
     subscribers: Gauge,
     revision: Gauge,
     resyncs: Counter,
+    resolve_errors: Family<ErrorLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -49,6 +55,12 @@ impl Metrics {
         let subscribers = Gauge::default();
         let revision = Gauge::default();
         let resyncs = Counter::default();
+        let resolve_errors = Family::<ErrorLabel, Counter>::default();
+        registry.register(
+            "package_resolve_errors",
+            "Package detail and install lookups that failed, by reason",
+            resolve_errors.clone(),
+        );
         registry.register(
             "cache_sync_seconds",
             "Time the first sync of each cache took",
@@ -89,6 +101,7 @@ impl Metrics {
             subscribers,
             revision,
             resyncs,
+            resolve_errors,
         }
     }
 
@@ -100,6 +113,12 @@ impl Metrics {
 
     pub fn resync(&self) {
         self.resyncs.inc();
+    }
+
+    pub fn resolve_error(&self, label: &'static str) {
+        self.resolve_errors
+            .get_or_create(&ErrorLabel { error: label })
+            .inc();
     }
 
     /// The text exposition, with state gauges read now.

@@ -8,12 +8,16 @@ use crate::cache::reflectors::{self, KINDS, PAGE_SIZE, Stores};
 use crate::metrics::Metrics;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::FetchOptions;
+use crate::repo::live::LiveCatalogue;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+/// The namespace Hoist runs in unless told otherwise.
+pub const DEFAULT_NAMESPACE: &str = "hoist-system";
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -29,6 +33,8 @@ pub struct ServeOptions {
     pub subscriber_buffer: usize,
     /// Repository fetching: cache lifetime, limits, timeouts.
     pub fetch: FetchOptions,
+    /// Hoist's own namespace: repository credentials are read from its Secrets.
+    pub namespace: String,
 }
 
 impl Default for ServeOptions {
@@ -40,6 +46,7 @@ impl Default for ServeOptions {
             ring: 4096,
             subscriber_buffer: 1024,
             fetch: FetchOptions::default(),
+            namespace: DEFAULT_NAMESPACE.to_string(),
         }
     }
 }
@@ -65,6 +72,8 @@ pub struct Running {
     pub stores: Stores,
     /// One client per PackageRepository, kept in step with the watch.
     pub repositories: Arc<Clientset>,
+    /// The merged catalogue, kept current.
+    pub catalogue: Arc<LiveCatalogue>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -120,20 +129,24 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let repositories = Clientset::new(opts.fetch.clone());
-    let stores = reflectors::start(
-        &client,
-        gate.clone(),
-        hub.clone(),
-        metrics.clone(),
-        repositories.clone(),
-        &mut tasks,
-    );
+    let sinks = reflectors::Sinks {
+        hub: hub.clone(),
+        repositories: repositories.clone(),
+        secrets: repositories.clone(),
+        namespace: opts.namespace.clone(),
+    };
+    let stores = reflectors::start(&client, gate.clone(), metrics.clone(), sinks, &mut tasks);
 
+    // Reload at least every 30 s: free within the TTL, and a failed repository is
+    // retried at that pace.
+    let interval = opts.fetch.ttl.min(Duration::from_secs(30));
+    let catalogue = LiveCatalogue::start(repositories.clone(), interval, &mut tasks);
     let service = DashboardService {
         gate: gate.clone(),
         hub: hub.clone(),
         metrics: metrics.clone(),
         repositories: repositories.clone(),
+        catalogue: catalogue.clone(),
         shutdown: stopped.clone(),
         heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
@@ -176,6 +189,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         hub,
         stores,
         repositories,
+        catalogue,
         stop,
         tasks,
     })

@@ -25,7 +25,7 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
     demo.backend.ready().await;
     assert_eq!(demo.backend.hub.len(), 12);
     let api: Api<ClusterPackage> = Api::all(demo.cluster.client().expect("client"));
-    api.delete("cert-manager", &Default::default())
+    api.delete("cert-issuer", &Default::default())
         .await
         .expect("the user deletes a package");
     demo.backend.shutdown().await;

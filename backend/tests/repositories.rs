@@ -98,12 +98,14 @@ async fn after_a_url_change_listing_and_fetching_both_use_the_new_url_at_once() 
         .index(Freshness::Cached)
         .await
         .expect("index");
-    assert_eq!(
+    // The live catalogue may have fetched it first (the watch saw the change before
+    // this test did); either way it came from the new URL, once.
+    assert_ne!(
         fetched.source,
-        hoist::repo::fetch::Source::Network,
+        hoist::repo::fetch::Source::Disk,
         "nothing cached for the old URL is served"
     );
-    assert_eq!(new.hits("/index.yaml"), 1, "the fetch went to the new URL");
+    assert_eq!(new.hits("/index.yaml"), 1, "the fetch went to the new URL, once");
     assert_eq!(old.total(), 1, "the old server sees no further requests");
     assert_eq!(
         c.counters()

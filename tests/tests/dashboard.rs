@@ -28,7 +28,7 @@ async fn the_page_shows_syncing_fills_in_follows_changes_and_recovers_from_a_bac
         .await
         .expect("seed");
     assert_eq!(seeded, 9);
-    let cluster_count = 6; // two thirds of the seed is cluster-scoped
+    let cluster_count = hoist::demo::seed::cluster_scoped(9);
     // A repository nobody answers for: the page must say so, not hide it.
     let repos: Api<hoist::types::PackageRepository> = Api::all(client.clone());
     let spec = hoist::types::PackageRepositorySpec {

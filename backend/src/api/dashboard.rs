@@ -25,6 +25,7 @@ pub struct DashboardService {
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub repositories: Arc<crate::repo::clientset::Clientset>,
+    pub catalogue: Arc<crate::repo::live::LiveCatalogue>,
     pub shutdown: watch::Receiver<bool>,
     /// Sent on an idle stream so clients and proxies know it is alive.
     pub heartbeat: Duration,
@@ -88,6 +89,13 @@ impl DashboardService {
     }
 }
 
+impl DashboardService {
+    /// The live catalogue, loaded from every repository known now.
+    async fn loaded_catalogue(&self) -> Arc<crate::repo::catalogue::Catalogue> {
+        self.catalogue.up_to_date(&self.repositories).await
+    }
+}
+
 /// Why a stream task stopped: its client went away or the server is shutting down.
 struct Gone;
 
@@ -107,6 +115,21 @@ impl Stream {
             &self.svc.hub,
         )))
         .await
+    }
+
+    /// Sends the current catalogue, once it has been loaded.
+    async fn catalogue(
+        &self,
+        rx: &mut watch::Receiver<crate::repo::live::Current>,
+    ) -> Result<(), Gone> {
+        let current = rx.borrow_and_update().clone();
+        match current {
+            Some(c) => {
+                self.send(pb::watch_event::Event::Catalogue(super::catalogue::catalogue(&c)))
+                    .await
+            }
+            None => Ok(()),
+        }
     }
 
     async fn start(&self, start: Start) -> Result<(), Gone> {
@@ -140,6 +163,8 @@ impl Stream {
         }
         let (start, mut changes) = self.svc.hub.subscribe(&req.instance_id, req.resume_from);
         self.start(start).await?;
+        let mut catalogue = self.svc.catalogue.subscribe();
+        self.catalogue(&mut catalogue).await?;
         let mut heartbeat = tokio::time::interval(self.svc.heartbeat);
         heartbeat.reset();
         loop {
@@ -159,6 +184,10 @@ impl Stream {
                     }
                     Err(broadcast::error::RecvError::Closed) => return Err(Gone),
                 },
+                changed = catalogue.changed() => {
+                    changed.map_err(|_| Gone)?;
+                    self.catalogue(&mut catalogue).await?;
+                }
                 _ = heartbeat.tick() => {
                     let hb = pb::Heartbeat { revision: self.svc.hub.revision(), server_unix_ms: readiness::unix_ms() };
                     self.send(pb::watch_event::Event::Heartbeat(hb)).await?;
@@ -222,28 +251,56 @@ impl Dashboard for DashboardService {
         _: Request<pb::ListRepositoriesRequest>,
     ) -> Result<Response<pb::ListRepositoriesResponse>, Status> {
         self.require_serving()?;
-        let catalogue =
-            crate::repo::catalogue::load(&self.repositories, crate::repo::fetch::Freshness::Cached)
-                .await;
+        let catalogue = self.loaded_catalogue().await;
         let repositories = catalogue
             .repositories
-            .into_iter()
-            .map(|r| pb::Repository {
-                name: r.name,
-                url: r.url,
-                is_default: r.is_default,
-                packages: r.packages as u32,
-                error: r.error.unwrap_or_default(),
-                age_ms: r.age.map_or(0, |a| a.as_millis() as u64),
-            })
+            .iter()
+            .map(super::catalogue::repository)
             .collect();
         Ok(Response::new(pb::ListRepositoriesResponse { repositories }))
+    }
+
+    async fn get_package_details(
+        &self,
+        request: Request<pb::PackageDetailsRequest>,
+    ) -> Result<Response<pb::PackageDetails>, Status> {
+        self.require_serving()?;
+        let req = request.into_inner();
+        let catalogue = self.loaded_catalogue().await;
+        let resolved = crate::repo::resolve::resolve(
+            &self.repositories,
+            &catalogue,
+            &req.name,
+            Some(req.repository.as_str()),
+            Some(req.version.as_str()),
+            crate::repo::fetch::Freshness::Cached,
+        )
+        .await
+        .map_err(|e| {
+            self.metrics.resolve_error(e.metric_label());
+            if e.is_not_found() {
+                Status::not_found(e.to_string())
+            } else {
+                Status::unavailable(e.to_string())
+            }
+        })?;
+        let installed = self
+            .hub
+            .snapshot()
+            .packages
+            .into_iter()
+            .filter(|p| p.package_name == resolved.name)
+            .filter_map(|p| p.key)
+            .collect();
+        Ok(Response::new(super::catalogue::details(&resolved, installed)))
     }
 
     async fn refresh(
         &self,
         _: Request<pb::RefreshRequest>,
     ) -> Result<Response<pb::RefreshResponse>, Status> {
+        self.repositories.expire_all();
+        self.catalogue.refresh();
         Ok(Response::new(pb::RefreshResponse {
             revision: self.hub.resync(),
         }))

@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::types::{ClusterPackage, Package, PackageInfo, PackageRepository};
 use futures::StreamExt;
 use hoist_proto::v1::Scope;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::ListParams;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
@@ -28,13 +28,15 @@ use tokio::task::JoinSet;
 /// List page size, as client-go's and kube-rs' default.
 pub const PAGE_SIZE: u32 = 500;
 
-/// The kinds the dashboard caches, in the order the gate shows them.
-pub const KINDS: [&str; 5] = [
+/// The kinds the dashboard caches, in the order the gate shows them. Secrets are only
+/// those of Hoist's own namespace (repository credentials).
+pub const KINDS: [&str; 6] = [
     "ClusterPackage",
     "Package",
     "PackageInfo",
     "PackageRepository",
     "Namespace",
+    "Secret",
 ];
 
 /// Read access to every cache (zero API requests per read).
@@ -45,6 +47,8 @@ pub struct Stores {
     pub package_infos: Store<PackageInfo>,
     pub repositories: Store<PackageRepository>,
     pub namespaces: Store<Namespace>,
+    /// Hoist's own namespace only.
+    pub secrets: Store<Secret>,
 }
 
 /// What a kind's events feed besides the readiness gate. Called from the kind's event
@@ -107,15 +111,30 @@ impl<K: Send + Sync> Sink<K> for PackageSink<K> {
     }
 }
 
+/// Where the reflectors' events go besides the gate.
+pub struct Sinks {
+    pub hub: Arc<Hub>,
+    pub repositories: Arc<dyn Sink<PackageRepository>>,
+    /// The Secrets of `namespace` (repository credentials).
+    pub secrets: Arc<dyn Sink<Secret>>,
+    /// Hoist's own namespace.
+    pub namespace: String,
+}
+
 /// Starts every reflector on `tasks`; they run until the set is dropped or aborted.
 pub fn start(
     client: &Client,
     gate: Arc<Gate>,
-    hub: Arc<Hub>,
     metrics: Arc<Metrics>,
-    repositories: Arc<dyn Sink<PackageRepository>>,
+    sinks: Sinks,
     tasks: &mut JoinSet<()>,
 ) -> Stores {
+    let Sinks {
+        hub,
+        repositories,
+        secrets,
+        namespace,
+    } = sinks;
     let ctx = Ctx { gate, metrics };
     Stores {
         cluster_packages: spawn(
@@ -154,7 +173,20 @@ pub fn start(
             ctx.clone(),
             Some(repositories),
         ),
-        namespaces: spawn(tasks, Api::all(client.clone()), "Namespace", ctx, None),
+        namespaces: spawn(
+            tasks,
+            Api::all(client.clone()),
+            "Namespace",
+            ctx.clone(),
+            None,
+        ),
+        secrets: spawn(
+            tasks,
+            Api::namespaced(client.clone(), &namespace),
+            "Secret",
+            ctx,
+            Some(secrets),
+        ),
     }
 }
 

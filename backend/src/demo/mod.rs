@@ -1,7 +1,9 @@
 //! `hoist demo`: the embedded default. devcluster in-process (its state under the data
-//! dir, so a restart keeps the user's changes), the CRDs installed, a sample catalogue
-//! seeded on first start, then `serve` against it.
+//! dir, so a restart keeps the user's changes), the CRDs installed, the sample
+//! repository served over HTTP and registered as the default, sample packages seeded on
+//! first start, then `serve` against it.
 
+pub mod samples;
 pub mod seed;
 
 use crate::serve::{self, Running, ServeOptions};
@@ -38,14 +40,19 @@ pub enum DemoError {
     NotEstablished(String),
     #[error("cannot seed the sample packages: {0}")]
     Seed(kube::Error),
+    #[error("cannot serve the sample repository: {0}")]
+    SampleRepository(std::io::Error),
+    #[error("cannot register the sample repository: {0}")]
+    RegisterRepository(kube::Error),
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
 }
 
-/// A running demo: the API server and the backend.
+/// A running demo: the API server, the sample repository and the backend.
 pub struct Demo {
     pub cluster: DevCluster,
     pub backend: Running,
+    pub samples: samples::SampleRepository,
 }
 
 /// Server-side-applies every Hoist CRD and waits until each is Established.
@@ -82,6 +89,16 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
     .await?;
     let client = cluster.client()?;
     install_crds(&client).await?;
+    seed::namespace(&client, &opts.serve.namespace)
+        .await
+        .map_err(DemoError::Seed)?;
+    let samples = samples::SampleRepository::start()
+        .await
+        .map_err(DemoError::SampleRepository)?;
+    samples
+        .register(&client)
+        .await
+        .map_err(DemoError::RegisterRepository)?;
     let seeded = seed::seed_if_empty(&client, opts.seed_packages)
         .await
         .map_err(DemoError::Seed)?;
@@ -100,7 +117,11 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         .disk
         .get_or_insert_with(|| opts.data_dir.join("repo-cache"));
     let backend = serve::start(client, serve_opts).await?;
-    Ok(Demo { cluster, backend })
+    Ok(Demo {
+        cluster,
+        backend,
+        samples,
+    })
 }
 
 /// Parses `300ms`, `2s`, `5m` or a plain number of milliseconds.

@@ -10,30 +10,31 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-const CATALOGUE: [(&str, &str); 12] = [
-    ("cert-manager", "v1.17.0+2"),
-    ("ingress-nginx", "v1.12.1+1"),
-    ("kube-prometheus-stack", "v70.4.2+1"),
-    ("argo-cd", "v2.14.9+1"),
-    ("keycloak", "v26.1.4+1"),
-    ("cloudnative-pg", "v1.25.1+1"),
-    ("rabbitmq-operator", "v2.12.1+1"),
-    ("velero", "v1.15.2+1"),
-    ("metallb", "v0.14.9+1"),
-    ("external-dns", "v0.16.1+1"),
-    ("sealed-secrets", "v0.29.0+1"),
-    ("trivy-operator", "v0.26.1+1"),
+/// Packages of the sample repository (`samples/repository/`): name, version, and
+/// whether the package is cluster-scoped. `ingress-gateway` is one version behind.
+const CATALOGUE: [(&str, &str, bool); 6] = [
+    ("hello-web", "v1.1.0+2", false),
+    ("redis-cache", "v7.2.4+1", false),
+    ("guestbook", "v0.3.0+1", false),
+    ("metrics-agent", "v2.0.1+3", true),
+    ("cert-issuer", "v1.0.0+1", true),
+    ("ingress-gateway", "v0.9.1+1", true),
 ];
+
+/// How many of the first `n` seeded packages are ClusterPackages.
+pub fn cluster_scoped(n: usize) -> usize {
+    (0..n).filter(|i| CATALOGUE[i % CATALOGUE.len()].2).count()
+}
 
 pub const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
 
 fn spec(i: usize) -> PackageSpec {
-    let (name, version) = CATALOGUE[i % CATALOGUE.len()];
+    let (name, version, _) = CATALOGUE[i % CATALOGUE.len()];
     PackageSpec {
         package_info: PackageInfoTemplate {
             name: name.into(),
             version: version.into(),
-            repository_name: Some("hoist-samples".into()),
+            repository_name: Some(super::samples::REPOSITORY_NAME.into()),
         },
         ..Default::default()
     }
@@ -59,7 +60,7 @@ fn status(i: usize, version: &str) -> serde_json::Value {
     }
 }
 
-/// Seeds `n` packages (two thirds cluster-scoped, the rest in [`NAMESPACES`]) when
+/// Seeds `n` packages (each in its package's scope, namespaced ones in [`NAMESPACES`]) when
 /// there are none yet. Returns how many it created.
 pub async fn seed_if_empty(client: &Client, n: usize) -> Result<usize, kube::Error> {
     let cluster: Api<ClusterPackage> = Api::all(client.clone());
@@ -70,15 +71,8 @@ pub async fn seed_if_empty(client: &Client, n: usize) -> Result<usize, kube::Err
     {
         return Ok(0);
     }
-    let nss: Api<Namespace> = Api::all(client.clone());
     for ns in NAMESPACES {
-        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))
-            .map_err(kube::Error::SerdeError)?;
-        match nss.create(&PostParams::default(), &obj).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => return Err(e),
-        }
+        namespace(client, ns).await?;
     }
     futures::stream::iter(0..n)
         .map(|i| {
@@ -89,6 +83,18 @@ pub async fn seed_if_empty(client: &Client, n: usize) -> Result<usize, kube::Err
         .try_collect::<Vec<_>>()
         .await?;
     Ok(n)
+}
+
+/// Creates the namespace unless it exists.
+pub async fn namespace(client: &Client, name: &str) -> Result<(), kube::Error> {
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": name}}))
+        .map_err(kube::Error::SerdeError)?;
+    match nss.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
@@ -104,7 +110,7 @@ async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
     };
     let st = status(i, &version);
     let pp = PatchParams::default();
-    if i % 3 == 2 {
+    if !CATALOGUE[i % CATALOGUE.len()].2 {
         let ns = NAMESPACES[i % NAMESPACES.len()];
         let api: Api<Package> = Api::namespaced(client.clone(), ns);
         api.create(

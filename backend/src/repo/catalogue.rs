@@ -42,12 +42,50 @@ pub struct RepositoryState {
     pub error: Option<String>,
     /// How old the index is.
     pub age: Option<Duration>,
+    /// When the index was fetched (Unix ms; 0 when there is none): as `age`, but a
+    /// fixed point a client can count from.
+    pub fetched_unix_ms: i64,
+    /// Whether the repository is fetched with credentials.
+    pub has_credentials: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalogue {
     pub entries: Vec<CatalogueEntry>,
     pub repositories: Vec<RepositoryState>,
+}
+
+impl Catalogue {
+    /// Equal but for ages and fetch times within a second (which move on every load).
+    pub fn same_as(&self, other: &Catalogue) -> bool {
+        let close = |a: &RepositoryState, b: &RepositoryState| {
+            (a.fetched_unix_ms - b.fetched_unix_ms).abs() < 1000
+                && RepositoryState {
+                    age: None,
+                    fetched_unix_ms: 0,
+                    ..a.clone()
+                } == RepositoryState {
+                    age: None,
+                    fetched_unix_ms: 0,
+                    ..b.clone()
+                }
+        };
+        self.entries == other.entries
+            && self.repositories.len() == other.repositories.len()
+            && self
+                .repositories
+                .iter()
+                .zip(&other.repositories)
+                .all(|(a, b)| close(a, b))
+    }
+
+    /// The entry for `name`, if a repository offers it.
+    pub fn entry(&self, name: &str) -> Option<&CatalogueEntry> {
+        self.entries
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
 }
 
 /// Loads every repository's index (concurrently) and merges them.
@@ -94,7 +132,11 @@ pub fn merge(results: Vec<IndexResult>) -> Catalogue {
             is_default: client.is_default,
             packages: index.as_ref().map_or(0, |i| i.packages.len()),
             error,
+            fetched_unix_ms: age.map_or(0, |a| {
+                crate::cache::readiness::unix_ms() - a.as_millis() as i64
+            }),
             age,
+            has_credentials: client.has_credentials(),
         });
         for p in index.iter().flat_map(|i| i.packages.iter()) {
             match entries.get_mut(&p.name) {

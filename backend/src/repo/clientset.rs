@@ -7,13 +7,23 @@
 //! stale-URL bug, where clients were rebuilt on a timer); a new client starts with an
 //! empty cache, so nothing fetched from the old URL is served for the new one.
 //!
-//! Caveat: credentials from Secrets (`usernameSecretRef`, …) are not resolved yet; such
-//! a repository reports the problem and is fetched without them.
+//! Credentials from Secrets (`usernameSecretRef`, `passwordSecretRef`, `tokenSecretRef`)
+//! are read from the Secrets of Hoist's own namespace, which a reflector keeps in
+//! memory (this type is also its [`Sink`]): no API request per fetch. When a referenced
+//! Secret is created, changed or deleted, every client whose credentials it changes is
+//! rebuilt at once, as on a spec change.
+//!
+//! Caveat: a referenced Secret or key that does not exist is reported as the
+//! repository's problem, and the repository is fetched without credentials (a public
+//! mirror still works; a private one answers 401, which is reported too).
 
 use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness};
 use super::format::{Index, PackageManifest, Versions};
 use crate::cache::reflectors::Sink;
-use crate::types::{DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec};
+use crate::types::{
+    DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec, SecretKeyRef,
+};
+use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,63 +36,102 @@ pub struct RepoClient {
     pub is_default: bool,
     /// Why this repository cannot be used as configured, if it cannot.
     pub problem: Option<String>,
+    /// Set when the URL cannot be fetched at all.
+    invalid_url: Option<String>,
+    /// The credentials as resolved when the client was built.
+    auth: Auth,
     base: String,
     fetcher: Result<Fetcher, FetchError>,
 }
 
-impl RepoClient {
-    fn new(repo: &PackageRepository, opts: &FetchOptions) -> Self {
-        let spec = repo.spec.clone();
-        let mut problem: Option<String> = None;
-        let auth = match &spec.auth {
-            Some(a) => match (&a.basic, &a.bearer) {
-                (Some(b), _)
-                    if b.username_secret_ref.is_some() || b.password_secret_ref.is_some() =>
-                {
-                    problem = Some(
-                        "credentials from Secrets are not supported yet; fetching without them"
-                            .to_string(),
-                    );
-                    Auth::None
+/// The Secrets of Hoist's namespace: name → key → value.
+type SecretData = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+
+/// Resolves a repository's credentials from its spec and the Secrets.
+fn resolve_auth(spec: &PackageRepositorySpec, secrets: &SecretData) -> (Auth, Option<String>) {
+    let mut problems: Vec<String> = Vec::new();
+    let mut value = |inline: &Option<String>, r: &Option<SecretKeyRef>| -> String {
+        match (inline, r) {
+            (_, Some(r)) => match secrets.get(&r.name).map(|d| d.get(&r.key)) {
+                Some(Some(v)) => String::from_utf8_lossy(v).trim_end_matches('\n').to_string(),
+                Some(None) => {
+                    problems.push(format!("Secret {:?} has no key {:?}", r.name, r.key));
+                    String::new()
                 }
-                (Some(b), _) => Auth::Basic {
-                    username: b.username.clone().unwrap_or_default(),
-                    password: b.password.clone().unwrap_or_default(),
-                },
-                (None, Some(t)) if t.token_secret_ref.is_some() => {
-                    problem = Some(
-                        "credentials from Secrets are not supported yet; fetching without them"
-                            .to_string(),
-                    );
-                    Auth::None
+                None => {
+                    problems.push(format!("Secret {:?} not found", r.name));
+                    String::new()
                 }
-                (None, Some(t)) => Auth::Bearer(t.token.clone().unwrap_or_default()),
-                (None, None) => Auth::None,
             },
-            None => Auth::None,
-        };
-        match reqwest::Url::parse(&spec.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            Ok(u) => {
-                problem = Some(format!(
-                    "unsupported URL scheme {:?} (use http or https)",
-                    u.scheme()
-                ))
-            }
-            Err(e) => problem = Some(format!("invalid URL: {e}")),
+            (Some(v), None) => v.clone(),
+            (None, None) => String::new(),
         }
-        let fetcher = Fetcher::new(opts.clone(), auth);
+    };
+    let auth = match spec.auth.as_ref() {
+        Some(a) => match (&a.basic, &a.bearer) {
+            (Some(b), _) => Auth::Basic {
+                username: value(&b.username, &b.username_secret_ref),
+                password: value(&b.password, &b.password_secret_ref),
+            },
+            (None, Some(t)) => Auth::Bearer(value(&t.token, &t.token_secret_ref)),
+            (None, None) => Auth::None,
+        },
+        None => Auth::None,
+    };
+    if problems.is_empty() {
+        (auth, None)
+    } else {
+        let why = format!("{}; fetching without credentials", problems.join("; "));
+        (Auth::None, Some(why))
+    }
+}
+
+/// The Secrets a repository's spec refers to.
+fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
+    let a = spec.auth.as_ref();
+    let basic = a.and_then(|a| a.basic.as_ref());
+    let bearer = a.and_then(|a| a.bearer.as_ref());
+    [
+        basic.and_then(|b| b.username_secret_ref.as_ref()),
+        basic.and_then(|b| b.password_secret_ref.as_ref()),
+        bearer.and_then(|b| b.token_secret_ref.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| r.name.as_str())
+}
+
+impl RepoClient {
+    fn new(repo: &PackageRepository, opts: &FetchOptions, secrets: &SecretData) -> Self {
+        let spec = repo.spec.clone();
+        let (auth, auth_problem) = resolve_auth(&spec, secrets);
+        let invalid_url = match reqwest::Url::parse(&spec.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => None,
+            Ok(u) => Some(format!(
+                "unsupported URL scheme {:?} (use http or https)",
+                u.scheme()
+            )),
+            Err(e) => Some(format!("invalid URL: {e}")),
+        };
+        let fetcher = Fetcher::new(opts.clone(), auth.clone());
         Self {
             name: repo.name_any(),
             is_default: repo
                 .annotations()
                 .get(DEFAULT_REPOSITORY_ANNOTATION)
                 .is_some_and(|v| v == "true"),
-            problem,
+            problem: invalid_url.clone().or(auth_problem),
+            invalid_url,
+            auth,
             base: spec.url.trim_end_matches('/').to_string(),
             spec,
             fetcher,
         }
+    }
+
+    /// Whether the client uses credentials (never which).
+    pub fn has_credentials(&self) -> bool {
+        self.auth != Auth::None
     }
 
     pub fn url(&self) -> &str {
@@ -91,14 +140,12 @@ impl RepoClient {
 
     /// The fetcher, or why this repository cannot be fetched at all.
     fn check(&self) -> Result<&Fetcher, FetchError> {
-        match &self.problem {
-            Some(p) if p.starts_with("invalid URL") || p.starts_with("unsupported URL") => {
-                Err(FetchError::InvalidUrl {
-                    url: self.spec.url.clone(),
-                    reason: p.clone(),
-                })
-            }
-            _ => self.fetcher.as_ref().map_err(Clone::clone),
+        match &self.invalid_url {
+            Some(reason) => Err(FetchError::InvalidUrl {
+                url: self.spec.url.clone(),
+                reason: reason.clone(),
+            }),
+            None => self.fetcher.as_ref().map_err(Clone::clone),
         }
     }
 
@@ -143,7 +190,12 @@ impl RepoClient {
 pub struct Clientset {
     opts: FetchOptions,
     clients: RwLock<BTreeMap<String, Arc<RepoClient>>>,
+    /// The PackageRepository objects the clients were built from, to rebuild on a
+    /// Secret change.
+    specs: Mutex<BTreeMap<String, PackageRepository>>,
     listed: Mutex<BTreeSet<String>>,
+    secrets: RwLock<SecretData>,
+    secrets_listed: Mutex<SecretData>,
     /// Bumped on every swap, so callers can wait for one.
     changes: watch::Sender<u64>,
 }
@@ -153,7 +205,10 @@ impl Clientset {
         Arc::new(Self {
             opts,
             clients: Default::default(),
+            specs: Default::default(),
             listed: Default::default(),
+            secrets: Default::default(),
+            secrets_listed: Default::default(),
             changes: watch::channel(0).0,
         })
     }
@@ -194,6 +249,11 @@ impl Clientset {
         self.read().values().for_each(|c| c.expire());
     }
 
+    /// Counts client additions, swaps and removals.
+    pub fn generation(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
     /// A receiver that changes whenever a client is added, swapped or removed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
@@ -201,43 +261,100 @@ impl Clientset {
 
     fn upsert(&self, repo: &PackageRepository) {
         let name = repo.name_any();
+        lock(&self.specs).insert(name.clone(), repo.clone());
         let is_default = repo
             .annotations()
             .get(DEFAULT_REPOSITORY_ANNOTATION)
             .is_some_and(|v| v == "true");
+        let (auth, _) = resolve_auth(&repo.spec, &self.secrets.read().unwrap_or_else(|p| p.into_inner()));
         let current = self.get(&name);
-        if current.is_some_and(|c| c.spec == repo.spec && c.is_default == is_default) {
+        if current.is_some_and(|c| c.spec == repo.spec && c.is_default == is_default && c.auth == auth) {
             return;
         }
-        let client = Arc::new(RepoClient::new(repo, &self.opts));
+        let client = Arc::new(RepoClient::new(
+            repo,
+            &self.opts,
+            &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
+        ));
         tracing::info!(repository = %name, url = %client.url(), "repository client (re)built");
         self.write().insert(name, client);
         self.changes.send_modify(|n| *n += 1);
     }
 
     fn remove(&self, name: &str) {
+        lock(&self.specs).remove(name);
         if self.write().remove(name).is_some() {
             self.changes.send_modify(|n| *n += 1);
         }
+    }
+
+    /// Rebuilds the clients whose credentials come from `secret` (or from any Secret).
+    fn secrets_changed(&self, secret: Option<&str>) {
+        let affected: Vec<PackageRepository> = lock(&self.specs)
+            .values()
+            .filter(|r| secret.is_none_or(|s| secret_names(&r.spec).any(|n| n == s)))
+            .cloned()
+            .collect();
+        for repo in affected {
+            self.upsert(&repo);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect()
+}
+
+/// The Secrets of Hoist's namespace, for repository credentials.
+impl Sink<Secret> for Clientset {
+    fn init(&self) {
+        lock(&self.secrets_listed).clear();
+    }
+    fn init_apply(&self, secret: &Secret) {
+        lock(&self.secrets_listed).insert(secret.name_any(), secret_data(secret));
+    }
+    fn init_done(&self) {
+        let listed = std::mem::take(&mut *lock(&self.secrets_listed));
+        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = listed;
+        self.secrets_changed(None);
+    }
+    fn apply(&self, secret: &Secret) {
+        let name = secret.name_any();
+        self.secrets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone(), secret_data(secret));
+        self.secrets_changed(Some(&name));
+    }
+    fn delete(&self, secret: &Secret) {
+        let name = secret.name_any();
+        self.secrets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&name);
+        self.secrets_changed(Some(&name));
     }
 }
 
 impl Sink<PackageRepository> for Clientset {
     fn init(&self) {
-        self.listed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        lock(&self.listed).clear();
     }
     fn init_apply(&self, repo: &PackageRepository) {
-        self.listed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(repo.name_any());
+        lock(&self.listed).insert(repo.name_any());
         self.upsert(repo);
     }
     fn init_done(&self) {
-        let listed = std::mem::take(&mut *self.listed.lock().unwrap_or_else(|p| p.into_inner()));
+        let listed = std::mem::take(&mut *lock(&self.listed));
         let gone: Vec<String> = self
             .read()
             .keys()

@@ -40,6 +40,47 @@ impl PackageVersion {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// Whether this version is in `range` (build metadata is ignored, as semver says).
+    pub fn matches(&self, range: &Range) -> bool {
+        range.0.matches(&self.semver)
+    }
+}
+
+/// A dependency's version range, such as `>=1.2.0, <2.0.0` (a leading `v` on any
+/// bound is accepted, as repositories write versions with one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range(semver::VersionReq);
+
+impl Range {
+    pub fn parse(text: &str) -> Result<Self, VersionError> {
+        let cleaned: String = text
+            .split(',')
+            .map(|part| {
+                let p = part.trim();
+                let op_end = p.find(|c: char| c.is_ascii_digit() || c == 'v').unwrap_or(0);
+                let (op, rest) = p.split_at(op_end);
+                format!("{op}{}", rest.strip_prefix('v').unwrap_or(rest))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        semver::VersionReq::parse(&cleaned)
+            .map(Range)
+            .map_err(|e| VersionError {
+                text: text.into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+/// Every version of `versions` that parses, highest first.
+pub fn sorted<'a>(versions: impl IntoIterator<Item = &'a str>) -> Vec<PackageVersion> {
+    let mut all: Vec<PackageVersion> = versions
+        .into_iter()
+        .filter_map(|v| PackageVersion::parse(v).ok())
+        .collect();
+    all.sort_by(|a, b| b.cmp(a));
+    all
 }
 
 impl Ord for PackageVersion {
@@ -94,5 +135,22 @@ mod tests {
         );
         assert_eq!(bad.len(), 1);
         assert!(bad[0].to_string().contains("garbage"));
+    }
+
+    #[test]
+    fn ranges_accept_a_leading_v_and_ignore_revisions() {
+        let r = Range::parse(">=v1.0.0, <2.0.0").expect("range");
+        assert!(v("v1.0.0+7").matches(&r));
+        assert!(v("v1.9.3+1").matches(&r));
+        assert!(!v("v2.0.0+1").matches(&r));
+        assert!(!v("v0.9.0+1").matches(&r));
+        assert!(Range::parse("not a range").is_err());
+    }
+
+    #[test]
+    fn sorted_puts_the_newest_first_and_drops_garbage() {
+        let s = sorted(["v1.0.0+1", "x", "v1.1.0+2", "v1.1.0+1"]);
+        let texts: Vec<&str> = s.iter().map(PackageVersion::as_str).collect();
+        assert_eq!(texts, ["v1.1.0+2", "v1.1.0+1", "v1.0.0+1"]);
     }
 }

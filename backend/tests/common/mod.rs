@@ -92,6 +92,8 @@ pub async fn open_watch(running: &Running) -> tonic::Streaming<pb::WatchEvent> {
 }
 
 /// Reads the next event that is not a status or heartbeat.
+/// The next package event (snapshot or change), skipping status, heartbeats and the
+/// catalogue.
 pub async fn next_data(stream: &mut tonic::Streaming<pb::WatchEvent>) -> pb::watch_event::Event {
     loop {
         let ev = tokio::time::timeout(PATIENCE, stream.message())
@@ -100,8 +102,29 @@ pub async fn next_data(stream: &mut tonic::Streaming<pb::WatchEvent>) -> pb::wat
             .expect("stream ok")
             .expect("stream open");
         match ev.event.expect("event set") {
-            pb::watch_event::Event::Status(_) | pb::watch_event::Event::Heartbeat(_) => continue,
+            pb::watch_event::Event::Status(_)
+            | pb::watch_event::Event::Heartbeat(_)
+            | pb::watch_event::Event::Catalogue(_) => continue,
             other => return other,
+        }
+    }
+}
+
+/// Reads catalogue events until one satisfies `done`, and returns it.
+pub async fn catalogue_until(
+    stream: &mut tonic::Streaming<pb::WatchEvent>,
+    done: impl Fn(&pb::Catalogue) -> bool,
+) -> pb::Catalogue {
+    loop {
+        let ev = tokio::time::timeout(PATIENCE, stream.message())
+            .await
+            .expect("a catalogue event in time")
+            .expect("stream ok")
+            .expect("stream open");
+        if let Some(pb::watch_event::Event::Catalogue(c)) = ev.event
+            && done(&c)
+        {
+            return c;
         }
     }
 }

@@ -1,0 +1,106 @@
+//! The catalogue's domain types ([`crate::repo`]) in the dashboard protocol's terms.
+
+use crate::repo::catalogue::{Catalogue, RepositoryState};
+use crate::repo::resolve::Resolved;
+use hoist_proto::v1 as pb;
+
+pub fn repository(r: &RepositoryState) -> pb::Repository {
+    pb::Repository {
+        name: r.name.clone(),
+        url: r.url.clone(),
+        is_default: r.is_default,
+        packages: r.packages as u32,
+        error: r.error.clone().unwrap_or_default(),
+        age_ms: r.age.map_or(0, |a| a.as_millis() as u64),
+        fetched_unix_ms: r.fetched_unix_ms,
+        has_credentials: r.has_credentials,
+    }
+}
+
+pub fn catalogue(c: &Catalogue) -> pb::Catalogue {
+    pb::Catalogue {
+        repositories: c.repositories.iter().map(repository).collect(),
+        entries: c
+            .entries
+            .iter()
+            .map(|e| pb::CatalogueEntry {
+                name: e.name.clone(),
+                repository: e.repository.clone(),
+                also_in: e.also_in.clone(),
+                short_description: e.short_description.clone().unwrap_or_default(),
+                icon_url: e.icon_url.clone().unwrap_or_default(),
+                scope: e.scope.clone().unwrap_or_default(),
+                declared_latest_version: e.declared_latest.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+fn text(v: Option<&serde_json::Value>, key: &str) -> String {
+    v.and_then(|m| m.get(key))
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetails {
+    let m = &r.manifest;
+    pb::PackageDetails {
+        name: r.name.clone(),
+        repository: r.repository.clone(),
+        repository_url: r.repository_url.clone(),
+        also_in: r.also_in.clone(),
+        version: r.version.clone(),
+        versions: r.versions.clone(),
+        latest_version: r.latest.computed.clone(),
+        declared_latest_version: r.latest.declared.clone().unwrap_or_default(),
+        differs_from_declared: r.latest.differs(),
+        short_description: m.short_description.clone().unwrap_or_default(),
+        long_description: m.long_description.clone().unwrap_or_default(),
+        references: m
+            .references
+            .iter()
+            .map(|x| pb::Reference {
+                label: x.label.clone(),
+                url: x.url.clone(),
+            })
+            .collect(),
+        icon_url: m.icon_url.clone().unwrap_or_default(),
+        default_namespace: m.default_namespace.clone().unwrap_or_default(),
+        scope: m.scope.clone().unwrap_or_default(),
+        dependencies: m
+            .dependencies
+            .iter()
+            .map(|d| pb::Dependency {
+                name: d.name.clone(),
+                range: d.version.clone().unwrap_or_default(),
+            })
+            .collect(),
+        values: m
+            .value_definitions
+            .iter()
+            .map(|(key, v)| pb::ValueDefinition {
+                key: key.clone(),
+                r#type: v.type_.clone(),
+                label: text(v.metadata.as_ref(), "label"),
+                description: text(v.metadata.as_ref(), "description"),
+                default_value: v.default_value.clone().unwrap_or_default(),
+                options: v.options.clone(),
+                required: v
+                    .constraints
+                    .as_ref()
+                    .and_then(|c| c.get("required"))
+                    .and_then(|x| x.as_bool())
+                    .unwrap_or(false),
+            })
+            .collect(),
+        manifests: r.manifest_urls.clone(),
+        helm_chart: m
+            .helm
+            .as_ref()
+            .map(|h| format!("{} {} from {}", h.chart_name, h.chart_version, h.repository_url))
+            .unwrap_or_default(),
+        installed,
+        stale: r.stale.clone().unwrap_or_default(),
+    }
+}
