@@ -133,11 +133,15 @@ enum RepoCommand {
 /// `SECRET:KEY`.
 fn parse_secret_ref(s: &str) -> Result<hoist::types::SecretKeyRef, String> {
     match s.split_once(':') {
-        Some((name, key)) if !name.is_empty() && !key.is_empty() => Ok(hoist::types::SecretKeyRef {
-            name: name.into(),
-            key: key.into(),
-        }),
-        _ => Err(format!("{s:?}: expected SECRET:KEY, e.g. repo-credentials:token")),
+        Some((name, key)) if !name.is_empty() && !key.is_empty() => {
+            Ok(hoist::types::SecretKeyRef {
+                name: name.into(),
+                key: key.into(),
+            })
+        }
+        _ => Err(format!(
+            "{s:?}: expected SECRET:KEY, e.g. repo-credentials:token"
+        )),
     }
 }
 

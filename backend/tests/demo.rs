@@ -24,6 +24,21 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
     let demo = start(opts(dir.path())).await.expect("demo starts");
     demo.backend.ready().await;
     assert_eq!(demo.backend.hub.len(), 12);
+    // The sample repository is served over HTTP and registered as the default.
+    let catalogue = demo
+        .backend
+        .catalogue
+        .up_to_date(&demo.backend.repositories)
+        .await;
+    assert_eq!(catalogue.repositories.len(), 1);
+    let samples = &catalogue.repositories[0];
+    assert!(samples.is_default && samples.error.is_none(), "{samples:?}");
+    assert_eq!(samples.url, demo.samples.url());
+    let names: Vec<&str> = catalogue.entries.iter().map(|e| e.name.as_str()).collect();
+    assert!(
+        names.contains(&"hello-web") && names.contains(&"metrics-agent"),
+        "{names:?}"
+    );
     let api: Api<ClusterPackage> = Api::all(demo.cluster.client().expect("client"));
     api.delete("cert-issuer", &Default::default())
         .await
@@ -38,6 +53,14 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         11,
         "not seeded again, and the delete was kept"
     );
+    // The sample repository moved to a new port; the registration followed it.
+    let catalogue = demo
+        .backend
+        .catalogue
+        .up_to_date(&demo.backend.repositories)
+        .await;
+    assert_eq!(catalogue.repositories[0].url, demo.samples.url());
+    assert!(catalogue.repositories[0].error.is_none());
     demo.backend.shutdown().await;
     demo.cluster.shutdown().await;
 }

@@ -105,7 +105,11 @@ async fn after_a_url_change_listing_and_fetching_both_use_the_new_url_at_once() 
         hoist::repo::fetch::Source::Disk,
         "nothing cached for the old URL is served"
     );
-    assert_eq!(new.hits("/index.yaml"), 1, "the fetch went to the new URL, once");
+    assert_eq!(
+        new.hits("/index.yaml"),
+        1,
+        "the fetch went to the new URL, once"
+    );
     assert_eq!(old.total(), 1, "the old server sees no further requests");
     assert_eq!(
         c.counters()

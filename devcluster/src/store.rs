@@ -474,6 +474,7 @@ impl State {
             ));
         }
         check_type(rt, &obj)?;
+        normalize(rt, &mut obj);
         obj["apiVersion"] = Value::String(rt.api_version());
         obj["kind"] = Value::String(rt.kind.clone());
         let m = meta::metadata_mut(&mut obj);
@@ -613,6 +614,8 @@ impl State {
             ));
         }
         check_type(rt, &body)?;
+        let mut body = body;
+        normalize(rt, &mut body);
         let body_name = meta::name(&body);
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(
@@ -875,6 +878,26 @@ impl State {
             .in_group_version(group, version)
             .find(|t| t.kind == kind)
             .cloned()
+    }
+}
+
+/// What the API server does to a body before storing it: a Secret's `stringData` is
+/// write-only, merged into `data` (base64) and never stored.
+fn normalize(rt: &ResourceType, obj: &mut Value) {
+    use base64::Engine;
+    if !(rt.group.is_empty() && rt.plural == "secrets") {
+        return;
+    }
+    let Some(Value::Object(plain)) = obj.as_object_mut().and_then(|o| o.remove("stringData"))
+    else {
+        return;
+    };
+    if !obj.get("data").is_some_and(Value::is_object) {
+        obj["data"] = Value::Object(Default::default());
+    }
+    for (k, v) in plain {
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        obj["data"][k] = Value::String(base64::engine::general_purpose::STANDARD.encode(text));
     }
 }
 

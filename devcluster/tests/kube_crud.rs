@@ -396,3 +396,33 @@ async fn generate_name_makes_a_unique_name() {
     assert!(a.name_any().starts_with("gen-"));
     assert_ne!(a.name_any(), b.name_any());
 }
+
+#[tokio::test]
+async fn secret_string_data_is_stored_as_base64_data_and_never_returned() {
+    use k8s_openapi::api::core::v1::Secret;
+    let (_c, client) = start().await;
+    let api: Api<Secret> = Api::namespaced(client, "default");
+    let mut s: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "creds"},
+        "data": {"kept": "a2VwdA=="},
+        "stringData": {"token": "s3cret"},
+    }))
+    .expect("secret");
+    api.create(&PostParams::default(), &s)
+        .await
+        .expect("create");
+    let got = api.get("creds").await.expect("get");
+    let data = got.data.clone().expect("data");
+    assert_eq!(data["token"].0, b"s3cret");
+    assert_eq!(data["kept"].0, b"kept");
+    assert!(got.string_data.is_none(), "stringData is write-only");
+
+    // On an update, stringData wins over data for the same key.
+    s = got;
+    s.string_data = Some([("kept".to_string(), "changed".to_string())].into());
+    let replaced = api
+        .replace("creds", &PostParams::default(), &s)
+        .await
+        .expect("replace");
+    assert_eq!(replaced.data.expect("data")["kept"].0, b"changed");
+}

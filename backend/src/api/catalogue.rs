@@ -98,7 +98,12 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
         helm_chart: m
             .helm
             .as_ref()
-            .map(|h| format!("{} {} from {}", h.chart_name, h.chart_version, h.repository_url))
+            .map(|h| {
+                format!(
+                    "{} {} from {}",
+                    h.chart_name, h.chart_version, h.repository_url
+                )
+            })
             .unwrap_or_default(),
         installed,
         stale: r.stale.clone().unwrap_or_default(),

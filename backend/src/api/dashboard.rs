@@ -125,8 +125,10 @@ impl Stream {
         let current = rx.borrow_and_update().clone();
         match current {
             Some(c) => {
-                self.send(pb::watch_event::Event::Catalogue(super::catalogue::catalogue(&c)))
-                    .await
+                self.send(pb::watch_event::Event::Catalogue(
+                    super::catalogue::catalogue(&c),
+                ))
+                .await
             }
             None => Ok(()),
         }
@@ -292,7 +294,9 @@ impl Dashboard for DashboardService {
             .filter(|p| p.package_name == resolved.name)
             .filter_map(|p| p.key)
             .collect();
-        Ok(Response::new(super::catalogue::details(&resolved, installed)))
+        Ok(Response::new(super::catalogue::details(
+            &resolved, installed,
+        )))
     }
 
     async fn refresh(

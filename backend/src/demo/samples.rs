@@ -88,10 +88,15 @@ impl SampleRepository {
             },
         );
         repo.metadata.annotations = Some(
-            [(DEFAULT_REPOSITORY_ANNOTATION.to_string(), "true".to_string())].into(),
+            [(
+                DEFAULT_REPOSITORY_ANNOTATION.to_string(),
+                "true".to_string(),
+            )]
+            .into(),
         );
         let pp = PatchParams::apply("hoist-demo").force();
-        api.patch(REPOSITORY_NAME, &pp, &Patch::Apply(&repo)).await?;
+        api.patch(REPOSITORY_NAME, &pp, &Patch::Apply(&repo))
+            .await?;
         Ok(())
     }
 }
@@ -125,7 +130,11 @@ mod tests {
         let names: Vec<&str> = index.packages.iter().map(|p| p.name.as_str()).collect();
         for entry in &index.packages {
             let versions: Versions = read(&format!("{}/versions.yaml", entry.name));
-            assert!(!versions.versions.is_empty(), "{} has no versions", entry.name);
+            assert!(
+                !versions.versions.is_empty(),
+                "{} has no versions",
+                entry.name
+            );
             for v in &versions.versions {
                 let dir = format!("{}/{}", entry.name, v.version);
                 let m: PackageManifest = read(&format!("{dir}/package.yaml"));
@@ -139,7 +148,11 @@ mod tests {
                     );
                 }
                 for d in &m.dependencies {
-                    assert!(names.contains(&d.name.as_str()), "{dir}: unknown dependency {}", d.name);
+                    assert!(
+                        names.contains(&d.name.as_str()),
+                        "{dir}: unknown dependency {}",
+                        d.name
+                    );
                     let dv: Versions = read(&format!("{}/versions.yaml", d.name));
                     let (best, invalid) =
                         version::latest(dv.versions.iter().map(|v| v.version.as_str()));

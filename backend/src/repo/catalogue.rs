@@ -121,10 +121,10 @@ pub fn merge(results: Vec<IndexResult>) -> Catalogue {
             ),
             Err(e) => (None, Some(e.to_string()), None),
         };
-        let error = match (error, &client.problem) {
-            (Some(e), _) => Some(e),
-            (None, Some(p)) => Some(p.clone()),
-            (None, None) => None,
+        // Both, when both: "Secret … not found" explains a 401.
+        let error = match (&client.problem, error) {
+            (Some(p), Some(e)) => Some(format!("{p}: {e}")),
+            (p, e) => e.or_else(|| p.clone()),
         };
         repositories.push(RepositoryState {
             name: client.name.clone(),

@@ -53,7 +53,9 @@ fn resolve_auth(spec: &PackageRepositorySpec, secrets: &SecretData) -> (Auth, Op
     let mut value = |inline: &Option<String>, r: &Option<SecretKeyRef>| -> String {
         match (inline, r) {
             (_, Some(r)) => match secrets.get(&r.name).map(|d| d.get(&r.key)) {
-                Some(Some(v)) => String::from_utf8_lossy(v).trim_end_matches('\n').to_string(),
+                Some(Some(v)) => String::from_utf8_lossy(v)
+                    .trim_end_matches('\n')
+                    .to_string(),
                 Some(None) => {
                     problems.push(format!("Secret {:?} has no key {:?}", r.name, r.key));
                     String::new()
@@ -266,9 +268,14 @@ impl Clientset {
             .annotations()
             .get(DEFAULT_REPOSITORY_ANNOTATION)
             .is_some_and(|v| v == "true");
-        let (auth, _) = resolve_auth(&repo.spec, &self.secrets.read().unwrap_or_else(|p| p.into_inner()));
+        let (auth, _) = resolve_auth(
+            &repo.spec,
+            &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
+        );
         let current = self.get(&name);
-        if current.is_some_and(|c| c.spec == repo.spec && c.is_default == is_default && c.auth == auth) {
+        if current
+            .is_some_and(|c| c.spec == repo.spec && c.is_default == is_default && c.auth == auth)
+        {
             return;
         }
         let client = Arc::new(RepoClient::new(

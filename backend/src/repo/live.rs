@@ -80,9 +80,7 @@ impl LiveCatalogue {
             self.loads
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.tx.send_if_modified(|current| {
-                let changed = current
-                    .as_deref()
-                    .is_none_or(|c| !c.same_as(&loaded));
+                let changed = current.as_deref().is_none_or(|c| !c.same_as(&loaded));
                 if changed {
                     *current = Some(Arc::new(loaded));
                 }

@@ -6,7 +6,7 @@
 pub mod catalogue;
 pub mod clientset;
 pub mod fetch;
+pub mod format;
 pub mod live;
 pub mod resolve;
-pub mod format;
 pub mod version;

@@ -124,10 +124,7 @@ pub async fn resolve(
     if stale.is_none() {
         stale = manifest.stale.as_ref().map(ToString::to_string);
     }
-    let dir = format!(
-        "{}/{name}/{chosen}/",
-        client.url().trim_end_matches('/')
-    );
+    let dir = format!("{}/{name}/{chosen}/", client.url().trim_end_matches('/'));
     let base = reqwest::Url::parse(&dir).ok();
     let manifest_urls = manifest
         .value

@@ -58,7 +58,9 @@ impl Range {
             .split(',')
             .map(|part| {
                 let p = part.trim();
-                let op_end = p.find(|c: char| c.is_ascii_digit() || c == 'v').unwrap_or(0);
+                let op_end = p
+                    .find(|c: char| c.is_ascii_digit() || c == 'v')
+                    .unwrap_or(0);
                 let (op, rest) = p.split_at(op_end);
                 format!("{op}{}", rest.strip_prefix('v').unwrap_or(rest))
             })

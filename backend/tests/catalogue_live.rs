@@ -1,0 +1,282 @@
+//! The catalogue as the dashboard sees it: live on the Watch stream, credentials from
+//! Secrets, package details resolved from the repositories without API reads.
+
+mod common;
+use common::repo_server::{Reply, RepoServer};
+use common::*;
+use hoist::demo::samples::SampleRepository;
+use hoist::types::{
+    BearerAuth, PackageRepository, PackageRepositoryAuth, PackageRepositorySpec, SecretKeyRef,
+};
+use hoist_proto::v1 as pb;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::json;
+
+const INDEX: &str = "packages:\n- name: hello\n  shortDescription: says hello\n";
+
+fn token_repository(name: &str, url: &str, secret: &str) -> PackageRepository {
+    PackageRepository::new(
+        name,
+        PackageRepositorySpec {
+            url: url.into(),
+            auth: Some(PackageRepositoryAuth {
+                bearer: Some(BearerAuth {
+                    token: None,
+                    token_secret_ref: Some(SecretKeyRef {
+                        name: secret.into(),
+                        key: "token".into(),
+                    }),
+                }),
+                basic: None,
+            }),
+        },
+    )
+}
+
+async fn put_secret(client: &kube::Client, name: &str, token: &str) {
+    hoist::demo::seed::namespace(client, hoist::serve::DEFAULT_NAMESPACE)
+        .await
+        .expect("namespace");
+    let api: Api<Secret> = Api::namespaced(client.clone(), hoist::serve::DEFAULT_NAMESPACE);
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "stringData": {"token": token},
+    }))
+    .expect("secret");
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(&secret),
+    )
+    .await
+    .expect("secret applied");
+}
+
+fn repo<'a>(c: &'a pb::Catalogue, name: &str) -> Option<&'a pb::Repository> {
+    c.repositories.iter().find(|r| r.name == name)
+}
+
+#[tokio::test]
+async fn credentials_come_from_a_secret_and_a_changed_secret_is_used_at_once() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    *server.state.require_token.lock().expect("lock") = Some("first".into());
+    let (_c, client) = cluster().await;
+    let running = backend(&client, options()).await;
+    running.ready().await;
+    let mut stream = open_watch(&running).await;
+
+    // The Secret does not exist yet: the repository says so, and nothing else breaks.
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    repos
+        .create(
+            &PostParams::default(),
+            &token_repository("private", &server.base, "repo-token"),
+        )
+        .await
+        .expect("repository");
+    let c = catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| !r.error.is_empty())
+    })
+    .await;
+    let error = &repo(&c, "private").expect("listed").error;
+    assert!(error.contains("Secret \"repo-token\" not found"), "{error}");
+
+    // The Secret appears: the client is rebuilt with it and the index loads.
+    put_secret(&client, "repo-token", "first").await;
+    let c = catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| r.error.is_empty() && r.packages == 1)
+    })
+    .await;
+    assert!(repo(&c, "private").expect("listed").has_credentials);
+    assert_eq!(c.entries.len(), 1);
+
+    // The token is rotated on the server: after a Refresh the page hears 401.
+    *server.state.require_token.lock().expect("lock") = Some("second".into());
+    grpc(&running)
+        .await
+        .refresh(pb::RefreshRequest {})
+        .await
+        .expect("refresh");
+    let c = catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| !r.error.is_empty())
+    })
+    .await;
+    assert!(repo(&c, "private").expect("listed").error.contains("401"));
+    // Then in the Secret: the client is rebuilt at once and the next fetch uses the
+    // new token, with no restart, no Refresh and no API read per fetch.
+    put_secret(&client, "repo-token", "second").await;
+    catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| r.error.is_empty() && r.packages == 1)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_stream_carries_the_catalogue_and_each_repository_state_live() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let (_c, client) = cluster().await;
+    let running = backend(&client, options()).await;
+    running.ready().await;
+    let mut stream = open_watch(&running).await;
+    catalogue_until(&mut stream, |c| c.repositories.is_empty()).await;
+
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    let spec = PackageRepositorySpec {
+        url: server.base.clone(),
+        auth: None,
+    };
+    repos
+        .create(
+            &PostParams::default(),
+            &PackageRepository::new("main", spec),
+        )
+        .await
+        .expect("repository");
+    let c = catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
+    assert_eq!(c.entries[0].name, "hello");
+    assert_eq!(c.entries[0].repository, "main");
+    let r = repo(&c, "main").expect("listed");
+    assert!(r.error.is_empty() && r.fetched_unix_ms > 0);
+
+    // The repository breaks; Refresh asks it again: the page hears why, and keeps
+    // the packages it had.
+    server.set("/index.yaml", Reply::Status(500));
+    grpc(&running)
+        .await
+        .refresh(pb::RefreshRequest {})
+        .await
+        .expect("refresh");
+    let c = catalogue_until(&mut stream, |c| {
+        repo(c, "main").is_some_and(|r| !r.error.is_empty())
+    })
+    .await;
+    assert!(repo(&c, "main").expect("listed").error.contains("500"));
+    assert_eq!(c.entries.len(), 1, "the last good index is still offered");
+
+    // It is removed: the catalogue forgets it.
+    repos
+        .delete("main", &Default::default())
+        .await
+        .expect("remove");
+    catalogue_until(&mut stream, |c| {
+        c.repositories.is_empty() && c.entries.is_empty()
+    })
+    .await;
+}
+
+fn details_request(name: &str, version: &str) -> pb::PackageDetailsRequest {
+    pb::PackageDetailsRequest {
+        name: name.into(),
+        repository: String::new(),
+        version: version.into(),
+    }
+}
+
+#[tokio::test]
+async fn package_details_come_from_the_repository_and_make_no_api_requests() {
+    let (c, client) = cluster().await;
+    let samples = SampleRepository::start().await.expect("sample repository");
+    samples.register(&client).await.expect("registered");
+    let api: Api<hoist::types::ClusterPackage> = Api::all(client.clone());
+    api.create(
+        &PostParams::default(),
+        &package("metrics-agent", "v2.0.1+3"),
+    )
+    .await
+    .expect("an installed package");
+    let running = backend(&client, options()).await;
+    running.ready().await;
+    let mut g = grpc(&running).await;
+
+    // The newest version is computed: versions.yaml says v1.1.0+1, a folder has +2.
+    let d = g
+        .get_package_details(details_request("hello-web", ""))
+        .await
+        .expect("details")
+        .into_inner();
+    assert_eq!(d.version, "v1.1.0+2");
+    assert_eq!(d.latest_version, "v1.1.0+2");
+    assert_eq!(d.declared_latest_version, "v1.1.0+1");
+    assert!(d.differs_from_declared);
+    assert_eq!(d.versions, ["v1.1.0+2", "v1.1.0+1", "v1.0.0+1"]);
+    assert_eq!(d.repository, hoist::demo::samples::REPOSITORY_NAME);
+    let replicas = d
+        .values
+        .iter()
+        .find(|v| v.key == "replicas")
+        .expect("a value");
+    assert_eq!(
+        (replicas.r#type.as_str(), replicas.default_value.as_str()),
+        ("number", "1")
+    );
+    assert_eq!(
+        d.manifests,
+        [format!(
+            "{}hello-web/v1.1.0+2/manifests.yaml",
+            samples.url()
+        )]
+    );
+
+    // A chosen version, dependencies with their ranges, and who has it installed.
+    let d = g
+        .get_package_details(details_request("guestbook", "0.2.0+1"))
+        .await
+        .expect("details at a version")
+        .into_inner();
+    assert_eq!(d.version, "v0.2.0+1");
+    let deps: Vec<(&str, &str)> = d
+        .dependencies
+        .iter()
+        .map(|x| (x.name.as_str(), x.range.as_str()))
+        .collect();
+    assert_eq!(deps, [("redis-cache", ">=7.0.0"), ("hello-web", "")]);
+    let d = g
+        .get_package_details(details_request("metrics-agent", ""))
+        .await
+        .expect("details")
+        .into_inner();
+    assert_eq!(d.installed.len(), 1);
+    assert_eq!(d.installed[0].name, "metrics-agent");
+
+    // Unknown names and versions are NOT_FOUND and say what exists.
+    let e = g
+        .get_package_details(details_request("no-such-package", ""))
+        .await
+        .expect_err("unknown package");
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    let e = g
+        .get_package_details(details_request("hello-web", "v9.9.9"))
+        .await
+        .expect_err("unknown version");
+    assert_eq!(e.code(), tonic::Code::NotFound);
+    assert!(e.message().contains("v1.0.0+1"), "{}", e.message());
+
+    // Detail pages and repository listings are served from the caches: no API request
+    // at all, PackageRepository GETs included.
+    c.counters().reset();
+    for name in [
+        "hello-web",
+        "redis-cache",
+        "guestbook",
+        "metrics-agent",
+        "cert-issuer",
+    ] {
+        for _ in 0..10 {
+            g.get_package_details(details_request(name, ""))
+                .await
+                .expect("details");
+        }
+    }
+    g.list_repositories(pb::ListRepositoriesRequest {})
+        .await
+        .expect("repositories");
+    assert_eq!(
+        c.counters().snapshot(),
+        Default::default(),
+        "no API requests for 50 detail pages and a repository listing"
+    );
+}
