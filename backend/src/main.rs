@@ -1,4 +1,4 @@
-//! The `hoist` binary: `serve`, `demo`, `crdgen`.
+//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `crdgen`.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -86,9 +86,48 @@ enum Command {
         /// The kubeconfig context to use instead of the current one.
         #[arg(long, global = true)]
         context: Option<String>,
+        /// Hoist's own namespace: repository credentials are read from its Secrets.
+        #[arg(long, global = true, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+        namespace: String,
+    },
+    /// List the packages the repositories offer.
+    List {
+        /// Only packages whose name or description contains this.
+        query: Option<String>,
+        /// Only packages offered by this repository.
+        #[arg(long)]
+        repository: Option<String>,
+        /// Only Cluster or Namespaced packages.
+        #[arg(long, value_parser = ["Cluster", "Namespaced"])]
+        scope: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show one package: versions, dependencies, values, manifests.
+    Show {
+        package: String,
+        /// A version instead of the newest.
+        #[arg(long)]
+        version: Option<String>,
+        /// A repository instead of the one the catalogue takes the name from.
+        #[arg(long)]
+        repository: Option<String>,
+        #[command(flatten)]
+        target: Target,
     },
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
+}
+
+/// Which cluster, and where Hoist's own Secrets are.
+#[derive(Args, Clone)]
+struct Target {
+    /// The kubeconfig context to use instead of the current one.
+    #[arg(long)]
+    context: Option<String>,
+    /// Hoist's own namespace: repository credentials are read from its Secrets.
+    #[arg(long, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+    namespace: String,
 }
 
 #[derive(Subcommand)]
@@ -166,15 +205,61 @@ async fn kube_client(context: Option<String>) -> anyhow::Result<kube::Client> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // Servers log what they do; one-shot commands only what went wrong. Logs go to
+    // stderr, so a command's output can be piped.
+    let default_filter = match cli.command {
+        Command::Serve { .. } | Command::Demo { .. } => "info,kube=warn",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,kube=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Crdgen => print!("{}", hoist::types::crds_yaml()?),
-        Command::Repo { command, context } => {
+        Command::List {
+            query,
+            repository,
+            scope,
+            target,
+        } => {
+            let client = kube_client(target.context).await?;
+            let filter = hoist::cli::catalogue::Filter {
+                query,
+                repository,
+                scope,
+            };
+            print!(
+                "{}",
+                hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
+            );
+        }
+        Command::Show {
+            package,
+            version,
+            repository,
+            target,
+        } => {
+            let client = kube_client(target.context).await?;
+            let out = hoist::cli::catalogue::show(
+                &client,
+                &target.namespace,
+                &package,
+                version.as_deref(),
+                repository.as_deref(),
+            )
+            .await?;
+            print!("{out}");
+        }
+        Command::Repo {
+            command,
+            context,
+            namespace,
+        } => {
             use hoist::cli::repo;
             use hoist::types::{BasicAuth, BearerAuth, PackageRepositoryAuth};
             let client = kube_client(context).await?;
@@ -232,7 +317,7 @@ async fn main() -> anyhow::Result<()> {
                     };
                     repo::add(&client, &name, &url, default, auth).await?
                 }
-                RepoCommand::List => repo::list(&client).await?,
+                RepoCommand::List => repo::list(&client, &namespace).await?,
                 RepoCommand::Update { name, url, default } => {
                     repo::update(&client, &name, url.as_deref(), default).await?
                 }

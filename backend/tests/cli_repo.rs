@@ -97,3 +97,108 @@ async fn repo_add_list_update_remove_with_clear_errors() {
     let (ok, out) = cli.run(&["repo", "remove", "down"]).await;
     assert!(!ok && out.contains("no repository named"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_show_read_the_catalogue_with_credentials_from_a_secret() {
+    use hoist::demo::samples::SampleRepository;
+    let samples = SampleRepository::start().await.expect("sample repository");
+    let private = RepoServer::start().await;
+    private.set(
+        "/index.yaml",
+        Reply::Body("packages:\n- name: internal-tool\n  shortDescription: ours\n".into()),
+    );
+    *private.state.require_token.lock().expect("lock") = Some("t0ken".into());
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+
+    let (ok, out) = cli.run(&["list"]).await;
+    assert!(ok, "{out}");
+    for name in ["hello-web", "redis-cache", "guestbook", "metrics-agent"] {
+        assert!(out.contains(name), "{name} listed:\n{out}");
+    }
+    let names = |out: &str| -> Vec<String> {
+        out.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect()
+    };
+    let (ok, out) = cli.run(&["list", "redis"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        names(&out),
+        ["guestbook", "redis-cache"],
+        "by name or description"
+    );
+    let (ok, out) = cli.run(&["list", "--scope", "Cluster"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(
+        names(&out),
+        ["cert-issuer", "ingress-gateway", "metrics-agent"]
+    );
+    let (ok, out) = cli.run(&["list", "no-such-thing"]).await;
+    assert!(!ok && out.contains("no package matches"), "{out}");
+
+    let (ok, out) = cli.run(&["show", "hello-web"]).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.starts_with("hello-web v1.1.0+2"),
+        "the computed newest:\n{out}"
+    );
+    assert!(
+        out.contains("declares v1.1.0+1, which is not the highest"),
+        "{out}"
+    );
+    assert!(out.contains("replicas (number) = 1"), "{out}");
+    let (ok, out) = cli
+        .run(&["show", "guestbook", "--version", "v0.2.0+1"])
+        .await;
+    assert!(ok && out.contains("redis-cache >=7.0.0"), "{out}");
+    let (ok, out) = cli.run(&["show", "hello-web", "--version", "v7"]).await;
+    assert!(
+        !ok && out.contains("available: v1.1.0+2, v1.1.0+1, v1.0.0+1"),
+        "{out}"
+    );
+
+    // A private repository whose token is in a Secret of Hoist's namespace.
+    hoist::demo::seed::namespace(&client, "hoist-system")
+        .await
+        .expect("namespace");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "hoist-system");
+    let secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "private-token"}, "stringData": {"token": "t0ken"},
+    }))
+    .expect("secret");
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("secret");
+    let (ok, out) = cli
+        .run(&[
+            "repo",
+            "add",
+            "private",
+            &private.base,
+            "--token-secret",
+            "private-token:token",
+        ])
+        .await;
+    assert!(ok, "{out}");
+    let (ok, out) = cli.run(&["list", "internal"]).await;
+    assert!(ok && out.contains("internal-tool"), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+    let (ok, out) = cli
+        .run(&[
+            "repo",
+            "add",
+            "x",
+            &private.base,
+            "--token-secret",
+            "no-colon",
+        ])
+        .await;
+    assert!(!ok && out.contains("expected SECRET:KEY"), "{out}");
+}

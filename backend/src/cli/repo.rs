@@ -10,9 +10,11 @@ use crate::repo::fetch::{FetchOptions, Freshness};
 use crate::types::{
     DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositoryAuth, PackageRepositorySpec,
 };
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -146,17 +148,40 @@ pub async fn remove(client: &Client, name: &str) -> Result<String, RepoError> {
     Ok(format!("repository {name} removed"))
 }
 
-/// `repo list`: every repository with its state, asked of the repository itself now.
-pub async fn list(client: &Client) -> Result<String, RepoError> {
+/// A clientset for one command: one LIST of PackageRepositories, and one LIST of the
+/// Secrets of `namespace` only when a repository takes its credentials from one.
+pub async fn clientset(client: &Client, namespace: &str) -> Result<Arc<Clientset>, kube::Error> {
     let api: Api<PackageRepository> = Api::all(client.clone());
     let repos = api.list(&Default::default()).await?;
     let set = Clientset::new(FetchOptions {
         timeout: Duration::from_secs(10),
         ..Default::default()
     });
-    for r in &repos.items {
-        set.apply(r);
+    if repos.items.iter().any(|r| {
+        r.spec.auth.as_ref().is_some_and(|a| {
+            a.basic
+                .as_ref()
+                .is_some_and(|b| b.username_secret_ref.is_some() || b.password_secret_ref.is_some())
+                || a.bearer
+                    .as_ref()
+                    .is_some_and(|b| b.token_secret_ref.is_some())
+        })
+    }) {
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let listed = secrets.list(&Default::default()).await?;
+        Sink::<Secret>::init(&*set);
+        listed.items.iter().for_each(|s| set.init_apply(s));
+        Sink::<Secret>::init_done(&*set);
     }
+    Sink::<PackageRepository>::init(&*set);
+    repos.items.iter().for_each(|r| set.init_apply(r));
+    Sink::<PackageRepository>::init_done(&*set);
+    Ok(set)
+}
+
+/// `repo list`: every repository with its state, asked of the repository itself now.
+pub async fn list(client: &Client, namespace: &str) -> Result<String, RepoError> {
+    let set = clientset(client, namespace).await?;
     let cat = catalogue::load(&set, Freshness::Revalidate).await;
     let mut out = format!(
         "{:<20} {:<8} {:<9} {}\n",
