@@ -7,6 +7,7 @@
 mod backoff;
 mod connection;
 mod model;
+mod route;
 mod views;
 
 fn main() {

@@ -20,6 +20,8 @@ pub struct Model {
     pub packages: Option<BTreeMap<Key, pb::Package>>,
     pub instance_id: String,
     pub revision: u64,
+    /// The catalogue and repository states; `None` until the server sent them.
+    pub catalogue: Option<pb::Catalogue>,
 }
 
 /// What applying an event did, for the caller's bookkeeping.
@@ -29,6 +31,7 @@ pub enum Applied {
     Snapshot,
     Change,
     Heartbeat,
+    Catalogue,
     /// A change already applied (or from before the snapshot): ignored.
     Duplicate,
     /// A change that skips revisions: the caller must resubscribe.
@@ -43,6 +46,10 @@ impl Model {
                 Applied::Status
             }
             Event::Heartbeat(_) => Applied::Heartbeat,
+            Event::Catalogue(c) => {
+                self.catalogue = Some(c);
+                Applied::Catalogue
+            }
             Event::Snapshot(s) => {
                 self.instance_id = s.instance_id;
                 self.revision = s.revision;
@@ -79,6 +86,15 @@ impl Model {
                 Applied::Change
             }
         }
+    }
+
+    /// How many packages in the cluster are installed from `package_name`.
+    pub fn installed_count(&self, package_name: &str) -> usize {
+        self.packages.as_ref().map_or(0, |m| {
+            m.values()
+                .filter(|p| p.package_name == package_name)
+                .count()
+        })
     }
 
     /// Packages of one scope, in key order.

@@ -1,13 +1,17 @@
-//! The page: header with connection state and Refresh, the retry banner, the cache
-//! status, and the package lists (or the loading state before the first snapshot).
+//! The page: header with navigation, connection state and Refresh, the retry banner,
+//! the cache status, and the current page: installed packages (or the loading state
+//! before the first snapshot), the catalogue, one package, or the repositories.
 
 mod banner;
+mod catalogue;
+mod details;
 mod packages;
 mod repositories;
 mod status;
 
 use crate::connection::{self, Connection, Live};
 use crate::model::Model;
+use crate::route::{self, Route};
 use gloo_timers::callback::Interval;
 use hoist_proto::v1 as pb;
 use leptos::prelude::*;
@@ -35,16 +39,45 @@ pub fn App() -> impl IntoView {
     Interval::new(250, move || now.set(js_sys::Date::now())).forget();
     let retry = connection::start(live);
     let retry_for_refresh = retry.clone();
-    let refreshes = RwSignal::new(0u32);
-    let on_refresh = move |_| {
-        connection::refresh(retry_for_refresh.clone());
-        refreshes.update(|n| *n += 1);
-    };
+    let on_refresh = move |_| connection::refresh(retry_for_refresh.clone());
     let known = move || live.model.with(|m| m.packages.is_some());
+    let route = route::signal();
+    let tab = move |r: Route, label: &'static str, id: &'static str| {
+        let target = r.clone();
+        let active = move || {
+            let here = route.get();
+            here == target || (target == Route::Catalogue && matches!(here, Route::Package { .. }))
+        };
+        view! { <a id=id href=r.href() class="tab" class:active=active>{label}</a> }
+    };
+    let page = move || {
+        match route.get() {
+        Route::Installed => view! {
+            <Show when=known fallback=move || view! { <packages::Loading live=live /> }>
+                <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
+                <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
+            </Show>
+        }
+        .into_any(),
+        Route::Catalogue => view! { <catalogue::CataloguePage live=live /> }.into_any(),
+        Route::Repositories => view! { <repositories::Repositories live=live now=now /> }.into_any(),
+        Route::Package {
+            name,
+            version,
+            repository,
+        } => view! { <details::PackagePage live=live name=name version=version repository=repository /> }
+            .into_any(),
+    }
+    };
 
     view! {
         <header class="top">
             <h1>"Hoist"</h1>
+            <nav class="tabs">
+                {tab(Route::Installed, "Installed", "tab-installed")}
+                {tab(Route::Catalogue, "Catalogue", "tab-catalogue")}
+                {tab(Route::Repositories, "Repositories", "tab-repositories")}
+            </nav>
             <banner::ConnectionPill live=live now=now />
             <button id="refresh" class="button" on:click=on_refresh title="Ask the backend for a fresh snapshot">
                 "Refresh"
@@ -52,12 +85,6 @@ pub fn App() -> impl IntoView {
         </header>
         <banner::RetryBanner live=live now=now retry=retry />
         <status::StatusPanel live=live now=now />
-        <main>
-            <Show when=known fallback=move || view! { <packages::Loading live=live /> }>
-                <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
-                <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
-            </Show>
-            <repositories::Repositories live=live refreshes=refreshes />
-        </main>
+        <main>{page}</main>
     }
 }

@@ -73,7 +73,7 @@ fn PackageRow(p: pb::Package, namespaced: bool) -> impl IntoView {
         <tr data-name=key.name.clone() data-namespace=key.namespace.clone()>
             {namespaced.then(|| view! { <td>{key.namespace.clone()}</td> })}
             <td class="name">{key.name.clone()}</td>
-            <td>{p.package_name.clone()}</td>
+            <td><a href=crate::route::Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a></td>
             <td>{p.version.clone()}</td>
             <td>{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</td>
             <td>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</td>

@@ -1,0 +1,166 @@
+//! A package's page: description, versions (with a version picker), dependencies,
+//! values, manifests, references, its repository, and who has it installed. Asked of
+//! the backend (GetPackageDetails, served from its repository cache) when the page
+//! opens, and again whenever the catalogue changes, so it stays live too.
+
+use crate::connection::{self, Live};
+use crate::route::{self, Route};
+use hoist_proto::v1 as pb;
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Loaded {
+    Loading,
+    Ready(Box<pb::PackageDetails>),
+    Failed { not_found: bool, message: String },
+}
+
+#[component]
+pub fn PackagePage(live: Live, name: String, version: String, repository: String) -> impl IntoView {
+    let state = RwSignal::new(Loaded::Loading);
+    // Reload when the catalogue changes (a repository edited, revalidated, recovered).
+    let catalogue = Memo::new(move |_| live.model.with(|m| m.catalogue.clone()));
+    let serial = StoredValue::new(0u64);
+    let request = pb::PackageDetailsRequest {
+        name: name.clone(),
+        repository: repository.clone(),
+        version: version.clone(),
+    };
+    Effect::new(move |_| {
+        if catalogue.with(Option::is_none) {
+            return;
+        }
+        let request = request.clone();
+        serial.update_value(|n| *n += 1);
+        let mine = serial.get_value();
+        leptos::task::spawn_local(async move {
+            let result = connection::client().get_package_details(request).await;
+            if serial.get_value() != mine {
+                return; // a newer request is in flight
+            }
+            state.set(match result {
+                Ok(r) => Loaded::Ready(Box::new(r.into_inner())),
+                Err(s) => Loaded::Failed {
+                    not_found: s.code() == tonic::Code::NotFound,
+                    message: s.message().to_string(),
+                },
+            });
+        });
+    });
+    view! {
+        <section class="details" id="package-page" data-name=name.clone()>
+            <p class="crumbs"><a href=Route::Catalogue.href()>"Catalogue"</a>" / "{name.clone()}</p>
+            {move || match state.get() {
+                Loaded::Loading => view! { <div class="loading" role="status"><div class="spinner"></div><p>"Loading the package…"</p></div> }.into_any(),
+                Loaded::Failed { not_found, message } => view! {
+                    <div class="banner" id="package-error">
+                        <span>{if not_found { "Not found: " } else { "Cannot read the repository: " }}{message}</span>
+                    </div>
+                }.into_any(),
+                Loaded::Ready(d) => view! { <Details d=*d live=live /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Details(d: pb::PackageDetails, live: Live) -> impl IntoView {
+    // Who has it installed comes from the package stream, so it is live.
+    let package = d.name.clone();
+    let installed = move || {
+        live.model.with(|m| {
+            m.packages
+                .as_ref()
+                .map(|all| {
+                    all.values()
+                        .filter(|p| p.package_name == package)
+                        .filter_map(|p| p.key.as_ref())
+                        .map(|k| match k.namespace.as_str() {
+                            "" => format!("{} ({})", k.name, "cluster"),
+                            ns => format!("{ns}/{}", k.name),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let name = d.name.clone();
+    let repository_for_pick = d.repository.clone();
+    let pick = move |ev| {
+        route::go(&Route::Package {
+            name: name.clone(),
+            version: event_target_value(&ev),
+            repository: repository_for_pick.clone(),
+        })
+    };
+    let current = d.version.clone();
+    let latest_note = (d.version == d.latest_version).then(|| {
+        if d.differs_from_declared {
+            format!(
+                "newest (computed from the versions; the repository declares {})",
+                d.declared_latest_version
+            )
+        } else {
+            "newest".to_string()
+        }
+    });
+    let older = (d.version != d.latest_version).then(|| format!("newer: {}", d.latest_version));
+    view! {
+        <div class="detail-head">
+            <h2 id="package-name">{d.name.clone()}</h2>
+            <select id="version" on:change=pick>
+                {d.versions.iter().map(|v| {
+                    let selected = *v == current;
+                    view! { <option value=v.clone() selected=selected>{v.clone()}</option> }
+                }).collect_view()}
+            </select>
+            <span class="muted" id="version-note">{latest_note}{older}</span>
+        </div>
+        <p class="lead">{d.short_description.clone()}</p>
+        {(!d.stale.is_empty()).then(|| view! { <p class="stale">"Shown from the cache: "{d.stale.clone()}</p> })}
+        <dl class="facts">
+            <dt>"Repository"</dt><dd id="package-repository">{d.repository.clone()}" "<span class="muted">{d.repository_url.clone()}</span></dd>
+            {(!d.also_in.is_empty()).then(|| view! { <dt>"Also in"</dt><dd>{d.also_in.join(", ")}</dd> })}
+            <dt>"Scope"</dt><dd>{d.scope.clone()}</dd>
+            {(!d.default_namespace.is_empty()).then(|| view! { <dt>"Namespace"</dt><dd>{d.default_namespace.clone()}" (default)"</dd> })}
+            <dt>"Installed"</dt><dd id="package-installed">{move || {
+                let all = installed();
+                if all.is_empty() { "not installed".to_string() } else { all.join(", ") }
+            }}</dd>
+        </dl>
+        {(!d.long_description.is_empty()).then(|| view! { <p class="long">{d.long_description.clone()}</p> })}
+        <h3>"Dependencies"</h3>
+        {if d.dependencies.is_empty() {
+            view! { <p class="empty">"None."</p> }.into_any()
+        } else {
+            view! { <ul id="dependencies">{d.dependencies.iter().map(|x| view! {
+                <li><a href=Route::package(&x.name, "")>{x.name.clone()}</a>" "<span class="muted">{if x.range.is_empty() { "any version".to_string() } else { x.range.clone() }}</span></li>
+            }).collect_view()}</ul> }.into_any()
+        }}
+        <h3>"Values"</h3>
+        {if d.values.is_empty() {
+            view! { <p class="empty">"No configurable values."</p> }.into_any()
+        } else {
+            view! { <table id="values">
+                <thead><tr><th>"Key"</th><th>"Type"</th><th>"Default"</th><th>"Description"</th></tr></thead>
+                <tbody>{d.values.iter().map(|v| view! {
+                    <tr data-key=v.key.clone()>
+                        <td class="name">{v.key.clone()}{v.required.then(|| view! { <span class="muted">" required"</span> })}</td>
+                        <td>{v.r#type.clone()}{(!v.options.is_empty()).then(|| format!(" ({})", v.options.join(", ")))}</td>
+                        <td>{v.default_value.clone()}</td>
+                        <td>{if v.label.is_empty() { v.description.clone() } else if v.description.is_empty() { v.label.clone() } else { format!("{}: {}", v.label, v.description) }}</td>
+                    </tr>
+                }).collect_view()}</tbody>
+            </table> }.into_any()
+        }}
+        <h3>"Manifests"</h3>
+        <ul id="manifests">
+            {d.manifests.iter().map(|m| view! { <li><a href=m.clone() rel="noopener" target="_blank">{m.clone()}</a></li> }).collect_view()}
+            {(!d.helm_chart.is_empty()).then(|| view! { <li>"Helm: "{d.helm_chart.clone()}</li> })}
+        </ul>
+        {(!d.references.is_empty()).then(|| view! {
+            <h3>"References"</h3>
+            <ul>{d.references.iter().map(|r| view! { <li><a href=r.url.clone() rel="noopener" target="_blank">{r.label.clone()}</a></li> }).collect_view()}</ul>
+        })}
+    }
+}
