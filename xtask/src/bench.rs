@@ -5,7 +5,11 @@ use anyhow::Context;
 use std::process::Command;
 
 /// `(package, bench target)` in the order they appear in the document.
-const BENCHES: &[(&str, &str)] = &[("devcluster", "api"), ("hoist", "dashboard")];
+const BENCHES: &[(&str, &str)] = &[
+    ("devcluster", "api"),
+    ("hoist", "dashboard"),
+    ("hoist", "catalogue"),
+];
 
 pub fn run(_args: &[String]) -> anyhow::Result<()> {
     let mut sections = String::new();
