@@ -16,7 +16,6 @@ use hoist_proto::v1 as pb;
 use hoist_proto::v1::dashboard_client::DashboardClient;
 use leptos::prelude::*;
 use std::time::Duration;
-use tonic_types::StatusExt;
 
 pub type Client = DashboardClient<tonic_web_wasm_client::Client>;
 
@@ -79,7 +78,7 @@ async fn run(live: Live, mut retry_now: mpsc::UnboundedReceiver<()>) {
 }
 
 fn retry_hint(status: &tonic::Status) -> Option<Duration> {
-    status.get_details_retry_info().and_then(|r| r.retry_delay)
+    crate::retry_info::from_details(status.details())
 }
 
 /// Follows one stream until it fails; returns why, and the server's retry hint.

@@ -7,6 +7,7 @@
 mod backoff;
 mod connection;
 mod model;
+mod retry_info;
 mod route;
 mod views;
 

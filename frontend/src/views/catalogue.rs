@@ -27,7 +27,9 @@ pub fn CataloguePage(live: Live) -> impl IntoView {
         })
     };
     let rows = move || {
-        let q = query.get().trim().to_lowercase();
+        // ASCII case folding: package names are ASCII, and Unicode case tables would
+        // cost the web app more than they give here.
+        let q = query.get().trim().to_ascii_lowercase();
         let (repo, scope, installed_only) = (repository.get(), scope.get(), installed_only.get());
         live.model.with(|m| {
             let entries = m
@@ -39,8 +41,8 @@ pub fn CataloguePage(live: Live) -> impl IntoView {
                 .iter()
                 .filter(|e| {
                     (q.is_empty()
-                        || e.name.to_lowercase().contains(&q)
-                        || e.short_description.to_lowercase().contains(&q))
+                        || e.name.to_ascii_lowercase().contains(&q)
+                        || e.short_description.to_ascii_lowercase().contains(&q))
                         && (repo.is_empty() || e.repository == repo || e.also_in.contains(&repo))
                         && (scope.is_empty() || e.scope == scope)
                         && (!installed_only || m.installed_count(&e.name) > 0)

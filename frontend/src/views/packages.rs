@@ -63,7 +63,7 @@ pub fn PackageTable(
 #[component]
 fn PackageRow(p: pb::Package, namespaced: bool) -> impl IntoView {
     let key = p.key.clone().unwrap_or_default();
-    let state_class = format!("state {}", p.state.to_lowercase());
+    let state_class = format!("state {}", p.state.to_ascii_lowercase());
     let tooltip = if p.message.is_empty() {
         p.reason.clone()
     } else {

@@ -37,7 +37,7 @@ pub fn StatusPanel(live: Live, now: RwSignal<f64>) -> impl IntoView {
     view! {
         <section id="status" class="status" data-phase=phase>
             <div class="phase-line">
-                <span id="phase" class=move || format!("phase {}", phase().to_lowercase())>{phase}</span>
+                <span id="phase" class=move || format!("phase {}", phase().to_ascii_lowercase())>{phase}</span>
                 <span id="phase-message">{message}</span>
                 <span id="phase-stale" class="stale">{stale}</span>
             </div>
@@ -52,29 +52,31 @@ pub fn StatusPanel(live: Live, now: RwSignal<f64>) -> impl IntoView {
     }
 }
 
+/// `1234` ms as "1.2 s", with integer arithmetic: formatting an f64 would link
+/// Rust's float printing into the web app (~10 KB).
+fn seconds(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, ms % 1000 / 100)
+}
+
 #[component]
 fn KindRow(k: pb::KindProgress, now: RwSignal<f64>) -> impl IntoView {
     let total = k.objects_total.max(k.objects_loaded).max(1);
     let detail = if k.synced {
         format!(
-            "{} objects, synced in {:.1} s",
+            "{} objects, synced in {}",
             k.objects_loaded,
-            k.elapsed_ms as f64 / 1000.0
+            seconds(k.elapsed_ms)
         )
     } else if k.objects_total > 0 {
         format!(
-            "{} of {} objects, {} pages, {:.1} s",
+            "{} of {} objects, {} pages, {}",
             k.objects_loaded,
             k.objects_total,
             k.pages_loaded,
-            k.elapsed_ms as f64 / 1000.0
+            seconds(k.elapsed_ms)
         )
     } else {
-        format!(
-            "{} objects, {:.1} s",
-            k.objects_loaded,
-            k.elapsed_ms as f64 / 1000.0
-        )
+        format!("{} objects, {}", k.objects_loaded, seconds(k.elapsed_ms))
     };
     let last_event = k.last_event_unix_ms as f64;
     let event_age = move || {
