@@ -146,20 +146,26 @@ async fn grpc_web_watch(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     s
 }
 
-/// Reads until `marker` appears in what the socket delivers.
+/// Reads until `marker` appears in what the socket delivers. The measuring side must be
+/// cheap: only new bytes (and a marker's length before them) are searched, and the
+/// buffer never grows past one read.
 async fn read_until(s: &mut tokio::net::TcpStream, marker: &[u8], buf: &mut Vec<u8>) {
+    let finder = memchr::memmem::Finder::new(marker);
+    if finder.find(buf).is_some() {
+        buf.clear();
+        return;
+    }
     let mut chunk = [0u8; 16 * 1024];
     loop {
-        if buf.windows(marker.len()).any(|w| w == marker) {
-            buf.clear();
-            return;
-        }
         let n = s.read(&mut chunk).await.expect("read");
         assert!(n > 0, "stream closed");
+        // Keep the tail that could hold the start of a marker split across reads.
+        let keep = buf.len().min(marker.len());
+        buf.drain(..buf.len() - keep);
         buf.extend_from_slice(&chunk[..n]);
-        if buf.len() > 1 << 20 {
-            let keep = buf.len() - marker.len();
-            buf.drain(..keep);
+        if finder.find(buf).is_some() {
+            buf.clear();
+            return;
         }
     }
 }
@@ -193,6 +199,98 @@ async fn fan_out(client: &Client, subscribers: usize, events: usize) -> (Duratio
         lat.extend(got);
     }
     running.shutdown().await;
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
+}
+
+/// The floor for a fan-out on this machine: no hoist, no API server, just the same
+/// number of loopback sockets each written a ~300-byte frame holding the marker, by two
+/// tasks (one per core). Returns the address readers connect to and a trigger: send a
+/// marker, get back when the writes were issued.
+async fn floor_server(
+    subscribers: usize,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::Sender<(String, tokio::sync::oneshot::Sender<u64>)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, tokio::sync::oneshot::Sender<u64>)>(1);
+    tokio::spawn(async move {
+        let mut halves: [Vec<tokio::net::TcpStream>; 2] = [Vec::new(), Vec::new()];
+        for i in 0..subscribers {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            s.set_nodelay(true).expect("nodelay");
+            let mut head = [0u8; 512];
+            let _ = s.read(&mut head).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\n\r\nseed-00000")
+                .await
+                .expect("write");
+            halves[i % 2].push(s);
+        }
+        let halves = halves.map(|h| std::sync::Arc::new(tokio::sync::Mutex::new(h)));
+        while let Some((marker, done)) = rx.recv().await {
+            let t0 = unix_micros();
+            let frame = format!("{:>280}", marker).into_bytes();
+            let writes = halves.iter().map(|h| {
+                let (h, frame) = (h.clone(), frame.clone());
+                tokio::spawn(async move {
+                    for s in h.lock().await.iter_mut() {
+                        s.write_all(&frame).await.expect("write");
+                    }
+                })
+            });
+            for w in writes.collect::<Vec<_>>() {
+                w.await.expect("writer");
+            }
+            let _ = done.send(t0);
+        }
+    });
+    (addr, tx)
+}
+
+/// [`floor_server`] measured as [`fan_out_external`] measures hoist.
+async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration) {
+    use tokio::io::AsyncBufReadExt;
+    let (addr, trigger) = floor_server(subscribers).await;
+    let exe = std::env::current_exe().expect("own path");
+    let mut child = tokio::process::Command::new(exe)
+        .args(["--readers", &subscribers.to_string(), &addr.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("reader process");
+    let mut to_child = child.stdin.take().expect("stdin");
+    let mut from_child = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert_eq!(
+        from_child.next_line().await.expect("read").as_deref(),
+        Some("ready")
+    );
+    let mut lat = Vec::new();
+    for i in 0..events {
+        let name = format!("floor-{subscribers}-{i:04}");
+        to_child
+            .write_all(format!("{name}\n").as_bytes())
+            .await
+            .expect("marker");
+        let (done, t0) = tokio::sync::oneshot::channel();
+        trigger.send((name, done)).await.expect("trigger");
+        let t0 = t0.await.expect("t0");
+        let line = from_child
+            .next_line()
+            .await
+            .expect("read")
+            .expect("a line per event");
+        lat.extend(
+            line.split(' ')
+                .filter_map(|v| v.parse::<u64>().ok())
+                .map(|t| Duration::from_micros(t.saturating_sub(t0))),
+        );
+    }
+    drop(to_child);
+    let _ = child.wait().await;
     (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
 }
 
@@ -311,7 +409,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mut rows = Vec::new();
-    for n in [1_000usize, 10_000] {
+    // HOIST_BENCH_ONLY=ready|fanout runs one part (for profiling).
+    let only = std::env::var("HOIST_BENCH_ONLY").unwrap_or_default();
+    let sizes: &[usize] = if only == "fanout" {
+        &[]
+    } else {
+        &[1_000, 10_000]
+    };
+    for &n in sizes {
         let cluster = devcluster::DevCluster::start(Default::default()).await?;
         let client = cluster.client()?;
         hoist::demo::install_crds(&client).await?;
@@ -339,6 +444,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cluster.shutdown().await;
     }
 
+    if only == "ready" {
+        print_rows(rows);
+        return Ok(());
+    }
     // API requests a page load costs once READY: the static files, the stream up to its
     // snapshot, and a unary list.
     let cluster = devcluster::DevCluster::start(Default::default()).await?;
@@ -391,8 +500,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (p50, p99) = fan_out_external(&client, subs, events).await;
         rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s) in another process: p50 / p99 | {} / {} |", ms(p50), ms(p99)));
     }
+    let (f50, f99) = floor_fan_out(1000, 20).await;
+    rows.push(format!("| floor: ~300 bytes written to 1000 loopback sockets (2 writer tasks, no hoist), readers in another process: p50 / p99 | {} / {} |", ms(f50), ms(f99)));
     cluster.shutdown().await;
+    print_rows(rows);
+    Ok(())
+}
 
+fn print_rows(rows: Vec<String>) {
     println!("## dashboard backend\n");
     println!(
         "devcluster in-process, kube-rs over loopback; subscribers are raw HTTP/1.1 gRPC-web streams."
@@ -406,5 +521,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{r}");
     }
     println!();
-    Ok(())
 }
