@@ -251,7 +251,7 @@ async fn floor_server(
 }
 
 /// [`floor_server`] measured as [`fan_out_external`] measures hoist.
-async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration) {
+async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration, Duration) {
     use tokio::io::AsyncBufReadExt;
     let (addr, trigger) = floor_server(subscribers).await;
     let exe = std::env::current_exe().expect("own path");
@@ -269,6 +269,7 @@ async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration
         Some("ready")
     );
     let mut lat = Vec::new();
+    let cpu0 = process_cpu();
     for i in 0..events {
         let name = format!("floor-{subscribers}-{i:04}");
         to_child
@@ -289,9 +290,25 @@ async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration
                 .map(|t| Duration::from_micros(t.saturating_sub(t0))),
         );
     }
+    let cpu = process_cpu() - cpu0;
     drop(to_child);
     let _ = child.wait().await;
-    (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu)
+}
+
+/// CPU time this process has used, user and system (from /proc, in clock ticks of
+/// 10 ms: use over a run long enough to make that small).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ')'.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 fn unix_micros() -> u64 {
@@ -340,7 +357,7 @@ async fn fan_out_external(
     client: &Client,
     subscribers: usize,
     events: usize,
-) -> (Duration, Duration) {
+) -> (Duration, Duration, Duration) {
     use tokio::io::AsyncBufReadExt;
     let running = hoist::serve::start(client.clone(), options())
         .await
@@ -366,6 +383,7 @@ async fn fan_out_external(
     );
     let api: Api<ClusterPackage> = Api::all(client.clone());
     let mut lat = Vec::new();
+    let cpu0 = process_cpu();
     for i in 0..events {
         let name = format!("ext-{subscribers}-{i:04}");
         to_child
@@ -387,10 +405,11 @@ async fn fan_out_external(
                 .map(|t| Duration::from_micros(t.saturating_sub(t0))),
         );
     }
+    let cpu = process_cpu() - cpu0;
     drop(to_child);
     let _ = child.wait().await;
     running.shutdown().await;
-    (pct(&mut lat, 0.5), pct(&mut lat, 0.99))
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu)
 }
 
 #[tokio::main]
@@ -492,16 +511,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(s);
     running.shutdown().await;
 
-    for (subs, events) in [(1usize, 200), (1000, 20)] {
+    let same_process: &[(usize, usize)] = if only == "external" {
+        &[]
+    } else {
+        &[(1, 200), (1000, 20)]
+    };
+    for &(subs, events) in same_process {
         let (p50, p99) = fan_out(&client, subs, events).await;
         rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s) in the same process: p50 / p99 | {} / {} |", ms(p50), ms(p99)));
     }
-    for (subs, events) in [(1usize, 200), (1000, 20)] {
-        let (p50, p99) = fan_out_external(&client, subs, events).await;
+    let mut per_write = Duration::ZERO;
+    for (subs, events) in [(1usize, 200), (1000, 50)] {
+        let (p50, p99, cpu) = fan_out_external(&client, subs, events).await;
         rows.push(format!("| API write → change bytes on the gRPC-web socket, {subs} subscriber(s) in another process: p50 / p99 | {} / {} |", ms(p50), ms(p99)));
+        per_write = cpu / (subs * events) as u32;
     }
-    let (f50, f99) = floor_fan_out(1000, 20).await;
+    let (f50, f99, fcpu) = floor_fan_out(1000, 50).await;
     rows.push(format!("| floor: ~300 bytes written to 1000 loopback sockets (2 writer tasks, no hoist), readers in another process: p50 / p99 | {} / {} |", ms(f50), ms(f99)));
+    let floor_write = fcpu / (1000 * 50) as u32;
+    rows.push(format!(
+        "| server CPU per stream per change, 1000 subscribers (process CPU time / writes): hoist / floor | {:.1} µs / {:.1} µs = **{:.2}×** |",
+        per_write.as_secs_f64() * 1e6,
+        floor_write.as_secs_f64() * 1e6,
+        per_write.as_secs_f64() / floor_write.as_secs_f64()
+    ));
     cluster.shutdown().await;
     print_rows(rows);
     Ok(())

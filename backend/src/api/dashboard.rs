@@ -1,23 +1,18 @@
 //! The `hoist.v1.Dashboard` service.
 //!
-//! Each `Watch` stream runs in its own task and writes into its own bounded channel: a
-//! client that stops reading fills only its channel, falls behind the hub's broadcast,
-//! and is resynchronised with a snapshot when it reads again. No other stream waits.
+//! `Watch` streams are in [`super::watch`]; the unary reads answer from the caches and
+//! the live catalogue, never from the API server.
 
-use crate::cache::hub::{Hub, HubEvent, Key, Start};
+use crate::cache::hub::{Hub, Key};
 use crate::cache::readiness::{self, Gate, Phase};
 use crate::metrics::Metrics;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::dashboard_server::Dashboard;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::watch;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-
-/// Messages buffered per stream before the stream's task waits for its client.
-const STREAM_BUFFER: usize = 64;
 
 #[derive(Clone)]
 pub struct DashboardService {
@@ -70,10 +65,6 @@ pub fn status_message(s: &readiness::Status, hub: &Hub) -> pb::Status {
     }
 }
 
-fn event(e: pb::watch_event::Event) -> Result<pb::WatchEvent, Status> {
-    Ok(pb::WatchEvent { event: Some(e) })
-}
-
 impl DashboardService {
     fn require_serving(&self) -> Result<(), Status> {
         if self.gate.is_serving() {
@@ -96,125 +87,18 @@ impl DashboardService {
     }
 }
 
-/// Why a stream task stopped: its client went away or the server is shutting down.
-struct Gone;
-
-struct Stream {
-    tx: mpsc::Sender<Result<pb::WatchEvent, Status>>,
-    svc: DashboardService,
-}
-
-impl Stream {
-    async fn send(&self, e: pb::watch_event::Event) -> Result<(), Gone> {
-        self.tx.send(event(e)).await.map_err(|_| Gone)
-    }
-
-    async fn status(&self, s: &readiness::Status) -> Result<(), Gone> {
-        self.send(pb::watch_event::Event::Status(status_message(
-            s,
-            &self.svc.hub,
-        )))
-        .await
-    }
-
-    /// Sends the current catalogue, once it has been loaded.
-    async fn catalogue(
-        &self,
-        rx: &mut watch::Receiver<crate::repo::live::Current>,
-    ) -> Result<(), Gone> {
-        let current = rx.borrow_and_update().clone();
-        match current {
-            Some(c) => {
-                self.send(pb::watch_event::Event::Catalogue(
-                    super::catalogue::catalogue(&c),
-                ))
-                .await
-            }
-            None => Ok(()),
-        }
-    }
-
-    async fn start(&self, start: Start) -> Result<(), Gone> {
-        match start {
-            Start::Snapshot(snap) => self.send(pb::watch_event::Event::Snapshot(snap)).await,
-            Start::Replay(changes) => {
-                for c in changes {
-                    self.send(pb::watch_event::Event::Change(c)).await?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    async fn run(self, req: pb::WatchRequest) -> Result<(), Gone> {
-        let mut shutdown = self.svc.shutdown.clone();
-        let mut status = self.svc.gate.subscribe();
-        let current = status.borrow_and_update().clone();
-        self.status(&current).await?;
-        // Until the caches can be served, only the status travels.
-        while !matches!(status.borrow().phase, Phase::Ready | Phase::Degraded) {
-            tokio::select! {
-                changed = status.changed() => {
-                    changed.map_err(|_| Gone)?;
-                    let s = status.borrow_and_update().clone();
-                    self.status(&s).await?;
-                }
-                _ = shutdown.changed() => return Err(Gone),
-                _ = self.tx.closed() => return Err(Gone),
-            }
-        }
-        let (start, mut changes) = self.svc.hub.subscribe(&req.instance_id, req.resume_from);
-        self.start(start).await?;
-        let mut catalogue = self.svc.catalogue.subscribe();
-        self.catalogue(&mut catalogue).await?;
-        let mut heartbeat = tokio::time::interval(self.svc.heartbeat);
-        heartbeat.reset();
-        loop {
-            tokio::select! {
-                changed = status.changed() => {
-                    changed.map_err(|_| Gone)?;
-                    let s = status.borrow_and_update().clone();
-                    self.status(&s).await?;
-                }
-                ev = changes.recv() => match ev {
-                    Ok(HubEvent::Change(c)) => self.send(pb::watch_event::Event::Change((*c).clone())).await?,
-                    Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        self.svc.metrics.resync();
-                        let (start, rx) = self.svc.hub.subscribe("", 0);
-                        changes = rx;
-                        self.start(start).await?;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Err(Gone),
-                },
-                changed = catalogue.changed() => {
-                    changed.map_err(|_| Gone)?;
-                    self.catalogue(&mut catalogue).await?;
-                }
-                _ = heartbeat.tick() => {
-                    let hb = pb::Heartbeat { revision: self.svc.hub.revision(), server_unix_ms: readiness::unix_ms() };
-                    self.send(pb::watch_event::Event::Heartbeat(hb)).await?;
-                }
-                _ = shutdown.changed() => return Err(Gone),
-            }
-        }
-    }
-}
-
 #[tonic::async_trait]
 impl Dashboard for DashboardService {
-    type WatchStream = ReceiverStream<Result<pb::WatchEvent, Status>>;
+    type WatchStream = super::watch::WatchStream;
 
     async fn watch(
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let stream = Stream {
-            tx,
-            svc: self.clone(),
-        };
-        tokio::spawn(stream.run(request.into_inner()));
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(super::watch::stream(
+            self.clone(),
+            request.into_inner(),
+        )))
     }
 
     async fn list_packages(

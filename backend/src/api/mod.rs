@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod dashboard;
 pub mod health;
+pub mod watch;
 
 use crate::cache::hub::Hub;
 use crate::cache::readiness::Gate;

@@ -1,0 +1,158 @@
+//! One `Watch` stream: the status at once and on every change; from READY the package
+//! snapshot (or the replay of what a resuming client missed), the catalogue, then each
+//! change and heartbeats.
+//!
+//! The stream is a state machine polled directly by the connection that carries it: no
+//! task and no channel per stream, so a change costs each stream one wake-up (its
+//! connection's), which matters with a thousand dashboards open.
+//!
+//! Guarantees: a client that stops reading stops polling only its own stream; its
+//! broadcast receiver falls behind, and when it reads again it is resynchronised with a
+//! snapshot. Nothing it does delays another stream, and the hub never waits for it.
+
+use super::dashboard::{DashboardService, status_message};
+use crate::cache::hub::{HubEvent, Start};
+use crate::cache::readiness::{self, Phase};
+use crate::repo::live::Current;
+use hoist_proto::v1 as pb;
+use hoist_proto::v1::watch_event::Event;
+use std::collections::VecDeque;
+use tokio::sync::{broadcast, watch};
+use tonic::Status;
+
+/// The stream type the service returns.
+pub type WatchStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
+
+/// Builds the stream for one request.
+pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> WatchStream {
+    let state = WatchState {
+        status: svc.gate.subscribe(),
+        shutdown: svc.shutdown.clone(),
+        catalogue: svc.catalogue.subscribe(),
+        svc,
+        req,
+        live: None,
+        pending: VecDeque::new(),
+        started: false,
+    };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        let ev = st.next().await?;
+        Some((Ok(pb::WatchEvent { event: Some(ev) }), st))
+    }))
+}
+
+/// What a stream holds once the caches are READY.
+struct Live {
+    changes: broadcast::Receiver<HubEvent>,
+    heartbeat: tokio::time::Interval,
+}
+
+struct WatchState {
+    svc: DashboardService,
+    req: pb::WatchRequest,
+    status: watch::Receiver<readiness::Status>,
+    shutdown: watch::Receiver<bool>,
+    catalogue: watch::Receiver<Current>,
+    /// `None` until READY: until then only the status travels.
+    live: Option<Live>,
+    /// Events decided but not yet handed to the connection (a replay, a start).
+    pending: VecDeque<Event>,
+    started: bool,
+}
+
+fn serving(s: &readiness::Status) -> bool {
+    matches!(s.phase, Phase::Ready | Phase::Degraded)
+}
+
+impl WatchState {
+    /// The next event, or `None` when the stream ends (shutdown, gate gone).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Some(e);
+            }
+            self.fill().await?;
+        }
+    }
+
+    fn push_status(&mut self) {
+        let s = self.status.borrow_and_update().clone();
+        self.pending
+            .push_back(Event::Status(status_message(&s, &self.svc.hub)));
+    }
+
+    fn push_catalogue(&mut self) {
+        let current = self.catalogue.borrow_and_update().clone();
+        if let Some(c) = current {
+            self.pending
+                .push_back(Event::Catalogue(super::catalogue::catalogue(&c)));
+        }
+    }
+
+    fn push_start(&mut self, start: Start) {
+        match start {
+            Start::Snapshot(snap) => self.pending.push_back(Event::Snapshot(snap)),
+            Start::Replay(changes) => self.pending.extend(changes.into_iter().map(Event::Change)),
+        }
+    }
+
+    /// Waits for something to send and queues it; `None` ends the stream.
+    async fn fill(&mut self) -> Option<()> {
+        if !self.started {
+            self.started = true;
+            self.push_status();
+            return Some(());
+        }
+        let Some(live) = self.live.as_mut() else {
+            if serving(&self.status.borrow()) {
+                let (start, changes) = self
+                    .svc
+                    .hub
+                    .subscribe(&self.req.instance_id, self.req.resume_from);
+                let mut heartbeat = tokio::time::interval(self.svc.heartbeat);
+                heartbeat.reset();
+                self.live = Some(Live { changes, heartbeat });
+                self.push_start(start);
+                self.push_catalogue();
+                return Some(());
+            }
+            tokio::select! {
+                changed = self.status.changed() => {
+                    changed.ok()?;
+                    self.push_status();
+                }
+                _ = self.shutdown.changed() => return None,
+            }
+            return Some(());
+        };
+        tokio::select! {
+            changed = self.status.changed() => {
+                changed.ok()?;
+                self.push_status();
+            }
+            ev = live.changes.recv() => match ev {
+                Ok(HubEvent::Change(c)) => self.pending.push_back(Event::Change((*c).clone())),
+                Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.svc.metrics.resync();
+                    let (start, rx) = self.svc.hub.subscribe("", 0);
+                    live.changes = rx;
+                    self.push_start(start);
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+            changed = self.catalogue.changed() => {
+                changed.ok()?;
+                self.push_catalogue();
+            }
+            _ = live.heartbeat.tick() => {
+                self.pending.push_back(Event::Heartbeat(pb::Heartbeat {
+                    revision: self.svc.hub.revision(),
+                    server_unix_ms: readiness::unix_ms(),
+                }));
+            }
+            _ = self.shutdown.changed() => return None,
+        }
+        Some(())
+    }
+}
