@@ -118,6 +118,7 @@ async fn hoist_sync(client: &Client) -> Duration {
     let running = hoist::serve::start(client.clone(), options())
         .await
         .expect("backend");
+    let started = t.elapsed();
     running.ready().await;
     let d = t.elapsed();
     if std::env::var_os("HOIST_BENCH_DETAIL").is_some() {
@@ -127,7 +128,10 @@ async fn hoist_sync(client: &Client) -> Duration {
             .iter()
             .map(|(k, v)| format!("{k}={:?}", v.sync_time.unwrap_or_default()))
             .collect();
-        eprintln!("ready after {d:?}: {}", per_kind.join(" "));
+        eprintln!(
+            "started after {started:?}, ready after {d:?}: {}",
+            per_kind.join(" ")
+        );
     }
     running.shutdown().await;
     d
