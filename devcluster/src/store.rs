@@ -33,7 +33,7 @@ pub type Obj = Arc<Value>;
 /// `memcmp` with length 0 and a dangling pointer, which glibc's AVX-512 `memcmp` turns
 /// into a masked load from an unmapped page: microseconds per comparison on some
 /// virtual machines (ours). Every cluster-scoped object has an empty namespace.
-#[derive(Debug, Clone, Hash)]
+#[derive(Debug, Clone)]
 pub struct ObjKey {
     pub namespace: String,
     pub name: String,

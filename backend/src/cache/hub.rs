@@ -28,7 +28,7 @@ use tokio::sync::broadcast;
 /// virtual machines (ours: 1,000 BTreeMap inserts of cluster-scoped keys took 4.8 ms
 /// instead of 0.18 ms; measured, see docs/BENCHMARKS.md). Every cluster package has an
 /// empty namespace, so the hub would pay it on every lookup.
-#[derive(Debug, Clone, Hash)]
+#[derive(Debug, Clone)]
 pub struct Key {
     pub scope: i32,
     pub namespace: String,
