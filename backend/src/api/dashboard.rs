@@ -89,7 +89,7 @@ impl DashboardService {
 
 #[tonic::async_trait]
 impl Dashboard for DashboardService {
-    type WatchStream = super::watch::WatchStream;
+    type WatchStream = super::watch::EventStream;
 
     async fn watch(
         &self,

@@ -14,27 +14,29 @@ use super::dashboard::{DashboardService, status_message};
 use crate::cache::hub::{HubEvent, Start};
 use crate::cache::readiness::{self, Phase};
 use crate::repo::live::Current;
+use futures::StreamExt;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::watch_event::Event;
 use std::collections::VecDeque;
-use tokio::sync::{broadcast, watch};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tonic::Status;
 
 /// The stream type the service returns.
-pub type WatchStream =
+pub type EventStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 
 /// Builds the stream for one request.
-pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> WatchStream {
+pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> EventStream {
     let state = WatchState {
-        status: svc.gate.subscribe(),
-        shutdown: svc.shutdown.clone(),
-        catalogue: svc.catalogue.subscribe(),
+        // Yields the current status first, then each change.
+        status: WatchStream::new(svc.gate.subscribe()),
+        shutdown: WatchStream::from_changes(svc.shutdown.clone()),
+        serving: false,
         svc,
         req,
         live: None,
         pending: VecDeque::new(),
-        started: false,
     };
     Box::pin(futures::stream::unfold(state, |mut st| async move {
         let ev = st.next().await?;
@@ -43,22 +45,28 @@ pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> WatchStream {
 }
 
 /// What a stream holds once the caches are READY.
+///
+/// The receivers are wrapped as streams on purpose: their wrappers keep one registered
+/// future between polls, where `select!` over `recv()`/`changed()` would register and
+/// deregister a waiter on the shared channels at every wake-up (measurable with a
+/// thousand streams woken by each change).
 struct Live {
-    changes: broadcast::Receiver<HubEvent>,
+    changes: BroadcastStream<HubEvent>,
+    catalogue: WatchStream<Current>,
     heartbeat: tokio::time::Interval,
 }
 
 struct WatchState {
     svc: DashboardService,
     req: pb::WatchRequest,
-    status: watch::Receiver<readiness::Status>,
-    shutdown: watch::Receiver<bool>,
-    catalogue: watch::Receiver<Current>,
+    status: WatchStream<readiness::Status>,
+    shutdown: WatchStream<bool>,
+    /// Whether the last status seen was READY or DEGRADED.
+    serving: bool,
     /// `None` until READY: until then only the status travels.
     live: Option<Live>,
     /// Events decided but not yet handed to the connection (a replay, a start).
     pending: VecDeque<Event>,
-    started: bool,
 }
 
 fn serving(s: &readiness::Status) -> bool {
@@ -76,14 +84,13 @@ impl WatchState {
         }
     }
 
-    fn push_status(&mut self) {
-        let s = self.status.borrow_and_update().clone();
+    fn push_status(&mut self, s: &readiness::Status) {
+        self.serving = serving(s);
         self.pending
-            .push_back(Event::Status(status_message(&s, &self.svc.hub)));
+            .push_back(Event::Status(status_message(s, &self.svc.hub)));
     }
 
-    fn push_catalogue(&mut self) {
-        let current = self.catalogue.borrow_and_update().clone();
+    fn push_catalogue(&mut self, current: Current) {
         if let Some(c) = current {
             self.pending
                 .push_back(Event::Catalogue(super::catalogue::catalogue(&c)));
@@ -99,59 +106,48 @@ impl WatchState {
 
     /// Waits for something to send and queues it; `None` ends the stream.
     async fn fill(&mut self) -> Option<()> {
-        if !self.started {
-            self.started = true;
-            self.push_status();
-            return Some(());
-        }
         let Some(live) = self.live.as_mut() else {
-            if serving(&self.status.borrow()) {
+            if self.serving {
                 let (start, changes) = self
                     .svc
                     .hub
                     .subscribe(&self.req.instance_id, self.req.resume_from);
                 let mut heartbeat = tokio::time::interval(self.svc.heartbeat);
                 heartbeat.reset();
-                self.live = Some(Live { changes, heartbeat });
+                self.live = Some(Live {
+                    changes: BroadcastStream::new(changes),
+                    // Yields the current catalogue first (after the start below).
+                    catalogue: WatchStream::new(self.svc.catalogue.subscribe()),
+                    heartbeat,
+                });
                 self.push_start(start);
-                self.push_catalogue();
                 return Some(());
             }
             tokio::select! {
-                changed = self.status.changed() => {
-                    changed.ok()?;
-                    self.push_status();
-                }
-                _ = self.shutdown.changed() => return None,
+                s = self.status.next() => self.push_status(&s?),
+                _ = self.shutdown.next() => return None,
             }
             return Some(());
         };
         tokio::select! {
-            changed = self.status.changed() => {
-                changed.ok()?;
-                self.push_status();
-            }
-            ev = live.changes.recv() => match ev {
+            s = self.status.next() => self.push_status(&s?),
+            ev = live.changes.next() => match ev? {
                 Ok(HubEvent::Change(c)) => self.pending.push_back(Event::Change((*c).clone())),
-                Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                Ok(HubEvent::Resync) | Err(BroadcastStreamRecvError::Lagged(_)) => {
                     self.svc.metrics.resync();
                     let (start, rx) = self.svc.hub.subscribe("", 0);
-                    live.changes = rx;
+                    live.changes = BroadcastStream::new(rx);
                     self.push_start(start);
                 }
-                Err(broadcast::error::RecvError::Closed) => return None,
             },
-            changed = self.catalogue.changed() => {
-                changed.ok()?;
-                self.push_catalogue();
-            }
+            c = live.catalogue.next() => self.push_catalogue(c?),
             _ = live.heartbeat.tick() => {
                 self.pending.push_back(Event::Heartbeat(pb::Heartbeat {
                     revision: self.svc.hub.revision(),
                     server_unix_ms: readiness::unix_ms(),
                 }));
             }
-            _ = self.shutdown.changed() => return None,
+            _ = self.shutdown.next() => return None,
         }
         Some(())
     }
