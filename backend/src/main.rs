@@ -29,8 +29,12 @@ struct ServeArgs {
     #[arg(long, default_value = "5m", value_parser = hoist::demo::parse_duration)]
     repo_cache_ttl: std::time::Duration,
     /// Keep repository files on disk here, so a restart does not refetch them.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_repo_cache")]
     repo_cache_dir: Option<PathBuf>,
+    /// Bypass the repository cache: every lookup asks the repository (conditionally,
+    /// so an unchanged file costs a 304), and nothing is kept on disk.
+    #[arg(long)]
+    no_repo_cache: bool,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     #[arg(long, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
@@ -39,7 +43,11 @@ struct ServeArgs {
 impl ServeArgs {
     fn options(&self) -> ServeOptions {
         let fetch = hoist::repo::fetch::FetchOptions {
-            ttl: self.repo_cache_ttl,
+            ttl: if self.no_repo_cache {
+                std::time::Duration::ZERO
+            } else {
+                self.repo_cache_ttl
+            },
             disk: self.repo_cache_dir.clone(),
             ..Default::default()
         };
@@ -344,6 +352,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let opts = hoist::demo::DemoOptions {
                 data_dir,
+                repo_disk_cache: !serve.no_repo_cache,
                 serve: serve.options(),
                 api_latency,
                 seed_packages,

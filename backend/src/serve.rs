@@ -137,9 +137,13 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     };
     let stores = reflectors::start(&client, gate.clone(), metrics.clone(), sinks, &mut tasks);
 
-    // Reload at least every 30 s: free within the TTL, and a failed repository is
-    // retried at that pace.
-    let interval = opts.fetch.ttl.min(Duration::from_secs(30));
+    // Reload every TTL, but at least every 30 s (free within the TTL, and a failed
+    // repository is retried at that pace) and at most every 5 s (a TTL of 0, the
+    // `--no-repo-cache` bypass, must not become a busy loop).
+    let interval = opts
+        .fetch
+        .ttl
+        .clamp(Duration::from_secs(5), Duration::from_secs(30));
     let catalogue = LiveCatalogue::start(repositories.clone(), interval, &mut tasks);
     let service = DashboardService {
         gate: gate.clone(),

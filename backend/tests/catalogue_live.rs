@@ -97,7 +97,7 @@ async fn credentials_come_from_a_secret_and_a_changed_secret_is_used_at_once() {
     *server.state.require_token.lock().expect("lock") = Some("second".into());
     grpc(&running)
         .await
-        .refresh(pb::RefreshRequest {})
+        .refresh(pb::RefreshRequest::default())
         .await
         .expect("refresh");
     let c = catalogue_until(&mut stream, |c| {
@@ -147,7 +147,7 @@ async fn the_stream_carries_the_catalogue_and_each_repository_state_live() {
     server.set("/index.yaml", Reply::Status(500));
     grpc(&running)
         .await
-        .refresh(pb::RefreshRequest {})
+        .refresh(pb::RefreshRequest::default())
         .await
         .expect("refresh");
     let c = catalogue_until(&mut stream, |c| {
@@ -278,5 +278,67 @@ async fn package_details_come_from_the_repository_and_make_no_api_requests() {
         c.counters().snapshot(),
         Default::default(),
         "no API requests for 50 detail pages and a repository listing"
+    );
+}
+
+#[tokio::test]
+async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch_is_unconditional()
+{
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    let (_c, client) = cluster().await;
+    let disk = tempfile::tempdir().expect("temp dir");
+    let mut opts = options();
+    opts.fetch.disk = Some(disk.path().to_path_buf());
+    let running = backend(&client, opts).await;
+    running.ready().await;
+    let mut stream = open_watch(&running).await;
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    let spec = PackageRepositorySpec {
+        url: server.base.clone(),
+        auth: None,
+    };
+    repos
+        .create(
+            &PostParams::default(),
+            &PackageRepository::new("main", spec),
+        )
+        .await
+        .expect("repository");
+    catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
+    let files = std::fs::read_dir(disk.path()).expect("dir").count();
+    assert_eq!(files, 1, "the index is kept on disk");
+    assert_eq!(server.hits("/index.yaml"), 1);
+
+    // A plain Refresh asks conditionally; the answer is a 304 and the data stays.
+    let mut g = grpc(&running).await;
+    g.refresh(pb::RefreshRequest::default())
+        .await
+        .expect("refresh");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while server.not_modified() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no revalidation");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Clearing forgets it: the next load is a full fetch, not a conditional one.
+    let (hits, revalidated) = (server.hits("/index.yaml"), server.not_modified());
+    g.refresh(pb::RefreshRequest {
+        clear_repository_cache: true,
+    })
+    .await
+    .expect("clear");
+    while server.hits("/index.yaml") == hits {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no fetch after the clear"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // Had the file stayed on disk, the fetcher would have loaded it and asked with its
+    // ETag (a 304): an unconditional request shows memory and disk were both emptied.
+    assert_eq!(
+        server.not_modified(),
+        revalidated,
+        "asked without an ETag: nothing was left to revalidate"
     );
 }

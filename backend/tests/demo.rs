@@ -15,6 +15,7 @@ fn opts(dir: &std::path::Path) -> DemoOptions {
         },
         api_latency: None,
         seed_packages: 12,
+        repo_disk_cache: true,
     }
 }
 

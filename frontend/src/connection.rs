@@ -135,11 +135,14 @@ fn describe(status: &tonic::Status) -> String {
     }
 }
 
-/// Asks the server for fresh snapshots on every stream; if it cannot be reached,
-/// retries the stream at once instead.
-pub fn refresh(retry_now: mpsc::UnboundedSender<()>) {
+/// Asks the server for fresh snapshots on every stream (and, with `clear`, to drop its
+/// cached repository files); if it cannot be reached, retries the stream at once instead.
+pub fn refresh(retry_now: mpsc::UnboundedSender<()>, clear: bool) {
     leptos::task::spawn_local(async move {
-        if client().refresh(pb::RefreshRequest {}).await.is_err() {
+        let request = pb::RefreshRequest {
+            clear_repository_cache: clear,
+        };
+        if client().refresh(request).await.is_err() {
             let _ = retry_now.unbounded_send(());
         }
     });

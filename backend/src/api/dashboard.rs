@@ -185,8 +185,14 @@ impl Dashboard for DashboardService {
 
     async fn refresh(
         &self,
-        _: Request<pb::RefreshRequest>,
+        request: Request<pb::RefreshRequest>,
     ) -> Result<Response<pb::RefreshResponse>, Status> {
+        if request.into_inner().clear_repository_cache {
+            let removed = self.repositories.clear_all().map_err(|e| {
+                Status::internal(format!("cannot clear the repository cache on disk: {e}"))
+            })?;
+            tracing::info!(files = removed, "repository cache cleared");
+        }
         self.repositories.expire_all();
         self.catalogue.refresh();
         Ok(Response::new(pb::RefreshResponse {

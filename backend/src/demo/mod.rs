@@ -23,6 +23,8 @@ pub struct DemoOptions {
     pub api_latency: Option<Duration>,
     /// Packages to seed on first start.
     pub seed_packages: usize,
+    /// Keep repository files under the data dir (unless `serve.fetch.disk` says where).
+    pub repo_disk_cache: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,10 +114,12 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         tracing::info!(?latency, "every API request is slowed down");
     }
     let mut serve_opts = opts.serve;
-    serve_opts
-        .fetch
-        .disk
-        .get_or_insert_with(|| opts.data_dir.join("repo-cache"));
+    if opts.repo_disk_cache {
+        serve_opts
+            .fetch
+            .disk
+            .get_or_insert_with(|| opts.data_dir.join("repo-cache"));
+    }
     let backend = serve::start(client, serve_opts).await?;
     Ok(Demo {
         cluster,

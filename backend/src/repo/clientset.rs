@@ -186,6 +186,13 @@ impl RepoClient {
             f.expire();
         }
     }
+
+    /// Forgets this repository's cached files (in memory).
+    pub fn clear(&self) {
+        if let Ok(f) = &self.fetcher {
+            f.clear();
+        }
+    }
 }
 
 /// Every repository's client, by name.
@@ -249,6 +256,16 @@ impl Clientset {
     /// Marks every repository's cache expired (the dashboard's Refresh).
     pub fn expire_all(&self) {
         self.read().values().for_each(|c| c.expire());
+    }
+
+    /// Drops every cached repository file, in memory and on disk: the next lookups go
+    /// to the repositories. Returns how many files were removed from disk.
+    pub fn clear_all(&self) -> std::io::Result<usize> {
+        self.read().values().for_each(|c| c.clear());
+        match &self.opts.disk {
+            Some(dir) => super::fetch::clear_disk(dir),
+            None => Ok(0),
+        }
     }
 
     /// Counts client additions, swaps and removals.

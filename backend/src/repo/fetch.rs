@@ -154,6 +154,25 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Removes every file of the on-disk cache in `dir` (files this module wrote: `*.json`
+/// named by [`disk_name`]). Returns how many were removed; a missing dir is empty.
+pub fn clear_disk(dir: &std::path::Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// A file name for `url`: readable, bounded, and unique (FNV-1a of the whole URL).
 fn disk_name(url: &str) -> String {
     let readable: String = url

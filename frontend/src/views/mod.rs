@@ -39,7 +39,9 @@ pub fn App() -> impl IntoView {
     Interval::new(250, move || now.set(js_sys::Date::now())).forget();
     let retry = connection::start(live);
     let retry_for_refresh = retry.clone();
-    let on_refresh = move |_| connection::refresh(retry_for_refresh.clone());
+    let retry_for_clear = retry.clone();
+    let on_refresh = move |_| connection::refresh(retry_for_refresh.clone(), false);
+    let clear_cache = Callback::new(move |()| connection::refresh(retry_for_clear.clone(), true));
     let known = move || live.model.with(|m| m.packages.is_some());
     let route = route::signal();
     let tab = move |r: Route, label: &'static str, id: &'static str| {
@@ -60,7 +62,9 @@ pub fn App() -> impl IntoView {
         }
         .into_any(),
         Route::Catalogue => view! { <catalogue::CataloguePage live=live /> }.into_any(),
-        Route::Repositories => view! { <repositories::Repositories live=live now=now /> }.into_any(),
+        Route::Repositories => {
+            view! { <repositories::Repositories live=live now=now clear_cache=clear_cache /> }.into_any()
+        }
         Route::Package {
             name,
             version,

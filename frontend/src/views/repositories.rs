@@ -6,7 +6,7 @@ use hoist_proto::v1 as pb;
 use leptos::prelude::*;
 
 #[component]
-pub fn Repositories(live: Live, now: RwSignal<f64>) -> impl IntoView {
+pub fn Repositories(live: Live, now: RwSignal<f64>, clear_cache: Callback<()>) -> impl IntoView {
     let known = move || live.model.with(|m| m.catalogue.is_some());
     let rows = move || {
         live.model.with(|m| {
@@ -18,7 +18,10 @@ pub fn Repositories(live: Live, now: RwSignal<f64>) -> impl IntoView {
     };
     view! {
         <section class="packages" id="repositories-page">
-            <h2>"Repositories "<span class="count">{move || rows().len()}</span></h2>
+            <h2>"Repositories "<span class="count">{move || rows().len()}</span>
+                <button id="clear-cache" class="button small" on:click=move |_| clear_cache.run(())
+                    title="Drop every cached repository file, in memory and on disk, and fetch them again">"Clear cache"</button>
+            </h2>
             <Show when=known fallback=|| view! { <div class="loading" role="status"><div class="spinner"></div><p>"Loading the repositories…"</p></div> }>
                 <Show when=move || !rows().is_empty() fallback=|| view! { <p class="empty">"No repositories. Add one with hoist repo add NAME URL."</p> }>
                     <table id="repositories">
