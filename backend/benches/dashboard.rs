@@ -256,48 +256,83 @@ async fn floor_server(
 
 /// [`floor_server`] measured as [`fan_out_external`] measures hoist.
 async fn floor_fan_out(subscribers: usize, events: usize) -> (Duration, Duration, Duration) {
-    use tokio::io::AsyncBufReadExt;
     let (addr, trigger) = floor_server(subscribers).await;
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = tokio::process::Command::new(exe)
-        .args(["--readers", &subscribers.to_string(), &addr.to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("reader process");
-    let mut to_child = child.stdin.take().expect("stdin");
-    let mut from_child = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    assert_eq!(
-        from_child.next_line().await.expect("read").as_deref(),
-        Some("ready")
-    );
+    let mut readers = Readers::start(subscribers, addr).await;
     let mut lat = Vec::new();
     let cpu0 = process_cpu();
     for i in 0..events {
         let name = format!("floor-{subscribers}-{i:04}");
-        to_child
-            .write_all(format!("{name}\n").as_bytes())
-            .await
-            .expect("marker");
+        readers.expect(&name).await;
         let (done, t0) = tokio::sync::oneshot::channel();
         trigger.send((name, done)).await.expect("trigger");
         let t0 = t0.await.expect("t0");
-        let line = from_child
+        lat.extend(readers.latencies(t0).await);
+    }
+    let cpu = process_cpu() - cpu0;
+    readers.stop().await;
+    (pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu)
+}
+
+/// The reader process ([`readers`]) seen from the measuring side.
+struct Readers {
+    child: tokio::process::Child,
+    to_child: tokio::process::ChildStdin,
+    from_child: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Readers {
+    /// Starts `subscribers` streams against `addr` in a process of their own; returns
+    /// once every one is open.
+    async fn start(subscribers: usize, addr: std::net::SocketAddr) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let exe = std::env::current_exe().expect("own path");
+        let mut child = tokio::process::Command::new(exe)
+            .args(["--readers", &subscribers.to_string(), &addr.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("reader process");
+        let to_child = child.stdin.take().expect("stdin");
+        let mut from_child =
+            tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        assert_eq!(
+            from_child.next_line().await.expect("read").as_deref(),
+            Some("ready")
+        );
+        Self {
+            child,
+            to_child,
+            from_child,
+        }
+    }
+
+    /// Tells every stream which marker to wait for next.
+    async fn expect(&mut self, marker: &str) {
+        self.to_child
+            .write_all(format!("{marker}\n").as_bytes())
+            .await
+            .expect("marker");
+    }
+
+    /// When each stream saw the marker, counted from `t0` (Unix µs).
+    async fn latencies(&mut self, t0: u64) -> Vec<Duration> {
+        let line = self
+            .from_child
             .next_line()
             .await
             .expect("read")
             .expect("a line per event");
-        lat.extend(
-            line.split(' ')
-                .filter_map(|v| v.parse::<u64>().ok())
-                .map(|t| Duration::from_micros(t.saturating_sub(t0))),
-        );
+        line.split(' ')
+            .filter_map(|v| v.parse::<u64>().ok())
+            .map(|t| Duration::from_micros(t.saturating_sub(t0)))
+            .collect()
     }
-    let cpu = process_cpu() - cpu0;
-    drop(to_child);
-    let _ = child.wait().await;
-    (pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu)
+
+    async fn stop(mut self) {
+        drop(self.to_child);
+        let _ = self.child.wait().await;
+    }
 }
 
 /// CPU time this process has used, user and system (from /proc, in clock ticks of
@@ -362,56 +397,25 @@ async fn fan_out_external(
     subscribers: usize,
     events: usize,
 ) -> (Duration, Duration, Duration) {
-    use tokio::io::AsyncBufReadExt;
     let running = hoist::serve::start(client.clone(), options())
         .await
         .expect("backend");
     running.ready().await;
-    let exe = std::env::current_exe().expect("own path");
-    let mut child = tokio::process::Command::new(exe)
-        .args([
-            "--readers",
-            &subscribers.to_string(),
-            &running.addr.to_string(),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("reader process");
-    let mut to_child = child.stdin.take().expect("stdin");
-    let mut from_child = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
-    assert_eq!(
-        from_child.next_line().await.expect("read").as_deref(),
-        Some("ready")
-    );
+    let mut readers = Readers::start(subscribers, running.addr).await;
     let api: Api<ClusterPackage> = Api::all(client.clone());
     let mut lat = Vec::new();
     let cpu0 = process_cpu();
     for i in 0..events {
         let name = format!("ext-{subscribers}-{i:04}");
-        to_child
-            .write_all(format!("{name}\n").as_bytes())
-            .await
-            .expect("marker");
+        readers.expect(&name).await;
         let t0 = unix_micros();
         api.create(&PostParams::default(), &package(&name))
             .await
             .expect("create");
-        let line = from_child
-            .next_line()
-            .await
-            .expect("read")
-            .expect("a line per event");
-        lat.extend(
-            line.split(' ')
-                .filter_map(|v| v.parse::<u64>().ok())
-                .map(|t| Duration::from_micros(t.saturating_sub(t0))),
-        );
+        lat.extend(readers.latencies(t0).await);
     }
     let cpu = process_cpu() - cpu0;
-    drop(to_child);
-    let _ = child.wait().await;
+    readers.stop().await;
     running.shutdown().await;
     (pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu)
 }

@@ -125,17 +125,7 @@ async fn the_stream_carries_the_catalogue_and_each_repository_state_live() {
     catalogue_until(&mut stream, |c| c.repositories.is_empty()).await;
 
     let repos: Api<PackageRepository> = Api::all(client.clone());
-    let spec = PackageRepositorySpec {
-        url: server.base.clone(),
-        auth: None,
-    };
-    repos
-        .create(
-            &PostParams::default(),
-            &PackageRepository::new("main", spec),
-        )
-        .await
-        .expect("repository");
+    add_repository(&client, "main", &server.base).await;
     let c = catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
     assert_eq!(c.entries[0].name, "hello");
     assert_eq!(c.entries[0].repository, "main");
@@ -293,18 +283,7 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
     let running = backend(&client, opts).await;
     running.ready().await;
     let mut stream = open_watch(&running).await;
-    let repos: Api<PackageRepository> = Api::all(client.clone());
-    let spec = PackageRepositorySpec {
-        url: server.base.clone(),
-        auth: None,
-    };
-    repos
-        .create(
-            &PostParams::default(),
-            &PackageRepository::new("main", spec),
-        )
-        .await
-        .expect("repository");
+    add_repository(&client, "main", &server.base).await;
     catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
     let files = std::fs::read_dir(disk.path()).expect("dir").count();
     assert_eq!(files, 1, "the index is kept on disk");

@@ -158,7 +158,7 @@ async fn bearer_auth_is_sent_and_clear_forgets_everything() {
     f.get::<Index>(&url, "index.yaml", Freshness::Cached)
         .await
         .expect("authorized");
-    f.clear();
+    f.clear().await;
     assert_eq!(
         f.get::<Index>(&url, "index.yaml", Freshness::Cached)
             .await

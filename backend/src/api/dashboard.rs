@@ -188,7 +188,7 @@ impl Dashboard for DashboardService {
         request: Request<pb::RefreshRequest>,
     ) -> Result<Response<pb::RefreshResponse>, Status> {
         if request.into_inner().clear_repository_cache {
-            let removed = self.repositories.clear_all().map_err(|e| {
+            let removed = self.repositories.clear_all().await.map_err(|e| {
                 Status::internal(format!("cannot clear the repository cache on disk: {e}"))
             })?;
             tracing::info!(files = removed, "repository cache cleared");

@@ -187,10 +187,10 @@ impl RepoClient {
         }
     }
 
-    /// Forgets this repository's cached files (in memory).
-    pub fn clear(&self) {
+    /// Forgets this repository's cached files (in memory), once fetches in flight end.
+    pub async fn clear(&self) {
         if let Ok(f) = &self.fetcher {
-            f.clear();
+            f.clear().await;
         }
     }
 }
@@ -260,8 +260,10 @@ impl Clientset {
 
     /// Drops every cached repository file, in memory and on disk: the next lookups go
     /// to the repositories. Returns how many files were removed from disk.
-    pub fn clear_all(&self) -> std::io::Result<usize> {
-        self.read().values().for_each(|c| c.clear());
+    pub async fn clear_all(&self) -> std::io::Result<usize> {
+        for client in self.list() {
+            client.clear().await;
+        }
         match &self.opts.disk {
             Some(dir) => super::fetch::clear_disk(dir),
             None => Ok(0),

@@ -209,6 +209,9 @@ pub struct Fetcher {
     auth: Auth,
     slots: Mutex<HashMap<String, Slot>>,
     generation: std::sync::atomic::AtomicU64,
+    /// Bumped by [`Fetcher::clear`]: a fetch that began before a clear does not write
+    /// its answer to disk after it.
+    cleared: std::sync::atomic::AtomicU64,
 }
 
 enum Answer {
@@ -235,6 +238,7 @@ impl Fetcher {
             auth,
             slots: Mutex::new(HashMap::new()),
             generation: Default::default(),
+            cleared: Default::default(),
         })
     }
 
@@ -254,9 +258,19 @@ impl Fetcher {
         self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Drops every cached value: the next lookups go to the server.
-    pub fn clear(&self) {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    /// Drops every cached value: the next lookups go to the server. Waits for fetches
+    /// in flight, so that when it returns none of them will still write to disk (the
+    /// caller can then clear the disk cache and know it stays cleared).
+    pub async fn clear(&self) {
+        self.cleared
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let slots: Vec<Slot> =
+            std::mem::take(&mut *self.slots.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_values()
+                .collect();
+        for slot in slots {
+            *slot.lock().await = None;
+        }
     }
 
     /// Fetches and parses `url` (named `file` in errors), through the cache.
@@ -269,6 +283,7 @@ impl Fetcher {
     where
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
+        let epoch = self.cleared.load(std::sync::atomic::Ordering::Relaxed);
         let slot = self.slot(url);
         // Holding the slot's lock across the request is the single flight: concurrent
         // callers wait here and then find the fresh value.
@@ -305,7 +320,8 @@ impl Fetcher {
                     if let Some(raw) = c.raw.clone() {
                         let fetched =
                             unix_ms().saturating_sub(c.fetched_at.elapsed().as_millis() as u64);
-                        self.save_disk(url, &raw, c.etag.clone(), c.last_modified.clone(), fetched)
+                        let (etag, modified) = (c.etag.clone(), c.last_modified.clone());
+                        self.save_disk(epoch, url, &raw, etag, modified, fetched)
                             .await;
                     }
                     c.value
@@ -332,8 +348,8 @@ impl Fetcher {
                     let now = Instant::now();
                     let raw = self.opts.disk.is_some().then(|| bytes.clone());
                     if raw.is_some() {
-                        self.save_disk(url, &bytes, etag.clone(), last_modified.clone(), unix_ms())
-                            .await;
+                        let (e, m) = (etag.clone(), last_modified.clone());
+                        self.save_disk(epoch, url, &bytes, e, m, unix_ms()).await;
                     }
                     *cached = Some(Cached {
                         generation: self.current_generation(),
@@ -411,9 +427,12 @@ impl Fetcher {
         })
     }
 
-    /// Writes `url`'s body to the on-disk cache, atomically; failures are logged, never fatal.
+    /// Writes `url`'s body to the on-disk cache, atomically; failures are logged, never
+    /// fatal. Skipped when the cache was cleared since the fetch began (`epoch`), so a
+    /// clear is never undone by an answer that was already on its way.
     async fn save_disk(
         &self,
+        epoch: u64,
         url: &str,
         body: &[u8],
         etag: Option<String>,
@@ -421,6 +440,9 @@ impl Fetcher {
         fetched_unix_ms: u64,
     ) {
         let Some(dir) = &self.opts.disk else { return };
+        if self.cleared.load(std::sync::atomic::Ordering::Relaxed) != epoch {
+            return;
+        }
         let Ok(body) = std::str::from_utf8(body) else {
             return;
         };

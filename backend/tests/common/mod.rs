@@ -81,6 +81,21 @@ pub async fn create(client: &Client, name: &str) -> ClusterPackage {
         .expect("create package")
 }
 
+/// Creates PackageRepository `name` at `url`: no auth, not the default.
+pub async fn add_repository(client: &Client, name: &str, url: &str) {
+    let api: Api<hoist::types::PackageRepository> = Api::all(client.clone());
+    let spec = hoist::types::PackageRepositorySpec {
+        url: url.into(),
+        auth: None,
+    };
+    api.create(
+        &PostParams::default(),
+        &hoist::types::PackageRepository::new(name, spec),
+    )
+    .await
+    .expect("repository created");
+}
+
 /// A fresh Watch stream (no resume) on its own client.
 pub async fn open_watch(running: &Running) -> tonic::Streaming<pb::WatchEvent> {
     grpc(running)

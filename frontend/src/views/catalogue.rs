@@ -75,7 +75,7 @@ pub fn CataloguePage(live: Live) -> impl IntoView {
                 </select>
                 <label><input id="filter-installed" type="checkbox" on:change=move |ev| installed_only.set(event_target_checked(&ev)) />" Installed only"</label>
             </div>
-            <Show when=known fallback=|| view! { <div id="catalogue-loading" class="loading" role="status"><div class="spinner"></div><p>"Loading the catalogue…"</p></div> }>
+            <Show when=known fallback=|| view! { <super::Spinner id="catalogue-loading" text="Loading the catalogue…" /> }>
                 <Show when=move || !rows().is_empty() fallback=move || view! {
                     <p class="empty" id="catalogue-empty">{move || if total() == 0 {
                         "No repository offers any package yet. Add one with hoist repo add NAME URL."

@@ -51,7 +51,7 @@ pub fn PackagePage(live: Live, name: String, version: String, repository: String
         <section class="details" id="package-page" data-name=name.clone()>
             <p class="crumbs"><a href=Route::Catalogue.href()>"Catalogue"</a>" / "{name.clone()}</p>
             {move || match state.get() {
-                Loaded::Loading => view! { <div class="loading" role="status"><div class="spinner"></div><p>"Loading the package…"</p></div> }.into_any(),
+                Loaded::Loading => view! { <super::Spinner text="Loading the package…" /> }.into_any(),
                 Loaded::Failed { not_found, message } => view! {
                     <div class="banner" id="package-error">
                         <span>{if not_found { "Not found: " } else { "Cannot read the repository: " }}{message}</span>

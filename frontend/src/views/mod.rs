@@ -27,6 +27,12 @@ pub fn age(ms: f64) -> String {
     }
 }
 
+/// A spinner with a line saying what is loading.
+#[component]
+pub fn Spinner(text: &'static str, #[prop(optional)] id: &'static str) -> impl IntoView {
+    view! { <div id=id class="loading" role="status"><div class="spinner"></div><p>{text}</p></div> }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let live = Live {

@@ -22,7 +22,7 @@ pub fn Repositories(live: Live, now: RwSignal<f64>, clear_cache: Callback<()>) -
                 <button id="clear-cache" class="button small" on:click=move |_| clear_cache.run(())
                     title="Drop every cached repository file, in memory and on disk, and fetch them again">"Clear cache"</button>
             </h2>
-            <Show when=known fallback=|| view! { <div class="loading" role="status"><div class="spinner"></div><p>"Loading the repositories…"</p></div> }>
+            <Show when=known fallback=|| view! { <super::Spinner text="Loading the repositories…" /> }>
                 <Show when=move || !rows().is_empty() fallback=|| view! { <p class="empty">"No repositories. Add one with hoist repo add NAME URL."</p> }>
                     <table id="repositories">
                         <thead><tr><th>"Name"</th><th>"URL"</th><th>"Packages"</th><th>"Fetched"</th><th>"State"</th></tr></thead>
