@@ -84,7 +84,7 @@ pub fn CataloguePage(live: Live) -> impl IntoView {
                     }}</p>
                 }>
                     <table id="catalogue">
-                        <thead><tr><th>"Package"</th><th>"Latest"</th><th>"Repository"</th><th>"Scope"</th><th>"Description"</th></tr></thead>
+                        <thead><tr><th>"Package"</th><th title="As the repository's index declares it; a package's page computes it from its versions and says when they differ">"Latest (index)"</th><th>"Repository"</th><th>"Scope"</th><th>"Description"</th></tr></thead>
                         <tbody>
                             <For each=rows key=|(e, n)| (e.clone(), *n) let:row>
                                 <CatalogueRow entry=row.0 installed=row.1 />

@@ -58,13 +58,22 @@ fn seconds(ms: u64) -> String {
     format!("{}.{} s", ms / 1000, ms % 1000 / 100)
 }
 
+/// "1 object", "2 objects".
+fn objects(n: u64) -> String {
+    if n == 1 {
+        "1 object".into()
+    } else {
+        format!("{n} objects")
+    }
+}
+
 #[component]
 fn KindRow(k: pb::KindProgress, now: RwSignal<f64>) -> impl IntoView {
     let total = k.objects_total.max(k.objects_loaded).max(1);
     let detail = if k.synced {
         format!(
-            "{} objects, synced in {}",
-            k.objects_loaded,
+            "{}, synced in {}",
+            objects(k.objects_loaded),
             seconds(k.elapsed_ms)
         )
     } else if k.objects_total > 0 {
@@ -76,7 +85,7 @@ fn KindRow(k: pb::KindProgress, now: RwSignal<f64>) -> impl IntoView {
             seconds(k.elapsed_ms)
         )
     } else {
-        format!("{} objects, {}", k.objects_loaded, seconds(k.elapsed_ms))
+        format!("{}, {}", objects(k.objects_loaded), seconds(k.elapsed_ms))
     };
     let last_event = k.last_event_unix_ms as f64;
     let event_age = move || {
