@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Credentials for a repository, resolved by the caller (from Secrets or the spec).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` never prints a password or token.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub enum Auth {
     #[default]
     None,
@@ -31,6 +32,39 @@ pub enum Auth {
         password: String,
     },
     Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::Auth;
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let basic = Auth::Basic {
+            username: "robot".into(),
+            password: "hunter2".into(),
+        };
+        let text = format!("{basic:?} {:?}", Auth::Bearer("s3cret-token".into()));
+        assert!(text.contains("robot"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret-token"),
+            "{text}"
+        );
+    }
 }
 
 #[derive(Debug, Clone)]
