@@ -1,4 +1,4 @@
-//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `crdgen`.
+//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `install`, `crdgen`.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -36,7 +36,7 @@ struct ServeArgs {
     #[arg(long)]
     no_repo_cache: bool,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
-    #[arg(long, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+    #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
 }
 
@@ -95,7 +95,7 @@ enum Command {
         #[arg(long, global = true)]
         context: Option<String>,
         /// Hoist's own namespace: repository credentials are read from its Secrets.
-        #[arg(long, global = true, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+        #[arg(long = "hoist-namespace", global = true, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
         namespace: String,
     },
     /// List the packages the repositories offer.
@@ -123,6 +123,28 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Install a package: resolve it in the catalogue, check its values, and create the
+    /// ClusterPackage or Package the operator installs.
+    Install {
+        package: String,
+        /// A version instead of the newest.
+        #[arg(long)]
+        version: Option<String>,
+        /// A repository instead of the one the catalogue takes the name from.
+        #[arg(long)]
+        repository: Option<String>,
+        /// The resource's name (default: the package's).
+        #[arg(long)]
+        name: Option<String>,
+        /// For namespaced packages (default: the package's default namespace).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        in_namespace: Option<String>,
+        /// A value, as KEY=VALUE; repeat for more.
+        #[arg(long = "set", value_parser = hoist::cli::install::parse_set)]
+        set: Vec<(String, String)>,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
 }
@@ -134,7 +156,7 @@ struct Target {
     #[arg(long)]
     context: Option<String>,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
-    #[arg(long, env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+    #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
 }
 
@@ -244,6 +266,29 @@ async fn main() -> anyhow::Result<()> {
             print!(
                 "{}",
                 hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
+            );
+        }
+        Command::Install {
+            package,
+            version,
+            repository,
+            name,
+            in_namespace,
+            set,
+            target,
+        } => {
+            let client = kube_client(target.context).await?;
+            let req = hoist::cli::install::InstallRequest {
+                package,
+                version,
+                repository,
+                name,
+                namespace: in_namespace,
+                values: set,
+            };
+            print!(
+                "{}",
+                hoist::cli::install::install(&client, &target.namespace, &req).await?
             );
         }
         Command::Show {

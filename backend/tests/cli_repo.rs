@@ -202,3 +202,133 @@ async fn list_and_show_read_the_catalogue_with_credentials_from_a_secret() {
         .await;
     assert!(!ok && out.contains("expected SECRET:KEY"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_resolves_checks_values_and_creates_the_package_without_reading_repositories() {
+    use hoist::demo::samples::SampleRepository;
+    use hoist::types::{ClusterPackage, Package};
+    let samples = SampleRepository::start().await.expect("sample repository");
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
+
+    // Bad input of every kind: a clear error, nothing created.
+    for (args, says) in [
+        (vec!["install", "no-such"], "no repository offers"),
+        (
+            vec!["install", "hello-web", "-n", "team-a", "--version", "v9"],
+            "available:",
+        ),
+        (
+            vec![
+                "install",
+                "hello-web",
+                "-n",
+                "team-a",
+                "--set",
+                "replicas=99",
+            ],
+            "from 1 to 10",
+        ),
+        (
+            vec![
+                "install",
+                "hello-web",
+                "-n",
+                "team-a",
+                "--set",
+                "colour=red",
+            ],
+            "has: message, replicas",
+        ),
+        (
+            vec!["install", "hello-web", "-n", "nowhere"],
+            "does not exist",
+        ),
+        (
+            vec!["install", "metrics-agent", "-n", "team-a"],
+            "cluster-scoped",
+        ),
+        (
+            vec!["install", "hello-web", "--set", "novalue"],
+            "expected KEY=VALUE",
+        ),
+    ] {
+        let (ok, out) = cli.run(&args).await;
+        assert!(!ok && out.contains(says), "{args:?}: {out}");
+    }
+    assert!(
+        packages
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+
+    // A namespaced package: the newest version, the repository, the values given.
+    cluster.counters().reset();
+    let (ok, out) = cli
+        .run(&[
+            "install",
+            "hello-web",
+            "-n",
+            "team-a",
+            "--set",
+            "replicas=3",
+        ])
+        .await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("hello-web v1.1.0+2 from hoist-samples"),
+        "{out}"
+    );
+    let reads = cluster.counters().snapshot();
+    assert_eq!(
+        cluster
+            .counters()
+            .get("get", "packagerepositories.packages.hoist.dev"),
+        0,
+        "no PackageRepository is read per lookup: {reads:?}"
+    );
+    assert_eq!(
+        cluster
+            .counters()
+            .get("list", "packagerepositories.packages.hoist.dev"),
+        1,
+        "one LIST for the whole command: {reads:?}"
+    );
+    let p = packages.get("hello-web").await.expect("created");
+    assert_eq!(p.spec.spec.package_info.version, "v1.1.0+2");
+    assert_eq!(
+        p.spec.spec.package_info.repository_name.as_deref(),
+        Some("hoist-samples")
+    );
+    assert_eq!(p.spec.spec.values["replicas"].value.as_deref(), Some("3"));
+
+    // A cluster package at an older version; a second install of it says so.
+    let (ok, out) = cli
+        .run(&["install", "metrics-agent", "--version", "v1.9.0+1"])
+        .await;
+    assert!(ok, "{out}");
+    let c = cluster_packages
+        .get("metrics-agent")
+        .await
+        .expect("created");
+    assert_eq!(c.spec.package_info.version, "v1.9.0+1");
+    let (ok, out) = cli.run(&["install", "metrics-agent"]).await;
+    assert!(!ok && out.contains("already exists"), "{out}");
+    // Dependencies are named for the user.
+    let (ok, out) = cli.run(&["install", "guestbook", "-n", "team-a"]).await;
+    assert!(
+        ok && out.contains("depends on: redis-cache >=7.0.0, hello-web"),
+        "{out}"
+    );
+}

@@ -2,4 +2,5 @@
 //! client that returns what to print, so it is tested without a terminal.
 
 pub mod catalogue;
+pub mod install;
 pub mod repo;

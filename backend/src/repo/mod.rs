@@ -9,4 +9,5 @@ pub mod fetch;
 pub mod format;
 pub mod live;
 pub mod resolve;
+pub mod values;
 pub mod version;
