@@ -73,6 +73,45 @@ async fn ready_only_after_every_kind_synced_and_unary_reads_say_when_to_retry() 
 }
 
 #[tokio::test]
+async fn a_slow_list_reports_its_total_before_it_finishes() {
+    let (c, client) = cluster().await;
+    for i in 0..3 {
+        create(&client, &format!("p{i}")).await;
+    }
+    // ClusterPackage lists take longer than PROBE_AFTER: the page gets a total to show
+    // progress against, before the list itself is done.
+    c.faults().add(
+        Fault::new(FaultAction::Latency {
+            millis: 4 * hoist::cache::reflectors::PROBE_AFTER.as_millis() as u64,
+        })
+        .verb("list")
+        .path("/clusterpackages")
+        .times(1), // the watcher's list, which starts first; not the count
+    );
+    let running = backend(&client, options()).await;
+    let mut stream = open_watch(&running).await;
+    let totalled = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let ev = stream.message().await.expect("ok").expect("open");
+            if let Some(Event::Status(s)) = ev.event {
+                let cp = s.kinds.iter().find(|k| k.kind == "ClusterPackage").cloned();
+                if let Some(k) = cp.filter(|k| k.objects_total > 0) {
+                    return k;
+                }
+            }
+        }
+    })
+    .await
+    .expect("a total in time");
+    assert_eq!(totalled.objects_total, 3);
+    assert!(
+        !totalled.synced,
+        "the total came while the list was still running"
+    );
+    running.ready().await;
+}
+
+#[tokio::test]
 async fn a_change_made_through_kube_appears_with_the_next_revision() {
     let (_c, client) = cluster().await;
     create(&client, "a").await;

@@ -207,8 +207,8 @@ impl Hub {
     /// After a (re)list of one scope: upserts what differs and deletes what the list no
     /// longer has. Returns how many changes that made.
     ///
-    /// When the changes are more than half the ring (the first sync, or a relist after a
-    /// long outage), they are applied as one revision: the ring is emptied, so resuming
+    /// When the changes are more than half the ring (a relist after a long outage), or
+    /// this is the scope's first list, they are applied as one revision: the ring is emptied, so resuming
     /// streams get a snapshot, and subscribers are told to resync. Cheaper for everyone
     /// than thousands of single changes, and the outcome is the same.
     pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
@@ -228,7 +228,10 @@ impl Hub {
             .filter(|(k, p)| !unchanged(s.packages.get(*k), p))
             .count();
         let changes = gone.len() + changed;
-        if changes > self.ring_capacity / 2 {
+        // The first list of a scope (nothing of it held yet) is loaded wholesale too:
+        // it happens before READY, when no stream can be following changes.
+        let first = !s.packages.keys().any(|k| k.scope == scope);
+        if (first && changes > 0) || changes > self.ring_capacity / 2 {
             // Replace the scope wholesale: `append` merges two sorted maps in one pass,
             // where inserting 10k entries one by one took ~50 ms (measured).
             s.packages.retain(|k, _| k.scope != scope);

@@ -129,6 +129,11 @@ impl Gate {
     }
 
     /// READY or DEGRADED: the caches hold a full copy and may be served.
+    /// Whether `kind` finished its first list.
+    pub fn is_synced(&self, kind: &str) -> bool {
+        self.tx.borrow().kinds.get(kind).is_some_and(|k| k.synced)
+    }
+
     pub fn is_serving(&self) -> bool {
         matches!(self.phase(), Phase::Ready | Phase::Degraded)
     }

@@ -1,9 +1,11 @@
 //! The Kubernetes adapter of the cache: one kube-rs reflector per kind, each reporting
 //! to the readiness gate and (for packages) to the hub.
 //!
-//! Each kind asks the API server how many objects it has (`limit=1`, reading
-//! `remainingItemCount`: one request per kind per start, beside the list) so progress
-//! has a total, and runs kube-rs' `watcher` with its default backoff. The watcher relists after a 410
+//! A kind whose first list takes longer than [`PROBE_AFTER`] asks the API server how
+//! many objects it has (`limit=1`, reading `remainingItemCount`: one request, beside
+//! the list) so its progress has a total; a faster list needs no progress bar and is
+//! not slowed by the extra request. Each kind runs kube-rs' `watcher` with its default
+//! backoff. The watcher relists after a 410
 //! and rewatches after a dropped stream; the hub's `reconcile` turns a relist into only
 //! the changes that really happened.
 
@@ -24,6 +26,9 @@ use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
 use tokio::task::JoinSet;
+
+/// How long a first list may take before its kind asks for a total (see the module doc).
+pub const PROBE_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// List page size, as client-go's and kube-rs' default.
 pub const PAGE_SIZE: u32 = 500;
@@ -227,9 +232,14 @@ async fn run<K>(
 ) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
-    // The count runs beside the list, so it never delays the sync.
+    // The count runs beside the list, so it never delays the sync, and only when the
+    // list is slow enough for anyone to watch its progress.
     let (probe_api, probe_gate) = (api.clone(), ctx.gate.clone());
     tokio::spawn(async move {
+        tokio::time::sleep(PROBE_AFTER).await;
+        if probe_gate.is_synced(kind) {
+            return;
+        }
         match count(&probe_api).await {
             Ok(total) => probe_gate.total(kind, total),
             Err(e) => probe_gate.error(kind, e.to_string()),
