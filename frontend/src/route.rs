@@ -18,15 +18,38 @@ pub enum Route {
     },
 }
 
+/// Percent-decodes a URL component (invalid escapes are kept as written).
 fn decode(s: &str) -> String {
-    js_sys::decode_uri_component(s)
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_else(|| s.to_string())
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Percent-encodes a URL component: everything but `A-Z a-z 0-9 - . _ ~` (so the `+`
+/// of a version's build revision survives).
 fn encode(s: &str) -> String {
-    js_sys::encode_uri_component(s).into()
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Route {
@@ -117,5 +140,43 @@ pub fn signal() -> ReadSignal<Route> {
 pub fn go(route: &Route) {
     if let Some(w) = web_sys::window() {
         let _ = w.location().set_hash(&route.href());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_routes_round_trip_with_revisions_and_odd_names() {
+        let r = Route::Package {
+            name: "hello web/ä".into(),
+            version: "v1.1.0+2".into(),
+            repository: "main".into(),
+        };
+        let href = r.href();
+        assert_eq!(
+            href,
+            "#/packages/hello%20web%2F%C3%A4?version=v1.1.0%2B2&repository=main"
+        );
+        assert_eq!(Route::parse(&href), r);
+    }
+
+    #[test]
+    fn unknown_and_empty_fragments_are_the_installed_page() {
+        assert_eq!(Route::parse(""), Route::Installed);
+        assert_eq!(Route::parse("#/"), Route::Installed);
+        assert_eq!(Route::parse("#/nowhere"), Route::Installed);
+        assert_eq!(Route::parse("#/packages/"), Route::Installed);
+        assert_eq!(Route::parse("#/catalogue"), Route::Catalogue);
+        assert_eq!(Route::parse("#/repositories"), Route::Repositories);
+        assert_eq!(
+            Route::parse("#/packages/a?version=%zz"),
+            Route::Package {
+                name: "a".into(),
+                version: "%zz".into(),
+                repository: String::new(),
+            }
+        );
     }
 }
