@@ -95,11 +95,7 @@ async fn credentials_come_from_a_secret_and_a_changed_secret_is_used_at_once() {
 
     // The token is rotated on the server: after a Refresh the page hears 401.
     *server.state.require_token.lock().expect("lock") = Some("second".into());
-    grpc(&running)
-        .await
-        .refresh(pb::RefreshRequest::default())
-        .await
-        .expect("refresh");
+    refresh(&running, false).await;
     let c = catalogue_until(&mut stream, |c| {
         repo(c, "private").is_some_and(|r| !r.error.is_empty())
     })
@@ -135,11 +131,7 @@ async fn the_stream_carries_the_catalogue_and_each_repository_state_live() {
     // The repository breaks; Refresh asks it again: the page hears why, and keeps
     // the packages it had.
     server.set("/index.yaml", Reply::Status(500));
-    grpc(&running)
-        .await
-        .refresh(pb::RefreshRequest::default())
-        .await
-        .expect("refresh");
+    refresh(&running, false).await;
     let c = catalogue_until(&mut stream, |c| {
         repo(c, "main").is_some_and(|r| !r.error.is_empty())
     })
@@ -290,10 +282,7 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
     assert_eq!(server.hits("/index.yaml"), 1);
 
     // A plain Refresh asks conditionally; the answer is a 304 and the data stays.
-    let mut g = grpc(&running).await;
-    g.refresh(pb::RefreshRequest::default())
-        .await
-        .expect("refresh");
+    refresh(&running, false).await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while server.not_modified() == 0 {
         assert!(tokio::time::Instant::now() < deadline, "no revalidation");
@@ -301,11 +290,7 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
     }
     // Clearing forgets it: the next load is a full fetch, not a conditional one.
     let (hits, revalidated) = (server.hits("/index.yaml"), server.not_modified());
-    g.refresh(pb::RefreshRequest {
-        clear_repository_cache: true,
-    })
-    .await
-    .expect("clear");
+    refresh(&running, true).await;
     while server.hits("/index.yaml") == hits {
         assert!(
             tokio::time::Instant::now() < deadline,

@@ -96,6 +96,17 @@ pub async fn add_repository(client: &Client, name: &str, url: &str) {
     .expect("repository created");
 }
 
+/// The dashboard's Refresh (with `clear`: also drop the repository caches).
+pub async fn refresh(running: &Running, clear: bool) {
+    grpc(running)
+        .await
+        .refresh(pb::RefreshRequest {
+            clear_repository_cache: clear,
+        })
+        .await
+        .expect("refresh");
+}
+
 /// A fresh Watch stream (no resume) on its own client.
 pub async fn open_watch(running: &Running) -> tonic::Streaming<pb::WatchEvent> {
     grpc(running)
