@@ -104,7 +104,12 @@ fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
 }
 
 impl RepoClient {
-    fn new(repo: &PackageRepository, opts: &FetchOptions, secrets: &SecretData) -> Self {
+    fn new(
+        repo: &PackageRepository,
+        opts: &FetchOptions,
+        http: &Result<reqwest::Client, FetchError>,
+        secrets: &SecretData,
+    ) -> Self {
         let spec = repo.spec.clone();
         let (auth, auth_problem) = resolve_auth(&spec, secrets);
         let invalid_url = match reqwest::Url::parse(&spec.url) {
@@ -115,7 +120,9 @@ impl RepoClient {
             )),
             Err(e) => Some(format!("invalid URL: {e}")),
         };
-        let fetcher = Fetcher::new(opts.clone(), auth.clone());
+        let fetcher = http
+            .clone()
+            .map(|http| Fetcher::with_client(opts.clone(), auth.clone(), http));
         Self {
             name: repo.name_any(),
             is_default: repo
@@ -198,6 +205,9 @@ impl RepoClient {
 /// Every repository's client, by name.
 pub struct Clientset {
     opts: FetchOptions,
+    /// One HTTP client for every repository: connections and TLS set-up are shared,
+    /// and a swap builds nothing heavy on the reflector's event loop.
+    http: Result<reqwest::Client, FetchError>,
     clients: RwLock<BTreeMap<String, Arc<RepoClient>>>,
     /// The PackageRepository objects the clients were built from, to rebuild on a
     /// Secret change.
@@ -212,6 +222,7 @@ pub struct Clientset {
 impl Clientset {
     pub fn new(opts: FetchOptions) -> Arc<Self> {
         Arc::new(Self {
+            http: super::fetch::http_client(&opts),
             opts,
             clients: Default::default(),
             specs: Default::default(),
@@ -300,6 +311,7 @@ impl Clientset {
         let client = Arc::new(RepoClient::new(
             repo,
             &self.opts,
+            &self.http,
             &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
         ));
         tracing::info!(repository = %name, url = %client.url(), "repository client (re)built");

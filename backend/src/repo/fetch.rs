@@ -236,6 +236,17 @@ fn instant_ago(unix_then_ms: u64) -> Instant {
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
+/// The HTTP client fetchers use: timeouts from `opts`, at most 5 redirects.
+pub fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
+    reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.timeout)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| FetchError::Client(e.to_string()))
+}
+
 /// A caching fetcher for one repository's files.
 pub struct Fetcher {
     http: reqwest::Client,
@@ -259,21 +270,22 @@ enum Answer {
 
 impl Fetcher {
     pub fn new(opts: FetchOptions, auth: Auth) -> Result<Self, FetchError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Self {
+        let http = http_client(&opts)?;
+        Ok(Self::with_client(opts, auth, http))
+    }
+
+    /// A fetcher over an existing HTTP client (built by [`http_client`] with the same
+    /// options): clients share connections and TLS set-up, and building a fetcher
+    /// costs nothing, so the clientset can swap one on the reflector's event loop.
+    pub fn with_client(opts: FetchOptions, auth: Auth, http: reqwest::Client) -> Self {
+        Self {
             http,
             opts,
             auth,
             slots: Mutex::new(HashMap::new()),
             generation: Default::default(),
             cleared: Default::default(),
-        })
+        }
     }
 
     fn slot(&self, url: &str) -> Slot {
