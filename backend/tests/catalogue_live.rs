@@ -283,21 +283,15 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
 
     // A plain Refresh asks conditionally; the answer is a 304 and the data stays.
     refresh(&running, false).await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while server.not_modified() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "no revalidation");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    server
+        .until("a revalidation", |s| s.not_modified() > 0)
+        .await;
     // Clearing forgets it: the next load is a full fetch, not a conditional one.
     let (hits, revalidated) = (server.hits("/index.yaml"), server.not_modified());
     refresh(&running, true).await;
-    while server.hits("/index.yaml") == hits {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no fetch after the clear"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    server
+        .until("a fetch after the clear", |s| s.hits("/index.yaml") > hits)
+        .await;
     // Had the file stayed on disk, the fetcher would have loaded it and asked with its
     // ETag (a 304): an unconditional request shows memory and disk were both emptied.
     assert_eq!(

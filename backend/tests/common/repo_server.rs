@@ -22,6 +22,8 @@ pub struct Served {
     pub hits: Mutex<HashMap<String, u32>>,
     pub not_modified: Mutex<u32>,
     pub require_token: Mutex<Option<String>>,
+    /// Counts answered requests, so a test can wait for one instead of polling.
+    pub answered: tokio::sync::watch::Sender<u64>,
 }
 
 /// A repository server on a free loopback port; stops when dropped.
@@ -78,6 +80,18 @@ impl RepoServer {
         *self.state.not_modified.lock().expect("lock")
     }
 
+    /// Waits until `cond` holds, re-checking after each answered request.
+    pub async fn until(&self, what: &str, cond: impl Fn(&RepoServer) -> bool) {
+        let mut answered = self.state.answered.subscribe();
+        tokio::time::timeout(super::PATIENCE, async {
+            while !cond(self) {
+                answered.changed().await.expect("server alive");
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the repository server never saw {what}"));
+    }
+
     /// Requests of any path so far.
     pub fn total(&self) -> u32 {
         self.state.hits.lock().expect("lock").values().sum()
@@ -89,6 +103,12 @@ impl RepoServer {
 }
 
 async fn serve(State(s): State<Arc<Served>>, req: Request) -> Response {
+    let response = answer(&s, req).await;
+    s.answered.send_modify(|n| *n += 1);
+    response
+}
+
+async fn answer(s: &Served, req: Request) -> Response {
     let path = req.uri().path().to_string();
     *s.hits
         .lock()
