@@ -102,7 +102,8 @@ pub async fn install(
             _ => InstallError::Api(e),
         }
     };
-    let cluster_scoped = r.manifest.scope.as_deref() == Some("Cluster");
+    // As in Glasskube's format: a package is cluster-scoped unless it says Namespaced.
+    let cluster_scoped = r.manifest.scope.as_deref() != Some("Namespaced");
     let installed_as = if cluster_scoped {
         if req.namespace.is_some() {
             return Err(InstallError::NamespaceNotApplicable(r.name));

@@ -23,8 +23,6 @@ pub struct LiveCatalogue {
     /// The clientset generation the current catalogue was loaded from.
     generation: watch::Sender<u64>,
     refresh: Notify,
-    /// Reloads so far (a test and metrics hook).
-    loads: std::sync::atomic::AtomicU64,
 }
 
 impl LiveCatalogue {
@@ -38,7 +36,6 @@ impl LiveCatalogue {
             tx: watch::channel(None).0,
             generation: watch::channel(0).0,
             refresh: Notify::new(),
-            loads: Default::default(),
         });
         tasks.spawn(live.clone().run(clientset, interval));
         live
@@ -67,18 +64,12 @@ impl LiveCatalogue {
         self.refresh.notify_one();
     }
 
-    pub fn loads(&self) -> u64 {
-        self.loads.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     async fn run(self: Arc<Self>, clientset: Arc<Clientset>, interval: Duration) {
         let mut changes = clientset.subscribe();
         let mut freshness = Freshness::Cached;
         loop {
             let generation = *changes.borrow_and_update();
             let loaded = catalogue::load(&clientset, freshness).await;
-            self.loads
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.tx.send_if_modified(|current| {
                 let changed = current.as_deref().is_none_or(|c| !c.same_as(&loaded));
                 if changed {
