@@ -6,7 +6,7 @@ use hoist::cache::reflectors::Sink;
 use hoist::repo::catalogue::{self, latest_version};
 use hoist::repo::clientset::Clientset;
 use hoist::repo::fetch::{FetchOptions, Freshness};
-use hoist::types::{DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec};
+use hoist::types::{PackageRepository, PackageRepositorySpec};
 
 fn repo(name: &str, url: &str, default: bool) -> PackageRepository {
     let mut r = PackageRepository::new(
@@ -17,13 +17,7 @@ fn repo(name: &str, url: &str, default: bool) -> PackageRepository {
         },
     );
     if default {
-        r.metadata.annotations = Some(
-            [(
-                DEFAULT_REPOSITORY_ANNOTATION.to_string(),
-                "true".to_string(),
-            )]
-            .into(),
-        );
+        r.set_default();
     }
     r
 }

@@ -54,6 +54,22 @@ async fn put_secret(client: &kube::Client, name: &str, token: &str) {
     .expect("secret applied");
 }
 
+/// devcluster with the CRDs, a backend on it once READY, and a Watch stream open.
+async fn ready_backend(
+    opts: hoist::serve::ServeOptions,
+) -> (
+    devcluster::DevCluster,
+    kube::Client,
+    hoist::serve::Running,
+    tonic::Streaming<pb::WatchEvent>,
+) {
+    let (c, client) = cluster().await;
+    let running = backend(&client, opts).await;
+    running.ready().await;
+    let stream = open_watch(&running).await;
+    (c, client, running, stream)
+}
+
 fn repo<'a>(c: &'a pb::Catalogue, name: &str) -> Option<&'a pb::Repository> {
     c.repositories.iter().find(|r| r.name == name)
 }
@@ -63,10 +79,7 @@ async fn credentials_come_from_a_secret_and_a_changed_secret_is_used_at_once() {
     let server = RepoServer::start().await;
     server.set("/index.yaml", Reply::Body(INDEX.into()));
     *server.state.require_token.lock().expect("lock") = Some("first".into());
-    let (_c, client) = cluster().await;
-    let running = backend(&client, options()).await;
-    running.ready().await;
-    let mut stream = open_watch(&running).await;
+    let (_c, client, running, mut stream) = ready_backend(options()).await;
 
     // The Secret does not exist yet: the repository says so, and nothing else breaks.
     let repos: Api<PackageRepository> = Api::all(client.clone());
@@ -114,10 +127,7 @@ async fn credentials_come_from_a_secret_and_a_changed_secret_is_used_at_once() {
 async fn the_stream_carries_the_catalogue_and_each_repository_state_live() {
     let server = RepoServer::start().await;
     server.set("/index.yaml", Reply::Body(INDEX.into()));
-    let (_c, client) = cluster().await;
-    let running = backend(&client, options()).await;
-    running.ready().await;
-    let mut stream = open_watch(&running).await;
+    let (_c, client, running, mut stream) = ready_backend(options()).await;
     catalogue_until(&mut stream, |c| c.repositories.is_empty()).await;
 
     let repos: Api<PackageRepository> = Api::all(client.clone());
@@ -268,13 +278,10 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
 {
     let server = RepoServer::start().await;
     server.set("/index.yaml", Reply::Body(INDEX.into()));
-    let (_c, client) = cluster().await;
     let disk = tempfile::tempdir().expect("temp dir");
     let mut opts = options();
     opts.fetch.disk = Some(disk.path().to_path_buf());
-    let running = backend(&client, opts).await;
-    running.ready().await;
-    let mut stream = open_watch(&running).await;
+    let (_c, client, running, mut stream) = ready_backend(opts).await;
     add_repository(&client, "main", &server.base).await;
     catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
     let files = std::fs::read_dir(disk.path()).expect("dir").count();

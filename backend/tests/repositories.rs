@@ -5,7 +5,7 @@ mod common;
 use common::repo_server::{Reply, RepoServer};
 use common::*;
 use hoist::repo::fetch::Freshness;
-use hoist::types::{DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec};
+use hoist::types::{PackageRepository, PackageRepositorySpec};
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -20,13 +20,7 @@ fn repository(name: &str, url: &str) -> PackageRepository {
             auth: None,
         },
     );
-    r.metadata.annotations = Some(
-        [(
-            DEFAULT_REPOSITORY_ANNOTATION.to_string(),
-            "true".to_string(),
-        )]
-        .into(),
-    );
+    r.set_default();
     r
 }
 

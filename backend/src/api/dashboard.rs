@@ -170,14 +170,7 @@ impl Dashboard for DashboardService {
                 Status::unavailable(e.to_string())
             }
         })?;
-        let installed = self
-            .hub
-            .snapshot()
-            .packages
-            .into_iter()
-            .filter(|p| p.package_name == resolved.name)
-            .filter_map(|p| p.key)
-            .collect();
+        let installed = self.hub.installed(&resolved.name);
         Ok(Response::new(super::catalogue::details(
             &resolved, installed,
         )))

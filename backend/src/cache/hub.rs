@@ -158,6 +158,16 @@ impl Hub {
         self.lock().packages.get(key).cloned()
     }
 
+    /// The keys of the packages installed from `package_name`, without copying the rest.
+    pub fn installed(&self, package_name: &str) -> Vec<PackageKey> {
+        self.lock()
+            .packages
+            .values()
+            .filter(|p| p.package_name == package_name)
+            .filter_map(|p| p.key.clone())
+            .collect()
+    }
+
     /// Every package, in key order, with the revision they reflect.
     pub fn snapshot(&self) -> Snapshot {
         let s = self.lock();

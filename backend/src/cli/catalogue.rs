@@ -1,7 +1,7 @@
 //! `hoist list [QUERY]` and `hoist show PACKAGE`: the catalogue from the command line,
 //! read from the repositories themselves (one LIST of PackageRepositories per command).
 
-use super::repo::clientset;
+use super::repo::fresh_catalogue;
 use crate::repo::catalogue::{self, Catalogue};
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
@@ -95,8 +95,7 @@ pub async fn list(
     namespace: &str,
     filter: &Filter,
 ) -> Result<String, CatalogueError> {
-    let set = clientset(client, namespace).await?;
-    let cat = catalogue::load(&set, Freshness::Revalidate).await;
+    let (_, cat) = fresh_catalogue(client, namespace).await?;
     if cat.repositories.is_empty() {
         return Ok("(no repositories; add one with `hoist repo add NAME URL`)\n".into());
     }
@@ -111,8 +110,7 @@ pub async fn show(
     version: Option<&str>,
     repository: Option<&str>,
 ) -> Result<String, CatalogueError> {
-    let set = clientset(client, namespace).await?;
-    let cat = catalogue::load(&set, Freshness::Revalidate).await;
+    let (set, cat) = fresh_catalogue(client, namespace).await?;
     let r = resolve::resolve(&set, &cat, package, repository, version, Freshness::Cached).await?;
     let m = &r.manifest;
     let mut out = String::new();

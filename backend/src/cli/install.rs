@@ -5,8 +5,7 @@
 //! API requests: one LIST of PackageRepositories (and of Hoist's Secrets when a
 //! repository needs one), then the create. No PackageRepository is read per lookup.
 
-use super::repo::clientset;
-use crate::repo::catalogue;
+use super::repo::fresh_catalogue;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
 use crate::repo::values::{self, ValueError};
@@ -62,8 +61,7 @@ pub async fn install(
     hoist_namespace: &str,
     req: &InstallRequest,
 ) -> Result<String, InstallError> {
-    let set = clientset(client, hoist_namespace).await?;
-    let cat = catalogue::load(&set, Freshness::Revalidate).await;
+    let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
     let r = resolve::resolve(
         &set,
         &cat,

@@ -69,13 +69,7 @@ pub async fn add(
         },
     );
     if default {
-        repo.metadata.annotations = Some(
-            [(
-                DEFAULT_REPOSITORY_ANNOTATION.to_string(),
-                "true".to_string(),
-            )]
-            .into(),
-        );
+        repo.set_default();
     }
     api.create(&PostParams::default(), &repo)
         .await
@@ -94,11 +88,7 @@ pub async fn add(
 
 async fn make_sole_default(api: &Api<PackageRepository>, keep: &str) -> Result<(), RepoError> {
     for other in api.list(&Default::default()).await? {
-        if other.name_any() != keep
-            && other
-                .annotations()
-                .contains_key(DEFAULT_REPOSITORY_ANNOTATION)
-        {
+        if other.name_any() != keep && other.is_default() {
             let patch = json!({"metadata": {"annotations": {DEFAULT_REPOSITORY_ANNOTATION: null}}});
             api.patch(
                 &other.name_any(),
@@ -179,10 +169,20 @@ pub async fn clientset(client: &Client, namespace: &str) -> Result<Arc<Clientset
     Ok(set)
 }
 
-/// `repo list`: every repository with its state, asked of the repository itself now.
-pub async fn list(client: &Client, namespace: &str) -> Result<String, RepoError> {
+/// [`clientset`] and the catalogue, every index asked of its repository now (a one-shot
+/// command has no cache worth trusting).
+pub async fn fresh_catalogue(
+    client: &Client,
+    namespace: &str,
+) -> Result<(Arc<Clientset>, catalogue::Catalogue), kube::Error> {
     let set = clientset(client, namespace).await?;
     let cat = catalogue::load(&set, Freshness::Revalidate).await;
+    Ok((set, cat))
+}
+
+/// `repo list`: every repository with its state, asked of the repository itself now.
+pub async fn list(client: &Client, namespace: &str) -> Result<String, RepoError> {
+    let (_, cat) = fresh_catalogue(client, namespace).await?;
     let mut out = format!(
         "{:<20} {:<8} {:<9} {}\n",
         "NAME", "DEFAULT", "PACKAGES", "URL / STATE"

@@ -6,7 +6,7 @@
 //! the fetcher's revalidation path runs in the demo exactly as against a real
 //! repository. Unknown paths are 404.
 
-use crate::types::{DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec};
+use crate::types::{PackageRepository, PackageRepositorySpec};
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -87,13 +87,7 @@ impl SampleRepository {
                 auth: None,
             },
         );
-        repo.metadata.annotations = Some(
-            [(
-                DEFAULT_REPOSITORY_ANNOTATION.to_string(),
-                "true".to_string(),
-            )]
-            .into(),
-        );
+        repo.set_default();
         let pp = PatchParams::apply("hoist-demo").force();
         api.patch(REPOSITORY_NAME, &pp, &Patch::Apply(&repo))
             .await?;

@@ -20,9 +20,7 @@
 use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness};
 use super::format::{Index, PackageManifest, Versions};
 use crate::cache::reflectors::Sink;
-use crate::types::{
-    DEFAULT_REPOSITORY_ANNOTATION, PackageRepository, PackageRepositorySpec, SecretKeyRef,
-};
+use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,14 +102,15 @@ fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
 }
 
 impl RepoClient {
+    /// `resolved`: the credentials and any problem with them ([`resolve_auth`]).
     fn new(
         repo: &PackageRepository,
         opts: &FetchOptions,
         http: &Result<reqwest::Client, FetchError>,
-        secrets: &SecretData,
+        resolved: (Auth, Option<String>),
     ) -> Self {
         let spec = repo.spec.clone();
-        let (auth, auth_problem) = resolve_auth(&spec, secrets);
+        let (auth, auth_problem) = resolved;
         let invalid_url = match reqwest::Url::parse(&spec.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => None,
             Ok(u) => Some(format!(
@@ -125,10 +124,7 @@ impl RepoClient {
             .map(|http| Fetcher::with_client(opts.clone(), auth.clone(), http));
         Self {
             name: repo.name_any(),
-            is_default: repo
-                .annotations()
-                .get(DEFAULT_REPOSITORY_ANNOTATION)
-                .is_some_and(|v| v == "true"),
+            is_default: repo.is_default(),
             problem: invalid_url.clone().or(auth_problem),
             invalid_url,
             auth,
@@ -294,26 +290,17 @@ impl Clientset {
     fn upsert(&self, repo: &PackageRepository) {
         let name = repo.name_any();
         lock(&self.specs).insert(name.clone(), repo.clone());
-        let is_default = repo
-            .annotations()
-            .get(DEFAULT_REPOSITORY_ANNOTATION)
-            .is_some_and(|v| v == "true");
-        let (auth, _) = resolve_auth(
+        let resolved = resolve_auth(
             &repo.spec,
             &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
         );
         let current = self.get(&name);
-        if current
-            .is_some_and(|c| c.spec == repo.spec && c.is_default == is_default && c.auth == auth)
-        {
+        if current.is_some_and(|c| {
+            c.spec == repo.spec && c.is_default == repo.is_default() && c.auth == resolved.0
+        }) {
             return;
         }
-        let client = Arc::new(RepoClient::new(
-            repo,
-            &self.opts,
-            &self.http,
-            &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
-        ));
+        let client = Arc::new(RepoClient::new(repo, &self.opts, &self.http, resolved));
         tracing::info!(repository = %name, url = %client.url(), "repository client (re)built");
         self.write().insert(name, client);
         self.changes.send_modify(|n| *n += 1);

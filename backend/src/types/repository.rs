@@ -59,6 +59,25 @@ pub struct PackageRepositorySpec {
     pub auth: Option<PackageRepositoryAuth>,
 }
 
+impl PackageRepository {
+    /// Whether the default-repository annotation marks this one.
+    pub fn is_default(&self) -> bool {
+        self.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(super::DEFAULT_REPOSITORY_ANNOTATION))
+            .is_some_and(|v| v == "true")
+    }
+
+    /// Marks this repository as the default (other repositories are not touched).
+    pub fn set_default(&mut self) {
+        self.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(super::DEFAULT_REPOSITORY_ANNOTATION.into(), "true".into());
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageRepositoryStatus {
