@@ -105,7 +105,7 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         .await
         .map_err(DemoError::Seed)?;
     if seeded > 0 {
-        tracing::info!(packages = seeded, "seeded the sample catalogue");
+        tracing::info!(packages = seeded, "seeded the sample packages");
     }
     if let Some(latency) = opts.api_latency {
         cluster.faults().add(Fault::new(FaultAction::Latency {
