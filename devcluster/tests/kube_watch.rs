@@ -290,7 +290,12 @@ async fn watch_ends_cleanly_at_timeout_seconds() {
     let all: Vec<_> = tokio::time::timeout(PATIENCE, events.collect::<Vec<_>>())
         .await
         .expect("the stream ends by itself");
-    assert!(all.is_empty(), "{all:?}");
+    // A bookmark may fall inside the second (the cluster's bookmark ticker is shared and
+    // runs on its own clock); anything else, or an error, would be a fault.
+    assert!(
+        all.iter().all(|e| matches!(e, Ok(WatchEvent::Bookmark(_)))),
+        "{all:?}"
+    );
 }
 
 #[tokio::test]
