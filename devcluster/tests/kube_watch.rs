@@ -154,13 +154,13 @@ async fn watch_replays_from_a_resource_version_then_streams_live() {
         .await
         .expect("watch")
         .boxed();
-    let first = events.try_next().await.expect("event").expect("some");
+    let first = next_change(&mut events).await;
     assert!(
         matches!(&first, WatchEvent::Added(o) if o.name_any() == "b"),
         "replay starts after {from}: {first:?}"
     );
     api.delete("a", &Default::default()).await.expect("delete");
-    let second = events.try_next().await.expect("event").expect("some");
+    let second = next_change(&mut events).await;
     assert!(
         matches!(&second, WatchEvent::Deleted(o) if o.name_any() == "a"),
         "{second:?}"
@@ -187,7 +187,7 @@ async fn watch_from_a_compacted_version_gets_410_inside_the_stream() {
         .await
         .expect("HTTP 200")
         .boxed();
-    let event = events.try_next().await.expect("event").expect("some");
+    let event = next_change(&mut events).await;
     match event {
         WatchEvent::Error(e) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
         other => panic!("expected an in-stream 410, got {other:?}"),
@@ -253,7 +253,7 @@ async fn label_selected_watch_turns_leaving_the_selection_into_deleted() {
     )
     .await
     .expect("relabel");
-    let left = events.try_next().await.expect("event").expect("some");
+    let left = next_change(&mut events).await;
     assert!(
         matches!(&left, WatchEvent::Deleted(o) if o.name_any() == "a"),
         "{left:?}"
@@ -265,7 +265,7 @@ async fn label_selected_watch_turns_leaving_the_selection_into_deleted() {
     )
     .await
     .expect("relabel");
-    let entered = events.try_next().await.expect("event").expect("some");
+    let entered = next_change(&mut events).await;
     assert!(
         matches!(&entered, WatchEvent::Added(o) if o.name_any() == "a"),
         "{entered:?}"
@@ -316,4 +316,22 @@ async fn field_selected_list_and_watch_see_one_object() {
         list.items.iter().map(|c| c.name_any()).collect::<Vec<_>>(),
         ["b"]
     );
+}
+
+/// The next event that is not a BOOKMARK: the cluster's bookmark ticker runs on its own
+/// clock, so a bookmark may arrive between any two changes, and clients skip them.
+async fn next_change<K, S>(events: &mut S) -> WatchEvent<K>
+where
+    S: futures::Stream<Item = kube::Result<WatchEvent<K>>> + Unpin,
+{
+    loop {
+        let event = tokio::time::timeout(PATIENCE, events.try_next())
+            .await
+            .expect("an event in time")
+            .expect("event")
+            .expect("some");
+        if !matches!(event, WatchEvent::Bookmark(_)) {
+            return event;
+        }
+    }
 }
