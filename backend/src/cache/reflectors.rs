@@ -1,5 +1,6 @@
 //! The Kubernetes adapter of the cache: one kube-rs reflector per kind, each reporting
-//! to the readiness gate and (for packages) to the hub.
+//! to the readiness gate and (for packages) to the hub. Secrets are watched without a
+//! store: the repository clientset, their only reader, keeps the one copy it needs.
 //!
 //! A kind whose first list takes longer than [`PROBE_AFTER`] asks the API server how
 //! many objects it has (`limit=1`, reading `remainingItemCount`: one request, beside
@@ -52,8 +53,8 @@ pub struct Stores {
     pub package_infos: Store<PackageInfo>,
     pub repositories: Store<PackageRepository>,
     pub namespaces: Store<Namespace>,
-    /// Hoist's own namespace only.
-    pub secrets: Store<Secret>,
+    // Secrets have no store: their one reader is the repository clientset, fed by its
+    // sink, so credentials are held once, not twice.
 }
 
 /// What a kind's events feed besides the readiness gate. Called from the kind's event
@@ -141,7 +142,7 @@ pub fn start(
         namespace,
     } = sinks;
     let ctx = Ctx { gate, metrics };
-    Stores {
+    let stores = Stores {
         cluster_packages: spawn(
             tasks,
             Api::all(client.clone()),
@@ -185,14 +186,15 @@ pub fn start(
             ctx.clone(),
             None,
         ),
-        secrets: spawn(
-            tasks,
-            Api::namespaced(client.clone(), &namespace),
-            "Secret",
-            ctx,
-            Some(secrets),
-        ),
-    }
+    };
+    tasks.spawn(run(
+        Api::<Secret>::namespaced(client.clone(), &namespace),
+        "Secret",
+        ctx,
+        Some(secrets),
+        None,
+    ));
+    stores
 }
 
 #[derive(Clone)]
@@ -212,7 +214,7 @@ where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    tasks.spawn(run(api, kind, ctx, sink, writer));
+    tasks.spawn(run(api, kind, ctx, sink, Some(writer)));
     reader
 }
 
@@ -228,7 +230,7 @@ async fn run<K>(
     kind: &'static str,
     ctx: Ctx,
     sink: ToSink<K>,
-    writer: reflector::store::Writer<K>,
+    writer: Option<reflector::store::Writer<K>>,
 ) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
@@ -246,8 +248,11 @@ async fn run<K>(
         }
     });
     let cfg = watcher::Config::default().page_size(PAGE_SIZE);
-    let mut events =
-        std::pin::pin!(reflector::reflector(writer, watcher::watcher(api, cfg)).default_backoff());
+    let watch = watcher::watcher(api, cfg);
+    let mut events = match writer {
+        Some(writer) => reflector::reflector(writer, watch).default_backoff().boxed(),
+        None => watch.default_backoff().boxed(),
+    };
     let mut list_started = std::time::Instant::now();
     let mut slow_warned = false;
     while let Some(event) = events.next().await {
