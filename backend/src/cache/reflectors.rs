@@ -250,7 +250,9 @@ async fn run<K>(
     let cfg = watcher::Config::default().page_size(PAGE_SIZE);
     let watch = watcher::watcher(api, cfg);
     let mut events = match writer {
-        Some(writer) => reflector::reflector(writer, watch).default_backoff().boxed(),
+        Some(writer) => reflector::reflector(writer, watch)
+            .default_backoff()
+            .boxed(),
         None => watch.default_backoff().boxed(),
     };
     let mut list_started = std::time::Instant::now();
