@@ -2,7 +2,8 @@
 //!
 //! The Hoist backend: informer caches of the package resources behind a readiness gate
 //! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
-//! ([`metrics`]), the custom resource types ([`types`]), and `hoist demo` ([`demo`]).
+//! ([`metrics`]), the custom resource types ([`types`]), package repositories ([`repo`]),
+//! installs ([`install`]) and `hoist demo` ([`demo`]).
 
 #![forbid(unsafe_code)]
 
@@ -10,6 +11,7 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod demo;
+pub mod install;
 pub mod metrics;
 pub mod repo;
 pub mod serve;

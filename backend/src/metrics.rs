@@ -27,6 +27,11 @@ pub struct ErrorLabel {
     pub error: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    pub result: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     sync_seconds: Family<KindLabel, Gauge<f64, AtomicU64>>,
@@ -37,6 +42,7 @@ pub struct Metrics {
     revision: Gauge,
     resyncs: Counter,
     resolve_errors: Family<ErrorLabel, Counter>,
+    installs: Family<ResultLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -60,6 +66,12 @@ impl Metrics {
             "package_resolve_errors",
             "Package detail and install lookups that failed, by reason",
             resolve_errors.clone(),
+        );
+        let installs = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "installs",
+            "Installs asked of the dashboard, by result (created, or why not)",
+            installs.clone(),
         );
         registry.register(
             "cache_sync_seconds",
@@ -102,6 +114,7 @@ impl Metrics {
             revision,
             resyncs,
             resolve_errors,
+            installs,
         }
     }
 
@@ -119,6 +132,11 @@ impl Metrics {
         self.resolve_errors
             .get_or_create(&ErrorLabel { error: label })
             .inc();
+    }
+
+    /// An install through the dashboard: `created`, or the error's metric label.
+    pub fn install(&self, result: &'static str) {
+        self.installs.get_or_create(&ResultLabel { result }).inc();
     }
 
     /// The text exposition, with state gauges read now.

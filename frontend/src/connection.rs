@@ -13,11 +13,8 @@ use futures::channel::mpsc;
 use futures::future::{Either, select};
 use gloo_timers::future::TimeoutFuture;
 use hoist_proto::v1 as pb;
-use hoist_proto::v1::dashboard_client::DashboardClient;
 use leptos::prelude::*;
 use std::time::Duration;
-
-pub type Client = DashboardClient<tonic_web_wasm_client::Client>;
 
 /// A stream silent for this long is presumed dead (the server sends heartbeats every 15 s).
 const SILENCE_MS: u32 = 45_000;
@@ -43,11 +40,12 @@ pub struct Live {
     pub last_message_ms: RwSignal<f64>,
 }
 
-pub fn client() -> Client {
+/// gRPC-web over fetch to the page's own origin.
+pub fn transport() -> tonic_web_wasm_client::Client {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
-    DashboardClient::new(tonic_web_wasm_client::Client::new(origin))
+    tonic_web_wasm_client::Client::new(origin)
 }
 
 /// Starts the stream loop; send `()` on the returned channel to retry at once.
@@ -58,10 +56,9 @@ pub fn start(live: Live) -> mpsc::UnboundedSender<()> {
 }
 
 async fn run(live: Live, mut retry_now: mpsc::UnboundedReceiver<()>) {
-    let mut client = client();
     let mut backoff = Backoff::default();
     loop {
-        let (reason, hint) = follow(&mut client, live, &mut backoff).await;
+        let (reason, hint) = follow(live, &mut backoff).await;
         let delay = backoff.next(js_sys::Math::random(), hint);
         let until_ms = js_sys::Date::now() + delay.as_millis() as f64;
         live.connection.set(Connection::Retrying {
@@ -82,17 +79,13 @@ fn retry_hint(status: &tonic::Status) -> Option<Duration> {
 }
 
 /// Follows one stream until it fails; returns why, and the server's retry hint.
-async fn follow(
-    client: &mut Client,
-    live: Live,
-    backoff: &mut Backoff,
-) -> (String, Option<Duration>) {
+async fn follow(live: Live, backoff: &mut Backoff) -> (String, Option<Duration>) {
     let request = live.model.with_untracked(|m| pb::WatchRequest {
         instance_id: m.instance_id.clone(),
         resume_from: if m.packages.is_some() { m.revision } else { 0 },
     });
-    let mut stream = match client.watch(request).await {
-        Ok(r) => r.into_inner(),
+    let mut stream = match crate::rpc::watch(request).await {
+        Ok(s) => s,
         Err(status) => return (describe(&status), retry_hint(&status)),
     };
     loop {
@@ -142,7 +135,7 @@ pub fn refresh(retry_now: mpsc::UnboundedSender<()>, clear: bool) {
         let request = pb::RefreshRequest {
             clear_repository_cache: clear,
         };
-        if client().refresh(request).await.is_err() {
+        if crate::rpc::refresh(request).await.is_err() {
             let _ = retry_now.unbounded_send(());
         }
     });

@@ -9,6 +9,7 @@ mod connection;
 mod model;
 mod retry_info;
 mod route;
+mod rpc;
 mod views;
 
 fn main() {

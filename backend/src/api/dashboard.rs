@@ -1,7 +1,9 @@
 //! The `hoist.v1.Dashboard` service.
 //!
 //! `Watch` streams are in [`super::watch`]; the unary reads answer from the caches and
-//! the live catalogue, never from the API server.
+//! the live catalogue, never from the API server. `Install` is the one write: it goes
+//! through [`crate::install`] to the API server, and its result comes back to every
+//! page on the package stream.
 
 use crate::cache::hub::{Hub, Key};
 use crate::cache::readiness::{self, Gate, Phase};
@@ -21,6 +23,8 @@ pub struct DashboardService {
     pub metrics: Arc<Metrics>,
     pub repositories: Arc<crate::repo::clientset::Clientset>,
     pub catalogue: Arc<crate::repo::live::LiveCatalogue>,
+    /// For writes only (installs): reads come from the caches.
+    pub client: kube::Client,
     pub shutdown: watch::Receiver<bool>,
     /// Sent on an idle stream so clients and proxies know it is alive.
     pub heartbeat: Duration,
@@ -176,6 +180,47 @@ impl Dashboard for DashboardService {
         )))
     }
 
+    async fn install(
+        &self,
+        request: Request<pb::InstallRequest>,
+    ) -> Result<Response<pb::InstallResponse>, Status> {
+        self.require_serving()?;
+        let req = request.into_inner();
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        let install = crate::install::InstallRequest {
+            package: req.package,
+            version: opt(req.version),
+            repository: opt(req.repository),
+            name: opt(req.name),
+            namespace: opt(req.namespace),
+            values: req.values.into_iter().map(|s| (s.key, s.value)).collect(),
+        };
+        let catalogue = self.loaded_catalogue().await;
+        let result =
+            crate::install::install(&self.client, &self.repositories, &catalogue, &install).await;
+        self.metrics.install(match &result {
+            Ok(_) => "created",
+            Err(e) => e.metric_label(),
+        });
+        let installed = result.map_err(install_status)?;
+        tracing::info!(package = %installed.package, version = %installed.version, resource = %installed.resource(), "install requested from the dashboard");
+        let scope = if installed.namespace.is_empty() {
+            pb::Scope::Cluster
+        } else {
+            pb::Scope::Namespaced
+        };
+        Ok(Response::new(pb::InstallResponse {
+            message: installed.to_string(),
+            installed: Some(pb::PackageKey {
+                scope: scope as i32,
+                namespace: installed.namespace,
+                name: installed.name,
+            }),
+            version: installed.version,
+            repository: installed.repository,
+        }))
+    }
+
     async fn refresh(
         &self,
         request: Request<pb::RefreshRequest>,
@@ -192,4 +237,20 @@ impl Dashboard for DashboardService {
             revision: self.hub.resync(),
         }))
     }
+}
+
+/// The gRPC status for a refused install (see the proto for the contract).
+fn install_status(e: crate::install::InstallError) -> Status {
+    use crate::install::InstallError as E;
+    let code = match &e {
+        E::Resolve(r) if r.is_not_found() => Code::NotFound,
+        E::Resolve(_) => Code::Unavailable,
+        E::Value(_) | E::NoNamespace(_) | E::NamespaceNotApplicable(_) => Code::InvalidArgument,
+        E::MissingNamespace(_) => Code::FailedPrecondition,
+        E::AlreadyExists(_) => Code::AlreadyExists,
+        E::Api(kube::Error::Api(s)) if s.code == 403 => Code::PermissionDenied,
+        E::Api(kube::Error::Api(s)) if s.code == 400 || s.code == 422 => Code::InvalidArgument,
+        E::Api(_) => Code::Unavailable,
+    };
+    Status::new(code, e.to_string())
 }

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod dashboard;
+pub mod guard;
 pub mod health;
 pub mod watch;
 
@@ -24,12 +25,14 @@ pub struct ApiState {
 
 /// The router: gRPC-web only on the gRPC routes (layered over everything it would
 /// answer 400 to plain requests for index.html), then health and metrics, then the SPA
-/// with `index.html` as the fallback for client-side routes.
+/// with `index.html` as the fallback for client-side routes; [`guard`] in front of all.
 pub fn router(state: ApiState, service: dashboard::DashboardService, dist: &Path) -> axum::Router {
     let grpc = tonic::service::Routes::new(DashboardServer::new(service))
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new());
     let http = health::router(state);
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
-    grpc.merge(http).fallback_service(spa)
+    grpc.merge(http)
+        .fallback_service(spa)
+        .layer(axum::middleware::from_fn(guard::browser_guard))
 }

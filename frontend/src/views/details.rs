@@ -2,8 +2,13 @@
 //! values, manifests, references, its repository, and who has it installed. Asked of
 //! the backend (GetPackageDetails, served from its repository cache) when the page
 //! opens, and again whenever the catalogue changes, so it stays live too.
+//!
+//! The page installs, too: a value per row of the values table, a namespace and a name,
+//! and Install (the `Install` call). The server checks everything and says why it
+//! refuses; what the user typed stays in the form. A created package then shows up
+//! under "Installed" from the stream, like any change made elsewhere.
 
-use crate::connection::{self, Live};
+use crate::connection::Live;
 use crate::route::{self, Route};
 use hoist_proto::v1 as pb;
 use leptos::prelude::*;
@@ -11,8 +16,12 @@ use leptos::prelude::*;
 #[derive(Debug, Clone, PartialEq)]
 enum Loaded {
     Loading,
-    Ready(Box<pb::PackageDetails>),
-    Failed { not_found: bool, message: String },
+    /// Shared, not boxed: the view reads it in place instead of cloning every field.
+    Ready(std::sync::Arc<pb::PackageDetails>),
+    Failed {
+        not_found: bool,
+        message: String,
+    },
 }
 
 #[component]
@@ -34,12 +43,12 @@ pub fn PackagePage(live: Live, name: String, version: String, repository: String
         serial.update_value(|n| *n += 1);
         let mine = serial.get_value();
         leptos::task::spawn_local(async move {
-            let result = connection::client().get_package_details(request).await;
+            let result = crate::rpc::get_package_details(request).await;
             if serial.get_value() != mine {
                 return; // a newer request is in flight
             }
             state.set(match result {
-                Ok(r) => Loaded::Ready(Box::new(r.into_inner())),
+                Ok(r) => Loaded::Ready(std::sync::Arc::new(r)),
                 Err(s) => Loaded::Failed {
                     not_found: s.code() == tonic::Code::NotFound,
                     message: s.message().to_string(),
@@ -57,14 +66,14 @@ pub fn PackagePage(live: Live, name: String, version: String, repository: String
                         <span>{if not_found { "Not found: " } else { "Cannot read the repository: " }}{message}</span>
                     </div>
                 }.into_any(),
-                Loaded::Ready(d) => view! { <Details d=*d live=live /> }.into_any(),
+                Loaded::Ready(d) => view! { <Details d=d live=live /> }.into_any(),
             }}
         </section>
     }
 }
 
 #[component]
-fn Details(d: pb::PackageDetails, live: Live) -> impl IntoView {
+fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
     // Who has it installed comes from the package stream, so it is live.
     let package = d.name.clone();
     let installed = move || {
@@ -105,6 +114,7 @@ fn Details(d: pb::PackageDetails, live: Live) -> impl IntoView {
         }
     });
     let older = (d.version != d.latest_version).then(|| format!("newer: {}", d.latest_version));
+    let form = InstallValues::new();
     view! {
         <div class="detail-head">
             <h2 id="package-name">{d.name.clone()}</h2>
@@ -142,17 +152,22 @@ fn Details(d: pb::PackageDetails, live: Live) -> impl IntoView {
             view! { <p class="empty">"No configurable values."</p> }.into_any()
         } else {
             view! { <table id="values">
-                <thead><tr><th>"Key"</th><th>"Type"</th><th>"Default"</th><th>"Description"</th></tr></thead>
-                <tbody>{d.values.iter().map(|v| view! {
+                <thead><tr><th>"Key"</th><th>"Type"</th><th>"Default"</th><th>"Description"</th><th>"Install with"</th></tr></thead>
+                <tbody>{d.values.iter().map(|v| {
+                    let key = v.key.clone();
+                    let set = move |ev| form.set_value(&key, event_target_value(&ev));
+                    view! {
                     <tr data-key=v.key.clone()>
                         <td class="name">{v.key.clone()}{v.required.then(|| view! { <span class="muted">" required"</span> })}</td>
                         <td>{v.r#type.clone()}{(!v.options.is_empty()).then(|| format!(" ({})", v.options.join(", ")))}</td>
                         <td>{v.default_value.clone()}</td>
                         <td>{if v.label.is_empty() { v.description.clone() } else if v.description.is_empty() { v.label.clone() } else { format!("{}: {}", v.label, v.description) }}</td>
+                        <td><input class="value" name=v.key.clone() placeholder=v.default_value.clone() on:input=set /></td>
                     </tr>
-                }).collect_view()}</tbody>
+                }}).collect_view()}</tbody>
             </table> }.into_any()
         }}
+        <InstallForm package=d.name.clone() version=d.version.clone() repository=d.repository.clone() namespace=(d.scope == "Namespaced").then(|| d.default_namespace.clone()) form=form />
         <h3>"Manifests"</h3>
         <ul id="manifests">
             {d.manifests.iter().map(|m| view! { <li><a href=m.clone() rel="noopener" target="_blank">{m.clone()}</a></li> }).collect_view()}
@@ -163,4 +178,97 @@ fn Details(d: pb::PackageDetails, live: Live) -> impl IntoView {
             <ul>{d.references.iter().map(|r| view! { <li><a href=r.url.clone() rel="noopener" target="_blank">{r.label.clone()}</a></li> }).collect_view()}</ul>
         })}
     }
+}
+
+/// The values typed into the values table, in the order first typed; empty ones are
+/// not sent (the package's default applies).
+#[derive(Clone, Copy)]
+struct InstallValues(StoredValue<Vec<pb::Setting>>);
+
+impl InstallValues {
+    fn new() -> Self {
+        Self(StoredValue::new(Vec::new()))
+    }
+
+    fn set_value(&self, key: &str, value: String) {
+        self.0
+            .update_value(|all| match all.iter_mut().find(|s| s.key == key) {
+                Some(s) => s.value = value,
+                None => all.push(pb::Setting {
+                    key: key.to_string(),
+                    value,
+                }),
+            });
+    }
+
+    fn settings(&self) -> Vec<pb::Setting> {
+        self.0.with_value(|all| {
+            all.iter()
+                .filter(|s| !s.value.is_empty())
+                .cloned()
+                .collect()
+        })
+    }
+}
+
+/// Namespace (namespaced packages), name, and Install. The answer, success or the
+/// server's reason for refusing, shows under the button; the form keeps what was typed.
+#[component]
+fn InstallForm(
+    package: String,
+    version: String,
+    repository: String,
+    /// The default namespace of a namespaced package; `None` for a cluster-scoped one.
+    namespace: Option<String>,
+    form: InstallValues,
+) -> impl IntoView {
+    let namespaced = namespace.is_some();
+    let label = format!("{package} {version}");
+    let placeholder = package.clone();
+    let namespace = RwSignal::new(namespace.unwrap_or_default());
+    let name = RwSignal::new(String::new());
+    // Signal types the app already has, which keeps this form small in the wasm.
+    let pending = RwSignal::new(false);
+    let answer = RwSignal::new(String::new());
+    let refused = RwSignal::new(false);
+    let submit = move |_| {
+        if pending.get_untracked() {
+            return;
+        }
+        let request = pb::InstallRequest {
+            package: package.clone(),
+            repository: repository.clone(),
+            version: version.clone(),
+            namespace: if namespaced {
+                namespace.get_untracked().trim().to_string()
+            } else {
+                String::new()
+            },
+            name: name.get_untracked().trim().to_string(),
+            values: form.settings(),
+        };
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let result = crate::rpc::install(request).await;
+            refused.set(result.is_err());
+            answer.set(match result {
+                Ok(r) => r.message,
+                Err(s) => format!("Not installed: {}", s.message()),
+            });
+            pending.set(false);
+        });
+    };
+    view! {
+        <h3>"Install"</h3>
+        <div id="install" class="install">
+            {namespaced.then(|| view! {
+                <label>"Namespace "<input id="install-namespace" value=namespace.get_untracked() on:input=move |ev| namespace.set(event_target_value(&ev)) /></label>
+            })}
+            <label>"Name "<input id="install-name" placeholder=placeholder on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+            <button class="button primary" id="install-button" on:click=submit disabled=move || pending.get()>"Install"</button>
+            <span class="muted">{label}</span>
+        </div>
+        <p id="install-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
+    }
+    .into_any()
 }

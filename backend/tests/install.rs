@@ -1,0 +1,226 @@
+//! Installing from the dashboard: the `Install` call checks everything, creates the
+//! Package through the API server, and the change reaches every page on the stream.
+//! Cross-site writes are refused before they reach the service.
+
+mod common;
+use common::*;
+use hoist::demo::samples::SampleRepository;
+use hoist::types::{ClusterPackage, Package};
+use hoist_proto::v1 as pb;
+use kube::Api;
+use prost::Message;
+
+fn install(package: &str, namespace: &str, values: &[(&str, &str)]) -> pb::InstallRequest {
+    pb::InstallRequest {
+        package: package.into(),
+        namespace: namespace.into(),
+        values: values
+            .iter()
+            .map(|(k, v)| pb::Setting {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// devcluster with the sample repository as default, namespace team-a, a READY backend.
+async fn setup() -> (
+    devcluster::DevCluster,
+    kube::Client,
+    SampleRepository,
+    hoist::serve::Running,
+) {
+    let (c, client) = cluster().await;
+    let samples = SampleRepository::start().await.expect("sample repository");
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let running = backend(&client, options()).await;
+    running.ready().await;
+    (c, client, samples, running)
+}
+
+async fn nothing_installed(client: &kube::Client) {
+    let packages: Api<Package> = Api::all(client.clone());
+    let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
+    assert!(
+        packages
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert!(
+        cluster_packages
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_install_creates_the_package_reaches_every_stream_and_reads_no_repository_object() {
+    let (c, client, _samples, running) = setup().await;
+    let mut stream = open_watch(&running).await;
+    assert!(snapshot(next_data(&mut stream).await).packages.is_empty());
+    let mut g = grpc(&running).await;
+
+    c.counters().reset();
+    let done = g
+        .install(install("hello-web", "team-a", &[("replicas", "3")]))
+        .await
+        .expect("installed")
+        .into_inner();
+    let key = done.installed.expect("a key");
+    assert_eq!(
+        (key.scope, key.namespace.as_str(), key.name.as_str()),
+        (pb::Scope::Namespaced as i32, "team-a", "hello-web")
+    );
+    assert_eq!(done.version, "v1.1.0+2", "the newest version, computed");
+    assert!(
+        done.message.contains("Package team-a/hello-web"),
+        "{}",
+        done.message
+    );
+    // The namespace check and the create reach the API server, nothing else: the
+    // repositories come from the caches.
+    assert_eq!(
+        c.counters().snapshot(),
+        [
+            ("create packages.packages.hoist.dev".to_string(), 1),
+            ("get namespaces".to_string(), 1),
+        ]
+        .into()
+    );
+
+    // Every page hears of it on its stream, like any other change.
+    let change = change(next_data(&mut stream).await);
+    let Some(pb::package_change::Change::Upsert(p)) = change.change else {
+        panic!("expected an upsert, got {change:?}");
+    };
+    assert_eq!(
+        (p.package_name.as_str(), p.version.as_str()),
+        ("hello-web", "v1.1.0+2")
+    );
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    let created = packages.get("hello-web").await.expect("created");
+    let replicas = created.spec.spec.values.get("replicas").expect("set");
+    assert_eq!(replicas.value.as_deref(), Some("3"));
+
+    // The same again: the name is taken.
+    let e = g
+        .install(install("hello-web", "team-a", &[]))
+        .await
+        .expect_err("taken");
+    assert_eq!(e.code(), tonic::Code::AlreadyExists, "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_refused_install_says_why_with_the_right_code_and_creates_nothing() {
+    let (_c, client, _samples, running) = setup().await;
+    let mut g = grpc(&running).await;
+    let cases = [
+        (
+            install("no-such", "", &[]),
+            tonic::Code::NotFound,
+            "no-such",
+        ),
+        (
+            pb::InstallRequest {
+                version: "v9.9.9".into(),
+                ..install("hello-web", "team-a", &[])
+            },
+            tonic::Code::NotFound,
+            "v1.0.0+1",
+        ),
+        (
+            install("hello-web", "team-a", &[("replicas", "99")]),
+            tonic::Code::InvalidArgument,
+            "from 1 to 10",
+        ),
+        (
+            install("hello-web", "team-a", &[("colour", "red")]),
+            tonic::Code::InvalidArgument,
+            "has: message, replicas",
+        ),
+        (
+            install("metrics-agent", "team-a", &[]),
+            tonic::Code::InvalidArgument,
+            "cluster-scoped",
+        ),
+        (
+            install("hello-web", "nowhere", &[]),
+            tonic::Code::FailedPrecondition,
+            "does not exist",
+        ),
+    ];
+    for (req, code, says) in cases {
+        let what = format!("{req:?}");
+        let e = g.install(req).await.expect_err(&what);
+        assert_eq!(e.code(), code, "{what}: {}", e.message());
+        assert!(e.message().contains(says), "{what}: {}", e.message());
+    }
+    nothing_installed(&client).await;
+    let metrics = reqwest::get(format!("{}/metrics", running.url()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("hoist_installs_total{result=\"invalid_value\"} 2"),
+        "{metrics}"
+    );
+}
+
+/// A gRPC-web call as a browser page would send it.
+async fn browser_install(
+    running: &hoist::serve::Running,
+    host: Option<&str>,
+    origin: &str,
+) -> reqwest::Response {
+    let body = install("cert-issuer", "", &[]).encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/hoist.v1.Dashboard/Install", running.url()))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .header("origin", origin)
+        .body(frame);
+    if let Some(host) = host {
+        req = req.header("host", host);
+    }
+    req.send().await.expect("an answer")
+}
+
+#[tokio::test]
+async fn writes_from_another_site_or_a_rebinding_name_are_refused_before_the_service() {
+    let (_c, client, _samples, running) = setup().await;
+    let own = running.url();
+
+    let r = browser_install(&running, None, "http://evil.example").await;
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let why = r.text().await.expect("text");
+    assert!(why.contains("own page"), "{why}");
+    let r = browser_install(&running, Some("evil.example:80"), "http://evil.example:80").await;
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    nothing_installed(&client).await;
+
+    // The very same request from the dashboard's own page is served and installs.
+    let r = browser_install(&running, None, &own).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
+    let created = cluster_packages
+        .get("cert-issuer")
+        .await
+        .expect("installed from the dashboard's own origin");
+    assert_eq!(created.spec.package_info.name, "cert-issuer");
+}
