@@ -11,7 +11,7 @@ use std::time::Duration;
 const INDEX: &str = "packages:\n- name: cert-manager\n  latestVersion: v1.17.0+2\n- name: velero\n";
 
 fn fetcher(opts: FetchOptions) -> Arc<Fetcher> {
-    Arc::new(Fetcher::new(opts, Auth::None).expect("client"))
+    Arc::new(Fetcher::new(opts, Auth::None))
 }
 
 #[tokio::test]
@@ -154,7 +154,7 @@ async fn bearer_auth_is_sent_and_clear_forgets_everything() {
         .await
         .expect_err("401");
     assert!(matches!(err, FetchError::Status { code: 401, .. }));
-    let f = Fetcher::new(FetchOptions::default(), Auth::Bearer("s3cret".into())).expect("client");
+    let f = Fetcher::new(FetchOptions::default(), Auth::Bearer("s3cret".into()));
     f.get::<Index>(&url, "index.yaml", Freshness::Cached)
         .await
         .expect("authorized");

@@ -17,7 +17,7 @@
 //! repository's problem, and the repository is fetched without credentials (a public
 //! mirror still works; a private one answers 401, which is reported too).
 
-use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness};
+use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness, SharedHttp};
 use super::format::{Index, PackageManifest, Versions};
 use crate::cache::reflectors::Sink;
 use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
@@ -39,7 +39,7 @@ pub struct RepoClient {
     /// The credentials as resolved when the client was built.
     auth: Auth,
     base: String,
-    fetcher: Result<Fetcher, FetchError>,
+    fetcher: Fetcher,
 }
 
 /// The Secrets of Hoist's namespace: name → key → value.
@@ -106,7 +106,7 @@ impl RepoClient {
     fn new(
         repo: &PackageRepository,
         opts: &FetchOptions,
-        http: &Result<reqwest::Client, FetchError>,
+        http: &SharedHttp,
         resolved: (Auth, Option<String>),
     ) -> Self {
         let spec = repo.spec.clone();
@@ -119,9 +119,7 @@ impl RepoClient {
             )),
             Err(e) => Some(format!("invalid URL: {e}")),
         };
-        let fetcher = http
-            .clone()
-            .map(|http| Fetcher::with_client(opts.clone(), auth.clone(), http));
+        let fetcher = Fetcher::with_client(opts.clone(), auth.clone(), http.clone());
         Self {
             name: repo.name_any(),
             is_default: repo.is_default(),
@@ -150,7 +148,7 @@ impl RepoClient {
                 url: self.spec.url.clone(),
                 reason: reason.clone(),
             }),
-            None => self.fetcher.as_ref().map_err(Clone::clone),
+            None => Ok(&self.fetcher),
         }
     }
 
@@ -185,25 +183,20 @@ impl RepoClient {
 
     /// Marks this repository's cached files expired (Refresh).
     pub fn expire(&self) {
-        if let Ok(f) = &self.fetcher {
-            f.expire();
-        }
+        self.fetcher.expire();
     }
 
     /// Forgets this repository's cached files (in memory), once fetches in flight end.
     pub async fn clear(&self) {
-        if let Ok(f) = &self.fetcher {
-            f.clear().await;
-        }
+        self.fetcher.clear().await;
     }
 }
 
 /// Every repository's client, by name.
 pub struct Clientset {
     opts: FetchOptions,
-    /// One HTTP client for every repository: connections and TLS set-up are shared,
-    /// and a swap builds nothing heavy on the reflector's event loop.
-    http: Result<reqwest::Client, FetchError>,
+    /// One HTTP client for every repository, built on the first fetch.
+    http: SharedHttp,
     clients: RwLock<BTreeMap<String, Arc<RepoClient>>>,
     /// The PackageRepository objects the clients were built from, to rebuild on a
     /// Secret change.
@@ -218,7 +211,7 @@ pub struct Clientset {
 impl Clientset {
     pub fn new(opts: FetchOptions) -> Arc<Self> {
         Arc::new(Self {
-            http: super::fetch::http_client(&opts),
+            http: SharedHttp::new(&opts),
             opts,
             clients: Default::default(),
             specs: Default::default(),

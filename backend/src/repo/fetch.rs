@@ -237,7 +237,7 @@ fn instant_ago(unix_then_ms: u64) -> Instant {
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
 /// The HTTP client fetchers use: timeouts from `opts`, at most 5 redirects.
-pub fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
+fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .connect_timeout(opts.connect_timeout)
         .timeout(opts.timeout)
@@ -247,9 +247,48 @@ pub fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
         .map_err(|e| FetchError::Client(e.to_string()))
 }
 
+/// One HTTP client shared by fetchers (connections and TLS set-up are shared), built
+/// on the first request.
+///
+/// Building a client loads the TLS roots, ~2.5 ms of CPU: done at start it delayed
+/// `hoist serve`'s first sync by as much (measured in `cargo xtask bench`). Built on
+/// first use, on a blocking thread, it costs the first fetch that and nothing else;
+/// handles are cheap to clone, so a repository swap on a reflector's event loop builds
+/// nothing.
+#[derive(Clone)]
+pub struct SharedHttp {
+    opts: FetchOptions,
+    client: Arc<tokio::sync::OnceCell<Result<reqwest::Client, FetchError>>>,
+}
+
+impl SharedHttp {
+    pub fn new(opts: &FetchOptions) -> Self {
+        Self {
+            opts: opts.clone(),
+            client: Default::default(),
+        }
+    }
+
+    /// The client, built now if this is the first request.
+    async fn get(&self) -> Result<&reqwest::Client, FetchError> {
+        let built = self
+            .client
+            .get_or_init(|| {
+                let opts = self.opts.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || http_client(&opts))
+                        .await
+                        .unwrap_or_else(|e| Err(FetchError::Client(e.to_string())))
+                }
+            })
+            .await;
+        built.as_ref().map_err(Clone::clone)
+    }
+}
+
 /// A caching fetcher for one repository's files.
 pub struct Fetcher {
-    http: reqwest::Client,
+    http: SharedHttp,
     opts: FetchOptions,
     auth: Auth,
     slots: Mutex<HashMap<String, Slot>>,
@@ -269,15 +308,15 @@ enum Answer {
 }
 
 impl Fetcher {
-    pub fn new(opts: FetchOptions, auth: Auth) -> Result<Self, FetchError> {
-        let http = http_client(&opts)?;
-        Ok(Self::with_client(opts, auth, http))
+    /// A fetcher with its own HTTP client.
+    pub fn new(opts: FetchOptions, auth: Auth) -> Self {
+        let http = SharedHttp::new(&opts);
+        Self::with_client(opts, auth, http)
     }
 
-    /// A fetcher over an existing HTTP client (built by [`http_client`] with the same
-    /// options): clients share connections and TLS set-up, and building a fetcher
+    /// A fetcher over a shared HTTP client (made with the same options): building one
     /// costs nothing, so the clientset can swap one on the reflector's event loop.
-    pub fn with_client(opts: FetchOptions, auth: Auth, http: reqwest::Client) -> Self {
+    pub fn with_client(opts: FetchOptions, auth: Auth, http: SharedHttp) -> Self {
         Self {
             http,
             opts,
@@ -521,7 +560,7 @@ impl Fetcher {
         url: &str,
         conditional: Option<(Option<String>, Option<String>)>,
     ) -> Result<Answer, FetchError> {
-        let mut req = self.http.get(url);
+        let mut req = self.http.get().await?.get(url);
         req = match &self.auth {
             Auth::None => req,
             Auth::Basic { username, password } => req.basic_auth(username, Some(password)),
