@@ -264,14 +264,7 @@ async fn install_resolves_checks_values_and_creates_the_package_without_reading_
         let (ok, out) = cli.run(&args).await;
         assert!(!ok && out.contains(says), "{args:?}: {out}");
     }
-    assert!(
-        packages
-            .list(&Default::default())
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
+    common::nothing_installed(&client).await;
 
     // A namespaced package: the newest version, the repository, the values given.
     cluster.counters().reset();

@@ -43,27 +43,6 @@ async fn setup() -> (
     (c, client, samples, running)
 }
 
-async fn nothing_installed(client: &kube::Client) {
-    let packages: Api<Package> = Api::all(client.clone());
-    let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
-    assert!(
-        packages
-            .list(&Default::default())
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
-    assert!(
-        cluster_packages
-            .list(&Default::default())
-            .await
-            .expect("list")
-            .items
-            .is_empty()
-    );
-}
-
 #[tokio::test]
 async fn an_install_creates_the_package_reaches_every_stream_and_reads_no_repository_object() {
     let (c, client, _samples, running) = setup().await;

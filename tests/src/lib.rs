@@ -15,6 +15,39 @@ use std::time::Duration;
 /// How long any one wait in a browser test may take: generous for shared CI machines.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// devcluster with the Hoist CRDs, and the sample repository served over HTTP and
+/// registered as the default. Keep all three alive for the test.
+pub async fn cluster_with_samples() -> (
+    devcluster::DevCluster,
+    kube::Client,
+    hoist::demo::samples::SampleRepository,
+) {
+    let cluster = devcluster::DevCluster::start(Default::default())
+        .await
+        .expect("devcluster");
+    let client = cluster.client().expect("client");
+    hoist::demo::install_crds(&client).await.expect("CRDs");
+    let samples = hoist::demo::samples::SampleRepository::start()
+        .await
+        .expect("sample repository");
+    samples.register(&client).await.expect("registered");
+    (cluster, client, samples)
+}
+
+/// `hoist serve` against `client` on a free loopback port, serving the built web app.
+pub async fn serve(client: &kube::Client) -> hoist::serve::Running {
+    hoist::serve::start(
+        client.clone(),
+        hoist::serve::ServeOptions {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            dist: dist(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("backend")
+}
+
 /// The built web app: `HOIST_DIST`, or `dist/` at the workspace root.
 pub fn dist() -> PathBuf {
     let dir = std::env::var_os("HOIST_DIST")

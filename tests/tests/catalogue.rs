@@ -2,12 +2,10 @@
 //! and values, and repository state that follows the cluster without a reload.
 
 use fantoccini::Locator;
-use hoist::demo::samples::SampleRepository;
-use hoist::serve::ServeOptions;
 use hoist::types::{
     ClusterPackage, PackageInfoTemplate, PackageRepository, PackageRepositorySpec, PackageSpec,
 };
-use hoist_tests::{Browser, dist};
+use hoist_tests::Browser;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 
@@ -22,13 +20,7 @@ async fn names(browser: &Browser, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalogue_searches_filters_and_opens_live_package_pages() {
-    let cluster = devcluster::DevCluster::start(Default::default())
-        .await
-        .expect("devcluster");
-    let client = cluster.client().expect("client");
-    hoist::demo::install_crds(&client).await.expect("CRDs");
-    let samples = SampleRepository::start().await.expect("sample repository");
-    samples.register(&client).await.expect("registered");
+    let (cluster, client, samples) = hoist_tests::cluster_with_samples().await;
     let repos: Api<PackageRepository> = Api::all(client.clone());
     let unreachable = PackageRepositorySpec {
         url: "http://127.0.0.1:9/".into(),
@@ -57,16 +49,7 @@ async fn the_catalogue_searches_filters_and_opens_live_package_pages() {
         )
         .await
         .expect("installed");
-    let backend = hoist::serve::start(
-        client.clone(),
-        ServeOptions {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            dist: dist(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("backend");
+    let backend = hoist_tests::serve(&client).await;
 
     let browser = Browser::start().await;
     let b = &browser.client;

@@ -2,10 +2,8 @@
 //! is shown and what was typed stays; a corrected install shows up live.
 
 use fantoccini::Locator;
-use hoist::demo::samples::SampleRepository;
-use hoist::serve::ServeOptions;
 use hoist::types::Package;
-use hoist_tests::{Browser, dist};
+use hoist_tests::Browser;
 use kube::Api;
 
 /// WebDriver's clear() fires no input event: erase as a user does.
@@ -15,26 +13,11 @@ fn backspaces(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_package_page_installs_and_says_why_when_it_cannot() {
-    let cluster = devcluster::DevCluster::start(Default::default())
-        .await
-        .expect("devcluster");
-    let client = cluster.client().expect("client");
-    hoist::demo::install_crds(&client).await.expect("CRDs");
-    let samples = SampleRepository::start().await.expect("sample repository");
-    samples.register(&client).await.expect("registered");
+    let (cluster, client, _samples) = hoist_tests::cluster_with_samples().await;
     hoist::demo::seed::namespace(&client, "team-a")
         .await
         .expect("namespace");
-    let backend = hoist::serve::start(
-        client.clone(),
-        ServeOptions {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            dist: dist(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("backend");
+    let backend = hoist_tests::serve(&client).await;
 
     let browser = Browser::start().await;
     let b = &browser.client;

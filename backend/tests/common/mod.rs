@@ -168,3 +168,16 @@ pub fn change(ev: pb::watch_event::Event) -> pb::PackageChange {
         other => panic!("expected a change, got {other:?}"),
     }
 }
+
+/// Asserts that no ClusterPackage and no Package exists: a refused install created nothing.
+pub async fn nothing_installed(client: &Client) {
+    let packages: Api<hoist::types::Package> = Api::all(client.clone());
+    let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
+    let listed = packages.list(&Default::default()).await.expect("list");
+    assert!(listed.items.is_empty(), "packages were created");
+    let listed = cluster_packages
+        .list(&Default::default())
+        .await
+        .expect("list");
+    assert!(listed.items.is_empty(), "cluster packages were created");
+}
