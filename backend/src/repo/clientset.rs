@@ -222,6 +222,12 @@ impl Clientset {
         })
     }
 
+    /// The HTTP client every repository shares, built now rather than by the first
+    /// fetch (see [`SharedHttp`]).
+    pub fn http(&self) -> &SharedHttp {
+        &self.http
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<RepoClient>>> {
         self.clients.read().unwrap_or_else(|p| p.into_inner())
     }

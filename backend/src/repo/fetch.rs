@@ -269,6 +269,11 @@ impl SharedHttp {
         }
     }
 
+    /// Builds the client now if nobody has yet (the first fetch would otherwise).
+    pub async fn prepare(&self) -> Result<(), FetchError> {
+        self.get().await.map(|_| ())
+    }
+
     /// The client, built now if this is the first request.
     async fn get(&self) -> Result<&reqwest::Client, FetchError> {
         let built = self
