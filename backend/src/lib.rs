@@ -3,7 +3,7 @@
 //! The Hoist backend: informer caches of the package resources behind a readiness gate
 //! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
 //! ([`metrics`]), the custom resource types ([`types`]), package repositories ([`repo`]),
-//! installs ([`install`]) and `hoist demo` ([`demo`]).
+//! installs ([`install`], [`uninstall`]) and `hoist demo` ([`demo`]).
 
 #![forbid(unsafe_code)]
 
@@ -16,3 +16,4 @@ pub mod metrics;
 pub mod repo;
 pub mod serve;
 pub mod types;
+pub mod uninstall;

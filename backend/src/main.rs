@@ -145,6 +145,20 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Uninstall a package: delete its ClusterPackage (or with -n, its Package), unless
+    /// another installed package still needs it.
+    Uninstall {
+        /// The ClusterPackage's or Package's name.
+        name: String,
+        /// The Package's namespace (without it: a ClusterPackage).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        in_namespace: Option<String>,
+        /// Delete even if other installed packages depend on it.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
 }
@@ -289,6 +303,23 @@ async fn main() -> anyhow::Result<()> {
             print!(
                 "{}",
                 hoist::cli::install::install(&client, &target.namespace, &req).await?
+            );
+        }
+        Command::Uninstall {
+            name,
+            in_namespace,
+            force,
+            target,
+        } => {
+            let client = kube_client(target.context).await?;
+            let req = hoist::cli::install::UninstallRequest {
+                name,
+                namespace: in_namespace,
+                force,
+            };
+            print!(
+                "{}",
+                hoist::cli::install::uninstall(&client, &target.namespace, &req).await?
             );
         }
         Command::Show {

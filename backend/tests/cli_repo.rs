@@ -325,3 +325,122 @@ async fn install_resolves_checks_values_and_creates_the_package_without_reading_
         "{out}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_refuses_while_another_install_needs_the_package_and_deletes_otherwise() {
+    use hoist::demo::samples::SampleRepository;
+    use hoist::types::Package;
+    use kube::ResourceExt;
+    let samples = SampleRepository::start().await.expect("sample repository");
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+    for package in ["redis-cache", "hello-web", "guestbook"] {
+        let (ok, out) = cli.run(&["install", package, "-n", "team-a"]).await;
+        assert!(ok, "{out}");
+    }
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    let names = || async {
+        let mut n: Vec<String> = packages
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .iter()
+            .map(|p| p.name_any())
+            .collect();
+        n.sort();
+        n
+    };
+
+    // guestbook needs redis-cache: refused, with who needs it and which range.
+    cluster.counters().reset();
+    let (ok, out) = cli.run(&["uninstall", "redis-cache", "-n", "team-a"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("still needed by Package team-a/guestbook (needs redis-cache >=7.0.0)"),
+        "{out}"
+    );
+    assert_eq!(names().await, ["guestbook", "hello-web", "redis-cache"]);
+    assert_eq!(
+        cluster
+            .counters()
+            .get("get", "packagerepositories.packages.hoist.dev"),
+        0,
+        "the dependency check reads manifests through the repository cache"
+    );
+    // An unknown name says what is installed there.
+    let (ok, out) = cli.run(&["uninstall", "nope", "-n", "team-a"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "Package team-a/nope is not installed (installed there: guestbook, hello-web, redis-cache)"
+        ),
+        "{out}"
+    );
+    // A cluster-scoped lookup does not find a namespaced install.
+    let (ok, out) = cli.run(&["uninstall", "guestbook"]).await;
+    assert!(
+        !ok && out.contains("ClusterPackage guestbook is not installed"),
+        "{out}"
+    );
+
+    // A second redis-cache in the namespace serves guestbook: the first may go.
+    let (ok, out) = cli
+        .run(&[
+            "install",
+            "redis-cache",
+            "-n",
+            "team-a",
+            "--name",
+            "redis-2",
+        ])
+        .await;
+    assert!(ok, "{out}");
+    let (ok, out) = cli.run(&["uninstall", "redis-cache", "-n", "team-a"]).await;
+    assert!(
+        ok && out.contains("Package team-a/redis-cache deleted"),
+        "{out}"
+    );
+    // --force deletes what is still needed.
+    let (ok, out) = cli.run(&["uninstall", "hello-web", "-n", "team-a"]).await;
+    assert!(!ok && out.contains("--force"), "{out}");
+    let (ok, out) = cli
+        .run(&["uninstall", "hello-web", "-n", "team-a", "--force"])
+        .await;
+    assert!(ok, "{out}");
+    assert_eq!(names().await, ["guestbook", "redis-2"]);
+
+    // A dependent whose repository is gone cannot be checked: named, and not blocking.
+    let orphan = Package::new(
+        "orphan",
+        hoist::types::NamespacedPackageSpec {
+            spec: hoist::types::PackageSpec {
+                package_info: hoist::types::PackageInfoTemplate {
+                    name: "guestbook".into(),
+                    version: "v0.3.0+1".into(),
+                    repository_name: Some("gone".into()),
+                },
+                ..Default::default()
+            },
+        },
+    );
+    packages
+        .create(&Default::default(), &orphan)
+        .await
+        .expect("orphan");
+    let (ok, out) = cli.run(&["uninstall", "guestbook", "-n", "team-a"]).await;
+    assert!(ok, "{out}");
+    let (ok, out) = cli.run(&["uninstall", "redis-2", "-n", "team-a"]).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: could not check whether Package team-a/orphan needs redis-cache"),
+        "{out}"
+    );
+    assert_eq!(names().await, ["orphan"]);
+}

@@ -1,12 +1,13 @@
-//! `hoist install PACKAGE`: loads the catalogue once and hands the request to
-//! [`crate::install`], which checks everything before it creates the ClusterPackage or
-//! Package for the operator. Bad input changes nothing.
+//! `hoist install PACKAGE` and `hoist uninstall NAME`: load the catalogue once and hand
+//! the request to [`crate::install`] or [`crate::uninstall`], which check everything
+//! before they write. Bad input changes nothing.
 //!
 //! API requests: one LIST of PackageRepositories (and of Hoist's Secrets when a
 //! repository needs one), then the create. No PackageRepository is read per lookup.
 
 use super::repo::fresh_catalogue;
 pub use crate::install::{InstallError, InstallRequest};
+pub use crate::uninstall::{UninstallError, UninstallRequest};
 use kube::Client;
 
 /// Parses `KEY=VALUE`.
@@ -26,4 +27,15 @@ pub async fn install(
     let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
     let installed = crate::install::install(client, &set, &cat, req).await?;
     Ok(format!("{installed}\n"))
+}
+
+/// Uninstalls and returns what to print.
+pub async fn uninstall(
+    client: &Client,
+    hoist_namespace: &str,
+    req: &UninstallRequest,
+) -> Result<String, UninstallError> {
+    let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
+    let done = crate::uninstall::uninstall(client, &set, &cat, req).await?;
+    Ok(format!("{done}\n"))
 }
