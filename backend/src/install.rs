@@ -7,6 +7,9 @@
 //! - Bad input (an unknown package or version, a value the package does not define or
 //!   of the wrong type, a namespace that does not exist, a name already taken) is
 //!   reported before anything is written: nothing is created.
+//! - A namespaced package installed into its own default namespace gets that namespace
+//!   created when it is missing (the package declares it as its home); any other
+//!   missing namespace is refused.
 //! - Repositories are read through the clientset's cache: no PackageRepository is read
 //!   from the API server. The writes are one Namespace GET (namespaced packages) and
 //!   the create.
@@ -14,6 +17,8 @@
 //! # Caveats
 //! - Dependencies are listed, not installed: resolving and installing them is the
 //!   operator's job.
+//! - A namespace created for a package stays if the Package create then fails (the
+//!   API refused): nothing else is left behind.
 
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
@@ -89,6 +94,8 @@ pub struct Installed {
     pub name: String,
     /// `NAME RANGE` for each dependency, as declared.
     pub dependencies: Vec<String>,
+    /// The package's default namespace did not exist and was created for it.
+    pub created_namespace: bool,
 }
 
 impl Installed {
@@ -112,6 +119,9 @@ impl std::fmt::Display for Installed {
             self.repository,
             self.resource()
         )?;
+        if self.created_namespace {
+            write!(f, " (namespace {} created)", self.namespace)?;
+        }
         if !self.dependencies.is_empty() {
             write!(f, "\ndepends on: {}", self.dependencies.join(", "))?;
         }
@@ -171,6 +181,7 @@ pub async fn install(
         namespace: String::new(),
         name: name.clone(),
         dependencies,
+        created_namespace: false,
     };
     let pp = PostParams::default();
     let exists = |what: String| {
@@ -197,7 +208,20 @@ pub async fn install(
             .ok_or_else(|| InstallError::NoNamespace(r.name.clone()))?;
         let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
         if nss.get_opt(&ns).await?.is_none() {
-            return Err(InstallError::MissingNamespace(ns));
+            // The package's own home is created for it, as the package asks to live
+            // there; any other namespace is the user's to create.
+            if r.manifest.default_namespace.as_deref() != Some(ns.as_str()) {
+                return Err(InstallError::MissingNamespace(ns));
+            }
+            let mut new = k8s_openapi::api::core::v1::Namespace::default();
+            new.metadata.name = Some(ns.clone());
+            match nss.create(&pp, &new).await {
+                Ok(_) => {}
+                // Created by someone else meanwhile: as good.
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(e.into()),
+            }
+            installed.created_namespace = true;
         }
         installed.namespace = ns;
         let api: Api<Package> = Api::namespaced(client.clone(), &installed.namespace);

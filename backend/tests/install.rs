@@ -101,6 +101,38 @@ async fn an_install_creates_the_package_reaches_every_stream_and_reads_no_reposi
 }
 
 #[tokio::test]
+async fn a_package_installed_into_its_own_missing_namespace_gets_it_created() {
+    let (c, client, _samples, running) = setup().await;
+    let mut g = grpc(&running).await;
+    c.counters().reset();
+    // hello-web declares namespace hello-web, which does not exist yet.
+    let done = g
+        .install(install("hello-web", "", &[]))
+        .await
+        .expect("installed")
+        .into_inner();
+    assert!(
+        done.message.contains("(namespace hello-web created)"),
+        "{}",
+        done.message
+    );
+    assert_eq!(c.counters().get("create", "namespaces"), 1);
+    Api::<Package>::namespaced(client.clone(), "hello-web")
+        .get("hello-web")
+        .await
+        .expect("created in its namespace");
+    // Only the package's own namespace: another missing one is still refused.
+    let e = g
+        .install(pb::InstallRequest {
+            name: "second".into(),
+            ..install("hello-web", "elsewhere", &[])
+        })
+        .await
+        .expect_err("a namespace that is not the package's");
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{}", e.message());
+}
+
+#[tokio::test]
 async fn a_refused_install_says_why_with_the_right_code_and_creates_nothing() {
     let (_c, client, _samples, running) = setup().await;
     let mut g = grpc(&running).await;

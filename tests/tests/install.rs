@@ -36,7 +36,7 @@ async fn the_package_page_installs_and_says_why_when_it_cannot() {
             .expect("click");
     };
 
-    // The default namespace (hello-web) does not exist here: refused, and why.
+    // A namespace that does not exist (and is not the package's own): refused, and why.
     let namespace = b
         .find(Locator::Css("#install-namespace"))
         .await
@@ -46,6 +46,10 @@ async fn the_package_page_installs_and_says_why_when_it_cannot() {
         Some("hello-web"),
         "prefilled with the package's default namespace"
     );
+    namespace
+        .send_keys(&format!("{}nowhere", backspaces(9)))
+        .await
+        .expect("type");
     install().await;
     browser
         .wait_text("#install-result", |t| {
@@ -55,7 +59,7 @@ async fn the_package_page_installs_and_says_why_when_it_cannot() {
 
     // Another namespace, and a value out of range: refused, the value's rule quoted.
     namespace
-        .send_keys(&format!("{}team-a", backspaces(9)))
+        .send_keys(&format!("{}team-a", backspaces(7)))
         .await
         .expect("type");
     let replicas = b
