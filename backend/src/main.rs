@@ -108,6 +108,9 @@ enum Command {
         /// Only Cluster or Namespaced packages.
         #[arg(long, value_parser = ["Cluster", "Namespaced"])]
         scope: Option<String>,
+        /// What is installed in the cluster instead, with status and newer versions.
+        #[arg(long, conflicts_with_all = ["repository", "scope"])]
+        installed: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -269,18 +272,22 @@ async fn main() -> anyhow::Result<()> {
             query,
             repository,
             scope,
+            installed,
             target,
         } => {
             let client = kube_client(target.context).await?;
-            let filter = hoist::cli::catalogue::Filter {
-                query,
-                repository,
-                scope,
-            };
-            print!(
-                "{}",
+            let out = if installed {
+                hoist::cli::catalogue::installed(&client, &target.namespace, query.as_deref())
+                    .await?
+            } else {
+                let filter = hoist::cli::catalogue::Filter {
+                    query,
+                    repository,
+                    scope,
+                };
                 hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
-            );
+            };
+            print!("{out}");
         }
         Command::Install {
             package,

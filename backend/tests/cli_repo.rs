@@ -444,3 +444,69 @@ async fn uninstall_refuses_while_another_install_needs_the_package_and_deletes_o
     );
     assert_eq!(names().await, ["orphan"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_installed_shows_each_install_with_its_status_and_any_newer_version() {
+    use hoist::demo::samples::SampleRepository;
+    let samples = SampleRepository::start().await.expect("sample repository");
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+    let (ok, out) = cli.run(&["list", "--installed"]).await;
+    assert!(ok && out.contains("nothing installed"), "{out}");
+
+    for args in [
+        vec!["install", "metrics-agent", "--version", "v1.9.0+1"],
+        vec!["install", "hello-web", "-n", "team-a"],
+    ] {
+        let (ok, out) = cli.run(&args).await;
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = cli.run(&["list", "--installed"]).await;
+    assert!(ok, "{out}");
+    let row = |name: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    // NAMESPACE NAME PACKAGE VERSION INSTALLED STATUS UPDATE
+    assert_eq!(
+        row("metrics-agent"),
+        [
+            "(cluster)",
+            "metrics-agent",
+            "metrics-agent",
+            "v1.9.0+1",
+            "-",
+            "Pending",
+            "v2.0.1+3"
+        ],
+        "an older version: the newer one is offered\n{out}"
+    );
+    assert_eq!(
+        row("hello-web"),
+        [
+            "team-a",
+            "hello-web",
+            "hello-web",
+            "v1.1.0+2",
+            "-",
+            "Pending"
+        ],
+        "the newest version: no update\n{out}"
+    );
+    let (ok, out) = cli.run(&["list", "--installed", "metrics"]).await;
+    assert!(ok && out.lines().count() == 2, "header and one row: {out}");
+    let (ok, out) = cli
+        .run(&["list", "--installed", "--scope", "Cluster"])
+        .await;
+    assert!(!ok && out.contains("cannot be used with"), "{out}");
+}
