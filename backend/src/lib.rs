@@ -3,7 +3,7 @@
 //! The Hoist backend: informer caches of the package resources behind a readiness gate
 //! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
 //! ([`metrics`]), the custom resource types ([`types`]), package repositories ([`repo`]),
-//! installs ([`install`], [`uninstall`]) and `hoist demo` ([`demo`]).
+//! installs ([`install`], [`upgrade`], [`uninstall`]) and `hoist demo` ([`demo`]).
 
 #![forbid(unsafe_code)]
 
@@ -17,3 +17,4 @@ pub mod repo;
 pub mod serve;
 pub mod types;
 pub mod uninstall;
+pub mod upgrade;

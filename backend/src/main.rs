@@ -148,6 +148,20 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Move an installed package to the newest version its repository offers (or to
+    /// --version, older ones included), after checking its values fit that version.
+    Upgrade {
+        /// The ClusterPackage's or Package's name.
+        name: String,
+        /// The Package's namespace (without it: a ClusterPackage).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        in_namespace: Option<String>,
+        /// The version to move to (default: the newest, if newer).
+        #[arg(long)]
+        version: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Uninstall a package: delete its ClusterPackage (or with -n, its Package), unless
     /// another installed package still needs it.
     Uninstall {
@@ -310,6 +324,23 @@ async fn main() -> anyhow::Result<()> {
             print!(
                 "{}",
                 hoist::cli::install::install(&client, &target.namespace, &req).await?
+            );
+        }
+        Command::Upgrade {
+            name,
+            in_namespace,
+            version,
+            target,
+        } => {
+            let client = kube_client(target.context).await?;
+            let req = hoist::cli::install::UpgradeRequest {
+                name,
+                namespace: in_namespace,
+                version,
+            };
+            print!(
+                "{}",
+                hoist::cli::install::upgrade(&client, &target.namespace, &req).await?
             );
         }
         Command::Uninstall {

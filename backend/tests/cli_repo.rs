@@ -510,3 +510,88 @@ async fn list_installed_shows_each_install_with_its_status_and_any_newer_version
         .await;
     assert!(!ok && out.contains("cannot be used with"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_moves_to_the_newest_version_only_forward_and_only_if_the_values_fit() {
+    use hoist::demo::samples::SampleRepository;
+    use hoist::types::{ClusterPackage, Package};
+    let samples = SampleRepository::start().await.expect("sample repository");
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+    let clusters: Api<ClusterPackage> = Api::all(client.clone());
+    let version = |p: ClusterPackage| p.spec.package_info.version;
+
+    let (ok, out) = cli
+        .run(&["install", "metrics-agent", "--version", "v1.9.0+1"])
+        .await;
+    assert!(ok, "{out}");
+    let (ok, out) = cli.run(&["upgrade", "metrics-agent"]).await;
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ClusterPackage metrics-agent moves from v1.9.0+1 to v2.0.1+3"),
+        "{out}"
+    );
+    let now = clusters.get("metrics-agent").await.expect("still there");
+    assert_eq!(version(now), "v2.0.1+3");
+    // Nothing newer: said, and nothing changes.
+    let (ok, out) = cli.run(&["upgrade", "metrics-agent"]).await;
+    assert!(!ok && out.contains("is at v2.0.1+3, the newest"), "{out}");
+    // An explicit older version is a rollback.
+    let (ok, out) = cli
+        .run(&["upgrade", "metrics-agent", "--version", "v1.9.0+1"])
+        .await;
+    assert!(ok, "{out}");
+    let now = clusters.get("metrics-agent").await.expect("still there");
+    assert_eq!(version(now), "v1.9.0+1");
+    // Someone else writes first: a conflict, said, not overwritten.
+    use devcluster::faults::{Fault, FaultAction};
+    cluster
+        .faults()
+        .add(Fault::new(FaultAction::Conflict).verb("patch").times(1));
+    let (ok, out) = cli.run(&["upgrade", "metrics-agent"]).await;
+    assert!(
+        !ok && out.contains("changed while it was being upgraded"),
+        "{out}"
+    );
+    let now = clusters.get("metrics-agent").await.expect("still there");
+    assert_eq!(version(now), "v1.9.0+1");
+    // Unknown installs and versions.
+    let (ok, out) = cli.run(&["upgrade", "nope"]).await;
+    assert!(
+        !ok && out.contains("ClusterPackage nope is not installed"),
+        "{out}"
+    );
+    let (ok, out) = cli
+        .run(&["upgrade", "metrics-agent", "--version", "v9"])
+        .await;
+    assert!(!ok && out.contains("available:"), "{out}");
+
+    // Values the new version does not define: refused by key, version unchanged.
+    let odd: Package = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "odd", "namespace": "team-a"},
+        "spec": {
+            "packageInfo": {"name": "hello-web", "version": "v1.0.0+1"},
+            "values": {"colour": {"value": "red"}},
+        },
+    }))
+    .expect("package");
+    let team: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    team.create(&Default::default(), &odd)
+        .await
+        .expect("created");
+    let (ok, out) = cli.run(&["upgrade", "odd", "-n", "team-a"]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("Package team-a/odd's values do not fit v1.1.0+2")
+            && out.contains("has: message, replicas"),
+        "{out}"
+    );
+    let odd = team.get("odd").await.expect("still there");
+    assert_eq!(odd.spec.spec.package_info.version, "v1.0.0+1");
+}

@@ -1,6 +1,7 @@
-//! `hoist install PACKAGE` and `hoist uninstall NAME`: load the catalogue once and hand
-//! the request to [`crate::install`] or [`crate::uninstall`], which check everything
-//! before they write. Bad input changes nothing.
+//! `hoist install PACKAGE`, `hoist upgrade NAME` and `hoist uninstall NAME`: load the
+//! catalogue once and hand the request to [`crate::install`], [`crate::upgrade`] or
+//! [`crate::uninstall`], which check everything before they write. Bad input changes
+//! nothing.
 //!
 //! API requests: one LIST of PackageRepositories (and of Hoist's Secrets when a
 //! repository needs one), then the create. No PackageRepository is read per lookup.
@@ -8,6 +9,7 @@
 use super::repo::fresh_catalogue;
 pub use crate::install::{InstallError, InstallRequest};
 pub use crate::uninstall::{UninstallError, UninstallRequest};
+pub use crate::upgrade::{UpgradeError, UpgradeRequest};
 use kube::Client;
 
 /// Parses `KEY=VALUE`.
@@ -37,5 +39,16 @@ pub async fn uninstall(
 ) -> Result<String, UninstallError> {
     let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
     let done = crate::uninstall::uninstall(client, &set, &cat, req).await?;
+    Ok(format!("{done}\n"))
+}
+
+/// Upgrades and returns what to print.
+pub async fn upgrade(
+    client: &Client,
+    hoist_namespace: &str,
+    req: &UpgradeRequest,
+) -> Result<String, UpgradeError> {
+    let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
+    let done = crate::upgrade::upgrade(client, &set, &cat, req).await?;
     Ok(format!("{done}\n"))
 }

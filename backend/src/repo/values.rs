@@ -81,6 +81,31 @@ fn check(key: &str, def: &ValueDefinition, given: &str) -> Result<(), ValueError
     Ok(())
 }
 
+fn unknown(package: &str, defs: &BTreeMap<String, ValueDefinition>, key: &str) -> ValueError {
+    ValueError::Unknown {
+        package: package.into(),
+        key: key.into(),
+        known: if defs.is_empty() {
+            "no values".into()
+        } else {
+            defs.keys().cloned().collect::<Vec<_>>().join(", ")
+        },
+    }
+}
+
+/// Checks that every key is one `defs` defines (for values whose content is not at
+/// hand, such as those read from a ConfigMap or Secret).
+pub fn require_known<'a>(
+    package: &str,
+    defs: &BTreeMap<String, ValueDefinition>,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Result<(), ValueError> {
+    match keys.into_iter().find(|k| !defs.contains_key(*k)) {
+        Some(k) => Err(unknown(package, defs, k)),
+        None => Ok(()),
+    }
+}
+
 /// Checks `given` against `defs`: every key known and valid, every required value given
 /// or defaulted. Returns the values to store (only those given: defaults stay the
 /// package's, so a new version's defaults apply).
@@ -91,15 +116,7 @@ pub fn validate(
 ) -> Result<BTreeMap<String, String>, ValueError> {
     let mut out = BTreeMap::new();
     for (key, value) in given {
-        let def = defs.get(key).ok_or_else(|| ValueError::Unknown {
-            package: package.into(),
-            key: key.clone(),
-            known: if defs.is_empty() {
-                "no values".into()
-            } else {
-                defs.keys().cloned().collect::<Vec<_>>().join(", ")
-            },
-        })?;
+        let def = defs.get(key).ok_or_else(|| unknown(package, defs, key))?;
         check(key, def, value)?;
         out.insert(key.clone(), value.clone());
     }
