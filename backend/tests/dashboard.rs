@@ -111,6 +111,65 @@ async fn a_slow_list_reports_its_total_before_it_finishes() {
     running.ready().await;
 }
 
+/// Waits until `kind`'s last error in the gate's status satisfies `pred`.
+async fn kind_error_until(
+    running: &hoist::serve::Running,
+    kind: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let mut rx = running.gate.subscribe();
+    let status = tokio::time::timeout(
+        PATIENCE,
+        rx.wait_for(|s| {
+            s.kinds
+                .get(kind)
+                .and_then(|k| k.last_error.as_deref())
+                .is_some_and(&pred)
+        }),
+    )
+    .await
+    .expect("the error in time")
+    .expect("gate alive")
+    .clone();
+    status.kinds[kind].last_error.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn missing_crds_and_missing_permissions_say_what_to_do_and_fixing_the_cluster_is_enough() {
+    // A cluster without Hoist's CRDs, and Namespaces forbidden for the first lists.
+    let cluster = devcluster::DevCluster::start(Default::default())
+        .await
+        .expect("devcluster");
+    let client = cluster.client().expect("client");
+    cluster.faults().add(
+        Fault::new(FaultAction::Error {
+            code: 403,
+            retry_after: None,
+        })
+        .verb("list")
+        .path("/namespaces")
+        .times(2),
+    );
+    let running = backend(&client, options()).await;
+    let crd = kind_error_until(&running, "ClusterPackage", |e| e.contains("crdgen")).await;
+    assert!(
+        crd.contains("CustomResourceDefinition is not installed"),
+        "{crd}"
+    );
+    let forbidden = kind_error_until(&running, "Namespace", |e| e.contains("grant")).await;
+    assert!(
+        forbidden.contains("may not list and watch Namespace"),
+        "{forbidden}"
+    );
+    assert_eq!(
+        running.gate.status().phase,
+        hoist::cache::readiness::Phase::Syncing
+    );
+    // The CRDs are installed: READY without a restart.
+    hoist::demo::install_crds(&client).await.expect("CRDs");
+    running.ready().await;
+}
+
 #[tokio::test]
 async fn a_change_made_through_kube_appears_with_the_next_revision() {
     let (_c, client) = cluster().await;

@@ -217,6 +217,16 @@ impl Gate {
         });
     }
 
+    /// Like [`Gate::error`], for an error the API server answered with (403, 404, …):
+    /// the server is reachable, so the phase is past CONNECTING.
+    pub fn refused(&self, kind: &str, error: String) {
+        self.update(kind, |k| {
+            k.contacted = true;
+            true
+        });
+        self.error(kind, error);
+    }
+
     /// Re-evaluates time-based state (a failing kind whose errors have aged out).
     pub fn tick(&self) {
         self.tx.send_if_modified(|s| recompute(s, Instant::now()));
@@ -321,5 +331,16 @@ mod tests {
         g.error("a", "connection refused".into());
         assert_eq!(g.phase(), Phase::Connecting);
         assert!(g.status().message.contains("connection refused"));
+    }
+
+    #[test]
+    fn an_error_the_server_answered_with_is_contact() {
+        let g = Gate::new(&["a", "b"], 10);
+        g.refused("a", "404: not installed".into());
+        assert_eq!(g.phase(), Phase::Syncing, "the server is reachable");
+        assert_eq!(
+            g.status().kinds["a"].last_error.as_deref(),
+            Some("404: not installed")
+        );
     }
 }

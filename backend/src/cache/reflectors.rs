@@ -257,6 +257,7 @@ async fn run<K>(
     };
     let mut list_started = std::time::Instant::now();
     let mut slow_warned = false;
+    let mut warned_setup = false;
     while let Some(event) = events.next().await {
         match event {
             Ok(Event::Init) => {
@@ -285,10 +286,57 @@ async fn run<K>(
                 sink.iter().for_each(|s| s.delete(&obj));
             }
             Err(e) => {
+                let message = explain(kind, &e);
+                if !warned_setup && message.len() > e.to_string().len() {
+                    warned_setup = true;
+                    tracing::warn!(kind, "{message}");
+                }
                 tracing::debug!(kind, error = %e, "watch error; kube-rs retries with backoff");
                 ctx.metrics.watch_error(kind);
-                ctx.gate.error(kind, e.to_string());
+                if answered(&e) {
+                    ctx.gate.refused(kind, message);
+                } else {
+                    ctx.gate.error(kind, message);
+                }
             }
         }
+    }
+}
+
+/// Whether the API server answered (with an error status): it is reachable.
+fn answered(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(_))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(_))
+            | watcher::Error::WatchFailed(kube::Error::Api(_))
+            | watcher::Error::WatchError(_)
+    )
+}
+
+/// What the status shows for a watch error: the API server's words, and what to do
+/// about the two errors a first run against a real cluster meets (Hoist's CRDs not
+/// installed, Hoist not allowed to read a kind). kube-rs keeps retrying either way, so
+/// fixing the cluster is enough: no restart.
+fn explain(kind: &str, e: &watcher::Error) -> String {
+    let code = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => Some(s.code),
+        _ => None,
+    };
+    let ours = matches!(
+        kind,
+        "ClusterPackage" | "Package" | "PackageInfo" | "PackageRepository"
+    );
+    match code {
+        Some(404) if ours => format!(
+            "{e}: the {kind} CustomResourceDefinition is not installed in this cluster; \
+             install Hoist's CRDs with `hoist crdgen | kubectl apply -f -`"
+        ),
+        Some(403) => format!(
+            "{e}: the identity Hoist runs as may not list and watch {kind} objects; \
+             grant it list and watch on them"
+        ),
+        _ => e.to_string(),
     }
 }
