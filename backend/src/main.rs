@@ -19,9 +19,23 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct ServeArgs {
-    /// Address to serve the dashboard on (loopback only).
+    /// Address to serve the dashboard on. Beyond loopback (e.g. 0.0.0.0:8080 in a
+    /// pod) only with a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// The token every request must carry (at least 16 characters, e.g. `openssl rand
+    /// -hex 32`); browsers open the dashboard once with `?token=…`.
+    #[arg(
+        long,
+        env = "HOIST_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file"
+    )]
+    token: Option<String>,
+    /// Read the token from this file (e.g. a mounted Secret); surrounding whitespace
+    /// is ignored.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// The built web app.
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
@@ -41,7 +55,7 @@ struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn options(&self) -> ServeOptions {
+    fn options(&self) -> anyhow::Result<ServeOptions> {
         let fetch = hoist::repo::fetch::FetchOptions {
             ttl: if self.no_repo_cache {
                 std::time::Duration::ZERO
@@ -51,13 +65,23 @@ impl ServeArgs {
             disk: self.repo_cache_dir.clone(),
             ..Default::default()
         };
-        ServeOptions {
+        let token = match &self.token_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the token file {}", path.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            None => self.token.clone(),
+        };
+        Ok(ServeOptions {
             listen: self.listen,
+            token,
             dist: self.dist.clone(),
             fetch,
             namespace: self.namespace.clone(),
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -452,7 +476,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve { serve, context } => {
             let client = kube_client(context).await?;
-            let running = hoist::serve::start(client, serve.options()).await?;
+            let running = hoist::serve::start(client, serve.options()?).await?;
             tokio::signal::ctrl_c()
                 .await
                 .context("cannot wait for Ctrl-C")?;
@@ -467,7 +491,7 @@ async fn main() -> anyhow::Result<()> {
             let opts = hoist::demo::DemoOptions {
                 data_dir,
                 repo_disk_cache: !serve.no_repo_cache,
-                serve: serve.options(),
+                serve: serve.options()?,
                 api_latency,
                 seed_packages,
             };

@@ -22,8 +22,11 @@ pub const DEFAULT_NAMESPACE: &str = "hoist-system";
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// Default `127.0.0.1:8080`; only loopback addresses are accepted.
+    /// Default `127.0.0.1:8080`. Beyond loopback only with a `token`.
     pub listen: SocketAddr,
+    /// Every request must carry it (see [`crate::api::guard`]); required to listen
+    /// beyond loopback.
+    pub token: Option<String>,
     /// The built web app (`dist/`).
     pub dist: PathBuf,
     pub heartbeat: Duration,
@@ -41,6 +44,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            token: None,
             dist: PathBuf::from("dist"),
             heartbeat: Duration::from_secs(15),
             ring: 4096,
@@ -59,9 +63,11 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error(
-        "refusing to listen on {0}: only loopback addresses are served until token authentication exists (see docs/decisions/0004-dashboard.md)"
+        "refusing to listen on {0} without a token: anyone who can reach it could read and install packages; set HOIST_TOKEN or --token-file (see docs/decisions/0010-token-authentication.md)"
     )]
     NotLoopback(SocketAddr),
+    #[error("unusable token: {0}")]
+    Token(String),
 }
 
 /// A running backend. Dropping it stops everything.
@@ -108,7 +114,9 @@ impl Drop for Running {
 
 /// Binds, starts the reflectors and serves. Returns once the port is open.
 pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, ServeError> {
-    if !opts.listen.ip().is_loopback() {
+    if let Some(token) = &opts.token {
+        crate::api::guard::check_token(token).map_err(ServeError::Token)?;
+    } else if !opts.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.listen));
     }
     let listener = tokio::net::TcpListener::bind(opts.listen)
@@ -161,7 +169,8 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         hub: hub.clone(),
         metrics,
     };
-    let router = api::router(state, service, &opts.dist);
+    let guard = crate::api::guard::Guard::new(opts.token.clone());
+    let router = api::router(state, service, &opts.dist, guard);
     let mut until = stopped.clone();
     tasks.spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -174,10 +183,15 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
 
     // Announce READY once, and re-evaluate time-based state every second.
     let (g, url) = (gate.clone(), format!("http://{addr}"));
+    let with_token = opts.token.is_some();
     tasks.spawn(async move {
         let mut rx = g.subscribe();
         if rx.wait_for(|s| s.phase == Phase::Ready).await.is_ok() {
-            tracing::info!(url = %url, "dashboard ready at {url}");
+            if with_token {
+                tracing::info!(url = %url, "dashboard ready at {url} (open it once as {url}/?token=TOKEN)");
+            } else {
+                tracing::info!(url = %url, "dashboard ready at {url}");
+            }
         }
     });
     let g = gate.clone();

@@ -217,12 +217,24 @@ async fn writes_from_another_site_or_a_rebinding_name_are_refused_before_the_ser
     let (_c, client, _samples, running) = setup().await;
     let own = running.url();
 
+    // Refused as gRPC-web clients read it: PERMISSION_DENIED (7) in the headers.
+    let refused = |r: &reqwest::Response| {
+        let h = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        (h("grpc-status"), h("grpc-message"), h("content-type"))
+    };
     let r = browser_install(&running, None, "http://evil.example").await;
-    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
-    let why = r.text().await.expect("text");
-    assert!(why.contains("own page"), "{why}");
+    let (status, message, content_type) = refused(&r);
+    assert_eq!(status, "7", "{message}");
+    assert!(message.contains("own%20page"), "{message}");
+    assert_eq!(content_type, "application/grpc-web+proto");
     let r = browser_install(&running, Some("evil.example:80"), "http://evil.example:80").await;
-    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(refused(&r).0, "7", "a rebinding name");
     nothing_installed(&client).await;
 
     // The very same request from the dashboard's own page is served and installs.

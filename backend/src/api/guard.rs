@@ -1,72 +1,212 @@
-//! The browser guard: every request must name a loopback host, and a write from a web
-//! page must come from the dashboard's own origin.
+//! The guard in front of every route: who may talk to the dashboard.
 //!
-//! Listening on 127.0.0.1 keeps other machines out, but not other web sites: a page on
-//! `evil.example` can make the user's browser send requests to `127.0.0.1:8080`, and a
-//! DNS-rebinding name (`evil.example` resolving to 127.0.0.1) even makes them
-//! same-origin. So:
-//! - the `Host` (or HTTP/2 `:authority`) must be `localhost`, `127.x.x.x` or `[::1]`,
-//!   with any port; a rebinding name fails here (403);
-//! - a request that is not GET/HEAD and carries an `Origin` must carry the origin of
-//!   the host it was sent to; a cross-site write fails here (403) before it reaches the
-//!   service.
+//! Two modes, chosen by whether `hoist serve` has a token:
 //!
-//! Clients that are not browsers (the CLI, grpcurl, tonic) send no `Origin` and pass.
+//! **Loopback, no token** (the default). Listening on 127.0.0.1 keeps other machines
+//! out, but not other web sites: a page on `evil.example` can make the user's browser
+//! send requests to `127.0.0.1:8080`, and a DNS-rebinding name (`evil.example`
+//! resolving to 127.0.0.1) even makes them same-origin. So every request must name a
+//! loopback host (`localhost`, `127.x.x.x`, `[::1]`, any port; a rebinding name fails,
+//! 403).
+//!
+//! **Token** (required to listen beyond loopback). Every request must carry the token:
+//! `Authorization: Bearer TOKEN` (CLI, Prometheus, grpcurl) or the `hoist-token` cookie.
+//! A browser gets the cookie by opening any page with `?token=TOKEN` once: the answer
+//! sets it (HttpOnly, SameSite=Strict) and redirects to the same page without the
+//! token in the address. Any host name is accepted (the dashboard is reached through a
+//! Service, an Ingress or a port-forward); a rebinding or cross-site page has no
+//! cookie. `/livez` and `/readyz` stay open for the kubelet's probes.
+//!
+//! In both modes a request that is not GET/HEAD and carries an `Origin` must carry the
+//! origin of the host it was sent to: a cross-site write fails here (403) before it
+//! reaches the service. Clients that are not browsers send no `Origin` and pass.
 //!
 //! # Caveats
-//! Behind a proxy that rewrites `Host` to a public name, every request is refused: the
-//! dashboard is served on loopback only until token authentication exists (decision
-//! 0004).
+//! - The token travels in clear over plain HTTP: beyond loopback, put TLS in front
+//!   (an Ingress) or reach the dashboard through `kubectl port-forward`.
+//! - Without a token, a proxy that rewrites `Host` to a public name gets every request
+//!   refused: use a token there.
 
-use axum::extract::Request;
-use axum::http::{Method, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
-/// The axum middleware. See the module doc.
-pub async fn browser_guard(req: Request, next: Next) -> Response {
-    match check(&req) {
-        Ok(()) => next.run(req).await,
-        Err(why) => (StatusCode::FORBIDDEN, why).into_response(),
+/// The cookie a browser keeps the token in.
+pub const COOKIE: &str = "hoist-token";
+
+/// Who may talk to the dashboard: see the module doc.
+#[derive(Clone, Default)]
+pub struct Guard {
+    token: Option<Arc<str>>,
+}
+
+impl Guard {
+    /// `token`: `None` for loopback-only serving.
+    pub fn new(token: Option<String>) -> Self {
+        Self {
+            token: token.map(Arc::from),
+        }
     }
 }
 
-fn check(req: &Request) -> Result<(), String> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    let Some(host) = host else {
-        // HTTP/1.0 without Host: not a browser.
-        return Ok(());
-    };
-    if !is_loopback_host(&host) {
-        return Err(format!(
-            "hoist answers only requests addressed to a loopback host (localhost, \
-             127.0.0.1, [::1]), not {host:?}; open the address `hoist serve` printed"
-        ));
+/// What the guard decided for one request.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    /// The token arrived in the address: set the cookie, go to this location.
+    SetCookie(String),
+    Refuse(StatusCode, String),
+}
+
+/// The axum middleware. See the module doc.
+pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    match guard.check(&req) {
+        Verdict::Pass => next.run(req).await,
+        Verdict::SetCookie(location) => {
+            let token = guard.token.as_deref().unwrap_or_default();
+            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            for (name, value) in [(header::SET_COOKIE, cookie), (header::LOCATION, location)] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    res.headers_mut().insert(name, v);
+                }
+            }
+            res
+        }
+        Verdict::Refuse(code, why) => {
+            let grpc = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .filter(|ct| ct.as_bytes().starts_with(b"application/grpc"))
+                .cloned();
+            match grpc {
+                // A gRPC client reads a status, not an HTTP error page: UNAUTHENTICATED or
+                // PERMISSION_DENIED, in the content type it spoke (gRPC or gRPC-web).
+                Some(content_type) => {
+                    let status = if code == StatusCode::UNAUTHORIZED {
+                        tonic::Status::unauthenticated(why)
+                    } else {
+                        tonic::Status::permission_denied(why)
+                    };
+                    let mut res = status.into_http::<axum::body::Body>();
+                    res.headers_mut().insert(header::CONTENT_TYPE, content_type);
+                    res
+                }
+                None => (code, why).into_response(),
+            }
+        }
     }
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
-        return Ok(());
+}
+
+impl Guard {
+    fn check(&self, req: &Request) -> Verdict {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        match &self.token {
+            None => {
+                if let Some(host) = &host
+                    && !is_loopback_host(host)
+                {
+                    return Verdict::Refuse(
+                        StatusCode::FORBIDDEN,
+                        format!(
+                            "hoist answers only requests addressed to a loopback host \
+                             (localhost, 127.0.0.1, [::1]), not {host:?}; open the address \
+                             `hoist serve` printed"
+                        ),
+                    );
+                }
+            }
+            Some(token) => {
+                let path = req.uri().path();
+                if matches!(path, "/livez" | "/readyz") {
+                    return Verdict::Pass;
+                }
+                if let Some(given) = query_token(req.uri().query()) {
+                    return if same(&given, token) {
+                        Verdict::SetCookie(path.to_string())
+                    } else {
+                        Verdict::Refuse(
+                            StatusCode::UNAUTHORIZED,
+                            "wrong token in the address; ask whoever runs hoist serve for it"
+                                .into(),
+                        )
+                    };
+                }
+                if !presented(req).is_some_and(|t| same(&t, token)) {
+                    return Verdict::Refuse(
+                        StatusCode::UNAUTHORIZED,
+                        "this dashboard needs its token: open it once as \
+                         http://HOST/?token=TOKEN (the browser keeps it in a cookie), or send \
+                         Authorization: Bearer TOKEN"
+                            .into(),
+                    );
+                }
+            }
+        }
+        if matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Verdict::Pass;
+        }
+        let (Some(origin), Some(host)) = (req.headers().get(header::ORIGIN), host) else {
+            return Verdict::Pass;
+        };
+        let origin = origin.to_str().unwrap_or_default();
+        let same_origin = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(&host));
+        if same_origin {
+            Verdict::Pass
+        } else {
+            Verdict::Refuse(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "writes are accepted only from the dashboard's own page (origin \
+                     http://{host}), not from {origin:?}"
+                ),
+            )
+        }
     }
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default();
-    let same = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .is_some_and(|o| o.eq_ignore_ascii_case(&host));
-    if same {
-        Ok(())
-    } else {
-        Err(format!(
-            "writes are accepted only from the dashboard's own page (origin http://{host}), \
-             not from {origin:?}"
-        ))
+}
+
+/// The token a request presents: `Authorization: Bearer …`, else the cookie.
+fn presented(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return auth.strip_prefix("Bearer ").map(str::to_string);
     }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE).then(|| value.to_string())
+        })
+}
+
+/// `token=…` from a query string (percent-decoding is not needed: tokens are printable
+/// ASCII without `&`, `=` or `%`, as `hoist serve` requires).
+fn query_token(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token=").map(str::to_string))
+}
+
+/// Compares in time independent of where the first difference is.
+fn same(given: &str, token: &str) -> bool {
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Whether `host` (`name[:port]`, `[v6][:port]`) names this machine's loopback.
@@ -85,20 +225,45 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Why a token cannot be used (it must fit in a cookie and an address unescaped).
+pub fn check_token(token: &str) -> Result<(), String> {
+    if token.len() < 16 {
+        return Err("the token must be at least 16 characters".into());
+    }
+    if let Some(c) = token
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || matches!(c, '&' | '=' | '%' | ';' | ',' | '"' | '\\'))
+    {
+        return Err(format!(
+            "the token may not contain {c:?}: use letters, digits and -._~+/ (e.g. `openssl rand -hex 32`)"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
 
-    fn request(method: Method, host: &str, origin: Option<&str>) -> Request {
+    const TOKEN: &str = "0123456789abcdef0123";
+
+    fn request(method: Method, uri: &str, host: &str, headers: &[(&str, &str)]) -> Request {
         let mut b = Request::builder()
             .method(method)
-            .uri("/hoist.v1.Dashboard/Install")
+            .uri(uri)
             .header(header::HOST, host);
-        if let Some(o) = origin {
-            b = b.header(header::ORIGIN, o);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
         }
         b.body(Body::empty()).expect("request")
+    }
+
+    fn refused(v: Verdict) -> StatusCode {
+        match v {
+            Verdict::Refuse(code, _) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]
@@ -127,29 +292,108 @@ mod tests {
     }
 
     #[test]
-    fn a_rebinding_name_is_refused_even_for_reads() {
-        let req = request(Method::GET, "evil.example:8080", None);
-        assert!(check(&req).is_err());
+    fn without_a_token_a_rebinding_name_is_refused_even_for_reads() {
+        let g = Guard::new(None);
+        let req = request(Method::GET, "/", "evil.example:8080", &[]);
+        assert_eq!(refused(g.check(&req)), StatusCode::FORBIDDEN);
     }
 
     #[test]
     fn writes_from_another_origin_are_refused_and_same_origin_or_none_pass() {
         let host = "127.0.0.1:8080";
-        assert!(check(&request(Method::POST, host, Some("http://127.0.0.1:8080"))).is_ok());
-        assert!(
-            check(&request(Method::POST, host, None)).is_ok(),
-            "CLI, grpcurl"
-        );
+        let g = Guard::new(None);
+        let post = |origin: Option<&str>| {
+            let headers: Vec<(&str, &str)> = origin.iter().map(|o| ("origin", *o)).collect();
+            g.check(&request(Method::POST, "/x", host, &headers))
+        };
+        assert_eq!(post(Some("http://127.0.0.1:8080")), Verdict::Pass);
+        assert_eq!(post(None), Verdict::Pass, "CLI, grpcurl");
         for other in [
             "http://evil.example",
             "http://127.0.0.1:9999",
             "http://localhost:8080",
             "null",
         ] {
-            let err = check(&request(Method::POST, host, Some(other))).expect_err(other);
-            assert!(err.contains("own page"), "{err}");
+            assert_eq!(refused(post(Some(other))), StatusCode::FORBIDDEN, "{other}");
         }
         // A page may read from anywhere it is allowed to load: GET with an Origin passes.
-        assert!(check(&request(Method::GET, host, Some("http://evil.example"))).is_ok());
+        let get = request(Method::GET, "/", host, &[("origin", "http://evil.example")]);
+        assert_eq!(g.check(&get), Verdict::Pass);
+    }
+
+    #[test]
+    fn with_a_token_every_request_needs_it_except_the_probes() {
+        let g = Guard::new(Some(TOKEN.into()));
+        let host = "hoist.example.com";
+        assert_eq!(
+            refused(g.check(&request(Method::GET, "/", host, &[]))),
+            StatusCode::UNAUTHORIZED
+        );
+        for probe in ["/livez", "/readyz"] {
+            assert_eq!(
+                g.check(&request(Method::GET, probe, host, &[])),
+                Verdict::Pass
+            );
+        }
+        let bearer = format!("Bearer {TOKEN}");
+        assert_eq!(
+            g.check(&request(
+                Method::GET,
+                "/metrics",
+                host,
+                &[("authorization", &bearer)]
+            )),
+            Verdict::Pass,
+            "any host name, with the token"
+        );
+        let cookie = format!("theme=dark; {COOKIE}={TOKEN}");
+        assert_eq!(
+            g.check(&request(Method::POST, "/x", host, &[("cookie", &cookie)])),
+            Verdict::Pass
+        );
+        let wrong = format!("{COOKIE}={TOKEN}x");
+        assert_eq!(
+            refused(g.check(&request(Method::GET, "/", host, &[("cookie", &wrong)]))),
+            StatusCode::UNAUTHORIZED
+        );
+        // Writes still need the dashboard's own origin.
+        assert_eq!(
+            refused(g.check(&request(
+                Method::POST,
+                "/x",
+                host,
+                &[("cookie", &cookie), ("origin", "http://evil.example")]
+            ))),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[test]
+    fn the_token_in_the_address_becomes_a_cookie_and_leaves_the_address() {
+        let g = Guard::new(Some(TOKEN.into()));
+        let uri = format!("/?token={TOKEN}");
+        assert_eq!(
+            g.check(&request(Method::GET, &uri, "h", &[])),
+            Verdict::SetCookie("/".into())
+        );
+        assert_eq!(
+            refused(g.check(&request(Method::GET, "/?token=nope", "h", &[]))),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[test]
+    fn tokens_must_be_long_and_fit_a_cookie() {
+        assert!(check_token(TOKEN).is_ok());
+        assert!(check_token("short").is_err());
+        assert!(check_token("0123456789abcdef;x").is_err());
+        assert!(check_token("0123456789abcdef x").is_err());
+    }
+
+    #[test]
+    fn comparison_needs_every_byte() {
+        assert!(same(TOKEN, TOKEN));
+        assert!(!same("0123456789abcdef0124", TOKEN));
+        assert!(!same("0123456789abcdef012", TOKEN));
     }
 }

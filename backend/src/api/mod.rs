@@ -26,7 +26,12 @@ pub struct ApiState {
 /// The router: gRPC-web only on the gRPC routes (layered over everything it would
 /// answer 400 to plain requests for index.html), then health and metrics, then the SPA
 /// with `index.html` as the fallback for client-side routes; [`guard`] in front of all.
-pub fn router(state: ApiState, service: dashboard::DashboardService, dist: &Path) -> axum::Router {
+pub fn router(
+    state: ApiState,
+    service: dashboard::DashboardService,
+    dist: &Path,
+    guard: guard::Guard,
+) -> axum::Router {
     let grpc = tonic::service::Routes::new(DashboardServer::new(service))
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new());
@@ -34,5 +39,5 @@ pub fn router(state: ApiState, service: dashboard::DashboardService, dist: &Path
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     grpc.merge(http)
         .fallback_service(spa)
-        .layer(axum::middleware::from_fn(guard::browser_guard))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::guard))
 }
