@@ -28,6 +28,27 @@ impl Cli {
     }
 }
 
+/// devcluster with the sample repository as the default, namespace team-a, and the CLI
+/// pointed at it. Keep the repository alive for the test.
+async fn with_samples() -> (
+    devcluster::DevCluster,
+    kube::Client,
+    hoist::demo::samples::SampleRepository,
+    Cli,
+) {
+    let samples = hoist::demo::samples::SampleRepository::start()
+        .await
+        .expect("sample repository");
+    let (cluster, client) = common::cluster().await;
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    (cluster, client, samples, Cli { kubeconfig })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repo_add_list_update_remove_with_clear_errors() {
     let (good, newer) = (RepoServer::start().await, RepoServer::start().await);
@@ -205,17 +226,8 @@ async fn list_and_show_read_the_catalogue_with_credentials_from_a_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_resolves_checks_values_and_creates_the_package_without_reading_repositories() {
-    use hoist::demo::samples::SampleRepository;
     use hoist::types::{ClusterPackage, Package};
-    let samples = SampleRepository::start().await.expect("sample repository");
-    let (cluster, client) = common::cluster().await;
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let (cluster, client, _samples, cli) = with_samples().await;
     let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
     let cluster_packages: Api<ClusterPackage> = Api::all(client.clone());
 
@@ -328,18 +340,9 @@ async fn install_resolves_checks_values_and_creates_the_package_without_reading_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_refuses_while_another_install_needs_the_package_and_deletes_otherwise() {
-    use hoist::demo::samples::SampleRepository;
     use hoist::types::Package;
     use kube::ResourceExt;
-    let samples = SampleRepository::start().await.expect("sample repository");
-    let (cluster, client) = common::cluster().await;
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let (cluster, client, _samples, cli) = with_samples().await;
     for package in ["redis-cache", "hello-web", "guestbook"] {
         let (ok, out) = cli.run(&["install", package, "-n", "team-a"]).await;
         assert!(ok, "{out}");
@@ -447,16 +450,7 @@ async fn uninstall_refuses_while_another_install_needs_the_package_and_deletes_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_installed_shows_each_install_with_its_status_and_any_newer_version() {
-    use hoist::demo::samples::SampleRepository;
-    let samples = SampleRepository::start().await.expect("sample repository");
-    let (cluster, client) = common::cluster().await;
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let (_cluster, _client, _samples, cli) = with_samples().await;
     let (ok, out) = cli.run(&["list", "--installed"]).await;
     assert!(ok && out.contains("nothing installed"), "{out}");
 
@@ -513,17 +507,8 @@ async fn list_installed_shows_each_install_with_its_status_and_any_newer_version
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrade_moves_to_the_newest_version_only_forward_and_only_if_the_values_fit() {
-    use hoist::demo::samples::SampleRepository;
     use hoist::types::{ClusterPackage, Package};
-    let samples = SampleRepository::start().await.expect("sample repository");
-    let (cluster, client) = common::cluster().await;
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let (cluster, client, _samples, cli) = with_samples().await;
     let clusters: Api<ClusterPackage> = Api::all(client.clone());
     let version = |p: ClusterPackage| p.spec.package_info.version;
 
