@@ -36,14 +36,7 @@ async fn with_samples() -> (
     hoist::demo::samples::SampleRepository,
     Cli,
 ) {
-    let samples = hoist::demo::samples::SampleRepository::start()
-        .await
-        .expect("sample repository");
-    let (cluster, client) = common::cluster().await;
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
+    let (cluster, client, samples) = common::cluster_with_samples().await;
     let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
     (cluster, client, samples, Cli { kubeconfig })

@@ -32,12 +32,7 @@ async fn setup() -> (
     SampleRepository,
     hoist::serve::Running,
 ) {
-    let (c, client) = cluster().await;
-    let samples = SampleRepository::start().await.expect("sample repository");
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
+    let (c, client, samples) = cluster_with_samples().await;
     let running = backend(&client, options()).await;
     running.ready().await;
     (c, client, samples, running)

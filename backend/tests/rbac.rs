@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use hoist::demo::samples::SampleRepository;
 use hoist_proto::v1 as pb;
 use std::collections::BTreeSet;
 
@@ -57,12 +56,7 @@ fn used(counters: &std::collections::BTreeMap<String, u64>) -> BTreeSet<Grant> {
 
 #[tokio::test]
 async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
-    let (c, client) = cluster().await;
-    let samples = SampleRepository::start().await.expect("sample repository");
-    samples.register(&client).await.expect("registered");
-    hoist::demo::seed::namespace(&client, "team-a")
-        .await
-        .expect("namespace");
+    let (c, client, _samples) = cluster_with_samples().await;
     c.counters().reset();
 
     // A whole session: sync, a stream, details, and installs of both scopes, one of

@@ -181,3 +181,18 @@ pub async fn nothing_installed(client: &Client) {
         .expect("list");
     assert!(listed.items.is_empty(), "cluster packages were created");
 }
+
+/// devcluster with the CRDs, the sample repository served and registered as the
+/// default, and namespace team-a. Keep the repository alive for the test.
+pub async fn cluster_with_samples() -> (DevCluster, Client, hoist::demo::samples::SampleRepository)
+{
+    let (c, client) = cluster().await;
+    let samples = hoist::demo::samples::SampleRepository::start()
+        .await
+        .expect("sample repository");
+    samples.register(&client).await.expect("registered");
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    (c, client, samples)
+}
