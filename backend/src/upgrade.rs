@@ -45,6 +45,8 @@ pub enum UpgradeError {
         package: String,
         version: String,
     },
+    #[error("{resource} is already at {version}")]
+    AlreadyAt { resource: String, version: String },
     #[error("{resource}'s values do not fit {version}: {error}; change them first")]
     Values {
         resource: String,
@@ -133,6 +135,12 @@ pub async fn upgrade(
                 version: package_info.version,
             });
         }
+    }
+    if r.version == package_info.version {
+        return Err(UpgradeError::AlreadyAt {
+            resource,
+            version: r.version,
+        });
     }
     // Literal values are checked in full; values from ConfigMaps or Secrets by key.
     let defs = &r.manifest.value_definitions;

@@ -539,6 +539,10 @@ async fn upgrade_moves_to_the_newest_version_only_forward_and_only_if_the_values
     );
     let now = clusters.get("metrics-agent").await.expect("still there");
     assert_eq!(version(now), "v1.9.0+1");
+    let (ok, out) = cli
+        .run(&["upgrade", "metrics-agent", "--version", "v1.9.0+1"])
+        .await;
+    assert!(!ok && out.contains("is already at v1.9.0+1"), "{out}");
     // Unknown installs and versions.
     let (ok, out) = cli.run(&["upgrade", "nope"]).await;
     assert!(
