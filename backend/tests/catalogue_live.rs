@@ -307,3 +307,70 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
         "asked without an ETag: nothing was left to revalidate"
     );
 }
+
+#[tokio::test]
+async fn secrets_hoist_may_not_read_leave_it_ready_and_are_named_where_they_matter() {
+    use devcluster::{Fault, FaultAction};
+    use hoist::cache::readiness::Phase;
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    *server.state.require_token.lock().expect("lock") = Some("t0ken".into());
+    let (c, client) = cluster().await;
+    c.faults().add(
+        Fault::new(FaultAction::Error {
+            code: 403,
+            retry_after: None,
+        })
+        .verb("list")
+        .path("/secrets"),
+    );
+    let running = backend(&client, options()).await;
+    running.ready().await;
+
+    // Forbidden again and again (kube-rs retries): still READY, never DEGRADED, since
+    // nothing the dashboard shows depends on Secrets.
+    let mut rx = running.gate.subscribe();
+    let mut seen = std::collections::BTreeSet::new();
+    tokio::time::timeout(PATIENCE, async {
+        while seen.len() < 3 {
+            let at = rx.borrow_and_update().kinds["Secret"].last_error_at;
+            seen.extend(at);
+            assert_eq!(rx.borrow().phase, Phase::Ready, "{:?}", rx.borrow().message);
+            rx.changed().await.expect("gate alive");
+        }
+    })
+    .await
+    .expect("three refusals in time");
+    let said = running.gate.status().kinds["Secret"]
+        .last_error
+        .clone()
+        .unwrap_or_default();
+    assert!(said.contains("grant it list and watch"), "{said}");
+
+    // A repository that needs a Secret says why it fetches without credentials.
+    let mut stream = open_watch(&running).await;
+    Api::<PackageRepository>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &token_repository("private", &server.base, "repo-token"),
+        )
+        .await
+        .expect("repository");
+    let c2 = catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| !r.error.is_empty())
+    })
+    .await;
+    let error = &repo(&c2, "private").expect("listed").error;
+    assert!(
+        error.contains("Secret \"repo-token\" cannot be read") && error.contains("grant"),
+        "{error}"
+    );
+
+    // Leave granted and the Secret there: credentials work, with no restart.
+    c.faults().clear();
+    put_secret(&client, "repo-token", "t0ken").await;
+    catalogue_until(&mut stream, |c| {
+        repo(c, "private").is_some_and(|r| r.error.is_empty() && r.packages == 1)
+    })
+    .await;
+}

@@ -217,6 +217,22 @@ impl Gate {
         });
     }
 
+    /// `kind` may not be read (an optional kind, forbidden): it counts as synced and
+    /// empty, `why` is shown as its error, and it never makes the phase DEGRADED.
+    pub fn unavailable(&self, kind: &str, why: String) {
+        self.update(kind, |k| {
+            k.contacted = true;
+            if !k.synced {
+                k.sync_time = Some(k.started.elapsed());
+            }
+            k.synced = true;
+            k.errors_in_a_row = 0;
+            k.last_error = Some(why);
+            k.last_error_at = Some(Instant::now());
+            true
+        });
+    }
+
     /// Like [`Gate::error`], for an error the API server answered with (403, 404, …):
     /// the server is reachable, so the phase is past CONNECTING.
     pub fn refused(&self, kind: &str, error: String) {
@@ -331,6 +347,21 @@ mod tests {
         g.error("a", "connection refused".into());
         assert_eq!(g.phase(), Phase::Connecting);
         assert!(g.status().message.contains("connection refused"));
+    }
+
+    #[test]
+    fn an_unavailable_kind_counts_as_synced_and_never_degrades() {
+        let g = Gate::new(&["a", "b"], 10);
+        g.listing("a");
+        g.synced("a");
+        for _ in 0..(DEGRADED_AFTER + 2) {
+            g.unavailable("b", "forbidden".into());
+        }
+        assert_eq!(g.phase(), Phase::Ready);
+        assert_eq!(
+            g.status().kinds["b"].last_error.as_deref(),
+            Some("forbidden")
+        );
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub trait Sink<K>: Send + Sync {
     fn init_done(&self);
     fn apply(&self, obj: &K);
     fn delete(&self, obj: &K);
+    /// The kind cannot be read (e.g. forbidden), and counts as synced empty: `why`
+    /// says so until a list succeeds. Only for optional kinds.
+    fn unavailable(&self, _why: &str) {}
 }
 
 type ToSink<K> = Option<Arc<dyn Sink<K>>>;
@@ -187,12 +190,15 @@ pub fn start(
             None,
         ),
     };
+    // Optional: without leave to read Secrets, only repositories that need
+    // credentials suffer; the dashboard still becomes READY.
     tasks.spawn(run(
         Api::<Secret>::namespaced(client.clone(), &namespace),
         "Secret",
         ctx,
         Some(secrets),
         None,
+        true,
     ));
     stores
 }
@@ -214,7 +220,7 @@ where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store();
-    tasks.spawn(run(api, kind, ctx, sink, Some(writer)));
+    tasks.spawn(run(api, kind, ctx, sink, Some(writer), false));
     reader
 }
 
@@ -231,6 +237,7 @@ async fn run<K>(
     ctx: Ctx,
     sink: ToSink<K>,
     writer: Option<reflector::store::Writer<K>>,
+    optional: bool,
 ) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
@@ -293,7 +300,18 @@ async fn run<K>(
                 }
                 tracing::debug!(kind, error = %e, "watch error; kube-rs retries with backoff");
                 ctx.metrics.watch_error(kind);
-                if answered(&e) {
+                if optional && forbidden(&e) {
+                    // Synced, empty, and said: not a failure that makes the dashboard
+                    // DEGRADED, since nothing it shows depends on it.
+                    if !ctx.gate.is_synced(kind) {
+                        sink.iter().for_each(|s| {
+                            s.init();
+                            s.init_done();
+                            s.unavailable(&message);
+                        });
+                    }
+                    ctx.gate.unavailable(kind, message);
+                } else if answered(&e) {
                     ctx.gate.refused(kind, message);
                 } else {
                     ctx.gate.error(kind, message);
@@ -301,6 +319,15 @@ async fn run<K>(
             }
         }
     }
+}
+
+/// Whether the API server said no (403) to listing or watching.
+fn forbidden(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
+    )
 }
 
 /// Whether the API server answered (with an error status): it is reachable.

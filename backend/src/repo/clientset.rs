@@ -36,6 +36,8 @@ pub struct RepoClient {
     pub problem: Option<String>,
     /// Set when the URL cannot be fetched at all.
     invalid_url: Option<String>,
+    /// What is wrong with the credentials (a Secret missing, unreadable, …).
+    auth_problem: Option<String>,
     /// The credentials as resolved when the client was built.
     auth: Auth,
     base: String,
@@ -45,12 +47,20 @@ pub struct RepoClient {
 /// The Secrets of Hoist's namespace: name → key → value.
 type SecretData = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
 
+/// What the clientset knows of Hoist's Secrets.
+#[derive(Default)]
+struct Secrets {
+    data: SecretData,
+    /// Why they cannot be read (e.g. forbidden), until a list succeeds.
+    unreadable: Option<String>,
+}
+
 /// Resolves a repository's credentials from its spec and the Secrets.
-fn resolve_auth(spec: &PackageRepositorySpec, secrets: &SecretData) -> (Auth, Option<String>) {
+fn resolve_auth(spec: &PackageRepositorySpec, secrets: &Secrets) -> (Auth, Option<String>) {
     let mut problems: Vec<String> = Vec::new();
     let mut value = |inline: &Option<String>, r: &Option<SecretKeyRef>| -> String {
         match (inline, r) {
-            (_, Some(r)) => match secrets.get(&r.name).map(|d| d.get(&r.key)) {
+            (_, Some(r)) => match secrets.data.get(&r.name).map(|d| d.get(&r.key)) {
                 Some(Some(v)) => String::from_utf8_lossy(v)
                     .trim_end_matches('\n')
                     .to_string(),
@@ -59,7 +69,10 @@ fn resolve_auth(spec: &PackageRepositorySpec, secrets: &SecretData) -> (Auth, Op
                     String::new()
                 }
                 None => {
-                    problems.push(format!("Secret {:?} not found", r.name));
+                    problems.push(match &secrets.unreadable {
+                        Some(why) => format!("Secret {:?} cannot be read: {why}", r.name),
+                        None => format!("Secret {:?} not found", r.name),
+                    });
                     String::new()
                 }
             },
@@ -123,7 +136,8 @@ impl RepoClient {
         Self {
             name: repo.name_any(),
             is_default: repo.is_default(),
-            problem: invalid_url.clone().or(auth_problem),
+            problem: invalid_url.clone().or(auth_problem.clone()),
+            auth_problem,
             invalid_url,
             auth,
             base: spec.url.trim_end_matches('/').to_string(),
@@ -202,7 +216,7 @@ pub struct Clientset {
     /// Secret change.
     specs: Mutex<BTreeMap<String, PackageRepository>>,
     listed: Mutex<BTreeSet<String>>,
-    secrets: RwLock<SecretData>,
+    secrets: RwLock<Secrets>,
     secrets_listed: Mutex<SecretData>,
     /// Bumped on every swap, so callers can wait for one.
     changes: watch::Sender<u64>,
@@ -295,7 +309,10 @@ impl Clientset {
         );
         let current = self.get(&name);
         if current.is_some_and(|c| {
-            c.spec == repo.spec && c.is_default == repo.is_default() && c.auth == resolved.0
+            c.spec == repo.spec
+                && c.is_default == repo.is_default()
+                && c.auth == resolved.0
+                && c.auth_problem == resolved.1
         }) {
             return;
         }
@@ -348,7 +365,10 @@ impl Sink<Secret> for Clientset {
     }
     fn init_done(&self) {
         let listed = std::mem::take(&mut *lock(&self.secrets_listed));
-        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = listed;
+        *self.secrets.write().unwrap_or_else(|p| p.into_inner()) = Secrets {
+            data: listed,
+            unreadable: None,
+        };
         self.secrets_changed(None);
     }
     fn apply(&self, secret: &Secret) {
@@ -356,14 +376,23 @@ impl Sink<Secret> for Clientset {
         self.secrets
             .write()
             .unwrap_or_else(|p| p.into_inner())
+            .data
             .insert(name.clone(), secret_data(secret));
         self.secrets_changed(Some(&name));
+    }
+    fn unavailable(&self, why: &str) {
+        self.secrets
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .unreadable = Some(why.to_string());
+        self.secrets_changed(None);
     }
     fn delete(&self, secret: &Secret) {
         let name = secret.name_any();
         self.secrets
             .write()
             .unwrap_or_else(|p| p.into_inner())
+            .data
             .remove(&name);
         self.secrets_changed(Some(&name));
     }
