@@ -122,9 +122,9 @@ pub fn merge(results: Vec<IndexResult>) -> Catalogue {
             Err(e) => (None, Some(e.to_string()), None),
         };
         // Both, when both: "Secret … not found" explains a 401.
-        let error = match (&client.problem, error) {
+        let error = match (client.problem(), error) {
             (Some(p), Some(e)) => Some(format!("{p}: {e}")),
-            (p, e) => e.or_else(|| p.clone()),
+            (p, e) => e.or_else(|| p.map(str::to_string)),
         };
         repositories.push(RepositoryState {
             name: client.name.clone(),

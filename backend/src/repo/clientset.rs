@@ -32,8 +32,6 @@ pub struct RepoClient {
     pub name: String,
     pub spec: PackageRepositorySpec,
     pub is_default: bool,
-    /// Why this repository cannot be used as configured, if it cannot.
-    pub problem: Option<String>,
     /// Set when the URL cannot be fetched at all.
     invalid_url: Option<String>,
     /// What is wrong with the credentials (a Secret missing, unreadable, …).
@@ -136,7 +134,6 @@ impl RepoClient {
         Self {
             name: repo.name_any(),
             is_default: repo.is_default(),
-            problem: invalid_url.clone().or(auth_problem.clone()),
             auth_problem,
             invalid_url,
             auth,
@@ -144,6 +141,11 @@ impl RepoClient {
             spec,
             fetcher,
         }
+    }
+
+    /// Why this repository cannot be used as configured, if it cannot.
+    pub fn problem(&self) -> Option<&str> {
+        self.invalid_url.as_deref().or(self.auth_problem.as_deref())
     }
 
     /// Whether the client uses credentials (never which).
