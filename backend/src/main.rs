@@ -497,6 +497,10 @@ async fn main() -> anyhow::Result<()> {
             };
             let demo = hoist::demo::start(opts).await?;
             eprintln!("Hoist demo: open {} (Ctrl-C to stop)", demo.backend.url());
+            eprintln!(
+                "The demo cluster for kubectl and the CLI: export KUBECONFIG={}",
+                demo.kubeconfig.display()
+            );
             tokio::signal::ctrl_c()
                 .await
                 .context("cannot wait for Ctrl-C")?;

@@ -112,13 +112,20 @@ impl Drop for Running {
     }
 }
 
-/// Binds, starts the reflectors and serves. Returns once the port is open.
-pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, ServeError> {
+/// Whether `opts` may be served: beyond loopback only with a token, and a token only if
+/// it is usable. Checked before anything is bound or started.
+pub fn check(opts: &ServeOptions) -> Result<(), ServeError> {
     if let Some(token) = &opts.token {
         crate::api::guard::check_token(token).map_err(ServeError::Token)?;
     } else if !opts.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.listen));
     }
+    Ok(())
+}
+
+/// Binds, starts the reflectors and serves. Returns once the port is open.
+pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, ServeError> {
+    check(&opts)?;
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .map_err(|source| ServeError::Bind {

@@ -40,7 +40,14 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         names.contains(&"hello-web") && names.contains(&"metrics-agent"),
         "{names:?}"
     );
-    let api: Api<ClusterPackage> = Api::all(demo.cluster.client().expect("client"));
+    // The user works on it with their own tools, through the kubeconfig it wrote.
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig"),
+        &Default::default(),
+    )
+    .await
+    .expect("config");
+    let api: Api<ClusterPackage> = Api::all(kube::Client::try_from(config).expect("client"));
     api.delete("cert-issuer", &Default::default())
         .await
         .expect("the user deletes a package");

@@ -55,6 +55,8 @@ pub struct Demo {
     pub cluster: DevCluster,
     pub backend: Running,
     pub samples: samples::SampleRepository,
+    /// A kubeconfig for the demo cluster (under the data dir), for kubectl and the CLI.
+    pub kubeconfig: std::path::PathBuf,
 }
 
 /// Server-side-applies every Hoist CRD and waits until each is Established.
@@ -77,9 +79,7 @@ pub async fn install_crds(client: &Client) -> Result<(), DemoError> {
 
 pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
     // Refuse bad input before anything is created or started.
-    if !opts.serve.listen.ip().is_loopback() {
-        return Err(serve::ServeError::NotLoopback(opts.serve.listen).into());
-    }
+    serve::check(&opts.serve)?;
     std::fs::create_dir_all(&opts.data_dir).map_err(|source| DemoError::DataDir {
         path: opts.data_dir.display().to_string(),
         source,
@@ -90,6 +90,12 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
     })
     .await?;
     let client = cluster.client()?;
+    // For kubectl and the hoist CLI: the port is new on every start, so is the file.
+    let kubeconfig = opts.data_dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, cluster.kubeconfig()).map_err(|source| DemoError::DataDir {
+        path: kubeconfig.display().to_string(),
+        source,
+    })?;
     install_crds(&client).await?;
     seed::namespace(&client, &opts.serve.namespace)
         .await
@@ -125,6 +131,7 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         cluster,
         backend,
         samples,
+        kubeconfig,
     })
 }
 
