@@ -152,6 +152,20 @@ mod tests {
     }
 
     #[test]
+    fn keys_from_references_must_be_defined_and_unknown_ones_list_the_known() {
+        let known: Vec<String> = vec!["replicas".into(), "tls".into()];
+        assert!(require_known("p", &defs(), &known).is_ok());
+        let unknown: Vec<String> = vec!["tls".into(), "colour".into()];
+        let e = require_known("p", &defs(), &unknown)
+            .expect_err("colour is not defined")
+            .to_string();
+        assert!(
+            e.contains("colour") && e.contains("replicas, size, title, tls"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn valid_values_pass_and_only_given_ones_are_kept() {
         let out = validate(
             "p",
