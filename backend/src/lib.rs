@@ -14,6 +14,7 @@ pub mod demo;
 pub mod install;
 pub mod metrics;
 pub mod repo;
+pub mod runtime;
 pub mod serve;
 pub mod types;
 pub mod uninstall;

@@ -1,4 +1,7 @@
-//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `install`, `crdgen`.
+//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `install`, `upgrade`,
+//! `uninstall`, `crdgen`. `main` parses and dispatches; each command is its own small
+//! function over the library (`hoist::cli`, `hoist::serve`, `hoist::demo`), and anyhow
+//! lives only here.
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -23,17 +26,10 @@ struct ServeArgs {
     /// pod) only with a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// The token every request must carry (at least 16 characters, e.g. `openssl rand
-    /// -hex 32`); browsers open the dashboard once with `?token=…`.
-    #[arg(
-        long,
-        env = "HOIST_TOKEN",
-        hide_env_values = true,
-        conflicts_with = "token_file"
-    )]
-    token: Option<String>,
-    /// Read the token from this file (e.g. a mounted Secret); surrounding whitespace
-    /// is ignored.
+    /// Read the token every request must carry from this file (e.g. a mounted Secret;
+    /// surrounding whitespace is ignored). Or set HOIST_TOKEN. At least 16 characters
+    /// (e.g. `openssl rand -hex 32`); browsers open the dashboard once with `?token=…`.
+    /// Never a flag of its own: `ps` would show it.
     #[arg(long)]
     token_file: Option<PathBuf>,
     /// The built web app.
@@ -72,11 +68,11 @@ impl ServeArgs {
                     .trim()
                     .to_string(),
             ),
-            None => self.token.clone(),
+            None => std::env::var("HOIST_TOKEN").ok().filter(|t| !t.is_empty()),
         };
         Ok(ServeOptions {
             listen: self.listen,
-            token,
+            token: token.map(secrecy::SecretString::from),
             dist: self.dist.clone(),
             fetch,
             namespace: self.namespace.clone(),
@@ -224,21 +220,22 @@ enum RepoCommand {
         /// Make it the default repository (and no other).
         #[arg(long)]
         default: bool,
-        /// Bearer token for the repository.
-        #[arg(long, conflicts_with_all = ["username", "password", "token_secret"])]
-        token: Option<String>,
+        /// Bearer token, read from this file (`-`: standard input), or set
+        /// HOIST_REPO_TOKEN. Kept in the PackageRepository: prefer --token-secret.
+        #[arg(long, conflicts_with_all = ["username", "password_file", "token_secret", "basic_secret"])]
+        token_file: Option<String>,
         /// Bearer token from a Secret in Hoist's namespace, as SECRET:KEY.
-        #[arg(long, value_parser = parse_secret_ref, conflicts_with_all = ["username", "password", "basic_secret"])]
+        #[arg(long, value_parser = parse_secret_ref, conflicts_with_all = ["username", "password_file", "basic_secret"])]
         token_secret: Option<hoist::types::SecretKeyRef>,
         /// Basic auth from a Secret in Hoist's namespace with keys `username` and `password`.
-        #[arg(long, conflicts_with_all = ["username", "password"])]
+        #[arg(long, conflicts_with_all = ["username", "password_file"])]
         basic_secret: Option<String>,
-        /// Basic auth user name.
-        #[arg(long, requires = "password")]
+        /// Basic auth user name; the password from --password-file or HOIST_REPO_PASSWORD.
+        #[arg(long)]
         username: Option<String>,
-        /// Basic auth password.
+        /// Basic auth password, read from this file (`-`: standard input).
         #[arg(long, requires = "username")]
-        password: Option<String>,
+        password_file: Option<String>,
     },
     /// List repositories with their state, asked of each repository now.
     List,
@@ -327,21 +324,13 @@ async fn run() -> anyhow::Result<()> {
             scope,
             installed,
             target,
-        } => {
-            let client = kube_client(target.context).await?;
-            let out = if installed {
-                hoist::cli::catalogue::installed(&client, &target.namespace, query.as_deref())
-                    .await?
-            } else {
-                let filter = hoist::cli::catalogue::Filter {
-                    query,
-                    repository,
-                    scope,
-                };
-                hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
-            };
-            print!("{out}");
-        }
+        } => list(query, repository, scope, installed, target).await?,
+        Command::Show {
+            package,
+            version,
+            repository,
+            target,
+        } => show(package, version, repository, target).await?,
         Command::Install {
             package,
             version,
@@ -351,7 +340,6 @@ async fn run() -> anyhow::Result<()> {
             set,
             target,
         } => {
-            let client = kube_client(target.context).await?;
             let req = hoist::cli::install::InstallRequest {
                 package,
                 version,
@@ -360,6 +348,7 @@ async fn run() -> anyhow::Result<()> {
                 namespace: in_namespace,
                 values: set,
             };
+            let client = target.client().await?;
             print!(
                 "{}",
                 hoist::cli::install::install(&client, &target.namespace, &req).await?
@@ -371,12 +360,12 @@ async fn run() -> anyhow::Result<()> {
             version,
             target,
         } => {
-            let client = kube_client(target.context).await?;
             let req = hoist::cli::install::UpgradeRequest {
                 name,
                 namespace: in_namespace,
                 version,
             };
+            let client = target.client().await?;
             print!(
                 "{}",
                 hoist::cli::install::upgrade(&client, &target.namespace, &req).await?
@@ -388,140 +377,170 @@ async fn run() -> anyhow::Result<()> {
             force,
             target,
         } => {
-            let client = kube_client(target.context).await?;
             let req = hoist::cli::install::UninstallRequest {
                 name,
                 namespace: in_namespace,
                 force,
             };
+            let client = target.client().await?;
             print!(
                 "{}",
                 hoist::cli::install::uninstall(&client, &target.namespace, &req).await?
             );
         }
-        Command::Show {
-            package,
-            version,
-            repository,
-            target,
-        } => {
-            let client = kube_client(target.context).await?;
-            let out = hoist::cli::catalogue::show(
-                &client,
-                &target.namespace,
-                &package,
-                version.as_deref(),
-                repository.as_deref(),
-            )
-            .await?;
-            print!("{out}");
-        }
         Command::Repo {
             command,
             context,
             namespace,
-        } => {
-            use hoist::cli::repo;
-            use hoist::types::{BasicAuth, BearerAuth, PackageRepositoryAuth};
-            let client = kube_client(context).await?;
-            let out = match command {
-                RepoCommand::Add {
-                    name,
-                    url,
-                    default,
-                    token,
-                    token_secret,
-                    basic_secret,
-                    username,
-                    password,
-                } => {
-                    let auth = match (token, username, password) {
-                        _ if token_secret.is_some() => Some(PackageRepositoryAuth {
-                            bearer: Some(BearerAuth {
-                                token: None,
-                                token_secret_ref: token_secret,
-                            }),
-                            basic: None,
-                        }),
-                        _ if basic_secret.is_some() => {
-                            let r = |key: &str| {
-                                basic_secret.clone().map(|name| hoist::types::SecretKeyRef {
-                                    name,
-                                    key: key.into(),
-                                })
-                            };
-                            Some(PackageRepositoryAuth {
-                                basic: Some(BasicAuth {
-                                    username_secret_ref: r("username"),
-                                    password_secret_ref: r("password"),
-                                    ..Default::default()
-                                }),
-                                bearer: None,
-                            })
-                        }
-                        (Some(t), _, _) => Some(PackageRepositoryAuth {
-                            bearer: Some(BearerAuth {
-                                token: Some(t),
-                                token_secret_ref: None,
-                            }),
-                            basic: None,
-                        }),
-                        (None, Some(u), Some(p)) => Some(PackageRepositoryAuth {
-                            basic: Some(BasicAuth {
-                                username: Some(u),
-                                password: Some(p),
-                                ..Default::default()
-                            }),
-                            bearer: None,
-                        }),
-                        _ => None,
-                    };
-                    repo::add(&client, &name, &url, default, auth).await?
-                }
-                RepoCommand::List => repo::list(&client, &namespace).await?,
-                RepoCommand::Update { name, url, default } => {
-                    repo::update(&client, &name, url.as_deref(), default).await?
-                }
-                RepoCommand::Remove { name } => repo::remove(&client, &name).await?,
-            };
-            print!("{out}");
-            if !out.ends_with('\n') {
-                println!();
-            }
-        }
-        Command::Serve { serve, context } => {
-            let client = kube_client(context).await?;
-            let running = hoist::serve::start(client, serve.options()?).await?;
-            tokio::signal::ctrl_c()
-                .await
-                .context("cannot wait for Ctrl-C")?;
-            running.shutdown().await;
-        }
+        } => repo(command, Target { context, namespace }).await?,
+        Command::Serve { serve, context } => serve_command(serve, context).await?,
         Command::Demo {
             serve,
             data_dir,
             api_latency,
             seed_packages,
-        } => {
-            let opts = hoist::demo::DemoOptions {
-                data_dir,
-                repo_disk_cache: !serve.no_repo_cache,
-                serve: serve.options()?,
-                api_latency,
-                seed_packages,
-            };
-            let demo = hoist::demo::start(opts).await?;
-            eprintln!("Hoist demo: open {} (Ctrl-C to stop)", demo.backend.url());
-            eprintln!(
-                "The demo cluster for kubectl and the CLI: export KUBECONFIG={}",
-                demo.kubeconfig.display()
-            );
-            tokio::signal::ctrl_c()
-                .await
-                .context("cannot wait for Ctrl-C")?;
-            demo.backend.shutdown().await;
-            demo.cluster.shutdown().await;
-        }
+        } => demo(serve, data_dir, api_latency, seed_packages).await?,
     }
+    Ok(())
+}
+
+impl Target {
+    async fn client(&self) -> anyhow::Result<kube::Client> {
+        kube_client(self.context.clone()).await
+    }
+}
+
+/// `hoist list [--installed]`.
+async fn list(
+    query: Option<String>,
+    repository: Option<String>,
+    scope: Option<String>,
+    installed: bool,
+    target: Target,
+) -> anyhow::Result<()> {
+    let client = target.client().await?;
+    let out = if installed {
+        hoist::cli::catalogue::installed(&client, &target.namespace, query.as_deref()).await?
+    } else {
+        let filter = hoist::cli::catalogue::Filter {
+            query,
+            repository,
+            scope,
+        };
+        hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
+    };
+    print!("{out}");
+    Ok(())
+}
+
+/// `hoist show PACKAGE`.
+async fn show(
+    package: String,
+    version: Option<String>,
+    repository: Option<String>,
+    target: Target,
+) -> anyhow::Result<()> {
+    let client = target.client().await?;
+    let out = hoist::cli::catalogue::show(
+        &client,
+        &target.namespace,
+        &package,
+        version.as_deref(),
+        repository.as_deref(),
+    )
+    .await?;
+    print!("{out}");
+    Ok(())
+}
+
+/// `hoist repo add|list|update|remove`.
+async fn repo(command: RepoCommand, target: Target) -> anyhow::Result<()> {
+    use hoist::cli::auth::{AuthFlags, auth_from_flags, read_secret};
+    use hoist::cli::repo;
+    // Credentials are read (and refused) before anything reaches the cluster.
+    let from_env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+    let out = match command {
+        RepoCommand::Add {
+            name,
+            url,
+            default,
+            token_file,
+            token_secret,
+            basic_secret,
+            username,
+            password_file,
+        } => {
+            let token = match token_file {
+                Some(path) => Some(read_secret("token", &path)?),
+                None if token_secret.is_none() && basic_secret.is_none() && username.is_none() => {
+                    from_env("HOIST_REPO_TOKEN")
+                }
+                None => None,
+            };
+            let password = match password_file {
+                Some(path) => Some(read_secret("password", &path)?),
+                None if username.is_some() => from_env("HOIST_REPO_PASSWORD"),
+                None => None,
+            };
+            let auth = auth_from_flags(AuthFlags {
+                token,
+                token_secret,
+                basic_secret,
+                username,
+                password,
+            })?;
+            repo::add(&target.client().await?, &name, &url, default, auth).await?
+        }
+        RepoCommand::List => repo::list(&target.client().await?, &target.namespace).await?,
+        RepoCommand::Update { name, url, default } => {
+            repo::update(&target.client().await?, &name, url.as_deref(), default).await?
+        }
+        RepoCommand::Remove { name } => repo::remove(&target.client().await?, &name).await?,
+    };
+    print!("{out}");
+    if !out.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+/// `hoist serve`: until SIGTERM or Ctrl-C, then a drain of in-flight calls.
+async fn serve_command(serve: ServeArgs, context: Option<String>) -> anyhow::Result<()> {
+    let client = kube_client(context).await?;
+    let running = hoist::serve::start(client, serve.options()?).await?;
+    let signal = hoist::runtime::stop_signal()
+        .await
+        .context("cannot wait for a stop signal")?;
+    tracing::info!(signal, "stopping: finishing calls in flight");
+    running.shutdown().await;
+    Ok(())
+}
+
+/// `hoist demo`: the embedded default, until SIGTERM or Ctrl-C.
+async fn demo(
+    serve: ServeArgs,
+    data_dir: PathBuf,
+    api_latency: Option<std::time::Duration>,
+    seed_packages: usize,
+) -> anyhow::Result<()> {
+    let opts = hoist::demo::DemoOptions {
+        data_dir,
+        repo_disk_cache: !serve.no_repo_cache,
+        serve: serve.options()?,
+        api_latency,
+        seed_packages,
+    };
+    let demo = hoist::demo::start(opts).await?;
+    eprintln!("Hoist demo: open {} (Ctrl-C to stop)", demo.backend.url());
+    eprintln!(
+        "The demo cluster for kubectl and the CLI: export KUBECONFIG={}",
+        demo.kubeconfig.display()
+    );
+    let signal = hoist::runtime::stop_signal()
+        .await
+        .context("cannot wait for a stop signal")?;
+    tracing::info!(signal, "stopping: finishing calls in flight");
+    demo.backend.shutdown().await;
+    demo.cluster.shutdown().await;
     Ok(())
 }

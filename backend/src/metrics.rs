@@ -43,6 +43,8 @@ pub struct Metrics {
     resyncs: Counter,
     resolve_errors: Family<ErrorLabel, Counter>,
     installs: Family<ResultLabel, Counter>,
+    connections_refused: Counter,
+    unary_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -104,6 +106,18 @@ impl Metrics {
             "Snapshots sent to streams that fell behind or asked for one",
             resyncs.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "http_connections_refused",
+            "Connections answered 503 and closed because the connection cap was reached",
+            connections_refused.clone(),
+        );
+        let unary_timeouts = Counter::default();
+        registry.register(
+            "unary_timeouts",
+            "Unary calls answered DEADLINE_EXCEEDED because they ran past their limit",
+            unary_timeouts.clone(),
+        );
         Self {
             registry,
             sync_seconds,
@@ -115,7 +129,19 @@ impl Metrics {
             resyncs,
             resolve_errors,
             installs,
+            connections_refused,
+            unary_timeouts,
         }
+    }
+
+    /// A connection refused at the cap (see [`crate::api::listener`]).
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
+    }
+
+    /// A unary call cut at its time limit.
+    pub fn unary_timeout(&self) {
+        self.unary_timeouts.inc();
     }
 
     pub fn watch_error(&self, kind: &str) {

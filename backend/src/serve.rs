@@ -1,20 +1,23 @@
 //! `hoist serve`: the dashboard backend. The port opens first (the web app is served at
 //! once); the caches sync behind the readiness gate.
+//!
+//! # Guarantees
+//! - [`Running::shutdown`] stops taking connections, ends open streams, lets in-flight
+//!   unary calls finish within [`ServeOptions::drain`], then stops every task.
 
 use crate::api::{self, ApiState, dashboard::DashboardService};
 use crate::cache::hub::Hub;
 use crate::cache::readiness::{Gate, Phase};
-use crate::cache::reflectors::{self, KINDS, PAGE_SIZE, Stores};
+use crate::cache::reflectors::{self, KINDS, PAGE_SIZE};
 use crate::metrics::Metrics;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::FetchOptions;
 use crate::repo::live::LiveCatalogue;
+use crate::runtime::{Drained, Supervisor};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 /// The namespace Hoist runs in unless told otherwise.
 pub const DEFAULT_NAMESPACE: &str = "hoist-system";
@@ -25,8 +28,8 @@ pub struct ServeOptions {
     /// Default `127.0.0.1:8080`. Beyond loopback only with a `token`.
     pub listen: SocketAddr,
     /// Every request must carry it (see [`crate::api::guard`]); required to listen
-    /// beyond loopback.
-    pub token: Option<String>,
+    /// beyond loopback. Never printed (`Debug` shows it redacted).
+    pub token: Option<secrecy::SecretString>,
     /// The built web app (`dist/`).
     pub dist: PathBuf,
     pub heartbeat: Duration,
@@ -38,6 +41,12 @@ pub struct ServeOptions {
     pub fetch: FetchOptions,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     pub namespace: String,
+    /// Connections: header-read timeout and cap.
+    pub limits: crate::api::listener::Limits,
+    /// The longest a unary call may take before it is answered DEADLINE_EXCEEDED.
+    pub unary_timeout: Duration,
+    /// How long in-flight calls get to finish when the server stops.
+    pub drain: Duration,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +60,11 @@ impl Default for ServeOptions {
             subscriber_buffer: 1024,
             fetch: FetchOptions::default(),
             namespace: DEFAULT_NAMESPACE.to_string(),
+            limits: Default::default(),
+            // Above the repository fetch timeout (20 s), so a slow repository is
+            // reported as such by the call, not cut short by this limit.
+            unary_timeout: Duration::from_secs(30),
+            drain: crate::runtime::DEFAULT_DRAIN,
         }
     }
 }
@@ -75,13 +89,12 @@ pub struct Running {
     pub addr: SocketAddr,
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
-    pub stores: Stores,
     /// One client per PackageRepository, kept in step with the watch.
     pub repositories: Arc<Clientset>,
     /// The merged catalogue, kept current.
     pub catalogue: Arc<LiveCatalogue>,
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    drain: Duration,
+    tasks: Supervisor,
 }
 
 impl Running {
@@ -97,18 +110,10 @@ impl Running {
             .await;
     }
 
-    /// Stops serving, ends open streams, and waits for every task.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        self.tasks.abort_all();
-        while self.tasks.join_next().await.is_some() {}
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        self.tasks.abort_all();
+    /// Stops taking connections, ends open streams, waits up to the drain deadline for
+    /// in-flight calls, then stops every task.
+    pub async fn shutdown(self) -> Drained {
+        self.tasks.shutdown(self.drain).await
     }
 }
 
@@ -116,7 +121,8 @@ impl Drop for Running {
 /// it is usable. Checked before anything is bound or started.
 pub fn check(opts: &ServeOptions) -> Result<(), ServeError> {
     if let Some(token) = &opts.token {
-        crate::api::guard::check_token(token).map_err(ServeError::Token)?;
+        use secrecy::ExposeSecret;
+        crate::api::guard::check_token(token.expose_secret()).map_err(ServeError::Token)?;
     } else if !opts.listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.listen));
     }
@@ -141,8 +147,8 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let gate = Arc::new(Gate::new(&KINDS, PAGE_SIZE));
     let hub = Arc::new(Hub::new(opts.ring, opts.subscriber_buffer));
     let metrics = Arc::new(Metrics::new());
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = JoinSet::new();
+    let mut tasks = Supervisor::new();
+    let stopped = tasks.stopped();
     let repositories = Clientset::new(opts.fetch.clone());
     let sinks = reflectors::Sinks {
         hub: hub.clone(),
@@ -150,7 +156,13 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         secrets: repositories.clone(),
         namespace: opts.namespace.clone(),
     };
-    let stores = reflectors::start(&client, gate.clone(), metrics.clone(), sinks, &mut tasks);
+    reflectors::start(
+        &client,
+        gate.clone(),
+        metrics.clone(),
+        sinks,
+        tasks.background(),
+    );
 
     // Reload every TTL, but at least every 30 s (free within the TTL, and a failed
     // repository is retried at that pace) and at most every 5 s (a TTL of 0, the
@@ -159,7 +171,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         .fetch
         .ttl
         .clamp(Duration::from_secs(5), Duration::from_secs(30));
-    let catalogue = LiveCatalogue::start(repositories.clone(), interval, &mut tasks);
+    let catalogue = LiveCatalogue::start(repositories.clone(), interval, tasks.background());
     let service = DashboardService {
         gate: gate.clone(),
         hub: hub.clone(),
@@ -174,24 +186,22 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let state = ApiState {
         gate: gate.clone(),
         hub: hub.clone(),
-        metrics,
+        metrics: metrics.clone(),
     };
     let guard = crate::api::guard::Guard::new(opts.token.clone());
-    let router = api::router(state, service, &opts.dist, guard);
-    let mut until = stopped.clone();
-    tasks.spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-            let _ = until.wait_for(|s| *s).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server failed");
-        }
-    });
+    let router = api::router(state, service, &opts.dist, guard, opts.unary_timeout);
+    tasks.spawn_draining(crate::api::listener::serve(
+        listener,
+        router,
+        opts.limits.clone(),
+        metrics,
+        stopped,
+    ));
 
     // Announce READY once, and re-evaluate time-based state every second.
     let (g, url) = (gate.clone(), format!("http://{addr}"));
     let with_token = opts.token.is_some();
-    tasks.spawn(async move {
+    tasks.background().spawn(async move {
         let mut rx = g.subscribe();
         if rx.wait_for(|s| s.phase == Phase::Ready).await.is_ok() {
             if with_token {
@@ -202,7 +212,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         }
     });
     let g = gate.clone();
-    tasks.spawn(async move {
+    tasks.background().spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
@@ -213,10 +223,9 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         addr,
         gate,
         hub,
-        stores,
         repositories,
         catalogue,
-        stop,
+        drain: opts.drain,
         tasks,
     })
 }

@@ -21,7 +21,14 @@
 //! origin of the host it was sent to: a cross-site write fails here (403) before it
 //! reaches the service. Clients that are not browsers send no `Origin` and pass.
 //!
+//! A request that names no host (no readable `Host` header, no `:authority`) is refused
+//! in both modes: every rule here is about the host it was sent to.
+//!
 //! # Caveats
+//! - Whoever passes acts with Hoist's own identity: an Install is created by Hoist's
+//!   ServiceAccount, which may create ClusterPackages and Packages cluster-wide, and the
+//!   operator will install whatever a configured repository's manifests hold. Treat
+//!   access to the dashboard as access to that identity.
 //! - The token travels in clear over plain HTTP: beyond loopback, put TLS in front
 //!   (an Ingress) or reach the dashboard through `kubectl port-forward`.
 //! - Without a token, a proxy that rewrites `Host` to a public name gets every request
@@ -44,9 +51,10 @@ pub struct Guard {
 
 impl Guard {
     /// `token`: `None` for loopback-only serving.
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(token: Option<secrecy::SecretString>) -> Self {
+        use secrecy::ExposeSecret;
         Self {
-            token: token.map(Arc::from),
+            token: token.map(|t| Arc::from(t.expose_secret())),
         }
     }
 }
@@ -75,28 +83,21 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
             }
             res
         }
-        Verdict::Refuse(code, why) => {
-            let grpc = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .filter(|ct| ct.as_bytes().starts_with(b"application/grpc"))
-                .cloned();
-            match grpc {
-                // A gRPC client reads a status, not an HTTP error page: UNAUTHENTICATED or
-                // PERMISSION_DENIED, in the content type it spoke (gRPC or gRPC-web).
-                Some(content_type) => {
-                    let status = if code == StatusCode::UNAUTHORIZED {
-                        tonic::Status::unauthenticated(why)
-                    } else {
-                        tonic::Status::permission_denied(why)
-                    };
-                    let mut res = status.into_http::<axum::body::Body>();
-                    res.headers_mut().insert(header::CONTENT_TYPE, content_type);
-                    res
-                }
-                None => (code, why).into_response(),
+        Verdict::Refuse(code, why) => match super::grpc_content_type(&req) {
+            // A gRPC client reads a status, not an HTTP error page: UNAUTHENTICATED or
+            // PERMISSION_DENIED, in the content type it spoke (gRPC or gRPC-web).
+            Some(content_type) => {
+                let status = if code == StatusCode::UNAUTHORIZED {
+                    tonic::Status::unauthenticated(why)
+                } else if code == StatusCode::BAD_REQUEST {
+                    tonic::Status::invalid_argument(why)
+                } else {
+                    tonic::Status::permission_denied(why)
+                };
+                super::grpc_error(status, Some(content_type))
             }
-        }
+            None => (code, why).into_response(),
+        },
     }
 }
 
@@ -108,11 +109,17 @@ impl Guard {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
             .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        // Every rule below is about the host a request was sent to; one that names none
+        // (or one that is not text) cannot be judged, so it is refused in both modes.
+        let Some(host) = host else {
+            return Verdict::Refuse(
+                StatusCode::BAD_REQUEST,
+                "a request must name its host (a readable Host header or :authority)".into(),
+            );
+        };
         match &self.token {
             None => {
-                if let Some(host) = &host
-                    && !is_loopback_host(host)
-                {
+                if !is_loopback_host(&host) {
                     return Verdict::Refuse(
                         StatusCode::FORBIDDEN,
                         format!(
@@ -153,7 +160,7 @@ impl Guard {
         if matches!(*req.method(), Method::GET | Method::HEAD) {
             return Verdict::Pass;
         }
-        let (Some(origin), Some(host)) = (req.headers().get(header::ORIGIN), host) else {
+        let Some(origin) = req.headers().get(header::ORIGIN) else {
             return Verdict::Pass;
         };
         let origin = origin.to_str().unwrap_or_default();
@@ -380,6 +387,33 @@ mod tests {
             refused(g.check(&request(Method::GET, "/?token=nope", "h", &[]))),
             StatusCode::UNAUTHORIZED
         );
+    }
+
+    #[test]
+    fn a_request_that_names_no_host_is_refused_in_both_modes() {
+        for g in [Guard::new(None), Guard::new(Some(TOKEN.into()))] {
+            let bare = Request::builder()
+                .method(Method::POST)
+                .uri("/hoist.v1.Dashboard/Install")
+                .body(Body::empty())
+                .expect("request");
+            assert_eq!(refused(g.check(&bare)), StatusCode::BAD_REQUEST);
+            let unreadable = Request::builder()
+                .uri("/")
+                .header(
+                    header::HOST,
+                    HeaderValue::from_bytes(b"caf\xe9").expect("bytes"),
+                )
+                .body(Body::empty())
+                .expect("request");
+            assert_eq!(refused(g.check(&unreadable)), StatusCode::BAD_REQUEST);
+        }
+        // HTTP/2 carries the host as :authority, which lands in the URI.
+        let h2 = Request::builder()
+            .uri("http://127.0.0.1:8080/")
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(Guard::new(None).check(&h2), Verdict::Pass);
     }
 
     #[test]

@@ -20,7 +20,6 @@ use hoist_proto::v1::Scope;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::ListParams;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
@@ -44,18 +43,6 @@ pub const KINDS: [&str; 6] = [
     "Namespace",
     "Secret",
 ];
-
-/// Read access to every cache (zero API requests per read).
-#[derive(Clone)]
-pub struct Stores {
-    pub cluster_packages: Store<ClusterPackage>,
-    pub packages: Store<Package>,
-    pub package_infos: Store<PackageInfo>,
-    pub repositories: Store<PackageRepository>,
-    pub namespaces: Store<Namespace>,
-    // Secrets have no store: their one reader is the repository clientset, fed by its
-    // sink, so credentials are held once, not twice.
-}
 
 /// What a kind's events feed besides the readiness gate. Called from the kind's event
 /// loop: implementations must not block (no I/O, no awaiting).
@@ -130,14 +117,18 @@ pub struct Sinks {
     pub namespace: String,
 }
 
-/// Starts every reflector on `tasks`; they run until the set is dropped or aborted.
+/// Starts every watch on `tasks`; they run until the set is dropped or aborted.
+///
+/// No kind keeps a store of whole objects: what a kind feeds is all that is held (the
+/// hub's protocol packages, the clientset's repositories and referenced credentials),
+/// and kinds without a sink are only counted for the gate.
 pub fn start(
     client: &Client,
     gate: Arc<Gate>,
     metrics: Arc<Metrics>,
     sinks: Sinks,
     tasks: &mut JoinSet<()>,
-) -> Stores {
+) {
     let Sinks {
         hub,
         repositories,
@@ -145,51 +136,49 @@ pub fn start(
         namespace,
     } = sinks;
     let ctx = Ctx { gate, metrics };
-    let stores = Stores {
-        cluster_packages: spawn(
-            tasks,
-            Api::all(client.clone()),
-            "ClusterPackage",
-            ctx.clone(),
-            Some(PackageSink::new(
-                hub.clone(),
-                Scope::Cluster,
-                convert::from_cluster_package,
-            )),
-        ),
-        packages: spawn(
-            tasks,
-            Api::all(client.clone()),
-            "Package",
-            ctx.clone(),
-            Some(PackageSink::new(
-                hub,
-                Scope::Namespaced,
-                convert::from_package,
-            )),
-        ),
-        package_infos: spawn(
-            tasks,
-            Api::all(client.clone()),
-            "PackageInfo",
-            ctx.clone(),
-            None,
-        ),
-        repositories: spawn(
-            tasks,
-            Api::all(client.clone()),
-            "PackageRepository",
-            ctx.clone(),
-            Some(repositories),
-        ),
-        namespaces: spawn(
-            tasks,
-            Api::all(client.clone()),
-            "Namespace",
-            ctx.clone(),
-            None,
-        ),
-    };
+    tasks.spawn(run::<ClusterPackage>(
+        Api::all(client.clone()),
+        "ClusterPackage",
+        ctx.clone(),
+        Some(PackageSink::new(
+            hub.clone(),
+            Scope::Cluster,
+            convert::from_cluster_package,
+        )),
+        false,
+    ));
+    tasks.spawn(run::<Package>(
+        Api::all(client.clone()),
+        "Package",
+        ctx.clone(),
+        Some(PackageSink::new(
+            hub,
+            Scope::Namespaced,
+            convert::from_package,
+        )),
+        false,
+    ));
+    tasks.spawn(run::<PackageInfo>(
+        Api::all(client.clone()),
+        "PackageInfo",
+        ctx.clone(),
+        None,
+        false,
+    ));
+    tasks.spawn(run::<PackageRepository>(
+        Api::all(client.clone()),
+        "PackageRepository",
+        ctx.clone(),
+        Some(repositories),
+        false,
+    ));
+    tasks.spawn(run::<Namespace>(
+        Api::all(client.clone()),
+        "Namespace",
+        ctx.clone(),
+        None,
+        false,
+    ));
     // Optional: without leave to read Secrets, only repositories that need
     // credentials suffer; the dashboard still becomes READY.
     tasks.spawn(run(
@@ -197,31 +186,14 @@ pub fn start(
         "Secret",
         ctx,
         Some(secrets),
-        None,
         true,
     ));
-    stores
 }
 
 #[derive(Clone)]
 struct Ctx {
     gate: Arc<Gate>,
     metrics: Arc<Metrics>,
-}
-
-fn spawn<K>(
-    tasks: &mut JoinSet<()>,
-    api: Api<K>,
-    kind: &'static str,
-    ctx: Ctx,
-    sink: ToSink<K>,
-) -> Store<K>
-where
-    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    tasks.spawn(run(api, kind, ctx, sink, Some(writer), false));
-    reader
 }
 
 async fn count(
@@ -231,37 +203,37 @@ async fn count(
     Ok(first.items.len() as u64 + first.metadata.remaining_item_count.unwrap_or(0).max(0) as u64)
 }
 
-async fn run<K>(
-    api: Api<K>,
-    kind: &'static str,
-    ctx: Ctx,
-    sink: ToSink<K>,
-    writer: Option<reflector::store::Writer<K>>,
-    optional: bool,
-) where
+async fn run<K>(api: Api<K>, kind: &'static str, ctx: Ctx, sink: ToSink<K>, optional: bool)
+where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
-    // The count runs beside the list, so it never delays the sync, and only when the
-    // list is slow enough for anyone to watch its progress.
-    let (probe_api, probe_gate) = (api.clone(), ctx.gate.clone());
-    tokio::spawn(async move {
+    // The count runs beside the list (in this task, so it ends with it), so it never
+    // delays the sync, and only when the list is slow enough for anyone to watch its
+    // progress.
+    let probe = async {
         tokio::time::sleep(PROBE_AFTER).await;
-        if probe_gate.is_synced(kind) {
+        if ctx.gate.is_synced(kind) {
             return;
         }
-        match count(&probe_api).await {
-            Ok(total) => probe_gate.total(kind, total),
-            Err(e) => probe_gate.error(kind, e.to_string()),
+        match count(&api).await {
+            Ok(total) => ctx.gate.total(kind, total),
+            Err(e) => ctx.gate.error(kind, e.to_string()),
         }
-    });
-    let cfg = watcher::Config::default().page_size(PAGE_SIZE);
-    let watch = watcher::watcher(api, cfg);
-    let mut events = match writer {
-        Some(writer) => reflector::reflector(writer, watch)
-            .default_backoff()
-            .boxed(),
-        None => watch.default_backoff().boxed(),
     };
+    let cfg = watcher::Config::default().page_size(PAGE_SIZE);
+    let events = watcher::watcher(api.clone(), cfg).default_backoff();
+    futures::future::join(probe, follow(events, kind, &ctx, sink, optional)).await;
+}
+
+/// Feeds one kind's events to the gate and its sink, forever.
+async fn follow<K>(
+    events: impl futures::Stream<Item = Result<Event<K>, watcher::Error>>,
+    kind: &'static str,
+    ctx: &Ctx,
+    sink: ToSink<K>,
+    optional: bool,
+) {
+    let mut events = std::pin::pin!(events);
     let mut list_started = std::time::Instant::now();
     let mut slow_warned = false;
     let mut warned_setup = false;

@@ -1,6 +1,7 @@
 //! The `hoist` command line's library side: each subcommand is a function over a kube
 //! client that returns what to print, so it is tested without a terminal.
 
+pub mod auth;
 pub mod catalogue;
 pub mod install;
 pub mod repo;

@@ -3,7 +3,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A key of a Secret in the operator's namespace.
+/// A key of a Secret in Hoist's namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
@@ -11,7 +11,8 @@ pub struct SecretKeyRef {
     pub key: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+// `Debug` never prints the password (a plain comment: doc comments become the CRD schema).
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BasicAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,13 +25,38 @@ pub struct BasicAuth {
     pub password_secret_ref: Option<SecretKeyRef>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+// `Debug` never prints the token.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BearerAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret_ref: Option<SecretKeyRef>,
+}
+
+fn redacted(v: &Option<String>) -> Option<&'static str> {
+    v.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicAuth")
+            .field("username", &self.username)
+            .field("username_secret_ref", &self.username_secret_ref)
+            .field("password", &redacted(&self.password))
+            .field("password_secret_ref", &self.password_secret_ref)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for BearerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuth")
+            .field("token", &redacted(&self.token))
+            .field("token_secret_ref", &self.token_secret_ref)
+            .finish()
+    }
 }
 
 /// None, basic or bearer authentication.
@@ -83,4 +109,33 @@ impl PackageRepository {
 pub struct PackageRepositoryStatus {
     #[serde(default)]
     pub conditions: Vec<Condition>,
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_of_a_repository_never_shows_its_inline_credentials() {
+        let auth = PackageRepositoryAuth {
+            basic: Some(BasicAuth {
+                username: Some("me".into()),
+                password: Some("hunter2".into()),
+                ..Default::default()
+            }),
+            bearer: Some(BearerAuth {
+                token: Some("s3cret-token".into()),
+                token_secret_ref: None,
+            }),
+        };
+        let shown = format!("{auth:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret-token"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("me") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
 }
