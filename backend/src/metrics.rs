@@ -45,6 +45,7 @@ pub struct Metrics {
     installs: Family<ResultLabel, Counter>,
     connections_refused: Counter,
     unary_timeouts: Counter,
+    snapshots: Counter,
 }
 
 impl Default for Metrics {
@@ -118,6 +119,12 @@ impl Metrics {
             "Unary calls answered DEADLINE_EXCEEDED because they ran past their limit",
             unary_timeouts.clone(),
         );
+        let snapshots = Counter::default();
+        registry.register(
+            "stream_snapshots",
+            "Package snapshots sent to streams (a new stream, a page's Refresh, or a resync)",
+            snapshots.clone(),
+        );
         Self {
             registry,
             sync_seconds,
@@ -131,7 +138,18 @@ impl Metrics {
             installs,
             connections_refused,
             unary_timeouts,
+            snapshots,
         }
+    }
+
+    /// A snapshot sent to a stream.
+    pub fn snapshot_sent(&self) {
+        self.snapshots.inc();
+    }
+
+    /// Snapshots sent to streams so far.
+    pub fn snapshots_sent(&self) -> u64 {
+        self.snapshots.get()
     }
 
     /// A connection refused at the cap (see [`crate::api::listener`]).

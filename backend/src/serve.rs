@@ -89,6 +89,7 @@ pub struct Running {
     pub addr: SocketAddr,
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
     /// One client per PackageRepository, kept in step with the watch.
     pub repositories: Arc<Clientset>,
     /// The merged catalogue, kept current.
@@ -194,7 +195,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         listener,
         router,
         opts.limits.clone(),
-        metrics,
+        metrics.clone(),
         stopped,
     ));
 
@@ -223,6 +224,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         addr,
         gate,
         hub,
+        metrics,
         repositories,
         catalogue,
         drain: opts.drain,

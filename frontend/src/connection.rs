@@ -5,6 +5,9 @@
 //! Resume: the stream is reopened with the instance id and revision last applied, so a
 //! reconnect to the same server replays only what was missed; a restarted server sends
 //! a snapshot. A revision gap or a silent stream (no heartbeat) forces a resubscribe.
+//!
+//! Refresh: the server revalidates its repositories; this page then reopens its own
+//! stream for a fresh snapshot (a "retry now" while live). No other page is touched.
 
 use crate::backoff::Backoff;
 use crate::model::{Applied, Model};
@@ -48,7 +51,8 @@ pub fn transport() -> tonic_web_wasm_client::Client {
     tonic_web_wasm_client::Client::new(origin)
 }
 
-/// Starts the stream loop; send `()` on the returned channel to retry at once.
+/// Starts the stream loop; send `()` on the returned channel to retry at once (or,
+/// while live, to reopen the stream for a fresh snapshot).
 pub fn start(live: Live) -> mpsc::UnboundedSender<()> {
     let (tx, rx) = mpsc::unbounded();
     leptos::task::spawn_local(run(live, rx));
@@ -58,7 +62,10 @@ pub fn start(live: Live) -> mpsc::UnboundedSender<()> {
 async fn run(live: Live, mut retry_now: mpsc::UnboundedReceiver<()>) {
     let mut backoff = Backoff::default();
     loop {
-        let (reason, hint) = follow(live, &mut backoff).await;
+        let Some((reason, hint)) = follow(live, &mut backoff, &mut retry_now).await else {
+            // A fresh snapshot asked for while live: reopen at once, still "live".
+            continue;
+        };
         let delay = backoff.next(js_sys::Math::random(), hint);
         let until_ms = js_sys::Date::now() + delay.as_millis() as f64;
         live.connection.set(Connection::Retrying {
@@ -78,23 +85,43 @@ fn retry_hint(status: &tonic::Status) -> Option<Duration> {
     crate::retry_info::from_details(status.details())
 }
 
-/// Follows one stream until it fails; returns why, and the server's retry hint.
-async fn follow(live: Live, backoff: &mut Backoff) -> (String, Option<Duration>) {
+/// Follows one stream until it fails (returns why, and the server's retry hint) or a
+/// fresh snapshot is asked for (returns `None`).
+async fn follow(
+    live: Live,
+    backoff: &mut Backoff,
+    resync: &mut mpsc::UnboundedReceiver<()>,
+) -> Option<(String, Option<Duration>)> {
     let request = live.model.with_untracked(|m| pb::WatchRequest {
         instance_id: m.instance_id.clone(),
         resume_from: if m.packages.is_some() { m.revision } else { 0 },
     });
     let mut stream = match crate::rpc::watch(request).await {
         Ok(s) => s,
-        Err(status) => return (describe(&status), retry_hint(&status)),
+        Err(status) => return Some((describe(&status), retry_hint(&status))),
     };
     loop {
-        let next = select(Box::pin(stream.message()), TimeoutFuture::new(SILENCE_MS)).await;
+        let next = select(
+            select(Box::pin(stream.message()), TimeoutFuture::new(SILENCE_MS)),
+            resync.next(),
+        )
+        .await;
         let message = match next {
-            Either::Left((Ok(Some(m)), _)) => m,
-            Either::Left((Ok(None), _)) => return ("the server ended the stream".into(), None),
-            Either::Left((Err(status), _)) => return (describe(&status), retry_hint(&status)),
-            Either::Right(_) => return ("no word from the server for 45 s".into(), None),
+            Either::Left((Either::Left((Ok(Some(m)), _)), _)) => m,
+            Either::Left((Either::Left((Ok(None), _)), _)) => {
+                return Some(("the server ended the stream".into(), None));
+            }
+            Either::Left((Either::Left((Err(status), _)), _)) => {
+                return Some((describe(&status), retry_hint(&status)));
+            }
+            Either::Left((Either::Right(_), _)) => {
+                return Some(("no word from the server for 45 s".into(), None));
+            }
+            Either::Right(_) => {
+                // An unknown instance id always gets a snapshot.
+                live.model.update(|m| m.instance_id.clear());
+                return None;
+            }
         };
         backoff.reset();
         live.last_message_ms.set(js_sys::Date::now());
@@ -106,10 +133,10 @@ async fn follow(live: Live, backoff: &mut Backoff) -> (String, Option<Duration>)
         if applied == Some(Applied::Gap) {
             // Ask for a snapshot: an unknown instance id always gets one.
             live.model.update(|m| m.instance_id.clear());
-            return (
+            return Some((
                 "missed changes; resynchronising".into(),
                 Some(Duration::ZERO),
-            );
+            ));
         }
     }
 }
@@ -128,15 +155,15 @@ fn describe(status: &tonic::Status) -> String {
     }
 }
 
-/// Asks the server for fresh snapshots on every stream (and, with `clear`, to drop its
-/// cached repository files); if it cannot be reached, retries the stream at once instead.
+/// Asks the server to revalidate its repositories (and, with `clear`, to drop its
+/// cached repository files), then reopens this page's stream for a fresh snapshot; if
+/// the server cannot be reached, the stream is retried at once all the same.
 pub fn refresh(retry_now: mpsc::UnboundedSender<()>, clear: bool) {
     leptos::task::spawn_local(async move {
         let request = pb::RefreshRequest {
             clear_repository_cache: clear,
         };
-        if crate::rpc::refresh(request).await.is_err() {
-            let _ = retry_now.unbounded_send(());
-        }
+        let _ = crate::rpc::refresh(request).await;
+        let _ = retry_now.unbounded_send(());
     });
 }

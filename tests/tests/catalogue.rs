@@ -205,3 +205,80 @@ async fn the_catalogue_searches_filters_and_opens_live_package_pages() {
     backend.shutdown().await;
     cluster.shutdown().await;
 }
+
+/// A repository whose package.yaml carries `javascript:` links: the package page shows
+/// only the http(s) ones, says how many were hidden, and the app still runs under the
+/// dashboard's Content-Security-Policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_page_shows_no_javascript_link_and_says_links_were_hidden() {
+    let files: &[(&str, &str)] = &[
+        (
+            "/index.yaml",
+            "packages:\n- name: trap\n  shortDescription: links everywhere\n",
+        ),
+        ("/trap/versions.yaml", "versions:\n- version: v1.0.0\n"),
+        (
+            "/trap/v1.0.0/package.yaml",
+            "name: trap\nreferences:\n- label: Docs\n  url: https://example.org/trap\n\
+             - label: Click me\n  url: \"javascript:document.title='pwned'\"\n\
+             manifests:\n- url: manifests.yaml\n",
+        ),
+    ];
+    let mut router = axum::Router::new();
+    for (path, body) in files {
+        let body = body.to_string();
+        router = router.route(path, axum::routing::get(move || async move { body }));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let repo_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let cluster = devcluster::DevCluster::start(Default::default())
+        .await
+        .expect("devcluster");
+    let client = cluster.client().expect("client");
+    hoist::demo::install_crds(&client).await.expect("CRDs");
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    let spec = PackageRepositorySpec {
+        url: repo_url,
+        auth: None,
+    };
+    repos
+        .create(
+            &PostParams::default(),
+            &PackageRepository::new("hostile", spec),
+        )
+        .await
+        .expect("repository");
+    let backend = hoist_tests::serve(&client).await;
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&format!("{}/#/packages/trap", backend.url()))
+        .await
+        .expect("open the package page");
+    browser
+        .wait_text("#hidden-links", |t| t.starts_with("1 link(s)"))
+        .await;
+    let mut hrefs = Vec::new();
+    for a in b.find_all(Locator::Css("a[href]")).await.expect("links") {
+        hrefs.push(a.attr("href").await.expect("attr").unwrap_or_default());
+    }
+    assert!(
+        hrefs.iter().any(|h| h == "https://example.org/trap"),
+        "{hrefs:?}"
+    );
+    assert!(
+        !hrefs
+            .iter()
+            .any(|h| h.to_lowercase().starts_with("javascript:")),
+        "{hrefs:?}"
+    );
+
+    browser.close().await;
+    backend.shutdown().await;
+    cluster.shutdown().await;
+    served.abort();
+}

@@ -1,13 +1,45 @@
 //! The catalogue's domain types ([`crate::repo`]) in the dashboard protocol's terms.
+//!
+//! # Guarantees
+//! - Every URL that came from a repository and reaches the browser as a link or an
+//!   image (references, icons, manifests) is `http` or `https`; others are left out and
+//!   counted in `hidden_links`. A `javascript:` or `data:` URL in a package.yaml never
+//!   becomes a link.
+//! - No URL shown carries user info (`user:password@`): it is stripped.
 
 use crate::repo::catalogue::{Catalogue, RepositoryState};
 use crate::repo::resolve::Resolved;
 use hoist_proto::v1 as pb;
 
+/// `url` if it is http(s), without any `user:password@`; `None` for any other scheme or
+/// a URL that does not parse.
+pub fn safe_link(url: &str) -> Option<String> {
+    let mut u = reqwest::Url::parse(url.trim()).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return None;
+    }
+    // Only fails for URLs that cannot have a host, which http(s) ones always have.
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    Some(u.into())
+}
+
+/// A URL shown as text (a repository's address): user info stripped, otherwise as given.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.into()
+        }
+        _ => url.to_string(),
+    }
+}
+
 pub fn repository(r: &RepositoryState) -> pb::Repository {
     pb::Repository {
         name: r.name.clone(),
-        url: r.url.clone(),
+        url: shown_url(&r.url),
         is_default: r.is_default,
         packages: r.packages as u32,
         error: r.error.clone().unwrap_or_default(),
@@ -28,7 +60,11 @@ pub fn catalogue(c: &Catalogue) -> pb::Catalogue {
                 repository: e.repository.clone(),
                 also_in: e.also_in.clone(),
                 short_description: e.short_description.clone().unwrap_or_default(),
-                icon_url: e.icon_url.clone().unwrap_or_default(),
+                icon_url: e
+                    .icon_url
+                    .as_deref()
+                    .and_then(safe_link)
+                    .unwrap_or_default(),
                 scope: e.scope.clone().unwrap_or_default(),
                 declared_latest_version: e.declared_latest.clone().unwrap_or_default(),
             })
@@ -45,10 +81,32 @@ fn text(v: Option<&serde_json::Value>, key: &str) -> String {
 
 pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetails {
     let m = &r.manifest;
+    let mut hidden = 0u32;
+    let mut keep = |url: &str| {
+        let safe = safe_link(url);
+        hidden += u32::from(safe.is_none());
+        safe
+    };
+    let references = m
+        .references
+        .iter()
+        .filter_map(|x| {
+            Some(pb::Reference {
+                label: x.label.clone(),
+                url: keep(&x.url)?,
+            })
+        })
+        .collect();
+    let icon_url = m
+        .icon_url
+        .as_deref()
+        .and_then(&mut keep)
+        .unwrap_or_default();
+    let manifests = r.manifest_urls.iter().filter_map(|u| keep(u)).collect();
     pb::PackageDetails {
         name: r.name.clone(),
         repository: r.repository.clone(),
-        repository_url: r.repository_url.clone(),
+        repository_url: shown_url(&r.repository_url),
         also_in: r.also_in.clone(),
         version: r.version.clone(),
         versions: r.versions.clone(),
@@ -57,15 +115,8 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
         differs_from_declared: r.latest.differs(),
         short_description: m.short_description.clone().unwrap_or_default(),
         long_description: m.long_description.clone().unwrap_or_default(),
-        references: m
-            .references
-            .iter()
-            .map(|x| pb::Reference {
-                label: x.label.clone(),
-                url: x.url.clone(),
-            })
-            .collect(),
-        icon_url: m.icon_url.clone().unwrap_or_default(),
+        references,
+        icon_url,
         default_namespace: m.default_namespace.clone().unwrap_or_default(),
         scope: m.scope.clone().unwrap_or_default(),
         dependencies: m
@@ -94,7 +145,7 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
                     .unwrap_or(false),
             })
             .collect(),
-        manifests: r.manifest_urls.clone(),
+        manifests,
         helm_chart: m
             .helm
             .as_ref()
@@ -107,5 +158,48 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
             .unwrap_or_default(),
         installed,
         stale: r.stale.clone().unwrap_or_default(),
+        hidden_links: hidden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_and_https_links_pass_and_without_user_info() {
+        assert_eq!(
+            safe_link("https://example.com/docs").as_deref(),
+            Some("https://example.com/docs")
+        );
+        assert_eq!(
+            safe_link("http://me:secret@example.com/x").as_deref(),
+            Some("http://example.com/x")
+        );
+        for bad in [
+            "javascript:fetch('/hoist.v1.Dashboard/Install')",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "file:///etc/passwd",
+            "/relative/path",
+            "not a url",
+        ] {
+            assert_eq!(safe_link(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shown_address_loses_its_password_and_keeps_everything_else() {
+        assert_eq!(
+            shown_url("https://user:pw@repo.example/packages/"),
+            "https://repo.example/packages/"
+        );
+        assert_eq!(
+            shown_url("https://repo.example/p/"),
+            "https://repo.example/p/"
+        );
+        assert_eq!(shown_url("not a url"), "not a url");
     }
 }

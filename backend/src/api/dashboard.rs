@@ -221,20 +221,26 @@ impl Dashboard for DashboardService {
         }))
     }
 
+    /// Revalidates the repositories (coalesced, see [`LiveCatalogue::refresh`]) and, on
+    /// request, clears their caches. Open streams are not touched: the caller reopens
+    /// its own stream for a fresh snapshot, so one page's Refresh never costs another
+    /// page anything.
+    ///
+    /// [`LiveCatalogue::refresh`]: crate::repo::live::LiveCatalogue::refresh
     async fn refresh(
         &self,
         request: Request<pb::RefreshRequest>,
     ) -> Result<Response<pb::RefreshResponse>, Status> {
-        if request.into_inner().clear_repository_cache {
+        let clear = request.into_inner().clear_repository_cache;
+        if clear {
             let removed = self.repositories.clear_all().await.map_err(|e| {
                 Status::internal(format!("cannot clear the repository cache on disk: {e}"))
             })?;
             tracing::info!(files = removed, "repository cache cleared");
         }
-        self.repositories.expire_all();
-        self.catalogue.refresh();
+        self.catalogue.refresh(&self.repositories, clear);
         Ok(Response::new(pb::RefreshResponse {
-            revision: self.hub.resync(),
+            revision: self.hub.revision(),
         }))
     }
 }

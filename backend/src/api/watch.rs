@@ -99,7 +99,10 @@ impl WatchState {
 
     fn push_start(&mut self, start: Start) {
         match start {
-            Start::Snapshot(snap) => self.pending.push_back(Event::Snapshot(snap)),
+            Start::Snapshot(snap) => {
+                self.svc.metrics.snapshot_sent();
+                self.pending.push_back(Event::Snapshot(snap));
+            }
             Start::Replay(changes) => self.pending.extend(changes.into_iter().map(Event::Change)),
         }
     }
@@ -133,6 +136,7 @@ impl WatchState {
             s = self.status.next() => self.push_status(&s?),
             ev = live.changes.next() => match ev? {
                 Ok(HubEvent::Change(c)) => self.pending.push_back(Event::Change((*c).clone())),
+                // A relist too large for the ring, or this stream fell behind.
                 Ok(HubEvent::Resync) | Err(BroadcastStreamRecvError::Lagged(_)) => {
                     self.svc.metrics.resync();
                     let (start, rx) = self.svc.hub.subscribe("", 0);

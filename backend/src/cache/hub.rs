@@ -292,13 +292,6 @@ impl Hub {
         (start, rx)
     }
 
-    /// Asks every subscriber to resynchronise from a snapshot (manual Refresh).
-    pub fn resync(&self) -> u64 {
-        let s = self.lock();
-        let _ = self.tx.send(HubEvent::Resync);
-        s.revision
-    }
-
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
     }

@@ -18,11 +18,16 @@ use tokio::sync::{Notify, watch};
 /// The catalogue as last loaded; `None` until the first load finished.
 pub type Current = Option<Arc<Catalogue>>;
 
+/// Refreshes closer together than this are one refresh (see [`LiveCatalogue::refresh`]).
+pub const REFRESH_COALESCE: Duration = Duration::from_secs(2);
+
 pub struct LiveCatalogue {
     tx: watch::Sender<Current>,
     /// The clientset generation the current catalogue was loaded from.
     generation: watch::Sender<u64>,
     refresh: Notify,
+    /// When the last refresh that went to the repositories was asked for.
+    last_refresh: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl LiveCatalogue {
@@ -36,6 +41,7 @@ impl LiveCatalogue {
             tx: watch::channel(None).0,
             generation: watch::channel(0).0,
             refresh: Notify::new(),
+            last_refresh: std::sync::Mutex::new(None),
         });
         tasks.spawn(live.clone().run(clientset, interval));
         live
@@ -59,9 +65,27 @@ impl LiveCatalogue {
         self.current().unwrap_or_default()
     }
 
-    /// Revalidates every repository now (the dashboard's Refresh).
-    pub fn refresh(&self) {
+    /// Revalidates every repository now (the dashboard's Refresh), expiring the
+    /// clientset's cached files first.
+    ///
+    /// # Guarantees
+    /// Refreshes asked within [`REFRESH_COALESCE`] of one that went ahead are one
+    /// refresh: a page (or a script) calling Refresh in a loop costs each repository at
+    /// most one conditional request per window, and a refresh asked while a reload runs
+    /// waits for it to end (the notification holds one permit). `force` (after a cache
+    /// clear) always goes ahead. Returns whether this call started a refresh.
+    pub fn refresh(&self, clientset: &Clientset, force: bool) -> bool {
+        let now = std::time::Instant::now();
+        if !force {
+            let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| now.duration_since(t) < REFRESH_COALESCE) {
+                return false;
+            }
+        }
+        *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(now);
+        clientset.expire_all();
         self.refresh.notify_one();
+        true
     }
 
     async fn run(self: Arc<Self>, clientset: Arc<Clientset>, interval: Duration) {

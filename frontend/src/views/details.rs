@@ -177,6 +177,9 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
             <h3>"References"</h3>
             <ul>{d.references.iter().map(|r| view! { <li><a href=r.url.clone() rel="noopener" target="_blank">{r.label.clone()}</a></li> }).collect_view()}</ul>
         })}
+        {(d.hidden_links > 0).then(|| view! {
+            <p id="hidden-links" class="muted">{d.hidden_links}" link(s) from the repository hidden: not http or https."</p>
+        })}
     }
 }
 
