@@ -284,8 +284,12 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
     let (_c, client, running, mut stream) = ready_backend(opts).await;
     add_repository(&client, "main", &server.base).await;
     catalogue_until(&mut stream, |c| c.entries.len() == 1).await;
-    let files = std::fs::read_dir(disk.path()).expect("dir").count();
+    let cache_dir = hoist::repo::fetch::disk_dir(disk.path());
+    let files = std::fs::read_dir(&cache_dir).expect("dir").count();
     assert_eq!(files, 1, "the index is kept on disk");
+    // A file that is not Hoist's, beside its folder and inside it: a clear keeps both.
+    std::fs::write(disk.path().join("settings.json"), "{}").expect("foreign file");
+    std::fs::write(cache_dir.join("notes.json"), "{}").expect("foreign file");
     assert_eq!(server.hits("/index.yaml"), 1);
 
     // A plain Refresh asks conditionally; the answer is a 304 and the data stays.
@@ -305,6 +309,14 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
         server.not_modified(),
         revalidated,
         "asked without an ETag: nothing was left to revalidate"
+    );
+    assert!(
+        disk.path().join("settings.json").exists(),
+        "a foreign file survived"
+    );
+    assert!(
+        cache_dir.join("notes.json").exists(),
+        "a foreign file survived"
     );
 }
 

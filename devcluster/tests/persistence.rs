@@ -27,6 +27,16 @@ async fn objects_crds_and_resource_versions_survive_a_restart() {
         .expect("create");
     let rv_before = c.resource_version();
     c.shutdown().await;
+    // The state holds Secrets: only its owner may read it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("saved")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "state file mode {mode:o}");
+    }
 
     let (c, client) = start_with(opts(&path)).await;
     let api: Api<Widget> = Api::namespaced(client, "default");

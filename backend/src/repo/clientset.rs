@@ -286,8 +286,11 @@ impl Clientset {
         for client in self.list() {
             client.clear().await;
         }
-        match &self.opts.disk {
-            Some(dir) => super::fetch::clear_disk(dir),
+        match self.opts.disk.clone() {
+            // File system calls block: off the async workers.
+            Some(dir) => tokio::task::spawn_blocking(move || super::fetch::clear_disk(&dir))
+                .await
+                .map_err(std::io::Error::other)?,
             None => Ok(0),
         }
     }

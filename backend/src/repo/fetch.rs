@@ -188,23 +188,52 @@ fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Removes every file of the on-disk cache in `dir` (files this module wrote: `*.json`
-/// named by [`disk_name`]). Returns how many were removed; a missing dir is empty.
+/// The folder Hoist owns inside the on-disk cache directory a user names: everything
+/// Hoist writes goes there, so a directory shared with other files (`.`, `~/.config`)
+/// is never cleared wholesale. Versioned, so a change of the file format starts afresh.
+pub const DISK_FOLDER: &str = "hoist-repository-cache-v1";
+
+/// Where the files of an on-disk cache under `dir` live.
+pub fn disk_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join(DISK_FOLDER)
+}
+
+/// Removes the files this module wrote in the on-disk cache under `dir` (names
+/// [`disk_name`] makes, and their temporary files), and nothing else: a foreign file,
+/// even a `*.json` one, survives. Returns how many were removed; a missing dir is empty.
 pub fn clear_disk(dir: &std::path::Path) -> std::io::Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match std::fs::read_dir(disk_dir(dir)) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
     };
     let mut removed = 0;
     for entry in entries {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            std::fs::remove_file(&path)?;
+        let entry = entry?;
+        let name = entry.file_name();
+        if entry.file_type()?.is_file() && name.to_str().is_some_and(is_disk_name) {
+            std::fs::remove_file(entry.path())?;
             removed += 1;
         }
     }
     Ok(removed)
+}
+
+/// Whether `name` is one [`disk_name`] made (or its temporary file).
+fn is_disk_name(name: &str) -> bool {
+    let Some(stem) = name
+        .strip_suffix(".json")
+        .or_else(|| name.strip_suffix(".tmp"))
+    else {
+        return false;
+    };
+    stem.rsplit_once('-').is_some_and(|(readable, hash)| {
+        !readable.is_empty()
+            && hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// A file name for `url`: readable, bounded, and unique (FNV-1a of the whole URL).
@@ -258,7 +287,9 @@ fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
 #[derive(Clone)]
 pub struct SharedHttp {
     opts: FetchOptions,
-    client: Arc<tokio::sync::OnceCell<Result<reqwest::Client, FetchError>>>,
+    /// Set once a build succeeded; a failed build is not kept, so the next request
+    /// tries again instead of failing for the life of the process.
+    client: Arc<tokio::sync::OnceCell<reqwest::Client>>,
 }
 
 impl SharedHttp {
@@ -274,11 +305,10 @@ impl SharedHttp {
         self.get().await.map(|_| ())
     }
 
-    /// The client, built now if this is the first request.
+    /// The client, built now if this is the first request (or every one before failed).
     async fn get(&self) -> Result<&reqwest::Client, FetchError> {
-        let built = self
-            .client
-            .get_or_init(|| {
+        self.client
+            .get_or_try_init(|| {
                 let opts = self.opts.clone();
                 async move {
                     tokio::task::spawn_blocking(move || http_client(&opts))
@@ -286,8 +316,7 @@ impl SharedHttp {
                         .unwrap_or_else(|e| Err(FetchError::Client(e.to_string())))
                 }
             })
-            .await;
-        built.as_ref().map_err(Clone::clone)
+            .await
     }
 }
 
@@ -493,7 +522,7 @@ impl Fetcher {
     where
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
-        let path = self.opts.disk.as_ref()?.join(disk_name(url));
+        let path = disk_dir(self.opts.disk.as_ref()?).join(disk_name(url));
         let text = tokio::fs::read(&path).await.ok()?;
         let entry: DiskEntry = serde_json::from_slice(&text)
             .ok()
@@ -529,7 +558,9 @@ impl Fetcher {
         last_modified: Option<String>,
         fetched_unix_ms: u64,
     ) {
-        let Some(dir) = &self.opts.disk else { return };
+        let Some(dir) = self.opts.disk.as_deref().map(disk_dir) else {
+            return;
+        };
         if self.cleared.load(std::sync::atomic::Ordering::Relaxed) != epoch {
             return;
         }
@@ -547,7 +578,7 @@ impl Fetcher {
         let path = dir.join(disk_name(url));
         let tmp = path.with_extension("tmp");
         let write = async {
-            tokio::fs::create_dir_all(dir).await?;
+            tokio::fs::create_dir_all(&dir).await?;
             tokio::fs::write(
                 &tmp,
                 serde_json::to_vec(&entry).map_err(std::io::Error::other)?,
@@ -634,5 +665,40 @@ impl Fetcher {
             etag,
             last_modified,
         })
+    }
+}
+
+#[cfg(test)]
+mod disk_tests {
+    use super::*;
+
+    #[test]
+    fn only_names_this_module_makes_count_as_its_files() {
+        let ours = disk_name("https://repo.example/index.yaml");
+        assert!(is_disk_name(&ours), "{ours}");
+        assert!(is_disk_name(&ours.replace(".json", ".tmp")));
+        for foreign in [
+            "settings.json",
+            "package-lock.json",
+            "x-0123456789abcdeg.json",
+            "-0123456789abcdef.json",
+            "x-0123456789abcdef.yaml",
+        ] {
+            assert!(!is_disk_name(foreign), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_clear_removes_only_its_own_files_in_its_own_folder() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ours = disk_dir(dir.path());
+        std::fs::create_dir_all(&ours).expect("folder");
+        std::fs::write(ours.join(disk_name("https://r.example/index.yaml")), "{}").expect("w");
+        std::fs::write(ours.join("notes.json"), "{}").expect("w");
+        std::fs::write(dir.path().join("settings.json"), "{}").expect("w");
+        assert_eq!(clear_disk(dir.path()).expect("cleared"), 1);
+        assert!(ours.join("notes.json").exists());
+        assert!(dir.path().join("settings.json").exists());
+        assert_eq!(clear_disk(&dir.path().join("missing")).expect("empty"), 0);
     }
 }

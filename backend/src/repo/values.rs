@@ -46,10 +46,14 @@ fn check(key: &str, def: &ValueDefinition, given: &str) -> Result<(), ValueError
             return Err(invalid("true or false".into()));
         }
         "number" => {
+            // `f64::from_str` takes "NaN" and "inf", which compare false with any bound
+            // and would pass every range: they are not numbers a package can use.
             let n: f64 = given
                 .trim()
                 .parse()
-                .map_err(|_| invalid("a number".into()))?;
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| invalid("a number".into()))?;
             let (min, max) = (constraint_f64(def, "min"), constraint_f64(def, "max"));
             if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
                 let range = match (min, max) {
@@ -181,6 +185,19 @@ mod tests {
         assert_eq!(out.len(), 4);
         let out = validate("p", &defs(), &given(&[("title", "hi")])).expect("defaults apply");
         assert_eq!(out.keys().collect::<Vec<_>>(), ["title"]);
+    }
+
+    #[test]
+    fn nan_and_infinities_are_not_numbers_even_without_bounds() {
+        let defs: BTreeMap<String, ValueDefinition> =
+            serde_json::from_value(json!({"ratio": {"type": "number"}})).expect("definitions");
+        for bad in ["NaN", "nan", "inf", "-infinity", "1e999"] {
+            let e = validate("p", &defs, &given(&[("ratio", bad)]))
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains("a number"), "{bad}: {e}");
+        }
+        assert!(validate("p", &defs, &given(&[("ratio", "-2.5e3")])).is_ok());
     }
 
     #[test]
