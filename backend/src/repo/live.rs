@@ -77,7 +77,7 @@ impl LiveCatalogue {
     pub fn refresh(&self, clientset: &Clientset, force: bool) -> bool {
         let now = std::time::Instant::now();
         if !force {
-            let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+            let last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| now.duration_since(t) < REFRESH_COALESCE) {
                 return false;
             }
