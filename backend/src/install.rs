@@ -24,13 +24,16 @@ use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
-use crate::repo::values::{self, ValueError};
 use crate::types::{
     ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,
     ValueConfiguration,
 };
+use hoist_core::install::InstallRef;
+use hoist_core::install::plan::{self, Asked, PlanError};
 use kube::api::PostParams;
 use kube::{Api, Client};
+
+pub use hoist_core::install::plan::Installed;
 
 /// What to install.
 #[derive(Debug, Clone, Default)]
@@ -53,16 +56,13 @@ pub struct InstallRequest {
 pub enum InstallError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// The install's rules refused it (values, scope).
     #[error(transparent)]
-    Value(#[from] ValueError),
-    #[error("{0} is namespaced and declares no default namespace: give a namespace")]
-    NoNamespace(String),
-    #[error("{0} is cluster-scoped: a namespace does not apply")]
-    NamespaceNotApplicable(String),
+    Plan(#[from] PlanError),
     #[error("namespace {0:?} does not exist; create it first (kubectl create namespace {0})")]
     MissingNamespace(String),
     #[error("{0} already exists; remove it first or install under another name")]
-    AlreadyExists(String),
+    AlreadyExists(InstallRef),
     #[error("the Kubernetes API refused: {0}")]
     Api(#[from] kube::Error),
 }
@@ -72,60 +72,12 @@ impl InstallError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Self::Resolve(e) => e.metric_label(),
-            Self::Value(_) => "invalid_value",
-            Self::NoNamespace(_) | Self::NamespaceNotApplicable(_) => "namespace",
+            Self::Plan(PlanError::Value(_)) => "invalid_value",
+            Self::Plan(_) => "namespace",
             Self::MissingNamespace(_) => "missing_namespace",
             Self::AlreadyExists(_) => "already_exists",
             Self::Api(_) => "api",
         }
-    }
-}
-
-/// What was created.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Installed {
-    /// The package's name in the repository.
-    pub package: String,
-    pub version: String,
-    pub repository: String,
-    /// Empty for a ClusterPackage.
-    pub namespace: String,
-    /// The created resource's name.
-    pub name: String,
-    /// `NAME RANGE` for each dependency, as declared.
-    pub dependencies: Vec<String>,
-    /// The package's default namespace did not exist and was created for it.
-    pub created_namespace: bool,
-}
-
-impl Installed {
-    /// `ClusterPackage NAME` or `Package NAMESPACE/NAME`.
-    pub fn resource(&self) -> String {
-        if self.namespace.is_empty() {
-            format!("ClusterPackage {}", self.name)
-        } else {
-            format!("Package {}/{}", self.namespace, self.name)
-        }
-    }
-}
-
-impl std::fmt::Display for Installed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} from {} requested as {}; the operator installs it",
-            self.package,
-            self.version,
-            self.repository,
-            self.resource()
-        )?;
-        if self.created_namespace {
-            write!(f, " (namespace {} created)", self.namespace)?;
-        }
-        if !self.dependencies.is_empty() {
-            write!(f, "\ndepends on: {}", self.dependencies.join(", "))?;
-        }
-        Ok(())
     }
 }
 
@@ -145,14 +97,20 @@ pub async fn install(
         Freshness::Cached,
     )
     .await?;
-    let checked = values::validate(&r.name, &r.manifest.value_definitions, &req.values)?;
+    let asked = Asked {
+        name: req.name.clone(),
+        namespace: req.namespace.clone(),
+        values: req.values.clone(),
+    };
+    let plan = plan::plan(&r.name, &r.manifest, &asked)?;
     let spec = PackageSpec {
         package_info: PackageInfoTemplate {
             name: r.name.clone(),
             version: r.version.clone(),
             repository_name: Some(r.repository.clone()),
         },
-        values: checked
+        values: plan
+            .values
             .into_iter()
             .map(|(k, v)| {
                 let value = ValueConfiguration {
@@ -164,70 +122,67 @@ pub async fn install(
             .collect(),
         suspend: false,
     };
-    let name = req.name.clone().unwrap_or_else(|| r.name.clone());
-    let dependencies = r
-        .manifest
-        .dependencies
-        .iter()
-        .map(|d| match &d.version {
-            Some(v) => format!("{} {v}", d.name),
-            None => d.name.clone(),
-        })
-        .collect();
-    let mut installed = Installed {
-        package: r.name.clone(),
-        version: r.version.clone(),
-        repository: r.repository.clone(),
-        namespace: String::new(),
-        name: name.clone(),
-        dependencies,
-        created_namespace: false,
+    let created_namespace = match &plan.target.namespace {
+        Some(ns) => ensure_namespace(client, ns, plan.may_create_namespace).await?,
+        None => false,
     };
-    let pp = PostParams::default();
-    let exists = |what: String| {
-        move |e: kube::Error| match &e {
-            kube::Error::Api(s) if s.code == 409 => InstallError::AlreadyExists(what),
-            _ => InstallError::Api(e),
-        }
-    };
-    // As in Glasskube's format: a package is cluster-scoped unless it says Namespaced.
-    let cluster_scoped = r.manifest.scope.as_deref() != Some("Namespaced");
-    if cluster_scoped {
-        if req.namespace.is_some() {
-            return Err(InstallError::NamespaceNotApplicable(r.name));
-        }
-        let api: Api<ClusterPackage> = Api::all(client.clone());
-        api.create(&pp, &ClusterPackage::new(&name, spec))
-            .await
-            .map_err(exists(installed.resource()))?;
-    } else {
-        let ns = req
-            .namespace
-            .clone()
-            .or_else(|| r.manifest.default_namespace.clone())
-            .ok_or_else(|| InstallError::NoNamespace(r.name.clone()))?;
-        let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-        if nss.get_opt(&ns).await?.is_none() {
-            // The package's own home is created for it, as the package asks to live
-            // there; any other namespace is the user's to create.
-            if r.manifest.default_namespace.as_deref() != Some(ns.as_str()) {
-                return Err(InstallError::MissingNamespace(ns));
-            }
-            let mut new = k8s_openapi::api::core::v1::Namespace::default();
-            new.metadata.name = Some(ns.clone());
-            match nss.create(&pp, &new).await {
-                Ok(_) => {}
-                // Created by someone else meanwhile: as good.
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(e.into()),
-            }
-            installed.created_namespace = true;
-        }
-        installed.namespace = ns;
-        let api: Api<Package> = Api::namespaced(client.clone(), &installed.namespace);
-        api.create(&pp, &Package::new(&name, NamespacedPackageSpec { spec }))
-            .await
-            .map_err(exists(installed.resource()))?;
+    create(client, &plan.target, spec).await?;
+    Ok(Installed {
+        package: r.name,
+        version: r.version,
+        repository: r.repository,
+        target: plan.target,
+        dependencies: plan.dependencies,
+        created_namespace,
+    })
+}
+
+/// Checks `ns` exists; creates it when it does not and `may_create` (the package's own
+/// home). Returns whether it was created.
+async fn ensure_namespace(
+    client: &Client,
+    ns: &str,
+    may_create: bool,
+) -> Result<bool, InstallError> {
+    let nss: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    if nss.get_opt(ns).await?.is_some() {
+        return Ok(false);
     }
-    Ok(installed)
+    if !may_create {
+        return Err(InstallError::MissingNamespace(ns.into()));
+    }
+    let mut new = k8s_openapi::api::core::v1::Namespace::default();
+    new.metadata.name = Some(ns.into());
+    match nss.create(&PostParams::default(), &new).await {
+        Ok(_) => Ok(true),
+        // Created by someone else meanwhile: as good.
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates the ClusterPackage or Package `target` names.
+async fn create(
+    client: &Client,
+    target: &InstallRef,
+    spec: PackageSpec,
+) -> Result<(), InstallError> {
+    let pp = PostParams::default();
+    let created = match &target.namespace {
+        None => Api::<ClusterPackage>::all(client.clone())
+            .create(&pp, &ClusterPackage::new(&target.name, spec))
+            .await
+            .map(|_| ()),
+        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
+            .create(
+                &pp,
+                &Package::new(&target.name, NamespacedPackageSpec { spec }),
+            )
+            .await
+            .map(|_| ()),
+    };
+    created.map_err(|e| match &e {
+        kube::Error::Api(s) if s.code == 409 => InstallError::AlreadyExists(target.clone()),
+        _ => InstallError::Api(e),
+    })
 }

@@ -19,7 +19,9 @@ use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve;
-use crate::types::{ClusterPackage, Package, PackageSpec};
+use crate::types::{ClusterPackage, Package, PackageInfoTemplate};
+use hoist_core::install::InstallRef;
+use hoist_core::install::dependents::{self, Install};
 use kube::api::DeleteParams;
 use kube::{Api, Client, ResourceExt};
 
@@ -39,11 +41,11 @@ pub struct UninstallRequest {
 pub enum UninstallError {
     #[error("{what} is not installed{}", installed_hint(.installed))]
     NotInstalled {
-        what: String,
+        what: InstallRef,
         installed: Vec<String>,
     },
     #[error("{what} is still needed by {}; uninstall those first, or pass --force", .by.join(", "))]
-    Needed { what: String, by: Vec<String> },
+    Needed { what: InstallRef, by: Vec<String> },
     #[error("the Kubernetes API refused: {0}")]
     Api(#[from] kube::Error),
 }
@@ -59,8 +61,7 @@ fn installed_hint(installed: &[String]) -> String {
 /// What was deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uninstalled {
-    /// `ClusterPackage NAME` or `Package NAMESPACE/NAME`.
-    pub resource: String,
+    pub resource: InstallRef,
     /// Installs whose dependencies could not be read, with why.
     pub unchecked: Vec<String>,
 }
@@ -79,19 +80,38 @@ impl std::fmt::Display for Uninstalled {
     }
 }
 
-/// One install as the dependency check sees it.
-struct Install {
-    resource: String,
-    name: String,
-    /// Empty for cluster-scoped installs.
-    namespace: String,
-    spec: PackageSpec,
-}
-
-impl Install {
-    fn serves(&self, dependent: &Install) -> bool {
-        self.namespace.is_empty() || self.namespace == dependent.namespace
-    }
+/// Every install in the cluster with what it installs (two LISTs).
+pub async fn list_installs(
+    client: &Client,
+) -> Result<Vec<(Install, PackageInfoTemplate)>, kube::Error> {
+    let clusters: Api<ClusterPackage> = Api::all(client.clone());
+    let namespaced: Api<Package> = Api::all(client.clone());
+    let entry = |at: InstallRef, info: PackageInfoTemplate| {
+        let install = Install {
+            at,
+            package: info.name.clone(),
+        };
+        (install, info)
+    };
+    let mut all: Vec<(Install, PackageInfoTemplate)> = clusters
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|p| entry(InstallRef::cluster(p.name_any()), p.spec.package_info))
+        .collect();
+    all.extend(
+        namespaced
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|p| {
+                let at = InstallRef::namespaced(p.namespace().unwrap_or_default(), p.name_any());
+                entry(at, p.spec.spec.package_info)
+            }),
+    );
+    Ok(all)
 }
 
 /// Deletes the install `req` names, after the dependency check. See the module doc.
@@ -101,67 +121,30 @@ pub async fn uninstall(
     catalogue: &Catalogue,
     req: &UninstallRequest,
 ) -> Result<Uninstalled, UninstallError> {
-    let clusters: Api<ClusterPackage> = Api::all(client.clone());
-    let namespaced: Api<Package> = Api::all(client.clone());
-    let mut all: Vec<Install> = clusters
-        .list(&Default::default())
-        .await?
-        .items
-        .into_iter()
-        .map(|p| Install {
-            resource: format!("ClusterPackage {}", p.name_any()),
-            name: p.name_any(),
-            namespace: String::new(),
-            spec: p.spec,
-        })
-        .collect();
-    all.extend(
-        namespaced
-            .list(&Default::default())
-            .await?
-            .items
-            .into_iter()
-            .map(|p| {
-                let ns = p.namespace().unwrap_or_default();
-                Install {
-                    resource: format!("Package {ns}/{}", p.name_any()),
-                    name: p.name_any(),
-                    namespace: ns,
-                    spec: p.spec.spec,
-                }
-            }),
-    );
-    let resource = match &req.namespace {
-        None => format!("ClusterPackage {}", req.name),
-        Some(ns) => format!("Package {ns}/{}", req.name),
-    };
-    let Some(at) = all.iter().position(|i| i.resource == resource) else {
+    let mut all = list_installs(client).await?;
+    let resource = InstallRef::new(req.namespace.as_deref(), req.name.clone());
+    let Some(at) = all.iter().position(|(i, _)| i.at == resource) else {
         // The same kind, in the same namespace (cluster-scoped: namespace "").
-        let namespace = req.namespace.as_deref().unwrap_or_default();
         let installed = all
             .iter()
-            .filter(|i| i.namespace == namespace)
-            .map(|i| i.name.clone())
+            .filter(|(i, _)| i.at.namespace == resource.namespace)
+            .map(|(i, _)| i.at.name.clone())
             .collect();
         return Err(UninstallError::NotInstalled {
             what: resource,
             installed,
         });
     };
-    let target = all.swap_remove(at);
+    let (target, _) = all.swap_remove(at);
+    let others: Vec<Install> = all.iter().map(|(i, _)| i.clone()).collect();
     let mut unchecked = Vec::new();
     if !req.force {
-        let package = &target.spec.package_info.name;
+        let package = &target.package;
         let mut by = Vec::new();
-        for dependent in &all {
-            // Still served by another install of the same package: not needed.
-            let served = all
-                .iter()
-                .any(|i| i.spec.package_info.name == *package && i.serves(dependent));
-            if served || !target.serves(dependent) {
+        for dependent in dependents::to_check(&target, &others) {
+            let Some((_, info)) = all.iter().find(|(i, _)| i.at == dependent.at) else {
                 continue;
-            }
-            let info = &dependent.spec.package_info;
+            };
             let resolved = resolve::resolve(
                 repositories,
                 catalogue,
@@ -172,31 +155,23 @@ pub async fn uninstall(
             )
             .await;
             match resolved {
-                Ok(r) => {
-                    if let Some(d) = r.manifest.dependencies.iter().find(|d| d.name == *package) {
-                        by.push(match &d.version {
-                            Some(range) => {
-                                format!("{} (needs {package} {range})", dependent.resource)
-                            }
-                            None => format!("{} (needs {package})", dependent.resource),
-                        });
-                    }
-                }
-                Err(e) => unchecked.push(format!("{} needs {package}: {e}", dependent.resource)),
+                Ok(r) => by.extend(dependents::needs(&dependent.at, &r.manifest, package)),
+                Err(e) => unchecked.push(format!("{} needs {package}: {e}", dependent.at)),
             }
         }
         if !by.is_empty() {
             return Err(UninstallError::Needed { what: resource, by });
         }
     }
-    let name = &req.name;
-    match &req.namespace {
+    match &resource.namespace {
         None => {
-            clusters.delete(name, &DeleteParams::default()).await?;
+            Api::<ClusterPackage>::all(client.clone())
+                .delete(&resource.name, &DeleteParams::default())
+                .await?;
         }
         Some(ns) => {
             Api::<Package>::namespaced(client.clone(), ns)
-                .delete(name, &DeleteParams::default())
+                .delete(&resource.name, &DeleteParams::default())
                 .await?;
         }
     }

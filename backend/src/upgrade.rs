@@ -15,9 +15,9 @@ use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
-use crate::repo::values::{self, ValueError};
-use crate::repo::version::PackageVersion;
 use crate::types::{ClusterPackage, Package, PackageSpec};
+use hoist_core::install::InstallRef;
+use hoist_core::install::upgrade::{self as rule, UpgradeRuleError};
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client};
 
@@ -36,25 +36,13 @@ pub struct UpgradeRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum UpgradeError {
     #[error("{0} is not installed")]
-    NotInstalled(String),
+    NotInstalled(InstallRef),
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    #[error("{resource} is at {version}, the newest {package} its repository offers")]
-    UpToDate {
-        resource: String,
-        package: String,
-        version: String,
-    },
-    #[error("{resource} is already at {version}")]
-    AlreadyAt { resource: String, version: String },
-    #[error("{resource}'s values do not fit {version}: {error}; change them first")]
-    Values {
-        resource: String,
-        version: String,
-        error: ValueError,
-    },
+    #[error(transparent)]
+    Rule(#[from] UpgradeRuleError),
     #[error("{0} changed while it was being upgraded; run the upgrade again")]
-    Conflict(String),
+    Conflict(InstallRef),
     #[error("the Kubernetes API refused: {0}")]
     Api(#[from] kube::Error),
 }
@@ -62,7 +50,7 @@ pub enum UpgradeError {
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upgraded {
-    pub resource: String,
+    pub resource: InstallRef,
     pub from: String,
     pub to: String,
 }
@@ -77,6 +65,23 @@ impl std::fmt::Display for Upgraded {
     }
 }
 
+/// The install's spec and resourceVersion, or `None` when it does not exist.
+async fn read(
+    client: &Client,
+    at: &InstallRef,
+) -> Result<Option<(PackageSpec, Option<String>)>, kube::Error> {
+    Ok(match &at.namespace {
+        None => Api::<ClusterPackage>::all(client.clone())
+            .get_opt(&at.name)
+            .await?
+            .map(|p| (p.spec, p.metadata.resource_version)),
+        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
+            .get_opt(&at.name)
+            .await?
+            .map(|p| (p.spec.spec, p.metadata.resource_version)),
+    })
+}
+
 /// Checks and changes the install's version. See the module doc.
 pub async fn upgrade(
     client: &Client,
@@ -84,26 +89,10 @@ pub async fn upgrade(
     catalogue: &Catalogue,
     req: &UpgradeRequest,
 ) -> Result<Upgraded, UpgradeError> {
-    let (resource, spec, resource_version) = match &req.namespace {
-        None => {
-            let resource = format!("ClusterPackage {}", req.name);
-            let api: Api<ClusterPackage> = Api::all(client.clone());
-            let p = api
-                .get_opt(&req.name)
-                .await?
-                .ok_or_else(|| UpgradeError::NotInstalled(resource.clone()))?;
-            (resource, p.spec, p.metadata.resource_version)
-        }
-        Some(ns) => {
-            let resource = format!("Package {ns}/{}", req.name);
-            let api: Api<Package> = Api::namespaced(client.clone(), ns);
-            let p = api
-                .get_opt(&req.name)
-                .await?
-                .ok_or_else(|| UpgradeError::NotInstalled(resource.clone()))?;
-            (resource, p.spec.spec, p.metadata.resource_version)
-        }
-    };
+    let resource = InstallRef::new(req.namespace.as_deref(), req.name.clone());
+    let (spec, resource_version) = read(client, &resource)
+        .await?
+        .ok_or_else(|| UpgradeError::NotInstalled(resource.clone()))?;
     let PackageSpec {
         package_info,
         values: set,
@@ -118,57 +107,35 @@ pub async fn upgrade(
         Freshness::Cached,
     )
     .await?;
-    if req.version.is_none() {
-        let newer = match (
-            PackageVersion::parse(&r.version),
-            PackageVersion::parse(&package_info.version),
-        ) {
-            (Ok(newest), Ok(have)) => newest > have,
-            // An install at a version that does not parse: any valid one is better.
-            (Ok(_), Err(_)) => true,
-            _ => false,
-        };
-        if !newer {
-            return Err(UpgradeError::UpToDate {
-                resource,
-                package: r.name,
-                version: package_info.version,
-            });
-        }
-    }
-    if r.version == package_info.version {
-        return Err(UpgradeError::AlreadyAt {
-            resource,
-            version: r.version,
-        });
-    }
     // Literal values are checked in full; values from ConfigMaps or Secrets by key.
-    let defs = &r.manifest.value_definitions;
-    let literal: Vec<(String, String)> = set
-        .iter()
-        .filter_map(|(k, v)| v.value.clone().map(|value| (k.clone(), value)))
-        .collect();
-    let check = values::validate(&r.name, defs, &literal)
-        .and_then(|_| values::require_known(&r.name, defs, set.keys()));
-    if let Err(error) = check {
-        return Err(UpgradeError::Values {
-            resource,
-            version: r.version,
-            error,
-        });
-    }
+    let current = rule::Current {
+        resource: &resource,
+        version: &package_info.version,
+        literal: set
+            .iter()
+            .filter_map(|(k, v)| v.value.clone().map(|value| (k.clone(), value)))
+            .collect(),
+        keys: set.keys().collect(),
+    };
+    rule::check(
+        &current,
+        &r.name,
+        &r.version,
+        req.version.is_some(),
+        &r.manifest.value_definitions,
+    )?;
     let patch = serde_json::json!({
         "metadata": {"resourceVersion": resource_version},
         "spec": {"packageInfo": {"version": r.version}},
     });
     let params = PatchParams::default();
-    let result = match &req.namespace {
+    let result = match &resource.namespace {
         None => Api::<ClusterPackage>::all(client.clone())
-            .patch(&req.name, &params, &Patch::Merge(&patch))
+            .patch(&resource.name, &params, &Patch::Merge(&patch))
             .await
             .map(|_| ()),
         Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .patch(&req.name, &params, &Patch::Merge(&patch))
+            .patch(&resource.name, &params, &Patch::Merge(&patch))
             .await
             .map(|_| ()),
     };

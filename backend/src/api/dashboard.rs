@@ -203,18 +203,17 @@ impl Dashboard for DashboardService {
             Err(e) => e.metric_label(),
         });
         let installed = result.map_err(install_status)?;
-        tracing::info!(package = %installed.package, version = %installed.version, resource = %installed.resource(), "install requested from the dashboard");
-        let scope = if installed.namespace.is_empty() {
-            pb::Scope::Cluster
-        } else {
-            pb::Scope::Namespaced
+        tracing::info!(package = %installed.package, version = %installed.version, resource = %installed.target, "install requested from the dashboard");
+        let scope = match installed.target.namespace {
+            None => pb::Scope::Cluster,
+            Some(_) => pb::Scope::Namespaced,
         };
         Ok(Response::new(pb::InstallResponse {
             message: installed.to_string(),
             installed: Some(pb::PackageKey {
                 scope: scope as i32,
-                namespace: installed.namespace,
-                name: installed.name,
+                namespace: installed.target.namespace_or_empty().to_string(),
+                name: installed.target.name.clone(),
             }),
             version: installed.version,
             repository: installed.repository,
@@ -251,7 +250,7 @@ fn install_status(e: crate::install::InstallError) -> Status {
     let code = match &e {
         E::Resolve(r) if r.is_not_found() => Code::NotFound,
         E::Resolve(_) => Code::Unavailable,
-        E::Value(_) | E::NoNamespace(_) | E::NamespaceNotApplicable(_) => Code::InvalidArgument,
+        E::Plan(_) => Code::InvalidArgument,
         E::MissingNamespace(_) => Code::FailedPrecondition,
         E::AlreadyExists(_) => Code::AlreadyExists,
         E::Api(kube::Error::Api(s)) if s.code == 403 => Code::PermissionDenied,

@@ -1,33 +1,25 @@
 //! Kubernetes objects to dashboard packages: the one place that knows both.
 
 use crate::types::{ClusterPackage, Package as PackageCr, PackageSpec, PackageStatus};
+use hoist_core::install::state::Condition;
 use hoist_proto::v1::{Package, PackageKey, Scope};
 use kube::ResourceExt;
 
-/// The state a package is in, from its conditions and metadata:
-/// `Deleting`, `Failed`, `Ready`, `Pending` (no verdict yet) or `Unknown`.
+/// The state a package is in, by `hoist-core`'s rule (`install::state`).
 fn state(deleting: bool, status: Option<&PackageStatus>) -> (String, String, String) {
-    if deleting {
-        return (
-            "Deleting".into(),
-            String::new(),
-            "the package is being uninstalled".into(),
-        );
-    }
-    let conditions = status.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    let find = |t: &str| conditions.iter().find(|c| c.type_ == t);
-    match (find("Failed"), find("Ready")) {
-        (Some(f), _) if f.status == "True" => {
-            ("Failed".into(), f.reason.clone(), f.message.clone())
-        }
-        (_, Some(r)) if r.status == "True" => ("Ready".into(), r.reason.clone(), r.message.clone()),
-        (_, Some(r)) => ("Pending".into(), r.reason.clone(), r.message.clone()),
-        _ => (
-            "Pending".into(),
-            "Pending".into(),
-            "waiting for the operator".into(),
-        ),
-    }
+    let conditions: Vec<Condition<'_>> = status
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| Condition {
+            type_: &c.type_,
+            status: &c.status,
+            reason: &c.reason,
+            message: &c.message,
+        })
+        .collect();
+    let s = hoist_core::install::state::state(deleting, &conditions);
+    (s.word.as_str().to_string(), s.reason, s.message)
 }
 
 fn build(

@@ -322,7 +322,7 @@ impl Clientset {
             return;
         }
         let client = Arc::new(RepoClient::new(repo, &self.opts, &self.http, resolved));
-        tracing::info!(repository = %name, url = %crate::api::catalogue::shown_url(client.url()), "repository client (re)built");
+        tracing::info!(repository = %name, url = %hoist_core::repo::links::shown_url(client.url()), "repository client (re)built");
         self.write().insert(name, client);
         self.changes.send_modify(|n| *n += 1);
     }

@@ -13,12 +13,54 @@ pub struct FormatError {
     pub reason: String,
 }
 
+/// The largest repository file [`parse`] reads (the fetcher's own limit is the same).
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How deep a repository file may nest. Real package.yaml files nest under ten levels
+/// (a value definition's JSON patch target); anything near this is an attack on the
+/// parser's stack, not a package.
+pub const MAX_DEPTH: usize = 64;
+
+/// The longest a reason taken from a parser (which may quote the file) may be.
+const MAX_REASON_CHARS: usize = 300;
+
 /// Parses one repository file; the error names the file and the place.
+///
+/// # Guarantees
+/// - Untrusted input is bounded: files over [`MAX_FILE_BYTES`] are refused before
+///   parsing, nesting deeper than [`MAX_DEPTH`] is refused, and aliases may not expand
+///   a small file into a huge document (a "billion laughs" is an error, not an
+///   allocation).
+/// - The error's reason is cut to a few hundred characters, so a body that is not YAML
+///   (an HTML page, a redirect target's text) is not echoed back whole.
 pub fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, FormatError> {
-    serde_yaml::from_slice(bytes).map_err(|e| FormatError {
+    let malformed = |reason: String| FormatError {
         file: file.into(),
-        reason: e.to_string(),
-    })
+        reason: cut(&reason),
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(malformed(format!(
+            "{} bytes, more than the {MAX_FILE_BYTES} a repository file may have",
+            bytes.len()
+        )));
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_documents: 1,
+        },
+    };
+    serde_saphyr::from_slice_with_options(bytes, options).map_err(|e| malformed(e.to_string()))
+}
+
+/// `text` cut to [`MAX_REASON_CHARS`] characters, on a character boundary.
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_REASON_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +213,58 @@ mod tests {
         )
         .expect("json");
         assert_eq!(y, j);
+    }
+
+    #[test]
+    fn deep_nesting_and_alias_bombs_are_refused_not_expanded() {
+        let deep = format!("packages: {}{}", "[".repeat(200), "]".repeat(200));
+        let e = parse::<Index>("index.yaml", deep.as_bytes()).expect_err("too deep");
+        assert!(e.to_string().starts_with("index.yaml is malformed"), "{e}");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = (b'a' + i - 1) as char;
+            let this = (b'a' + i) as char;
+            bomb.push_str(&format!(
+                "{this}: &{this} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        bomb.push_str("packages: []\n");
+        assert!(parse::<Index>("index.yaml", bomb.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_before_parsing_and_reasons_are_cut_short() {
+        let big = vec![b' '; MAX_FILE_BYTES + 1];
+        let e = parse::<Index>("index.yaml", &big).expect_err("too big");
+        assert!(e.reason.contains("more than"), "{e}");
+        let page = format!("<html>{}</html>", "secret internal text ".repeat(500));
+        let e = parse::<Index>("index.yaml", page.as_bytes()).expect_err("not yaml");
+        assert!(e.reason.chars().count() <= 301, "{} chars", e.reason.len());
+    }
+
+    #[test]
+    fn glasskube_style_values_and_build_metadata_versions_parse_as_strings() {
+        let m: PackageManifest = parse(
+            "package.yaml",
+            b"name: a\nvalueDefinitions:\n  replicas:\n    type: number\n    defaultValue: \"1\"\n    constraints: {min: 1, max: 10}\n    targets:\n    - resource: {apiGroup: apps, kind: Deployment, name: a}\n      patch: {op: add, path: /spec/replicas}\n      valueTemplate: \"{{.}}\"\ndependencies:\n- name: b\n  version: \">=1.0.0\"\n",
+        )
+        .expect("parses");
+        let r = &m.value_definitions["replicas"];
+        assert_eq!(
+            r.constraints
+                .as_ref()
+                .and_then(|c| c.get("max"))
+                .and_then(|v| v.as_f64()),
+            Some(10.0)
+        );
+        assert_eq!(r.targets.len(), 1);
+        assert_eq!(m.dependencies[0].version.as_deref(), Some(">=1.0.0"));
+        let v: Versions = parse(
+            "versions.yaml",
+            b"latestVersion: v1.0.0+1\nversions:\n- version: v1.0.0+1\n",
+        )
+        .expect("parses");
+        assert_eq!(v.versions[0].version, "v1.0.0+1");
     }
 
     #[test]
