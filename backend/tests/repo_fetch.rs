@@ -228,3 +228,90 @@ async fn a_restart_serves_from_the_disk_cache_before_the_network() {
     assert_eq!(stale.value.packages.len(), 2);
     assert!(stale.stale.is_some_and(|e| e.to_string().contains("503")));
 }
+
+#[tokio::test]
+async fn the_repositorys_cache_headers_decide_freshness_over_the_ttl() {
+    let server = RepoServer::start().await;
+    let with = |cc: &str| Reply::BodyWith(INDEX.into(), vec![("cache-control", cc.into())]);
+    server.set("/revalidate.yaml", with("max-age=0"));
+    server.set("/never.yaml", with("no-store"));
+    server.set("/hour.yaml", with("public, max-age=3600"));
+    server.set(
+        "/expired.yaml",
+        Reply::BodyWith(
+            INDEX.into(),
+            vec![("expires", "Thu, 01 Jan 1970 00:00:00 GMT".into())],
+        ),
+    );
+    let disk = tempfile::tempdir().expect("dir");
+    let f = fetcher(FetchOptions {
+        disk: Some(disk.path().to_path_buf()),
+        ..Default::default()
+    });
+    let get = |path: &'static str| {
+        let (f, url) = (f.clone(), server.url(path));
+        async move {
+            f.get::<Index>(&url, "index.yaml", Freshness::Cached)
+                .await
+                .expect("fetched")
+                .source
+        }
+    };
+    // max-age=0 and an Expires in the past: revalidated at once, despite a 5 min TTL.
+    for path in ["/revalidate.yaml", "/expired.yaml"] {
+        assert_eq!(get(path).await, Source::Network);
+        assert_eq!(get(path).await, Source::Revalidated, "{path}");
+    }
+    // no-store: fetched whole each time (nothing kept to revalidate), nothing on disk.
+    assert_eq!(get("/never.yaml").await, Source::Network);
+    assert_eq!(get("/never.yaml").await, Source::Network);
+    assert_eq!(server.hits("/never.yaml"), 2);
+    let on_disk: Vec<String> = std::fs::read_dir(hoist::repo::fetch::disk_dir(disk.path()))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !on_disk.iter().any(|n| n.contains("never")),
+        "a no-store answer was written to disk: {on_disk:?}"
+    );
+    // max-age=3600: served from the cache within it.
+    assert_eq!(get("/hour.yaml").await, Source::Network);
+    assert_eq!(get("/hour.yaml").await, Source::Cache);
+    assert_eq!(server.hits("/hour.yaml"), 1);
+}
+
+#[tokio::test]
+async fn memory_holds_at_most_its_bound_however_many_files_are_browsed() {
+    let server = RepoServer::start().await;
+    let body = format!("{INDEX}# {}\n", "x".repeat(900));
+    for i in 0..40 {
+        server.set(&format!("/p{i}.yaml"), Reply::Body(body.clone()));
+    }
+    // Room for about five ~1 KB files.
+    let f = fetcher(FetchOptions {
+        max_memory: 5 * 1024,
+        ..Default::default()
+    });
+    for i in 0..40 {
+        let url = server.url(&format!("/p{i}.yaml"));
+        f.get::<Index>(&url, "index.yaml", Freshness::Cached)
+            .await
+            .expect("fetched");
+    }
+    let held = f.cached_entries();
+    assert!(held <= 5, "{held} files held in 5 KiB");
+    assert!(held >= 1, "the cache still caches");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_an_error_that_says_so() {
+    let server = RepoServer::start().await;
+    server.set("/a.yaml", Reply::Redirect(server.url("/b.yaml")));
+    server.set("/b.yaml", Reply::Redirect(server.url("/a.yaml")));
+    let e = fetcher(FetchOptions::default())
+        .get::<Index>(&server.url("/a.yaml"), "index.yaml", Freshness::Cached)
+        .await
+        .expect_err("a loop");
+    assert!(matches!(e, FetchError::Redirect { .. }), "{e:?}");
+    assert!(e.to_string().contains("more than 5 redirects"), "{e}");
+}

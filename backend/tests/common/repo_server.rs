@@ -12,6 +12,10 @@ use std::time::Duration;
 #[derive(Clone)]
 pub enum Reply {
     Body(String),
+    /// A body (with its ETag, as `Body`) and these extra headers, e.g. Cache-Control.
+    BodyWith(String, Vec<(&'static str, String)>),
+    /// A 302 to this location.
+    Redirect(String),
     Status(u16),
     Slow(Duration),
 }
@@ -136,23 +140,41 @@ async fn answer(s: &Served, req: Request) -> Response {
             tokio::time::sleep(d).await;
             "packages: []".into_response()
         }
-        Some(Reply::Body(body)) => {
-            let etag = format!(
-                "\"{:x}\"",
-                body.len() as u64 * 31 + body.bytes().map(u64::from).sum::<u64>()
-            );
-            if req
-                .headers()
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                == Some(etag.as_str())
-            {
-                *s.not_modified.lock().expect("lock") += 1;
-                return StatusCode::NOT_MODIFIED.into_response();
-            }
+        Some(Reply::Redirect(to)) => {
             let mut h = HeaderMap::new();
-            h.insert(header::ETAG, etag.parse().expect("etag"));
-            (h, body).into_response()
+            h.insert(header::LOCATION, to.parse().expect("location"));
+            (StatusCode::FOUND, h).into_response()
         }
+        Some(Reply::Body(body)) => body_reply(s, &req, body, &[]),
+        Some(Reply::BodyWith(body, extra)) => body_reply(s, &req, body, &extra),
     }
+}
+
+/// A body with a content ETag; 304 when the request names that ETag. `extra` headers
+/// go on both answers, as a server sends Cache-Control with each.
+fn body_reply(
+    s: &Served,
+    req: &Request,
+    body: String,
+    extra: &[(&'static str, String)],
+) -> Response {
+    let mut h = HeaderMap::new();
+    for (k, v) in extra {
+        h.insert(*k, v.parse().expect("header value"));
+    }
+    let etag = format!(
+        "\"{:x}\"",
+        body.len() as u64 * 31 + body.bytes().map(u64::from).sum::<u64>()
+    );
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        *s.not_modified.lock().expect("lock") += 1;
+        return (StatusCode::NOT_MODIFIED, h).into_response();
+    }
+    h.insert(header::ETAG, etag.parse().expect("etag"));
+    (h, body).into_response()
 }
