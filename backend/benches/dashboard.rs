@@ -436,8 +436,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mut rows = Vec::new();
-    // HOIST_BENCH_ONLY=ready|fanout runs one part (for profiling).
+    // HOIST_BENCH_ONLY=ready|fanout|memory runs one part (for profiling).
     let only = std::env::var("HOIST_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "memory" {
+        rows.push(memory_per_package(10_000).await?);
+        if only == "memory" {
+            print_rows(rows);
+            return Ok(());
+        }
+    }
     let sizes: &[usize] = if only == "fanout" {
         &[]
     } else {
@@ -546,6 +553,73 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cluster.shutdown().await;
     print_rows(rows);
     Ok(())
+}
+
+/// `hoist serve` as a user runs it (its own process) against devcluster holding `n`
+/// packages: resident memory once READY, minus the same with no package, per byte of
+/// the packages' JSON as the API server returns them in a LIST.
+async fn memory_per_package(n: usize) -> Result<String, Box<dyn std::error::Error>> {
+    async fn serve_rss(
+        cluster: &devcluster::DevCluster,
+    ) -> Result<u64, Box<dyn std::error::Error>> {
+        use tokio::io::AsyncBufReadExt;
+        let kubeconfig =
+            std::env::temp_dir().join(format!("hoist-bench-kc-{}", std::process::id()));
+        std::fs::write(&kubeconfig, cluster.kubeconfig())?;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
+            .arg(std::env::temp_dir())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child.id().ok_or("no pid")?;
+        let mut lines = tokio::io::BufReader::new(child.stderr.take().ok_or("stderr")?).lines();
+        // "dashboard ready at" is logged once, at READY.
+        while let Some(line) = lines.next_line().await? {
+            if line.contains("dashboard ready at") {
+                break;
+            }
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or("no VmRSS")?;
+        child.kill().await?;
+        Ok(kb * 1024)
+    }
+    let empty = devcluster::DevCluster::start(Default::default()).await?;
+    hoist::demo::install_crds(&empty.client()?).await?;
+    let full = devcluster::DevCluster::start(Default::default()).await?;
+    let client = full.client()?;
+    hoist::demo::install_crds(&client).await?;
+    seed(&client, n, "memory").await?;
+    let list = axum::http::Request::get("/apis/packages.hoist.dev/v1alpha1/clusterpackages")
+        .body(Vec::new())?;
+    let json = client.request_text(list).await?.len();
+    // Median of three of each: resident memory moves a little with allocator timing.
+    let (mut base, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        base.push(serve_rss(&empty).await?);
+        with.push(serve_rss(&full).await?);
+    }
+    base.sort();
+    with.sort();
+    let (base, with) = (base[1], with[1]);
+    let per = with.saturating_sub(base) as f64 / n as f64;
+    let json_per = json as f64 / n as f64;
+    empty.shutdown().await;
+    full.shutdown().await;
+    Ok(format!(
+        "| memory per cached package, {n} packages (`hoist serve` resident memory with them minus without, per package): RSS / JSON from the API server | {:.0} B / {:.0} B = **{:.2}×** |",
+        per,
+        json_per,
+        per / json_per
+    ))
 }
 
 fn print_rows(rows: Vec<String>) {

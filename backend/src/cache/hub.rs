@@ -1,7 +1,8 @@
 //! The change hub: the packages as the dashboard sees them, a revision per change, a
 //! bounded ring of recent changes to resume from, and a broadcast to every stream.
 //!
-//! A domain core: it holds protocol messages, never Kubernetes objects.
+//! A domain core: it holds protocol messages, never Kubernetes objects (compactly: see
+//! [`super::stored`]).
 //!
 //! Guarantees:
 //! - a change that alters nothing (same package, same resourceVersion) gets no revision
@@ -14,6 +15,7 @@
 //! - publishing never waits for a subscriber: the broadcast channel is bounded, and a
 //!   subscriber that falls behind is told so and resubscribes from a snapshot.
 
+use super::stored::{Interner, Stored};
 use hoist_proto::v1::{Package, PackageChange, PackageKey, Snapshot, package_change::Change};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,11 +30,14 @@ use tokio::sync::broadcast;
 /// virtual machines (ours: 1,000 BTreeMap inserts of cluster-scoped keys took 4.8 ms
 /// instead of 0.18 ms; measured, see docs/BENCHMARKS.md). Every cluster package has an
 /// empty namespace, so the hub would pay it on every lookup.
+///
+/// The namespace is shared (many packages, few namespaces) and the name is held here
+/// only, not again in the stored package.
 #[derive(Debug, Clone)]
 pub struct Key {
     pub scope: i32,
-    pub namespace: String,
-    pub name: String,
+    pub namespace: Arc<str>,
+    pub name: Box<str>,
 }
 
 /// `a.cmp(b)` for strings, without calling `memcmp` when either is empty.
@@ -68,22 +73,43 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// The hub's key for a protocol key (for lookups; stored keys share their namespace).
 pub fn key_of(k: &PackageKey) -> Key {
     Key {
         scope: k.scope,
-        namespace: k.namespace.clone(),
-        name: k.name.clone(),
+        namespace: Arc::from(k.namespace.as_str()),
+        name: k.name.as_str().into(),
+    }
+}
+
+/// [`key_of`], with the namespace shared through `strings`.
+fn stored_key(k: &PackageKey, strings: &mut Interner) -> Key {
+    Key {
+        scope: k.scope,
+        namespace: strings.intern(&k.namespace),
+        name: k.name.as_str().into(),
     }
 }
 
 /// Whether `new` changes nothing against `old`. Objects from the API server with the
 /// same resourceVersion are the same object, so that is compared first (one short
 /// string); a full comparison only when there is no resourceVersion (tests, fixtures).
-fn unchanged(old: Option<&Package>, new: &Package) -> bool {
+fn unchanged(old: Option<&Stored>, key: &Key, new: &Package) -> bool {
     match old {
         None => false,
         Some(old) if !new.resource_version.is_empty() => {
-            old.resource_version == new.resource_version
+            old.resource_version() == new.resource_version
+        }
+        Some(old) => old.to_package(key) == *new,
+    }
+}
+
+/// Whether a staged package is the one held (see [`unchanged`]).
+fn same(old: Option<&Stored>, new: &Stored) -> bool {
+    match old {
+        None => false,
+        Some(old) if !new.resource_version().is_empty() => {
+            old.resource_version() == new.resource_version()
         }
         Some(old) => old == new,
     }
@@ -93,7 +119,8 @@ fn unchanged(old: Option<&Package>, new: &Package) -> bool {
 #[derive(Debug, Clone)]
 pub enum HubEvent {
     Change(Arc<PackageChange>),
-    /// Refresh was asked for: every stream sends a fresh snapshot.
+    /// A relist changed more than the ring can hold (or loaded a scope whole): every
+    /// stream sends a fresh snapshot.
     Resync,
 }
 
@@ -107,8 +134,45 @@ pub enum Start {
 
 struct State {
     revision: u64,
-    packages: BTreeMap<Key, Package>,
+    /// Per scope (so a scope's first list becomes its map whole), in key order.
+    packages: BTreeMap<i32, BTreeMap<Key, Stored>>,
+    /// The strings `packages` share; purged as packages change.
+    strings: Interner,
+    /// Changes since the last purge of `strings`.
+    since_purge: usize,
     ring: VecDeque<Arc<PackageChange>>,
+    /// Per scope, the (re)list in progress (see [`Hub::stage`]).
+    staging: std::collections::HashMap<i32, Vec<(Key, Stored)>>,
+}
+
+/// Single changes between purges of the interner (a relist always purges).
+const PURGE_EVERY: usize = 1024;
+
+impl State {
+    fn store(&mut self, key: Key, p: &Package) {
+        let stored = Stored::new(p, &mut self.strings);
+        self.packages
+            .entry(key.scope)
+            .or_default()
+            .insert(key, stored);
+        self.changed();
+    }
+
+    fn get(&self, key: &Key) -> Option<&Stored> {
+        self.packages.get(&key.scope)?.get(key)
+    }
+
+    fn changed(&mut self) {
+        self.since_purge += 1;
+        if self.since_purge >= PURGE_EVERY {
+            self.purge();
+        }
+    }
+
+    fn purge(&mut self) {
+        self.since_purge = 0;
+        self.strings.purge();
+    }
 }
 
 pub struct Hub {
@@ -126,7 +190,10 @@ impl Hub {
             state: Mutex::new(State {
                 revision: 0,
                 packages: BTreeMap::new(),
+                strings: Interner::default(),
+                since_purge: 0,
                 ring: VecDeque::new(),
+                staging: Default::default(),
             }),
             tx: broadcast::channel(subscriber_buffer.max(1)).0,
             instance_id: uuid::Uuid::new_v4().to_string(),
@@ -147,7 +214,7 @@ impl Hub {
     }
 
     pub fn len(&self) -> usize {
-        self.lock().packages.len()
+        self.lock().packages.values().map(BTreeMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -155,7 +222,11 @@ impl Hub {
     }
 
     pub fn get(&self, key: &Key) -> Option<Package> {
-        self.lock().packages.get(key).cloned()
+        let s = self.lock();
+        s.packages
+            .get(&key.scope)?
+            .get_key_value(key)
+            .map(|(k, p)| p.to_package(k))
     }
 
     /// The keys of the packages installed from `package_name`, without copying the rest.
@@ -163,8 +234,9 @@ impl Hub {
         self.lock()
             .packages
             .values()
-            .filter(|p| p.package_name == package_name)
-            .filter_map(|p| p.key.clone())
+            .flatten()
+            .filter(|(_, p)| p.package_name() == package_name)
+            .map(|(k, _)| k.to_package_key())
             .collect()
     }
 
@@ -178,7 +250,12 @@ impl Hub {
         Snapshot {
             instance_id: self.instance_id.clone(),
             revision: s.revision,
-            packages: s.packages.values().cloned().collect(),
+            packages: s
+                .packages
+                .values()
+                .flatten()
+                .map(|(k, p)| p.to_package(k))
+                .collect(),
         }
     }
 
@@ -198,70 +275,109 @@ impl Hub {
 
     /// Inserts or replaces a package; `None` when it was already exactly so.
     pub fn upsert(&self, p: Package) -> Option<u64> {
-        let key = key_of(p.key.as_ref()?);
         let mut s = self.lock();
-        if unchanged(s.packages.get(&key), &p) {
+        let key = stored_key(p.key.as_ref()?, &mut s.strings);
+        if unchanged(s.get(&key), &key, &p) {
             return None;
         }
-        s.packages.insert(key, p.clone());
+        s.store(key, &p);
         Some(self.publish(&mut s, Change::Upsert(p)))
     }
 
     /// Removes a package; `None` when it was not there.
     pub fn delete(&self, key: &PackageKey) -> Option<u64> {
         let mut s = self.lock();
-        s.packages.remove(&key_of(key))?;
-        Some(self.publish(&mut s, Change::Delete(key.clone())))
+        let key = key_of(key);
+        s.packages.get_mut(&key.scope)?.remove(&key)?;
+        s.changed();
+        Some(self.publish(&mut s, Change::Delete(key.to_package_key())))
     }
 
     /// After a (re)list of one scope: upserts what differs and deletes what the list no
-    /// longer has. Returns how many changes that made.
+    /// longer has. Returns how many changes that made. ([`Hub::begin`], [`Hub::stage`]
+    /// for each listed package, then [`Hub::commit`].)
+    pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
+        self.begin(scope);
+        for p in &listed {
+            self.stage(scope, p);
+        }
+        drop(listed);
+        self.commit(scope)
+    }
+
+    /// A (re)list of `scope` begins: what was staged for it before is dropped.
+    pub fn begin(&self, scope: i32) {
+        self.lock().staging.remove(&scope);
+    }
+
+    /// One package of the (re)list of `scope`, kept aside in its compact form until
+    /// [`Hub::commit`]: a list of 10k packages is never held as messages too.
+    pub fn stage(&self, scope: i32, p: &Package) {
+        let mut s = self.lock();
+        let Some(k) = p.key.as_ref() else { return };
+        let State {
+            staging, strings, ..
+        } = &mut *s;
+        let key = stored_key(k, strings);
+        let stored = Stored::new(p, strings);
+        staging.entry(scope).or_default().push((key, stored));
+    }
+
+    /// The (re)list of `scope` is complete: whatever it did not stage is gone.
     ///
     /// When the changes are more than half the ring (a relist after a long outage), or
-    /// this is the scope's first list, they are applied as one revision: the ring is emptied, so resuming
-    /// streams get a snapshot, and subscribers are told to resync. Cheaper for everyone
-    /// than thousands of single changes, and the outcome is the same.
-    pub fn reconcile(&self, scope: i32, listed: Vec<Package>) -> usize {
-        let mut listed: BTreeMap<Key, Package> = listed
-            .into_iter()
-            .filter_map(|p| Some((key_of(p.key.as_ref()?), p)))
-            .collect();
+    /// this is the scope's first list (before READY, when no stream follows changes),
+    /// they are applied as one revision: the ring is emptied, so resuming streams get a
+    /// snapshot, and subscribers are told to resync. Cheaper for everyone than
+    /// thousands of single changes, and the outcome is the same.
+    pub fn commit(&self, scope: i32) -> usize {
         let mut s = self.lock();
-        let gone: Vec<Key> = s
-            .packages
+        // Collecting sorts the list and builds the map bottom-up, with full nodes: a
+        // third of the memory of inserting one by one (measured).
+        let listed: BTreeMap<Key, Stored> = s
+            .staging
+            .remove(&scope)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let held = s.packages.entry(scope).or_default();
+        let first = held.is_empty();
+        let gone: Vec<Key> = held
             .keys()
-            .filter(|k| k.scope == scope && !listed.contains_key(*k))
+            .filter(|k| !listed.contains_key(*k))
             .cloned()
             .collect();
         let changed = listed
             .iter()
-            .filter(|(k, p)| !unchanged(s.packages.get(*k), p))
+            .filter(|(k, p)| !same(held.get(*k), p))
             .count();
         let changes = gone.len() + changed;
-        // The first list of a scope (nothing of it held yet) is loaded wholesale too:
-        // it happens before READY, when no stream can be following changes.
-        let first = !s.packages.keys().any(|k| k.scope == scope);
         if (first && changes > 0) || changes > self.ring_capacity / 2 {
-            // Replace the scope wholesale: `append` merges two sorted maps in one pass,
-            // where inserting 10k entries one by one took ~50 ms (measured).
-            s.packages.retain(|k, _| k.scope != scope);
-            s.packages.append(&mut listed);
+            // The list becomes the scope's map whole.
+            *held = listed;
             s.revision += 1;
             s.ring.clear();
+            s.purge();
             let _ = self.tx.send(HubEvent::Resync);
             return changes;
         }
         for k in gone {
-            if let Some(key) = s.packages.remove(&k).and_then(|p| p.key) {
-                self.publish(&mut s, Change::Delete(key));
+            if s.packages
+                .get_mut(&scope)
+                .and_then(|m| m.remove(&k))
+                .is_some()
+            {
+                self.publish(&mut s, Change::Delete(k.to_package_key()));
             }
         }
         for (k, p) in listed {
-            if !unchanged(s.packages.get(&k), &p) {
-                s.packages.insert(k, p.clone());
-                self.publish(&mut s, Change::Upsert(p));
+            if !same(s.get(&k), &p) {
+                let message = p.to_package(&k);
+                s.packages.entry(scope).or_default().insert(k, p);
+                self.publish(&mut s, Change::Upsert(message));
             }
         }
+        s.purge();
         changes
     }
 
@@ -367,6 +483,36 @@ mod tests {
             matches!(hub.subscribe(&id, 1).0, Start::Snapshot(_)),
             "the ring cannot replay a bulk change"
         );
+    }
+
+    #[test]
+    fn a_scopes_first_list_leaves_the_other_scope_and_snapshots_stay_in_key_order() {
+        let hub = Hub::new(16, 10);
+        let mut ns = pkg("web", "1");
+        ns.key = Some(PackageKey {
+            scope: Scope::Namespaced as i32,
+            namespace: "team-a".into(),
+            name: "web".into(),
+        });
+        assert_eq!(hub.reconcile(Scope::Namespaced as i32, vec![ns.clone()]), 1);
+        // Listed out of order, staged one by one as a watcher delivers them.
+        hub.begin(Scope::Cluster as i32);
+        for name in ["c", "a", "b"] {
+            hub.stage(Scope::Cluster as i32, &pkg(name, "1"));
+        }
+        assert_eq!(hub.commit(Scope::Cluster as i32), 3);
+        let names: Vec<String> = hub
+            .snapshot()
+            .packages
+            .into_iter()
+            .filter_map(|p| p.key.map(|k| k.name))
+            .collect();
+        assert_eq!(
+            names,
+            ["a", "b", "c", "web"],
+            "cluster scope first, then by name"
+        );
+        assert_eq!(hub.get(&key_of(ns.key.as_ref().expect("key"))), Some(ns));
     }
 
     #[test]

@@ -7,3 +7,4 @@ pub mod convert;
 pub mod hub;
 pub mod readiness;
 pub mod reflectors;
+pub mod stored;

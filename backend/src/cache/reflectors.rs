@@ -63,11 +63,11 @@ pub trait Sink<K>: Send + Sync {
 type ToSink<K> = Option<Arc<dyn Sink<K>>>;
 
 /// Feeds packages of one scope to the hub; a relist becomes only the real differences.
+/// The list is staged in the hub as it arrives (compactly), never held here.
 struct PackageSink<K> {
     hub: Arc<Hub>,
     scope: Scope,
     convert: fn(&K) -> hoist_proto::v1::Package,
-    listed: std::sync::Mutex<Vec<hoist_proto::v1::Package>>,
 }
 
 impl<K> PackageSink<K> {
@@ -76,26 +76,19 @@ impl<K> PackageSink<K> {
             hub,
             scope,
             convert,
-            listed: Default::default(),
         })
-    }
-
-    fn listed(&self) -> std::sync::MutexGuard<'_, Vec<hoist_proto::v1::Package>> {
-        self.listed.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl<K: Send + Sync> Sink<K> for PackageSink<K> {
     fn init(&self) {
-        self.listed().clear();
+        self.hub.begin(self.scope as i32);
     }
     fn init_apply(&self, obj: &K) {
-        let p = (self.convert)(obj);
-        self.listed().push(p);
+        self.hub.stage(self.scope as i32, &(self.convert)(obj));
     }
     fn init_done(&self) {
-        let listed = std::mem::take(&mut *self.listed());
-        self.hub.reconcile(self.scope as i32, listed);
+        self.hub.commit(self.scope as i32);
     }
     fn apply(&self, obj: &K) {
         self.hub.upsert((self.convert)(obj));
