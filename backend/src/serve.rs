@@ -155,6 +155,7 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         hub: hub.clone(),
         repositories: repositories.clone(),
         secrets: repositories.clone(),
+        secret_relists: Some(repositories.secret_relists()),
         namespace: opts.namespace.clone(),
     };
     reflectors::start(

@@ -386,3 +386,60 @@ async fn secrets_hoist_may_not_read_leave_it_ready_and_are_named_where_they_matt
     })
     .await;
 }
+
+#[tokio::test]
+async fn only_referenced_secret_keys_are_held_and_a_new_reference_reads_a_dropped_one() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Body(INDEX.into()));
+    *server.state.require_token.lock().expect("lock") = Some("second-token".into());
+    let (_c, client, running, mut stream) = ready_backend(options()).await;
+    // A Secret with a referenced key and one that is not, and a Secret nobody uses
+    // (yet), as Helm releases and TLS keys sit beside credentials in a namespace.
+    put_secret(&client, "repo-token", "first-token").await;
+    let api: Api<Secret> = Api::namespaced(client.clone(), hoist::serve::DEFAULT_NAMESPACE);
+    api.patch(
+        "repo-token",
+        &PatchParams::apply("extra").force(),
+        &Patch::Apply(&json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "repo-token"},
+            "stringData": {"tls.key": "-----BEGIN PRIVATE KEY-----"},
+        })),
+    )
+    .await
+    .expect("another key");
+    put_secret(&client, "later", "second-token").await;
+    let repos: Api<PackageRepository> = Api::all(client.clone());
+    repos
+        .create(
+            &PostParams::default(),
+            &token_repository("first", &server.base, "repo-token"),
+        )
+        .await
+        .expect("repository");
+    catalogue_until(&mut stream, |c| repo(c, "first").is_some()).await;
+    let held = running.repositories.held_secret_keys();
+    assert_eq!(
+        held.get("repo-token"),
+        Some(&vec!["token".to_string()]),
+        "{held:?}"
+    );
+    assert_eq!(held.get("later"), Some(&Vec::new()), "{held:?}");
+
+    // A repository that needs the key dropped from "later": the Secrets are read
+    // again and it loads with that token.
+    repos
+        .create(
+            &PostParams::default(),
+            &token_repository("second", &server.base, "later"),
+        )
+        .await
+        .expect("repository");
+    catalogue_until(&mut stream, |c| {
+        repo(c, "second").is_some_and(|r| r.error.is_empty() && r.packages == 1)
+    })
+    .await;
+    assert_eq!(
+        running.repositories.held_secret_keys().get("later"),
+        Some(&vec!["token".to_string()])
+    );
+}

@@ -106,6 +106,9 @@ pub struct Sinks {
     pub repositories: Arc<dyn Sink<PackageRepository>>,
     /// The Secrets of `namespace` (repository credentials).
     pub secrets: Arc<dyn Sink<Secret>>,
+    /// Changes when the Secrets must be listed again (their sink dropped a key it now
+    /// needs).
+    pub secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
     /// Hoist's own namespace.
     pub namespace: String,
 }
@@ -126,6 +129,7 @@ pub fn start(
         hub,
         repositories,
         secrets,
+        secret_relists,
         namespace,
     } = sinks;
     let ctx = Ctx { gate, metrics };
@@ -139,6 +143,7 @@ pub fn start(
             convert::from_cluster_package,
         )),
         false,
+        None,
     ));
     tasks.spawn(run::<Package>(
         Api::all(client.clone()),
@@ -150,6 +155,7 @@ pub fn start(
             convert::from_package,
         )),
         false,
+        None,
     ));
     tasks.spawn(run::<PackageInfo>(
         Api::all(client.clone()),
@@ -157,6 +163,7 @@ pub fn start(
         ctx.clone(),
         None,
         false,
+        None,
     ));
     tasks.spawn(run::<PackageRepository>(
         Api::all(client.clone()),
@@ -164,6 +171,7 @@ pub fn start(
         ctx.clone(),
         Some(repositories),
         false,
+        None,
     ));
     tasks.spawn(run::<Namespace>(
         Api::all(client.clone()),
@@ -171,6 +179,7 @@ pub fn start(
         ctx.clone(),
         None,
         false,
+        None,
     ));
     // Optional: without leave to read Secrets, only repositories that need
     // credentials suffer; the dashboard still becomes READY.
@@ -180,6 +189,7 @@ pub fn start(
         ctx,
         Some(secrets),
         true,
+        secret_relists,
     ));
 }
 
@@ -196,8 +206,14 @@ async fn count(
     Ok(first.items.len() as u64 + first.metadata.remaining_item_count.unwrap_or(0).max(0) as u64)
 }
 
-async fn run<K>(api: Api<K>, kind: &'static str, ctx: Ctx, sink: ToSink<K>, optional: bool)
-where
+async fn run<K>(
+    api: Api<K>,
+    kind: &'static str,
+    ctx: Ctx,
+    sink: ToSink<K>,
+    optional: bool,
+    relists: Option<tokio::sync::watch::Receiver<u64>>,
+) where
     K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     // The count runs beside the list (in this task, so it ends with it), so it never
@@ -213,9 +229,28 @@ where
             Err(e) => ctx.gate.error(kind, e.to_string()),
         }
     };
-    let cfg = watcher::Config::default().page_size(PAGE_SIZE);
-    let events = watcher::watcher(api.clone(), cfg).default_backoff();
-    futures::future::join(probe, follow(events, kind, &ctx, sink, optional)).await;
+    let watch = async {
+        let mut relists = relists;
+        loop {
+            let cfg = watcher::Config::default().page_size(PAGE_SIZE);
+            let events = watcher::watcher(api.clone(), cfg).default_backoff();
+            let following = follow(events, kind, &ctx, sink.clone(), optional);
+            let Some(rx) = relists.as_mut() else {
+                return following.await;
+            };
+            // A relist asked for drops this watch and starts a new one (list first).
+            tokio::select! {
+                () = following => return,
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        relists = None;
+                    }
+                    tracing::debug!(kind, "listing again");
+                }
+            }
+        }
+    };
+    futures::future::join(probe, watch).await;
 }
 
 /// Feeds one kind's events to the gate and its sink, forever.

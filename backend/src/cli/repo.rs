@@ -3,7 +3,6 @@
 //! Bad input (an invalid URL, an unknown name) is an error that changes nothing; an
 //! unreachable repository is still added, and `repo list` shows why it cannot be used.
 
-use crate::cache::reflectors::Sink;
 use crate::repo::catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::{FetchOptions, Freshness};
@@ -142,31 +141,18 @@ pub async fn remove(client: &Client, name: &str) -> Result<String, RepoError> {
 /// Secrets of `namespace` only when a repository takes its credentials from one.
 pub async fn clientset(client: &Client, namespace: &str) -> Result<Arc<Clientset>, kube::Error> {
     let api: Api<PackageRepository> = Api::all(client.clone());
-    let repos = api.list(&Default::default()).await?;
-    let set = Clientset::new(FetchOptions {
+    let repos = api.list(&Default::default()).await?.items;
+    let secrets = if Clientset::needs_secrets(&repos) {
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        secrets.list(&Default::default()).await?.items
+    } else {
+        Vec::new()
+    };
+    let opts = FetchOptions {
         timeout: Duration::from_secs(10),
         ..Default::default()
-    });
-    if repos.items.iter().any(|r| {
-        r.spec.auth.as_ref().is_some_and(|a| {
-            a.basic
-                .as_ref()
-                .is_some_and(|b| b.username_secret_ref.is_some() || b.password_secret_ref.is_some())
-                || a.bearer
-                    .as_ref()
-                    .is_some_and(|b| b.token_secret_ref.is_some())
-        })
-    }) {
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-        let listed = secrets.list(&Default::default()).await?;
-        Sink::<Secret>::init(&*set);
-        listed.items.iter().for_each(|s| set.init_apply(s));
-        Sink::<Secret>::init_done(&*set);
-    }
-    Sink::<PackageRepository>::init(&*set);
-    repos.items.iter().for_each(|r| set.init_apply(r));
-    Sink::<PackageRepository>::init_done(&*set);
-    Ok(set)
+    };
+    Ok(Clientset::from_lists(opts, &repos, &secrets))
 }
 
 /// [`clientset`] and the catalogue, every index asked of its repository now (a one-shot

@@ -13,6 +13,11 @@
 //! Secret is created, changed or deleted, every client whose credentials it changes is
 //! rebuilt at once, as on a spec change.
 //!
+//! Only the keys some repository references are held: a Secret's other keys (Helm
+//! releases, TLS keys, other tokens in Hoist's namespace) are dropped as the watch
+//! delivers them. When a repository comes to reference a key that was dropped, the
+//! Secrets are listed again ([`Clientset::secret_relists`]), once.
+//!
 //! Caveat: a referenced Secret or key that does not exist is reported as the
 //! repository's problem, and the repository is fetched without credentials (a public
 //! mirror still works; a private one answers 401, which is reported too).
@@ -42,8 +47,17 @@ pub struct RepoClient {
     fetcher: Fetcher,
 }
 
-/// The Secrets of Hoist's namespace: name → key → value.
-type SecretData = BTreeMap<String, BTreeMap<String, Vec<u8>>>;
+/// What the clientset keeps of one Secret: the names of all its keys, the values of
+/// the referenced ones only.
+#[derive(Default, Clone)]
+struct SecretKeys {
+    values: BTreeMap<String, Vec<u8>>,
+    /// Every key the Secret has, held or not (to tell "no such key" from "dropped").
+    names: BTreeSet<String>,
+}
+
+/// The Secrets of Hoist's namespace, by name.
+type SecretData = BTreeMap<String, SecretKeys>;
 
 /// What the clientset knows of Hoist's Secrets.
 #[derive(Default)]
@@ -58,7 +72,7 @@ fn resolve_auth(spec: &PackageRepositorySpec, secrets: &Secrets) -> (Auth, Optio
     let mut problems: Vec<String> = Vec::new();
     let mut value = |inline: &Option<String>, r: &Option<SecretKeyRef>| -> String {
         match (inline, r) {
-            (_, Some(r)) => match secrets.data.get(&r.name).map(|d| d.get(&r.key)) {
+            (_, Some(r)) => match secrets.data.get(&r.name).map(|d| d.values.get(&r.key)) {
                 Some(Some(v)) => String::from_utf8_lossy(v)
                     .trim_end_matches('\n')
                     .to_string(),
@@ -97,8 +111,8 @@ fn resolve_auth(spec: &PackageRepositorySpec, secrets: &Secrets) -> (Auth, Optio
     }
 }
 
-/// The Secrets a repository's spec refers to.
-fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
+/// The Secret keys a repository's spec refers to.
+pub fn secret_refs(spec: &PackageRepositorySpec) -> impl Iterator<Item = &SecretKeyRef> {
     let a = spec.auth.as_ref();
     let basic = a.and_then(|a| a.basic.as_ref());
     let bearer = a.and_then(|a| a.bearer.as_ref());
@@ -109,7 +123,11 @@ fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
     ]
     .into_iter()
     .flatten()
-    .map(|r| r.name.as_str())
+}
+
+/// The Secrets a repository's spec refers to.
+fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
+    secret_refs(spec).map(|r| r.name.as_str())
 }
 
 impl RepoClient {
@@ -222,6 +240,9 @@ pub struct Clientset {
     secrets_listed: Mutex<SecretData>,
     /// Bumped on every swap, so callers can wait for one.
     changes: watch::Sender<u64>,
+    /// Bumped when a repository references a Secret key that was dropped: the Secret
+    /// watch lists again to read it.
+    secret_relists: watch::Sender<u64>,
 }
 
 impl Clientset {
@@ -235,7 +256,74 @@ impl Clientset {
             secrets: Default::default(),
             secrets_listed: Default::default(),
             changes: watch::channel(0).0,
+            secret_relists: watch::channel(0).0,
         })
+    }
+
+    /// A clientset from one list of repositories and of Hoist's Secrets (a one-shot
+    /// command's): repositories first, so the Secrets' referenced keys are known when
+    /// they are read.
+    pub fn from_lists(
+        opts: FetchOptions,
+        repositories: &[PackageRepository],
+        secrets: &[Secret],
+    ) -> Arc<Self> {
+        let set = Self::new(opts);
+        Sink::<PackageRepository>::init(&*set);
+        repositories.iter().for_each(|r| set.init_apply(r));
+        Sink::<PackageRepository>::init_done(&*set);
+        Sink::<Secret>::init(&*set);
+        secrets.iter().for_each(|s| set.init_apply(s));
+        Sink::<Secret>::init_done(&*set);
+        set
+    }
+
+    /// Whether any of `repositories` takes credentials from a Secret.
+    pub fn needs_secrets(repositories: &[PackageRepository]) -> bool {
+        repositories
+            .iter()
+            .any(|r| secret_refs(&r.spec).next().is_some())
+    }
+
+    /// Changes when the Secrets must be listed again (see the module doc).
+    pub fn secret_relists(&self) -> watch::Receiver<u64> {
+        self.secret_relists.subscribe()
+    }
+
+    /// The Secret keys some repository references, by Secret.
+    fn wanted(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for repo in lock(&self.specs).values() {
+            for r in secret_refs(&repo.spec) {
+                out.entry(r.name.clone()).or_default().insert(r.key.clone());
+            }
+        }
+        out
+    }
+
+    /// The keys held (with their values) of each Secret, for tests and debugging.
+    pub fn held_secret_keys(&self) -> BTreeMap<String, Vec<String>> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .data
+            .iter()
+            .map(|(name, k)| (name.clone(), k.values.keys().cloned().collect()))
+            .collect()
+    }
+
+    /// What to keep of `secret`: the names of its keys, the values of wanted ones.
+    fn keep(&self, secret: &Secret) -> SecretKeys {
+        let wanted = self.wanted();
+        let wanted = wanted.get(&secret.name_any());
+        let mut kept = SecretKeys::default();
+        for (k, v) in secret.data.iter().flatten() {
+            kept.names.insert(k.clone());
+            if wanted.is_some_and(|w| w.contains(k)) {
+                kept.values.insert(k.clone(), v.0.clone());
+            }
+        }
+        kept
     }
 
     /// The HTTP client every repository shares, built now rather than by the first
@@ -308,6 +396,19 @@ impl Clientset {
     fn upsert(&self, repo: &PackageRepository) {
         let name = repo.name_any();
         lock(&self.specs).insert(name.clone(), repo.clone());
+        // A key this spec needs that the Secret has but was not kept: read it again.
+        let dropped = {
+            let secrets = self.secrets.read().unwrap_or_else(|p| p.into_inner());
+            secret_refs(&repo.spec).any(|r| {
+                secrets
+                    .data
+                    .get(&r.name)
+                    .is_some_and(|s| s.names.contains(&r.key) && !s.values.contains_key(&r.key))
+            })
+        };
+        if dropped {
+            self.secret_relists.send_modify(|n| *n += 1);
+        }
         let resolved = resolve_auth(
             &repo.spec,
             &self.secrets.read().unwrap_or_else(|p| p.into_inner()),
@@ -329,6 +430,12 @@ impl Clientset {
 
     fn remove(&self, name: &str) {
         lock(&self.specs).remove(name);
+        // Keys only this repository referenced are not held any longer.
+        let wanted = self.wanted();
+        for (secret, keys) in &mut self.secrets.write().unwrap_or_else(|p| p.into_inner()).data {
+            keys.values
+                .retain(|k, _| wanted.get(secret).is_some_and(|w| w.contains(k)));
+        }
         if self.write().remove(name).is_some() {
             self.changes.send_modify(|n| *n += 1);
         }
@@ -351,22 +458,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect()
-}
-
 /// The Secrets of Hoist's namespace, for repository credentials.
 impl Sink<Secret> for Clientset {
     fn init(&self) {
         lock(&self.secrets_listed).clear();
     }
     fn init_apply(&self, secret: &Secret) {
-        lock(&self.secrets_listed).insert(secret.name_any(), secret_data(secret));
+        let kept = self.keep(secret);
+        lock(&self.secrets_listed).insert(secret.name_any(), kept);
     }
     fn init_done(&self) {
         let listed = std::mem::take(&mut *lock(&self.secrets_listed));
@@ -378,11 +477,12 @@ impl Sink<Secret> for Clientset {
     }
     fn apply(&self, secret: &Secret) {
         let name = secret.name_any();
+        let kept = self.keep(secret);
         self.secrets
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .data
-            .insert(name.clone(), secret_data(secret));
+            .insert(name.clone(), kept);
         self.secrets_changed(Some(&name));
     }
     fn unavailable(&self, why: &str) {
