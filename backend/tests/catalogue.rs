@@ -105,3 +105,22 @@ async fn the_latest_version_is_computed_and_a_disagreeing_index_is_flagged() {
     assert!(latest.differs(), "the file says v1.1.0+2");
     assert_eq!(latest.invalid, ["bogus"]);
 }
+
+#[tokio::test]
+async fn a_password_in_a_repository_url_is_never_shown_in_its_state_or_errors() {
+    let server = RepoServer::start().await;
+    server.set("/index.yaml", Reply::Status(500));
+    let with_password = server.base.replace("http://", "http://robot:hunter2@");
+    let set = Clientset::new(FetchOptions::default());
+    set.apply(&repo("private", &with_password, true));
+    let cat = catalogue::load(&set, Freshness::Cached).await;
+    let state = &cat.repositories[0];
+    let error = state.error.as_deref().expect("the 500 is reported");
+    assert!(error.contains("500"), "{error}");
+    for shown in [state.url.as_str(), error] {
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("robot"),
+            "user info shown: {shown}"
+        );
+    }
+}

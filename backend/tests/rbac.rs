@@ -15,9 +15,9 @@ fn grants(kind: &str) -> BTreeSet<Grant> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/rbac.yaml");
     let text = std::fs::read_to_string(path).expect("deploy/rbac.yaml exists");
     let mut out = BTreeSet::new();
-    let docs: Vec<serde_json::Value> =
-        serde_saphyr::from_multiple(&text).expect("each document parses");
-    for doc in docs {
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let doc: serde_json::Value =
+            serde::Deserialize::deserialize(doc).expect("each document parses");
         if doc["kind"] != kind {
             continue;
         }

@@ -43,7 +43,7 @@ impl PatchKind {
 /// Parses the patch body for its kind: JSON, or YAML for apply (of which JSON is a subset).
 pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
     let parsed = match kind {
-        PatchKind::Apply => serde_saphyr::from_slice::<Value>(body).map_err(|e| e.to_string()),
+        PatchKind::Apply => serde_yaml_ng::from_slice::<Value>(body).map_err(|e| e.to_string()),
         _ => serde_json::from_slice::<Value>(body).map_err(|e| e.to_string()),
     };
     let value = parsed.map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;

@@ -218,7 +218,7 @@ pub fn parse_object(body: &RequestBody) -> Result<Value, ApiError> {
             serde_json::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
         }
         "application/yaml" => {
-            serde_saphyr::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
+            serde_yaml_ng::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     };

@@ -121,7 +121,12 @@ pub async fn show(
         let _ = writeln!(out, "{d}");
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "Repository:  {} ({})", r.repository, r.repository_url);
+    let _ = writeln!(
+        out,
+        "Repository:  {} ({})",
+        r.repository,
+        hoist_core::repo::links::shown_url(&r.repository_url)
+    );
     if !r.also_in.is_empty() {
         let _ = writeln!(out, "Also in:     {}", r.also_in.join(", "));
     }
@@ -173,7 +178,7 @@ pub async fn show(
     if !r.manifest_urls.is_empty() {
         let _ = writeln!(out, "\nManifests:");
         for u in &r.manifest_urls {
-            let _ = writeln!(out, "  {u}");
+            let _ = writeln!(out, "  {}", hoist_core::repo::links::shown_url(u));
         }
     }
     if let Some(h) = &m.helm {

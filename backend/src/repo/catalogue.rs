@@ -27,7 +27,7 @@ pub async fn load(clientset: &Clientset, freshness: Freshness) -> Catalogue {
             };
             IndexAnswer {
                 repository: c.name.clone(),
-                url: c.url().to_string(),
+                url: hoist_core::repo::links::shown_url(c.url()),
                 is_default: c.is_default,
                 has_credentials: c.has_credentials(),
                 problem: c.problem().map(str::to_string),

@@ -16,10 +16,10 @@ pub struct FormatError {
 /// The largest repository file [`parse`] reads (the fetcher's own limit is the same).
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
-/// How deep a repository file may nest. Real package.yaml files nest under ten levels
-/// (a value definition's JSON patch target); anything near this is an attack on the
-/// parser's stack, not a package.
-pub const MAX_DEPTH: usize = 64;
+/// How deep a repository file may nest: the parser's own recursion limit (128), far
+/// beyond the ten levels real package.yaml files use; deeper input is an error, not a
+/// stack overflow.
+pub const MAX_DEPTH: usize = 128;
 
 /// The longest a reason taken from a parser (which may quote the file) may be.
 const MAX_REASON_CHARS: usize = 300;
@@ -30,7 +30,7 @@ const MAX_REASON_CHARS: usize = 300;
 /// - Untrusted input is bounded: files over [`MAX_FILE_BYTES`] are refused before
 ///   parsing, nesting deeper than [`MAX_DEPTH`] is refused, and aliases may not expand
 ///   a small file into a huge document (a "billion laughs" is an error, not an
-///   allocation).
+///   allocation): serde_yaml_ng's recursion and repetition limits.
 /// - The error's reason is cut to a few hundred characters, so a body that is not YAML
 ///   (an HTML page, a redirect target's text) is not echoed back whole.
 pub fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<T, FormatError> {
@@ -44,15 +44,7 @@ pub fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result
             bytes.len()
         )));
     }
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_depth: MAX_DEPTH,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
-            max_documents: 1,
-        },
-    };
-    serde_saphyr::from_slice_with_options(bytes, options).map_err(|e| malformed(e.to_string()))
+    serde_yaml_ng::from_slice(bytes).map_err(|e| malformed(e.to_string()))
 }
 
 /// `text` cut to [`MAX_REASON_CHARS`] characters, on a character boundary.
@@ -220,16 +212,23 @@ mod tests {
         let deep = format!("packages: {}{}", "[".repeat(200), "]".repeat(200));
         let e = parse::<Index>("index.yaml", deep.as_bytes()).expect_err("too deep");
         assert!(e.to_string().starts_with("index.yaml is malformed"), "{e}");
-        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        // A "billion laughs" where the parser must expand it: into a value definition's
+        // free-form metadata (10^12 elements if expanded).
+        let mut bomb = String::from(
+            "name: p\nvalueDefinitions:\n  v:\n    type: text\n    metadata:\n      a: &a [x, x, x, x, x, x, x, x, x, x]\n",
+        );
         for i in 1..12 {
             let prev = (b'a' + i - 1) as char;
             let this = (b'a' + i) as char;
             bomb.push_str(&format!(
-                "{this}: &{this} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+                "      {this}: &{this} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));
         }
-        bomb.push_str("packages: []\n");
-        assert!(parse::<Index>("index.yaml", bomb.as_bytes()).is_err());
+        let e = parse::<PackageManifest>("package.yaml", bomb.as_bytes()).expect_err("a bomb");
+        assert!(
+            e.to_string().starts_with("package.yaml is malformed"),
+            "{e}"
+        );
     }
 
     #[test]

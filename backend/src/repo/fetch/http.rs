@@ -152,6 +152,8 @@ pub async fn request(
     url: &str,
     validators: Option<Validators>,
 ) -> Result<Answer, FetchError> {
+    // Errors name the URL without any user info it carries (it is sent, never shown).
+    let shown = hoist_core::repo::links::shown_url(url);
     let mut req = http.get().await?.get(url);
     req = match auth {
         Auth::None => req,
@@ -169,18 +171,18 @@ pub async fn request(
     let map_err = |e: reqwest::Error| {
         if e.is_timeout() {
             FetchError::Timeout {
-                url: url.into(),
+                url: shown.clone(),
                 secs: opts.timeout.as_secs(),
             }
         } else if e.is_redirect() {
             FetchError::Redirect {
-                url: url.into(),
+                url: shown.clone(),
                 reason: redirect_reason(&e),
             }
         } else {
             FetchError::Unreachable {
-                url: url.into(),
-                reason: e.to_string(),
+                url: shown.clone(),
+                reason: e.without_url().to_string(),
             }
         }
     };
@@ -202,7 +204,7 @@ pub async fn request(
     }
     if !resp.status().is_success() {
         return Err(FetchError::Status {
-            url: url.into(),
+            url: shown.clone(),
             code: resp.status().as_u16(),
         });
     }
@@ -213,7 +215,7 @@ pub async fn request(
     let limit = opts.max_body;
     if resp.content_length().is_some_and(|n| n as usize > limit) {
         return Err(FetchError::TooLarge {
-            url: url.into(),
+            url: shown.clone(),
             limit,
         });
     }
@@ -221,7 +223,7 @@ pub async fn request(
     while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
         if body.len() + chunk.len() > limit {
             return Err(FetchError::TooLarge {
-                url: url.into(),
+                url: shown.clone(),
                 limit,
             });
         }

@@ -313,7 +313,7 @@ impl Fetcher {
         lifetime: Lifetime,
     ) -> Result<Fetched<T>, FetchError> {
         let not_modified = || FetchError::Status {
-            url: url.into(),
+            url: hoist_core::repo::links::shown_url(url),
             code: 304,
         };
         let c = cached.ok_or_else(not_modified)?;
@@ -388,7 +388,7 @@ impl Fetcher {
             && let Ok(body) = std::str::from_utf8(raw)
         {
             let entry = disk::DiskEntry {
-                url: url.into(),
+                url: hoist_core::repo::links::shown_url(url),
                 etag: c.validators.etag.clone(),
                 last_modified: c.validators.last_modified.clone(),
                 fetched_unix_ms: disk::unix_ms()
