@@ -18,7 +18,23 @@ pub enum Route {
     },
 }
 
+/// Percent-decodes a URL component (a malformed one is kept as written). In the browser
+/// this is the browser's own `decodeURIComponent`, which costs the app nothing; the
+/// same rules in Rust serve the native unit tests.
+#[cfg(target_arch = "wasm32")]
+fn decode(s: &str) -> String {
+    js_sys::decode_uri_component(s).map_or_else(|_| s.to_string(), String::from)
+}
+
+/// Percent-encodes a URL component with the browser's `encodeURIComponent` (the `+`
+/// of a version's build revision becomes `%2B` and survives).
+#[cfg(target_arch = "wasm32")]
+fn encode(s: &str) -> String {
+    js_sys::encode_uri_component(s).into()
+}
+
 /// Percent-decodes a URL component (invalid escapes are kept as written).
+#[cfg(not(target_arch = "wasm32"))]
 fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -41,6 +57,7 @@ fn decode(s: &str) -> String {
 
 /// Percent-encodes a URL component: everything but `A-Z a-z 0-9 - . _ ~` (so the `+`
 /// of a version's build revision survives).
+#[cfg(not(target_arch = "wasm32"))]
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

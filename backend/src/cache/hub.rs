@@ -235,7 +235,7 @@ impl Hub {
             .packages
             .values()
             .flatten()
-            .filter(|(_, p)| p.package_name() == package_name)
+            .filter(|(k, p)| p.package_name(k) == package_name)
             .map(|(k, _)| k.to_package_key())
             .collect()
     }

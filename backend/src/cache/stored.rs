@@ -52,7 +52,8 @@ impl Interner {
 /// A package without its key (the map holds that).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
-    package_name: Arc<str>,
+    /// `None`: the same as the install's name (the usual case: `hoist install x`).
+    package_name: Option<Arc<str>>,
     version: Arc<str>,
     repository: Arc<str>,
     installed_version: Arc<str>,
@@ -66,8 +67,9 @@ pub struct Stored {
 
 impl Stored {
     pub fn new(p: &Package, strings: &mut Interner) -> Self {
+        let named_after = p.key.as_ref().is_some_and(|k| k.name == p.package_name);
         Self {
-            package_name: strings.intern(&p.package_name),
+            package_name: (!named_after).then(|| strings.intern(&p.package_name)),
             version: strings.intern(&p.version),
             repository: strings.intern(&p.repository),
             installed_version: strings.intern(&p.installed_version),
@@ -84,7 +86,7 @@ impl Stored {
     pub fn to_package(&self, key: &Key) -> Package {
         Package {
             key: Some(key.to_package_key()),
-            package_name: self.package_name.to_string(),
+            package_name: self.package_name(key).to_string(),
             version: self.version.to_string(),
             repository: self.repository.to_string(),
             installed_version: self.installed_version.to_string(),
@@ -97,8 +99,9 @@ impl Stored {
         }
     }
 
-    pub fn package_name(&self) -> &str {
-        &self.package_name
+    /// The package it installs (`key`: where it is held).
+    pub fn package_name<'a>(&'a self, key: &'a Key) -> &'a str {
+        self.package_name.as_deref().unwrap_or(&key.name)
     }
 
     pub fn resource_version(&self) -> &str {
@@ -154,6 +157,12 @@ mod tests {
         let mut strings = Interner::default();
         let a = Stored::new(&package("a", "same"), &mut strings);
         let b = Stored::new(&package("b", "same"), &mut strings);
+        assert!(a.package_name.is_some(), "hello-web installed as a: held");
+        let named = Stored::new(&package("hello-web", "same"), &mut strings);
+        assert_eq!(
+            named.package_name, None,
+            "installed under its own name: not again"
+        );
         assert!(Arc::ptr_eq(&a.message, &b.message));
         let held = strings.len();
         let c = Stored::new(&package("c", "only c says this"), &mut strings);
