@@ -13,7 +13,10 @@
 //!   subscribes under the same lock that orders changes, so nothing is missed or
 //!   repeated between the start and the live changes;
 //! - publishing never waits for a subscriber: the broadcast channel is bounded, and a
-//!   subscriber that falls behind is told so and resubscribes from a snapshot.
+//!   subscriber that falls behind is told so and resubscribes from a snapshot;
+//! - a (re)list is staged as it arrives ([`Hub::stage`]) and applied whole at its end
+//!   ([`Hub::commit`]): until then readers see the packages as they were, and the list
+//!   is never held as protocol messages beside the packages.
 
 use super::stored::{Interner, Stored};
 use hoist_proto::v1::{Package, PackageChange, PackageKey, Snapshot, package_change::Change};
