@@ -194,6 +194,8 @@ pub struct State {
     /// The resourceVersion of the last compaction: no kind has history before it.
     compacted: u64,
     dirty: bool,
+    /// Set for the duration of a `dryRun=All` write (see [`Store::write_dry`]).
+    dry_run: bool,
 }
 
 /// The store, shared by every request.
@@ -223,6 +225,7 @@ impl Store {
             history_limit: history_limit.max(1),
             compacted: 0,
             dirty: false,
+            dry_run: false,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = state.registry.get("", "v1", "namespaces").cloned();
@@ -245,6 +248,24 @@ impl Store {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs a write as `dryRun=All` asks when `dry_run`: everything is checked and the
+    /// answer is what the write would store, but nothing is stored, no watch event is
+    /// sent and the resourceVersion does not move.
+    pub fn write_dry<T>(
+        &self,
+        dry_run: bool,
+        f: impl FnOnce(&mut State) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if !dry_run {
+            return self.write(f);
+        }
+        let mut state = self.lock();
+        state.dry_run = true;
+        let out = f(&mut state);
+        state.dry_run = false;
+        out
     }
 
     /// Runs a write and wakes the persister when it changed something.
@@ -469,7 +490,9 @@ impl State {
         self.snapshots.clear();
     }
 
-    /// Records a change: new resourceVersion, store, history, broadcast.
+    /// Records a change: new resourceVersion, store, history, broadcast. In a dry run,
+    /// only the object as it would be stored (a create has no resourceVersion yet; a
+    /// change keeps the stored one).
     fn commit(
         &mut self,
         rt: &ResourceType,
@@ -477,6 +500,18 @@ impl State {
         mut obj: Value,
         previous: Option<Obj>,
     ) -> Obj {
+        if self.dry_run {
+            let m = meta::metadata_mut(&mut obj);
+            match previous.as_deref().map(meta::resource_version) {
+                Some(rv) => {
+                    m.insert("resourceVersion".into(), Value::String(rv.to_string()));
+                }
+                None => {
+                    m.remove("resourceVersion");
+                }
+            }
+            return Arc::new(obj);
+        }
         self.rv += 1;
         let rv = self.rv;
         meta::metadata_mut(&mut obj)
@@ -594,8 +629,10 @@ impl State {
             // Validate before committing: a CRD that defines nothing servable is rejected whole.
             let types = crate::crd::served_types(&obj)?;
             let created = self.commit(rt, EventType::Added, obj, None);
-            for t in types {
-                self.registry.insert(t);
+            if !self.dry_run {
+                for t in types {
+                    self.registry.insert(t);
+                }
             }
             self.establish_crd(rt, &created)?
         } else {
@@ -872,7 +909,9 @@ impl State {
                 meta::metadata_mut(&mut last).remove("finalizers");
                 self.commit(t, EventType::Deleted, last, Some(o));
             }
-            self.registry.remove_all_versions(&key);
+            if !self.dry_run {
+                self.registry.remove_all_versions(&key);
+            }
         }
         let uid = meta::uid(&removed).to_string();
         for kind in self.kinds.values() {

@@ -211,3 +211,48 @@ fn the_official_python_client_works_unchanged() {
         "{text}"
     );
 }
+
+#[test]
+fn kubectl_server_side_dry_runs_store_nothing() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("widgets.yaml")]);
+    assert!(ok, "apply CRD: {out}");
+    let (ok, out) = k(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.test.hoist.dev",
+        "--timeout=30s",
+    ]);
+    assert!(ok, "CRD established: {out}");
+
+    let (ok, out) = k(&[
+        "apply",
+        "--dry-run=server",
+        "--validate=false",
+        "-f",
+        &manifest("gadget-a.yaml"),
+    ]);
+    assert!(ok && out.contains("(server dry run)"), "dry apply: {out}");
+    let (ok, out) = k(&["get", "gadgets", "-o", "name"]);
+    assert!(
+        ok && !out.contains("gadget.test.hoist.dev/a"),
+        "nothing stored: {out}"
+    );
+
+    let (ok, out) = k(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        &manifest("gadget-a.yaml"),
+    ]);
+    assert!(ok && out.contains("created"), "apply: {out}");
+    let (ok, out) = k(&["delete", "gadget", "a", "--dry-run=server"]);
+    assert!(ok && out.contains("(server dry run)"), "dry delete: {out}");
+    let (ok, out) = k(&["get", "gadget", "a", "-o", "name"]);
+    assert!(
+        ok && out.contains("gadget.test.hoist.dev/a"),
+        "still there: {out}"
+    );
+}

@@ -7,6 +7,9 @@ use axum::response::Response;
 
 pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
     let obj = parse_object(&body)?;
-    let created = ctx.app.store.write(|s| s.create(ctx.rt, ctx.ns, obj))?;
+    let created = ctx
+        .app
+        .store
+        .write_dry(ctx.dry_run()?, |s| s.create(ctx.rt, ctx.ns, obj))?;
     Ok(json_response(201, &render(ctx.rt, &created)))
 }

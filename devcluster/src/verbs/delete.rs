@@ -17,9 +17,14 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
     let preconditions = options.get("preconditions").cloned().unwrap_or(Value::Null);
-    let obj = ctx
-        .app
-        .store
-        .write(|s| s.delete(ctx.rt, ctx.ns, ctx.name, &preconditions))?;
+    // kubectl and kube-rs may say it in the query or in DeleteOptions.dryRun.
+    let in_options = options
+        .get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|d| d.iter().any(|v| v == "All"));
+    let dry_run = ctx.dry_run()? || in_options;
+    let obj = ctx.app.store.write_dry(dry_run, |s| {
+        s.delete(ctx.rt, ctx.ns, ctx.name, &preconditions)
+    })?;
     Ok(json_response(200, &render(ctx.rt, &obj)))
 }

@@ -10,6 +10,7 @@ pub mod patch;
 pub mod update;
 pub mod watch;
 
+use crate::error::ApiError;
 use crate::resources::ResourceType;
 use crate::server::{App, Query};
 
@@ -22,4 +23,18 @@ pub struct Ctx<'a> {
     pub name: &'a str,
     pub status: bool,
     pub query: &'a Query,
+}
+
+impl Ctx<'_> {
+    /// `dryRun`: absent (a real write) or `All`; anything else is refused, as the API
+    /// server refuses it.
+    pub fn dry_run(&self) -> Result<bool, ApiError> {
+        match self.query.get("dryRun").map(String::as_str) {
+            None | Some("") => Ok(false),
+            Some("All") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "Unsupported value: {other:?}: supported values: \"All\""
+            ))),
+        }
+    }
 }
