@@ -41,6 +41,7 @@ pub mod selector;
 pub mod server;
 pub mod store;
 pub mod verbs;
+pub mod workloads;
 
 pub use counters::Counters;
 pub use error::{ApiError, StartError};
@@ -66,6 +67,10 @@ pub struct Options {
     pub bookmark_interval: Duration,
     /// Largest request body.
     pub body_limit: usize,
+    /// Play the workload controllers ([`workloads`]): a Deployment, StatefulSet or
+    /// DaemonSet becomes ready, a Job completes, this long after each change. `None`:
+    /// workloads keep whatever status their writers give them.
+    pub workloads: Option<Duration>,
 }
 
 impl Default for Options {
@@ -76,6 +81,7 @@ impl Default for Options {
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(5),
             body_limit: 3 * 1024 * 1024,
+            workloads: Some(Duration::from_millis(100)),
         }
     }
 }
@@ -148,6 +154,13 @@ impl DevCluster {
                 }
             }
         }));
+        if let Some(delay) = opts.workloads {
+            tasks.push(tokio::spawn(workloads::run(
+                app.clone(),
+                delay,
+                stopped.clone(),
+            )));
+        }
         if let Some(path) = opts.state_file.clone() {
             tasks.push(tokio::spawn(persist::writer(
                 app.clone(),

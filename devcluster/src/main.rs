@@ -31,6 +31,14 @@ enum Command {
         /// Events kept per kind for watches to resume from.
         #[arg(long, default_value_t = 10_000)]
         history: usize,
+        /// How long after a change a Deployment, StatefulSet or DaemonSet becomes ready
+        /// and a Job completes, in milliseconds (devcluster plays their controllers).
+        #[arg(long, default_value_t = 100, conflicts_with = "no_workloads")]
+        workload_delay_ms: u64,
+        /// Do not play the workload controllers: workloads keep the status their
+        /// writers give them.
+        #[arg(long)]
+        no_workloads: bool,
     },
 }
 
@@ -47,11 +55,14 @@ async fn main() -> anyhow::Result<()> {
         kubeconfig_out,
         state,
         history,
+        workload_delay_ms,
+        no_workloads,
     } = Cli::parse().command;
     let opts = devcluster::Options {
         listen,
         state_file: state,
         history_limit: history,
+        workloads: (!no_workloads).then(|| std::time::Duration::from_millis(workload_delay_ms)),
         ..Default::default()
     };
     let cluster = devcluster::DevCluster::start(opts).await?;

@@ -256,3 +256,42 @@ fn kubectl_server_side_dry_runs_store_nothing() {
         "still there: {out}"
     );
 }
+
+#[test]
+fn kubectl_rollout_status_sees_a_deployment_become_available_and_roll_again() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let (ok, out) = k(&[
+        "apply",
+        "--validate=false",
+        "-f",
+        &manifest("web-deployment.yaml"),
+    ]);
+    assert!(ok, "apply: {out}");
+    let (ok, out) = k(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    assert!(
+        ok && out.contains("successfully rolled out"),
+        "rollout: {out}"
+    );
+    // (`kubectl scale` needs the /scale subresource: not yet, decision 0014.)
+    let (ok, out) = k(&[
+        "patch",
+        "deployment/web",
+        "-p",
+        r#"{"spec":{"replicas":3}}"#,
+    ]);
+    assert!(ok, "scale by patch: {out}");
+    let (ok, out) = k(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    assert!(
+        ok && out.contains("successfully rolled out"),
+        "rollout after scale: {out}"
+    );
+    let (ok, out) = k(&[
+        "get",
+        "deployment/web",
+        "-o",
+        "jsonpath={.status.availableReplicas}",
+    ]);
+    assert!(ok && out.trim() == "3", "available after scale: {out}");
+}
