@@ -51,4 +51,33 @@ try:
     raise AssertionError("deleted object still readable")
 except ApiException as e:
     assert e.status == 404, e
+# A Deployment, read back as available once devcluster's controllers have played it.
+apps = client.AppsV1Api()
+labels = {"app": "py-web"}
+dep = client.V1Deployment(
+    metadata=client.V1ObjectMeta(name="py-web"),
+    spec=client.V1DeploymentSpec(
+        replicas=2,
+        selector=client.V1LabelSelector(match_labels=labels),
+        template=client.V1PodTemplateSpec(
+            metadata=client.V1ObjectMeta(labels=labels),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="web", image="nginx:1.27")]),
+        ),
+    ),
+)
+created = apps.create_namespaced_deployment("default", dep)
+w = watch.Watch()
+available = None
+for event in w.stream(apps.list_namespaced_deployment, "default", field_selector="metadata.name=py-web",
+                      resource_version=created.metadata.resource_version, timeout_seconds=30):
+    d = event["object"]
+    if d.status and d.status.available_replicas == 2:
+        available = d
+        w.stop()
+assert available is not None, "the Deployment never became available"
+read = apps.read_namespaced_deployment("py-web", "default")
+conditions = {c.type: c.status for c in read.status.conditions}
+assert conditions.get("Available") == "True", conditions
+assert read.status.observed_generation == read.metadata.generation, read.status
+apps.delete_namespaced_deployment("py-web", "default")
 print("python client: ok")
