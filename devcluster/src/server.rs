@@ -150,6 +150,7 @@ async fn resource(
     match op.subresource.as_deref() {
         None => {}
         Some("status") if rt.status_subresource => {}
+        Some("scale") if verbs::scale::has_scale(&rt) => {}
         Some(other) => {
             return Err(ApiError::no_route(&format!(
                 "{path} (no subresource {other:?})"
@@ -159,14 +160,14 @@ async fn resource(
     let verb = verb_of(req.method(), &op, &query)?;
     if op.subresource.is_some() && !matches!(verb, "get" | "update" | "patch") {
         return Err(ApiError::method_not_allowed(format!(
-            "{verb} is not allowed on the status subresource"
+            "{verb} is not allowed on a subresource"
         )));
     }
     app.counters.record(verb, &rt.store_key().to_string());
     let faults = apply_faults(app, verb, path).await?;
     let ns = op.namespace.clone().unwrap_or_default();
     let name = op.name.clone().unwrap_or_default();
-    let status = op.subresource.is_some();
+    let status = op.subresource.as_deref() == Some("status");
     let ctx = verbs::Ctx {
         app,
         rt: &rt,
@@ -175,6 +176,13 @@ async fn resource(
         status,
         query: &query,
     };
+    if op.subresource.as_deref() == Some("scale") {
+        let body = match verb {
+            "get" => None,
+            _ => Some(read_body(app, req).await?),
+        };
+        return verbs::scale::handle(&ctx, verb, body);
+    }
     match verb {
         "get" => verbs::get::handle(&ctx),
         "list" => verbs::list::handle(&ctx, op.namespace.as_deref()),

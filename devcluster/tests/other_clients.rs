@@ -258,7 +258,7 @@ fn kubectl_server_side_dry_runs_store_nothing() {
 }
 
 #[test]
-fn kubectl_rollout_status_sees_a_deployment_become_available_and_roll_again() {
+fn kubectl_rollout_status_sees_a_deployment_become_available_and_scale() {
     require("kubectl", "apt-get install -y kubernetes-client");
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
@@ -274,14 +274,8 @@ fn kubectl_rollout_status_sees_a_deployment_become_available_and_roll_again() {
         ok && out.contains("successfully rolled out"),
         "rollout: {out}"
     );
-    // (`kubectl scale` needs the /scale subresource: not yet, decision 0014.)
-    let (ok, out) = k(&[
-        "patch",
-        "deployment/web",
-        "-p",
-        r#"{"spec":{"replicas":3}}"#,
-    ]);
-    assert!(ok, "scale by patch: {out}");
+    let (ok, out) = k(&["scale", "deployment/web", "--replicas=3"]);
+    assert!(ok && out.contains("scaled"), "scale: {out}");
     let (ok, out) = k(&["rollout", "status", "deployment/web", "--timeout=30s"]);
     assert!(
         ok && out.contains("successfully rolled out"),

@@ -188,3 +188,64 @@ async fn with_workloads_off_a_deployment_keeps_the_status_its_writers_give_it() 
         "only the ConfigMap was written"
     );
 }
+
+#[tokio::test]
+async fn the_scale_subresource_reads_and_moves_replicas_and_refuses_what_it_should() {
+    let (_c, client) = start().await;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &deployment("web", 2, json!({})))
+        .await
+        .expect("create");
+    wait(&api, "web", available(2)).await;
+    let scale = api.get_scale("web").await.expect("get scale");
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(2));
+    let status = scale.status.expect("status");
+    assert_eq!(
+        (status.replicas, status.selector.as_deref()),
+        (2, Some("app=web"))
+    );
+
+    let patched = api
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .expect("patch scale");
+    assert_eq!(patched.spec.and_then(|s| s.replicas), Some(5));
+    wait(&api, "web", available(5)).await;
+
+    // A Scale with a stale resourceVersion is a conflict; a negative count is invalid.
+    let mut stale = api.get_scale("web").await.expect("get scale");
+    stale.metadata.resource_version = Some("1".into());
+    stale.spec = Some(k8s_openapi::api::autoscaling::v1::ScaleSpec { replicas: Some(1) });
+    let e = api
+        .replace_scale("web", &PostParams::default(), &stale)
+        .await
+        .expect_err("stale");
+    assert!(matches!(&e, kube::Error::Api(s) if s.code == 409), "{e:?}");
+    let e = api
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": -1}})),
+        )
+        .await
+        .expect_err("negative");
+    assert!(matches!(&e, kube::Error::Api(s) if s.code == 422), "{e:?}");
+    assert_eq!(
+        api.get("web").await.expect("get").spec.replicas,
+        Some(5),
+        "refused changes changed nothing"
+    );
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, "default");
+    cms.create(&PostParams::default(), &configmap("c"))
+        .await
+        .expect("create");
+    let e = cms
+        .get_scale("c")
+        .await
+        .expect_err("no scale on a ConfigMap");
+    assert!(matches!(&e, kube::Error::Api(s) if s.code == 404), "{e:?}");
+}

@@ -89,5 +89,12 @@ fn resource_entries(t: &ResourceType) -> Vec<Value> {
             "kind": t.kind, "verbs": ["get", "patch", "update"],
         }));
     }
+    if super::scale::has_scale(t) {
+        out.push(json!({
+            "name": format!("{}/scale", t.plural), "singularName": "", "namespaced": t.namespaced,
+            "group": "autoscaling", "version": "v1", "kind": "Scale",
+            "verbs": ["get", "patch", "update"],
+        }));
+    }
     out
 }

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod get;
 pub mod list;
 pub mod patch;
+pub mod scale;
 pub mod update;
 pub mod watch;
 
