@@ -30,6 +30,7 @@ pub mod admin;
 pub mod counters;
 pub mod crd;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod kubeconfig;
 pub mod meta;

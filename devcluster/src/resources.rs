@@ -47,6 +47,13 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn store_key(&self) -> StoreKey {
+        // events.k8s.io/v1 Events are the core ones in another shape: one store.
+        if self.group == "events.k8s.io" && self.plural == "events" {
+            return StoreKey {
+                group: String::new(),
+                plural: self.plural.clone(),
+            };
+        }
         StoreKey {
             group: self.group.clone(),
             plural: self.plural.clone(),
@@ -99,6 +106,8 @@ pub fn builtins() -> Vec<ResourceType> {
         b("", "v1", "configmaps", "ConfigMap", true, &["cm"], false),
         b("", "v1", "secrets", "Secret", true, &[], false),
         b("", "v1", "events", "Event", true, &["ev"], false),
+        // The same Events in their newer shape (see `crate::events`).
+        b("events.k8s.io", "v1", "events", "Event", true, &[], false),
         b("", "v1", "services", "Service", true, &["svc"], true),
         b(
             "",

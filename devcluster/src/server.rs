@@ -260,7 +260,7 @@ pub fn render(rt: &ResourceType, obj: &Value) -> Value {
     if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
         return obj.clone();
     }
-    let mut o = obj.clone();
+    let mut o = crate::events::convert(rt, obj).unwrap_or_else(|| obj.clone());
     o["apiVersion"] = Value::String(want);
     o
 }

@@ -803,7 +803,8 @@ impl State {
         opts: WriteOpts,
     ) -> Result<Obj, ApiError> {
         let current = match self.get(rt, ns, name) {
-            Ok(o) => (*o).clone(),
+            // In the view the patch was written for (Events have two; see `events`).
+            Ok(o) => crate::server::render(rt, &o),
             Err(_) if opts.create_missing => {
                 let mut obj = patch.clone();
                 meta::metadata_mut(&mut obj).insert("name".into(), Value::String(name.into()));

@@ -289,3 +289,25 @@ fn kubectl_rollout_status_sees_a_deployment_become_available_and_scale() {
     ]);
     assert!(ok && out.trim() == "3", "available after scale: {out}");
 }
+
+#[test]
+fn kubectl_get_events_and_kubectl_events_read_an_events_k8s_io_event() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("event.yaml")]);
+    assert!(ok, "apply: {out}");
+    // devcluster answers lists, not server-side Tables, so read fields, not columns.
+    let (ok, out) = k(&[
+        "get",
+        "events",
+        "-o",
+        "jsonpath={.items[0].reason}/{.items[0].message}/{.items[0].involvedObject.name}",
+    ]);
+    assert!(
+        ok && out.trim() == "Installed/every object applied/settings",
+        "the v1 view: {out}"
+    );
+    let (ok, out) = k(&["events"]);
+    assert!(ok && out.contains("Installed"), "kubectl events: {out}");
+}
