@@ -288,6 +288,31 @@ fn kubectl_rollout_status_sees_a_deployment_become_available_and_scale() {
         "jsonpath={.status.availableReplicas}",
     ]);
     assert!(ok && out.trim() == "3", "available after scale: {out}");
+
+    // label, annotate, and diff (a server-side dry run of the change) as users run them.
+    let (ok, out) = k(&["label", "deployment/web", "tier=front"]);
+    assert!(ok && out.contains("labeled"), "label: {out}");
+    let (ok, out) = k(&["annotate", "deployment/web", "note=hi"]);
+    assert!(ok && out.contains("annotated"), "annotate: {out}");
+    let changed = std::env::temp_dir().join(format!("web-{}.yaml", std::process::id()));
+    let text = std::fs::read_to_string(manifest("web-deployment.yaml")).expect("manifest");
+    std::fs::write(&changed, text.replace("replicas: 2", "replicas: 7")).expect("write");
+    let changed = changed.display().to_string();
+    let (_, out) = k(&["diff", "-f", &changed]);
+    assert!(
+        out.contains("+  replicas: 7"),
+        "diff shows the change: {out}"
+    );
+    let (ok, out) = k(&[
+        "get",
+        "deployment/web",
+        "-o",
+        "jsonpath={.spec.replicas} {.metadata.labels.tier} {.metadata.annotations.note}",
+    ]);
+    assert!(
+        ok && out.trim() == "3 front hi",
+        "diff changed nothing: {out}"
+    );
 }
 
 #[test]
