@@ -22,7 +22,7 @@
 //!
 //! Caveats (see `docs/decisions/0002-devcluster-fidelity.md`): no authentication or
 //! RBAC, no OpenAPI schema validation, strategic merge is a JSON merge, server-side apply
-//! has no managedFields, and no protobuf or Table responses.
+//! treats lists as atomic fields, and no protobuf or Table responses.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +32,7 @@ pub mod crd;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod fields;
 pub mod kubeconfig;
 pub mod meta;
 pub mod patch;

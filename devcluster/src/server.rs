@@ -168,6 +168,13 @@ async fn resource(
     let ns = op.namespace.clone().unwrap_or_default();
     let name = op.name.clone().unwrap_or_default();
     let status = op.subresource.as_deref() == Some("status");
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ua| ua.split('/').next())
+        .unwrap_or_default()
+        .to_string();
     let ctx = verbs::Ctx {
         app,
         rt: &rt,
@@ -175,6 +182,7 @@ async fn resource(
         name: &name,
         status,
         query: &query,
+        user_agent: &user_agent,
     };
     if op.subresource.as_deref() == Some("scale") {
         let body = match verb {
@@ -243,8 +251,12 @@ pub fn parse_object(body: &RequestBody) -> Result<Value, ApiError> {
 
 /// A JSON response.
 pub fn json_response(code: u16, body: &Value) -> Response {
+    bytes_response(code, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON answer already serialized.
+pub fn bytes_response(code: u16, bytes: Vec<u8>) -> Response {
     let status = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::OK);
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],

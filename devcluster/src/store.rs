@@ -194,8 +194,34 @@ pub struct State {
     /// The resourceVersion of the last compaction: no kind has history before it.
     compacted: u64,
     dirty: bool,
-    /// Set for the duration of a `dryRun=All` write (see [`Store::write_dry`]).
+    /// Set for the duration of a `dryRun=All` write (see [`Store::write_as`]).
     dry_run: bool,
+    /// Who writes now, for `managedFields` (see [`Store::write_as`]).
+    writer: Writer,
+    /// An apply's field ownership, computed before the write it makes (see
+    /// [`crate::fields`]); taken by that write instead of recording an Update.
+    pending_managed: Option<crate::fields::Managed>,
+}
+
+/// Who a write is from: the field manager (`fieldManager`, else the client's user
+/// agent), whether an apply may take fields from others (`force`), and whether it is a
+/// dry run.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    pub manager: String,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+impl Default for Writer {
+    /// devcluster's own writes (the workload controllers).
+    fn default() -> Self {
+        Self {
+            manager: "devcluster".into(),
+            force: false,
+            dry_run: false,
+        }
+    }
 }
 
 /// The store, shared by every request.
@@ -226,6 +252,8 @@ impl Store {
             compacted: 0,
             dirty: false,
             dry_run: false,
+            writer: Writer::default(),
+            pending_managed: None,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = state.registry.get("", "v1", "namespaces").cloned();
@@ -250,21 +278,27 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs a write as `dryRun=All` asks when `dry_run`: everything is checked and the
-    /// answer is what the write would store, but nothing is stored, no watch event is
-    /// sent and the resourceVersion does not move.
-    pub fn write_dry<T>(
+    /// Runs a write for `writer`: its field manager owns what it changes
+    /// (`managedFields`), and when it is a dry run (`dryRun=All`) everything is checked
+    /// and the answer is what the write would store, but nothing is stored, no watch
+    /// event is sent and the resourceVersion does not move.
+    pub fn write_as<T>(
         &self,
-        dry_run: bool,
+        writer: Writer,
         f: impl FnOnce(&mut State) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        if !dry_run {
-            return self.write(f);
-        }
         let mut state = self.lock();
-        state.dry_run = true;
+        state.dry_run = writer.dry_run;
+        state.writer = writer;
         let out = f(&mut state);
         state.dry_run = false;
+        state.writer = Writer::default();
+        state.pending_managed = None;
+        let dirty = state.dirty;
+        drop(state);
+        if dirty {
+            self.changed.notify_one();
+        }
         out
     }
 
@@ -616,6 +650,7 @@ impl State {
         if rt.namespaced {
             self.require_namespace(ns)?;
         }
+        self.set_managed(rt, None, &mut obj, false);
         let key = ObjKey::new(if rt.namespaced { ns } else { "" }, &name);
         if self
             .kinds
@@ -650,6 +685,67 @@ impl State {
             return Ok(prev);
         }
         Ok(self.commit(rt, EventType::Modified, next, Some(prev)))
+    }
+
+    /// Writes `next`'s `metadata.managedFields`: an apply's ownership when one is
+    /// pending, else the current writer as an Update manager of what changed from `old`.
+    fn set_managed(
+        &mut self,
+        rt: &ResourceType,
+        old: Option<&Value>,
+        next: &mut Value,
+        status: bool,
+    ) {
+        let managed = match self.pending_managed.take() {
+            Some(m) => m,
+            None => {
+                let mut m = old.map(crate::fields::Managed::of).unwrap_or_default();
+                let manager = self.writer.manager.clone();
+                m.record_update(&manager, &rt.api_version(), &meta::now(), old, next, status);
+                m
+            }
+        };
+        let m = meta::metadata_mut(next);
+        match managed.to_json() {
+            Some(v) => m.insert("managedFields".into(), v),
+            None => m.remove("managedFields"),
+        };
+    }
+
+    /// A server-side apply of `applied` by the current writer onto `current` (`None`:
+    /// the object is new): the object to write, with its field ownership pending for
+    /// that write; 409 naming each conflict unless the writer forces.
+    fn server_side_apply(
+        &mut self,
+        rt: &ResourceType,
+        name: &str,
+        current: Option<&Value>,
+        applied: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut managed = current.map(crate::fields::Managed::of).unwrap_or_default();
+        let writer = self.writer.clone();
+        let mut body = applied.clone();
+        if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+        }
+        let next = managed
+            .apply(
+                &writer.manager,
+                &rt.api_version(),
+                &meta::now(),
+                current,
+                &body,
+                writer.force,
+            )
+            .map_err(|conflicts| {
+                ApiError::conflict(
+                    &rt.plural,
+                    name,
+                    crate::fields::conflict_message(&conflicts),
+                )
+            })?;
+        self.pending_managed = Some(managed);
+        Ok(next)
     }
 
     fn require_namespace(&self, ns: &str) -> Result<(), ApiError> {
@@ -747,8 +843,13 @@ impl State {
                 };
             }
             m.remove("managedFields");
+            match old_meta.get("managedFields") {
+                Some(v) => m.insert("managedFields".into(), v.clone()),
+                None => None,
+            };
             next
         };
+        self.set_managed(rt, Some(&old), &mut next, opts.status);
         if meta::generation_relevant(&old, rt.custom) != meta::generation_relevant(&next, rt.custom)
         {
             let generation = old
@@ -806,14 +907,19 @@ impl State {
             // In the view the patch was written for (Events have two; see `events`).
             Ok(o) => crate::server::render(rt, &o),
             Err(_) if opts.create_missing => {
-                let mut obj = patch.clone();
+                let mut obj = self.server_side_apply(rt, name, None, patch)?;
                 meta::metadata_mut(&mut obj).insert("name".into(), Value::String(name.into()));
                 return self.create(rt, ns, obj);
             }
             Err(e) => return Err(e),
         };
-        let mut next = current.clone();
-        crate::patch::apply(kind, &mut next, patch)?;
+        let mut next = if kind == crate::patch::PatchKind::Apply {
+            self.server_side_apply(rt, name, Some(&current), patch)?
+        } else {
+            let mut next = current.clone();
+            crate::patch::apply(kind, &mut next, patch)?;
+            next
+        };
         if meta::resource_version(&next).is_empty() {
             meta::metadata_mut(&mut next).insert(
                 "resourceVersion".into(),

@@ -336,3 +336,62 @@ fn kubectl_get_events_and_kubectl_events_read_an_events_k8s_io_event() {
     let (ok, out) = k(&["events"]);
     assert!(ok && out.contains("Installed"), "kubectl events: {out}");
 }
+
+#[test]
+fn kubectl_server_side_apply_by_two_managers_conflicts_and_force_conflicts_wins() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let web = manifest("web-deployment.yaml");
+    let (ok, out) = k(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "--field-manager=alice",
+        "-f",
+        &web,
+    ]);
+    assert!(ok && out.contains("serverside-applied"), "alice: {out}");
+    let text = std::fs::read_to_string(&web).expect("manifest");
+    let bobs = std::env::temp_dir().join(format!("web-bob-{}.yaml", std::process::id()));
+    std::fs::write(&bobs, text.replace("replicas: 2", "replicas: 5")).expect("write");
+    let bobs = bobs.display().to_string();
+    let (ok, out) = k(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "--field-manager=bob",
+        "-f",
+        &bobs,
+    ]);
+    assert!(
+        !ok && out.contains("conflict") && out.contains("alice") && out.contains(".spec.replicas"),
+        "bob conflicts: {out}"
+    );
+    let (ok, out) = k(&[
+        "apply",
+        "--server-side",
+        "--validate=false",
+        "--field-manager=bob",
+        "--force-conflicts",
+        "-f",
+        &bobs,
+    ]);
+    assert!(ok, "bob forces: {out}");
+    let (ok, out) = k(&["get", "deployment/web", "-o", "jsonpath={.spec.replicas}"]);
+    assert!(ok && out.trim() == "5", "bob's value: {out}");
+    // kubectl label records its own manager, named from its user agent.
+    let (ok, out) = k(&["label", "deployment/web", "tier=front"]);
+    assert!(ok, "label: {out}");
+    let (ok, out) = k(&[
+        "get",
+        "deployment/web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert!(
+        ok && out.contains("alice") && out.contains("bob") && out.contains("kubectl-label"),
+        "managers: {out}"
+    );
+}

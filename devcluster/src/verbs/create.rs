@@ -10,6 +10,6 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
     let created = ctx
         .app
         .store
-        .write_dry(ctx.dry_run()?, |s| s.create(ctx.rt, ctx.ns, obj))?;
+        .write_as(ctx.writer()?, |s| s.create(ctx.rt, ctx.ns, obj))?;
     Ok(json_response(201, &render(ctx.rt, &created)))
 }

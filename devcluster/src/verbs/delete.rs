@@ -22,8 +22,9 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
         .get("dryRun")
         .and_then(Value::as_array)
         .is_some_and(|d| d.iter().any(|v| v == "All"));
-    let dry_run = ctx.dry_run()? || in_options;
-    let obj = ctx.app.store.write_dry(dry_run, |s| {
+    let mut writer = ctx.writer()?;
+    writer.dry_run |= in_options;
+    let obj = ctx.app.store.write_as(writer, |s| {
         s.delete(ctx.rt, ctx.ns, ctx.name, &preconditions)
     })?;
     Ok(json_response(200, &render(ctx.rt, &obj)))

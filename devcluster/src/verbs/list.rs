@@ -6,9 +6,10 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
-use crate::server::{Query, json_response};
+use crate::server::Query;
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 /// The selectors of a request; malformed ones are 400 BadRequest.
 pub fn selectors(query: &Query) -> Result<Selectors, ApiError> {
@@ -42,10 +43,18 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
         .lock()
         .list(ctx.rt, ns, &selectors, limit, token)?;
     let api_version = ctx.rt.api_version();
-    let items: Vec<Value> = page
+    // Objects already in the requested version are serialized where they are stored,
+    // not cloned first (a 10k list cloned every object before).
+    let items: Vec<Cow<'_, Value>> = page
         .items
         .iter()
-        .map(|o| crate::server::render(ctx.rt, o))
+        .map(|o| {
+            if o.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str()) {
+                Cow::Borrowed(&**o)
+            } else {
+                Cow::Owned(crate::server::render(ctx.rt, o))
+            }
+        })
         .collect();
     let mut metadata = json!({ "resourceVersion": page.rv.to_string() });
     if let Some(c) = page.continue_token {
@@ -54,13 +63,22 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
     if let Some(r) = page.remaining {
         metadata["remainingItemCount"] = json!(r);
     }
-    Ok(json_response(
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct List<'a> {
+        kind: String,
+        api_version: String,
+        metadata: Value,
+        items: Vec<Cow<'a, Value>>,
+    }
+    let body = List {
+        kind: ctx.rt.list_kind(),
+        api_version,
+        metadata,
+        items,
+    };
+    Ok(crate::server::bytes_response(
         200,
-        &json!({
-            "kind": ctx.rt.list_kind(),
-            "apiVersion": api_version,
-            "metadata": metadata,
-            "items": items,
-        }),
+        serde_json::to_vec(&body).unwrap_or_default(),
     ))
 }

@@ -24,9 +24,26 @@ pub struct Ctx<'a> {
     pub name: &'a str,
     pub status: bool,
     pub query: &'a Query,
+    /// The client's user agent, up to its first `/` (the field manager of writes that
+    /// name none, as the API server takes it).
+    pub user_agent: &'a str,
 }
 
 impl Ctx<'_> {
+    /// Who this write is from (see [`crate::store::Writer`]).
+    pub fn writer(&self) -> Result<crate::store::Writer, ApiError> {
+        let manager = match self.query.get("fieldManager").filter(|m| !m.is_empty()) {
+            Some(m) => m.clone(),
+            None if !self.user_agent.is_empty() => self.user_agent.to_string(),
+            None => "unknown".to_string(),
+        };
+        Ok(crate::store::Writer {
+            manager,
+            force: self.query.get("force").is_some_and(|f| f == "true"),
+            dry_run: self.dry_run()?,
+        })
+    }
+
     /// `dryRun`: absent (a real write) or `All`; anything else is refused, as the API
     /// server refuses it.
     pub fn dry_run(&self) -> Result<bool, ApiError> {

@@ -23,7 +23,7 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
         status: ctx.status,
         create_missing: apply && !ctx.status,
     };
-    let patched = ctx.app.store.write_dry(ctx.dry_run()?, |s| {
+    let patched = ctx.app.store.write_as(ctx.writer()?, |s| {
         s.patch(ctx.rt, ctx.ns, ctx.name, kind, &patch, opts)
     })?;
     Ok(json_response(200, &render(ctx.rt, &patched)))

@@ -102,7 +102,7 @@ pub fn handle(ctx: &Ctx<'_>, verb: &str, body: Option<RequestBody>) -> Result<Re
             )
         })?;
     let change = json!({"spec": {"replicas": replicas}});
-    let updated = ctx.app.store.write_dry(ctx.dry_run()?, |s| {
+    let updated = ctx.app.store.write_as(ctx.writer()?, |s| {
         s.patch(
             ctx.rt,
             ctx.ns,

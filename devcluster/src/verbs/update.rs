@@ -12,7 +12,7 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
         status: ctx.status,
         create_missing: false,
     };
-    let updated = ctx.app.store.write_dry(ctx.dry_run()?, |s| {
+    let updated = ctx.app.store.write_as(ctx.writer()?, |s| {
         s.update(ctx.rt, ctx.ns, ctx.name, obj, opts)
     })?;
     Ok(json_response(200, &render(ctx.rt, &updated)))
