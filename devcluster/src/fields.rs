@@ -90,17 +90,9 @@ pub fn remove(obj: &mut Value, path: &[String]) {
     let Some((last, parents)) = path.split_last() else {
         return;
     };
-    let mut chain: Vec<&str> = Vec::new();
-    let mut cur = &mut *obj;
-    for k in parents {
-        match cur.get_mut(k) {
-            Some(next) => {
-                chain.push(k);
-                cur = next;
-            }
-            None => return,
-        }
-    }
+    let Some(cur) = value_mut(obj, parents) else {
+        return;
+    };
     if let Some(m) = cur.as_object_mut() {
         m.remove(last);
     }
