@@ -6,7 +6,9 @@
 //! what kube-rs' `await_condition(.., is_crd_established())` waits for. Deleting a CRD
 //! deletes every object of its kind and its routes.
 //!
-//! Caveat: OpenAPI schemas are stored but not enforced (no validation, no pruning).
+//! Each version's `openAPIV3Schema` prunes unknown fields from its objects (see
+//! [`crate::openapi::prune`]) and is published in the OpenAPI documents; it is not
+//! otherwise enforced (no type, format or CEL validation).
 
 use crate::error::ApiError;
 use crate::resources::ResourceType;
@@ -116,4 +118,13 @@ pub fn established_status(crd: &Value) -> Value {
         ],
         "storedVersions": stored,
     })
+}
+
+/// The `openAPIV3Schema` of one version of a CRD, if it has one.
+pub fn version_schema<'a>(crd: &'a Value, version: &str) -> Option<&'a Value> {
+    crd.pointer("/spec/versions")?
+        .as_array()?
+        .iter()
+        .find(|v| v.get("name").and_then(Value::as_str) == Some(version))?
+        .pointer("/schema/openAPIV3Schema")
 }

@@ -108,6 +108,17 @@ impl ApiError {
         )
     }
 
+    /// 406: the client accepts no media type devcluster answers in (JSON).
+    pub fn not_acceptable(accept: &str) -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            format!(
+                "only the following media types are accepted: application/json (the request accepts {accept:?})"
+            ),
+        )
+    }
+
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             413,

@@ -35,6 +35,7 @@ pub mod faults;
 pub mod fields;
 pub mod kubeconfig;
 pub mod meta;
+pub mod openapi;
 pub mod patch;
 pub mod persist;
 pub mod resources;

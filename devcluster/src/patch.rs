@@ -2,7 +2,8 @@
 //! strategic merge.
 //!
 //! Caveats, as documented in `docs/decisions/0002-devcluster-fidelity.md`:
-//! - strategic merge is applied as a JSON merge patch (no patch directives);
+//! - strategic merge is applied as a JSON merge patch: lists are replaced whole and
+//!   directives (`$setElementOrder`, `$patch`, …) are dropped, not followed;
 //! - server-side apply records field ownership and conflicts ([`crate::fields`]), with
 //!   lists as atomic fields.
 
@@ -70,8 +71,14 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
 /// path against `null` succeeds (kube-rs' finalizer helper depends on it).
 pub fn apply(kind: PatchKind, doc: &mut Value, patch: &Value) -> Result<(), ApiError> {
     match kind {
-        PatchKind::Merge | PatchKind::Strategic | PatchKind::Apply => {
+        PatchKind::Merge | PatchKind::Apply => {
             json_patch::merge(doc, patch);
+            Ok(())
+        }
+        PatchKind::Strategic => {
+            let mut patch = patch.clone();
+            strip_directives(&mut patch);
+            json_patch::merge(doc, &patch);
             Ok(())
         }
         PatchKind::Json => {
@@ -96,6 +103,20 @@ pub fn apply(kind: PatchKind, doc: &mut Value, patch: &Value) -> Result<(), ApiE
             *doc = work;
             Ok(())
         }
+    }
+}
+
+/// Removes strategic-merge directives (`$setElementOrder/…`, `$retainKeys`, `$patch`,
+/// `$deleteFromPrimitiveList/…`): they steer how lists merge, which a JSON merge does
+/// not do, and are never part of the object.
+fn strip_directives(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with('$'));
+            m.values_mut().for_each(strip_directives);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_directives),
+        _ => {}
     }
 }
 
@@ -137,6 +158,15 @@ mod tests {
         )
         .expect("merges");
         assert_eq!(doc, json!({"b": {"c": 5, "d": 3}}));
+    }
+
+    #[test]
+    fn strategic_directives_never_reach_the_object() {
+        let mut doc = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
+        let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}],
+            "containers": [{"name": "a", "image": "y"}], "$retainKeys": ["containers"]}});
+        apply(PatchKind::Strategic, &mut doc, &patch).expect("merges");
+        assert_eq!(doc, json!({"spec": {"containers": [{"name": "a", "image": "y"}]}}));
     }
 
     #[test]

@@ -88,6 +88,17 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
     if let Some(admin) = path.strip_prefix("/devcluster/") {
         return crate::admin::handle(&app, req.method().clone(), admin, req.into_body()).await;
     }
+    if let Some(rest) = path.strip_prefix("/openapi/") {
+        app.counters.record("get", "openapi");
+        let result = match apply_faults(&app, "get", &path).await {
+            Ok(_) => verbs::openapi::handle(&app, rest, req.headers()),
+            Err(e) => Err(e),
+        };
+        return result.unwrap_or_else(IntoResponse::into_response);
+    }
+    if let Err(accept) = accepts_json(req.headers()) {
+        return ApiError::not_acceptable(&accept).into_response();
+    }
     let result = match route::parse(&path) {
         None => Err(ApiError::no_route(&path)),
         Some(Target::Object(op)) => resource(&app, req, &path, op, query).await,
@@ -203,6 +214,26 @@ async fn resource(
     }
 }
 
+/// Whether the client takes a JSON answer: no `Accept`, or one naming JSON, a JSON
+/// variant (`application/json;as=Table`, `application/json;stream=watch`), `*/*` or
+/// `application/*`. `Err` carries the header of a client that takes only other types
+/// (protobuf), which the API server answers 406.
+pub fn accepts_json(headers: &axum::http::HeaderMap) -> Result<(), String> {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if accept.is_empty() {
+        return Ok(());
+    }
+    let json = accept.iter().flat_map(|v| v.split(',')).any(|range| {
+        let media = range.split(';').next().unwrap_or("").trim();
+        matches!(media, "" | "*/*" | "application/*" | "application/json")
+    });
+    if json { Ok(()) } else { Err(accept.join(", ")) }
+}
+
 /// A request body with its content type, size-limited.
 pub struct RequestBody {
     pub content_type: String,
@@ -263,6 +294,18 @@ pub fn bytes_response(code: u16, bytes: Vec<u8>) -> Response {
         Body::from(bytes),
     )
         .into_response()
+}
+
+/// Adds one `Warning: 299 - "…"` header per warning, as the API server sends them
+/// (kubectl prints each as `Warning: …`; kube-rs logs them).
+pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::Value::String(w.clone()));
+        if let Ok(v) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, v);
+        }
+    }
+    response
 }
 
 /// An object as served under `rt`'s version (the stored apiVersion may be another

@@ -201,16 +201,20 @@ pub struct State {
     /// An apply's field ownership, computed before the write it makes (see
     /// [`crate::fields`]); taken by that write instead of recording an Update.
     pending_managed: Option<crate::fields::Managed>,
+    /// What the current write was warned of (`Warning` headers; see [`Store::write_warned`]).
+    warnings: Vec<String>,
 }
 
 /// Who a write is from: the field manager (`fieldManager`, else the client's user
-/// agent), whether an apply may take fields from others (`force`), and whether it is a
-/// dry run.
+/// agent), whether an apply may take fields from others (`force`), whether it is a
+/// dry run, and what to do with unknown fields (`None`: devcluster's own writes, which
+/// are not checked).
 #[derive(Debug, Clone)]
 pub struct Writer {
     pub manager: String,
     pub force: bool,
     pub dry_run: bool,
+    pub field_validation: Option<crate::openapi::FieldValidation>,
 }
 
 impl Default for Writer {
@@ -220,6 +224,7 @@ impl Default for Writer {
             manager: "devcluster".into(),
             force: false,
             dry_run: false,
+            field_validation: None,
         }
     }
 }
@@ -254,6 +259,7 @@ impl Store {
             dry_run: false,
             writer: Writer::default(),
             pending_managed: None,
+            warnings: Vec::new(),
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = state.registry.get("", "v1", "namespaces").cloned();
@@ -287,6 +293,16 @@ impl Store {
         writer: Writer,
         f: impl FnOnce(&mut State) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        self.write_warned(writer, f).0
+    }
+
+    /// As [`Store::write_as`], also handing back what the write was warned of (unknown
+    /// fields it dropped, under `fieldValidation=Warn`), each once, in order.
+    pub fn write_warned<T>(
+        &self,
+        writer: Writer,
+        f: impl FnOnce(&mut State) -> Result<T, ApiError>,
+    ) -> (Result<T, ApiError>, Vec<String>) {
         let mut state = self.lock();
         state.dry_run = writer.dry_run;
         state.writer = writer;
@@ -294,12 +310,15 @@ impl Store {
         state.dry_run = false;
         state.writer = Writer::default();
         state.pending_managed = None;
+        let mut warnings = std::mem::take(&mut state.warnings);
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
         let dirty = state.dirty;
         drop(state);
         if dirty {
             self.changed.notify_one();
         }
-        out
+        (out, warnings)
     }
 
     /// Runs a write and wakes the persister when it changed something.
@@ -527,6 +546,59 @@ impl State {
     /// Records a change: new resourceVersion, store, history, broadcast. In a dry run,
     /// only the object as it would be stored (a create has no resourceVersion yet; a
     /// change keeps the stored one).
+    /// The CRD that serves a custom resource type.
+    pub fn crd_of(&self, rt: &ResourceType) -> Option<Obj> {
+        let key = StoreKey {
+            group: "apiextensions.k8s.io".into(),
+            plural: "customresourcedefinitions".into(),
+        };
+        let name = format!("{}.{}", rt.plural, rt.group);
+        self.kinds
+            .get(&key)?
+            .objects
+            .get(&ObjKey::new("", &name))
+            .cloned()
+    }
+
+    /// Drops the fields `obj`'s schema does not declare, as the API server's decoding
+    /// does, and tells the writer as its `fieldValidation` asks: a 400 naming them
+    /// (Strict; nothing is written), a warning each (Warn), or nothing (Ignore).
+    /// devcluster's own writes are not checked; kinds without a schema keep everything.
+    fn check_fields(&mut self, rt: &ResourceType, obj: &mut Value) -> Result<(), ApiError> {
+        use crate::openapi::{FieldValidation, builtin::builtins, prune};
+        let Some(mode) = self.writer.field_validation else {
+            return Ok(());
+        };
+        let unknown = if rt.custom {
+            let Some(crd) = self.crd_of(rt) else {
+                return Ok(());
+            };
+            match crate::crd::version_schema(&crd, &rt.version) {
+                Some(schema) => prune::custom(obj, schema),
+                None => return Ok(()),
+            }
+        } else {
+            match builtins().kind(&rt.group, &rt.version, &rt.kind) {
+                Some(schema) => prune::builtin(obj, schema),
+                None => return Ok(()),
+            }
+        };
+        match mode {
+            _ if unknown.is_empty() => Ok(()),
+            FieldValidation::Strict => Err(crate::openapi::strict_error(
+                &rt.kind,
+                &rt.version,
+                &unknown,
+            )),
+            FieldValidation::Warn => {
+                self.warnings
+                    .extend(unknown.iter().map(|f| format!("unknown field {f:?}")));
+                Ok(())
+            }
+            FieldValidation::Ignore => Ok(()),
+        }
+    }
+
     fn commit(
         &mut self,
         rt: &ResourceType,
@@ -588,6 +660,7 @@ impl State {
         normalize(rt, &mut obj);
         obj["apiVersion"] = Value::String(rt.api_version());
         obj["kind"] = Value::String(rt.kind.clone());
+        self.check_fields(rt, &mut obj)?;
         let m = meta::metadata_mut(&mut obj);
         let mut name = m
             .get("name")
@@ -849,6 +922,7 @@ impl State {
             };
             next
         };
+        self.check_fields(rt, &mut next)?;
         self.set_managed(rt, Some(&old), &mut next, opts.status);
         if meta::generation_relevant(&old, rt.custom) != meta::generation_relevant(&next, rt.custom)
         {
@@ -903,6 +977,17 @@ impl State {
         patch: &Value,
         opts: WriteOpts,
     ) -> Result<Obj, ApiError> {
+        // An applied configuration loses its unknown fields before ownership is
+        // computed, so no manager ever owns a field that is not stored.
+        let pruned;
+        let patch = if kind == crate::patch::PatchKind::Apply {
+            let mut applied = patch.clone();
+            self.check_fields(rt, &mut applied)?;
+            pruned = applied;
+            &pruned
+        } else {
+            patch
+        };
         let current = match self.get(rt, ns, name) {
             // In the view the patch was written for (Events have two; see `events`).
             Ok(o) => crate::server::render(rt, &o),

@@ -92,7 +92,7 @@ fn kubectl_applies_gets_watches_and_deletes_custom_objects() {
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
 
-    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("widgets.yaml")]);
+    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
     assert!(ok, "apply CRD: {out}");
     let (ok, out) = k(&[
         "wait",
@@ -101,19 +101,9 @@ fn kubectl_applies_gets_watches_and_deletes_custom_objects() {
         "--timeout=30s",
     ]);
     assert!(ok, "CRD established: {out}");
-    let (ok, out) = k(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        &manifest("gadget-a.yaml"),
-    ]);
+    let (ok, out) = k(&["apply", "-f", &manifest("gadget-a.yaml")]);
     assert!(ok && out.contains("created"), "apply object: {out}");
-    let (ok, out) = k(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        &manifest("gadget-a.yaml"),
-    ]);
+    let (ok, out) = k(&["apply", "-f", &manifest("gadget-a.yaml")]);
     assert!(
         ok && out.contains("unchanged"),
         "re-apply is a no-op: {out}"
@@ -191,10 +181,7 @@ fn the_official_python_client_works_unchanged() {
         "the Python client is not installed: pip install kubernetes (cargo xtask test does this)"
     );
     let s = serve();
-    let (ok, out) = kubectl(
-        &s.kubeconfig,
-        &["apply", "--validate=false", "-f", &manifest("widgets.yaml")],
-    );
+    let (ok, out) = kubectl(&s.kubeconfig, &["apply", "-f", &manifest("widgets.yaml")]);
     assert!(ok, "{out}");
     let out = Command::new(&python)
         .arg(manifest("python_client.py"))
@@ -217,7 +204,7 @@ fn kubectl_server_side_dry_runs_store_nothing() {
     require("kubectl", "apt-get install -y kubernetes-client");
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
-    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("widgets.yaml")]);
+    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
     assert!(ok, "apply CRD: {out}");
     let (ok, out) = k(&[
         "wait",
@@ -230,7 +217,6 @@ fn kubectl_server_side_dry_runs_store_nothing() {
     let (ok, out) = k(&[
         "apply",
         "--dry-run=server",
-        "--validate=false",
         "-f",
         &manifest("gadget-a.yaml"),
     ]);
@@ -241,12 +227,7 @@ fn kubectl_server_side_dry_runs_store_nothing() {
         "nothing stored: {out}"
     );
 
-    let (ok, out) = k(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        &manifest("gadget-a.yaml"),
-    ]);
+    let (ok, out) = k(&["apply", "-f", &manifest("gadget-a.yaml")]);
     assert!(ok && out.contains("created"), "apply: {out}");
     let (ok, out) = k(&["delete", "gadget", "a", "--dry-run=server"]);
     assert!(ok && out.contains("(server dry run)"), "dry delete: {out}");
@@ -262,12 +243,7 @@ fn kubectl_rollout_status_sees_a_deployment_become_available_and_scale() {
     require("kubectl", "apt-get install -y kubernetes-client");
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
-    let (ok, out) = k(&[
-        "apply",
-        "--validate=false",
-        "-f",
-        &manifest("web-deployment.yaml"),
-    ]);
+    let (ok, out) = k(&["apply", "-f", &manifest("web-deployment.yaml")]);
     assert!(ok, "apply: {out}");
     let (ok, out) = k(&["rollout", "status", "deployment/web", "--timeout=30s"]);
     assert!(
@@ -320,7 +296,7 @@ fn kubectl_get_events_and_kubectl_events_read_an_events_k8s_io_event() {
     require("kubectl", "apt-get install -y kubernetes-client");
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
-    let (ok, out) = k(&["apply", "--validate=false", "-f", &manifest("event.yaml")]);
+    let (ok, out) = k(&["apply", "-f", &manifest("event.yaml")]);
     assert!(ok, "apply: {out}");
     // devcluster answers lists, not server-side Tables, so read fields, not columns.
     let (ok, out) = k(&[
@@ -346,7 +322,6 @@ fn kubectl_server_side_apply_by_two_managers_conflicts_and_force_conflicts_wins(
     let (ok, out) = k(&[
         "apply",
         "--server-side",
-        "--validate=false",
         "--field-manager=alice",
         "-f",
         &web,
@@ -356,14 +331,7 @@ fn kubectl_server_side_apply_by_two_managers_conflicts_and_force_conflicts_wins(
     let bobs = std::env::temp_dir().join(format!("web-bob-{}.yaml", std::process::id()));
     std::fs::write(&bobs, text.replace("replicas: 2", "replicas: 5")).expect("write");
     let bobs = bobs.display().to_string();
-    let (ok, out) = k(&[
-        "apply",
-        "--server-side",
-        "--validate=false",
-        "--field-manager=bob",
-        "-f",
-        &bobs,
-    ]);
+    let (ok, out) = k(&["apply", "--server-side", "--field-manager=bob", "-f", &bobs]);
     assert!(
         !ok && out.contains("conflict") && out.contains("alice") && out.contains(".spec.replicas"),
         "bob conflicts: {out}"
@@ -371,7 +339,6 @@ fn kubectl_server_side_apply_by_two_managers_conflicts_and_force_conflicts_wins(
     let (ok, out) = k(&[
         "apply",
         "--server-side",
-        "--validate=false",
         "--field-manager=bob",
         "--force-conflicts",
         "-f",
@@ -393,5 +360,52 @@ fn kubectl_server_side_apply_by_two_managers_conflicts_and_force_conflicts_wins(
     assert!(
         ok && out.contains("alice") && out.contains("bob") && out.contains("kubectl-label"),
         "managers: {out}"
+    );
+}
+
+#[test]
+fn kubectl_validates_on_the_server_by_default_and_explains_built_in_and_custom_kinds() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let text = std::fs::read_to_string(manifest("web-deployment.yaml")).expect("manifest");
+    let typo = std::env::temp_dir().join(format!("typo-{}.yaml", std::process::id()));
+    std::fs::write(&typo, text.replace("replicas: 2", "replicass: 2")).expect("write");
+    let typo = typo.display().to_string();
+
+    // Default validation (Strict, left to the server once /openapi/v3 says it can).
+    let (ok, out) = k(&["apply", "-f", &typo]);
+    assert!(
+        !ok && out.contains(r#"strict decoding error: unknown field "spec.replicass""#),
+        "a misspelled field is refused: {out}"
+    );
+    let (ok, out) = k(&["get", "deployments", "-o", "name"]);
+    assert!(ok && out.trim().is_empty(), "nothing was stored: {out}");
+    let (ok, out) = k(&["apply", "--validate=warn", "-f", &typo]);
+    assert!(
+        ok && out.contains(r#"Warning: unknown field "spec.replicass""#),
+        "warn applies and says what it dropped: {out}"
+    );
+    let (ok, out) = k(&["apply", "-f", &manifest("web-deployment.yaml")]);
+    assert!(ok && out.contains("configured"), "valid apply: {out}");
+
+    let (ok, out) = k(&["explain", "deployment.spec.replicas"]);
+    assert!(
+        ok && out.contains("replicas <integer>") && out.contains("Number of desired pods"),
+        "explain a built-in field: {out}"
+    );
+    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
+    assert!(ok, "CRD: {out}");
+    let (ok, out) = k(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.test.hoist.dev",
+        "--timeout=30s",
+    ]);
+    assert!(ok, "CRD established: {out}");
+    let (ok, out) = k(&["explain", "gadgets"]);
+    assert!(
+        ok && out.contains("Gadget") && out.contains("metadata\t<ObjectMeta>"),
+        "explain a custom kind: {out}"
     );
 }

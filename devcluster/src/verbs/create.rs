@@ -2,14 +2,18 @@
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::server::{RequestBody, json_response, parse_object, render};
+use crate::server::{RequestBody, json_response, parse_object, render, with_warnings};
 use axum::response::Response;
 
 pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
     let obj = parse_object(&body)?;
-    let created = ctx
+    let (created, warnings) = ctx
         .app
         .store
-        .write_as(ctx.writer()?, |s| s.create(ctx.rt, ctx.ns, obj))?;
-    Ok(json_response(201, &render(ctx.rt, &created)))
+        .write_warned(ctx.writer()?, |s| s.create(ctx.rt, ctx.ns, obj));
+    let created = created?;
+    Ok(with_warnings(
+        json_response(201, &render(ctx.rt, &created)),
+        &warnings,
+    ))
 }

@@ -6,6 +6,7 @@ pub mod delete;
 pub mod discovery;
 pub mod get;
 pub mod list;
+pub mod openapi;
 pub mod patch;
 pub mod scale;
 pub mod update;
@@ -41,6 +42,9 @@ impl Ctx<'_> {
             manager,
             force: self.query.get("force").is_some_and(|f| f == "true"),
             dry_run: self.dry_run()?,
+            field_validation: Some(crate::openapi::FieldValidation::from_query(
+                self.query.get("fieldValidation").map(String::as_str),
+            )?),
         })
     }
 

@@ -6,7 +6,7 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::patch::{PatchKind, parse_body};
-use crate::server::{RequestBody, json_response, render};
+use crate::server::{RequestBody, json_response, render, with_warnings};
 use crate::store::WriteOpts;
 use axum::response::Response;
 
@@ -23,8 +23,12 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
         status: ctx.status,
         create_missing: apply && !ctx.status,
     };
-    let patched = ctx.app.store.write_as(ctx.writer()?, |s| {
+    let (patched, warnings) = ctx.app.store.write_warned(ctx.writer()?, |s| {
         s.patch(ctx.rt, ctx.ns, ctx.name, kind, &patch, opts)
-    })?;
-    Ok(json_response(200, &render(ctx.rt, &patched)))
+    });
+    let patched = patched?;
+    Ok(with_warnings(
+        json_response(200, &render(ctx.rt, &patched)),
+        &warnings,
+    ))
 }

@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::server::{RequestBody, json_response, parse_object, render};
+use crate::server::{RequestBody, json_response, parse_object, render, with_warnings};
 use crate::store::WriteOpts;
 use axum::response::Response;
 
@@ -12,8 +12,12 @@ pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
         status: ctx.status,
         create_missing: false,
     };
-    let updated = ctx.app.store.write_as(ctx.writer()?, |s| {
+    let (updated, warnings) = ctx.app.store.write_warned(ctx.writer()?, |s| {
         s.update(ctx.rt, ctx.ns, ctx.name, obj, opts)
-    })?;
-    Ok(json_response(200, &render(ctx.rt, &updated)))
+    });
+    let updated = updated?;
+    Ok(with_warnings(
+        json_response(200, &render(ctx.rt, &updated)),
+        &warnings,
+    ))
 }
