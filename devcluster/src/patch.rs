@@ -166,7 +166,10 @@ mod tests {
         let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}],
             "containers": [{"name": "a", "image": "y"}], "$retainKeys": ["containers"]}});
         apply(PatchKind::Strategic, &mut doc, &patch).expect("merges");
-        assert_eq!(doc, json!({"spec": {"containers": [{"name": "a", "image": "y"}]}}));
+        assert_eq!(
+            doc,
+            json!({"spec": {"containers": [{"name": "a", "image": "y"}]}})
+        );
     }
 
     #[test]

@@ -257,10 +257,12 @@ async fn read_body(app: &App, req: Request) -> Result<RequestBody, ApiError> {
     })
 }
 
-/// Parses a create/update body: JSON or YAML.
+/// Parses a create/update body: JSON, YAML, or protobuf for the built-in kinds
+/// [`crate::protobuf`] decodes.
 pub fn parse_object(body: &RequestBody) -> Result<Value, ApiError> {
     let base = body.content_type.split(';').next().unwrap_or("").trim();
     let parsed = match base {
+        crate::protobuf::MEDIA_TYPE => return crate::protobuf::decode(&body.bytes),
         "application/json" | "" => {
             serde_json::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
         }

@@ -409,3 +409,133 @@ fn kubectl_validates_on_the_server_by_default_and_explains_built_in_and_custom_k
         "explain a custom kind: {out}"
     );
 }
+
+#[test]
+fn kubectl_create_subcommands_send_protobuf_and_what_they_create_reads_back_as_json() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    for args in [
+        &["create", "namespace", "team"][..],
+        &[
+            "create",
+            "configmap",
+            "c",
+            "-n",
+            "team",
+            "--from-literal=a=1",
+        ],
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "-n",
+            "team",
+            "--from-literal=password=hunter2",
+        ],
+        &[
+            "create",
+            "deployment",
+            "web",
+            "-n",
+            "team",
+            "--image=nginx",
+            "--port=80",
+            "--replicas=2",
+        ],
+        &["create", "serviceaccount", "robot", "-n", "team"],
+        &[
+            "create",
+            "role",
+            "reader",
+            "-n",
+            "team",
+            "--verb=get",
+            "--resource=pods",
+        ],
+        &[
+            "create",
+            "rolebinding",
+            "robot-reads",
+            "-n",
+            "team",
+            "--role=reader",
+            "--serviceaccount=team:robot",
+        ],
+        &[
+            "create",
+            "job",
+            "once",
+            "-n",
+            "team",
+            "--image=busybox",
+            "--",
+            "true",
+        ],
+    ] {
+        let (ok, out) = k(args);
+        assert!(ok && out.contains("created"), "{args:?}: {out}");
+    }
+    let get = |what: &str, path: &str| {
+        let (ok, out) = k(&["get", what, "-n", "team", "-o", &format!("jsonpath={path}")]);
+        assert!(ok, "get {what}: {out}");
+        out
+    };
+    assert_eq!(get("configmap/c", "{.data.a}"), "1");
+    assert_eq!(get("secret/s", "{.data.password}"), "aHVudGVyMg==");
+    assert_eq!(
+        get(
+            "deployment/web",
+            "{.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"
+        ),
+        "2 nginx 80"
+    );
+    assert_eq!(
+        get(
+            "rolebinding/robot-reads",
+            "{.roleRef.name} {.subjects[0].name}"
+        ),
+        "reader robot"
+    );
+    let (ok, out) = k(&[
+        "rollout",
+        "status",
+        "deployment/web",
+        "-n",
+        "team",
+        "--timeout=30s",
+    ]);
+    assert!(ok && out.contains("successfully rolled out"), "{out}");
+    let (ok, out) = k(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "-n",
+        "team",
+        "--timeout=30s",
+    ]);
+    assert!(ok, "job completes: {out}");
+
+    // A kind devcluster does not decode from protobuf says so and stores nothing.
+    let (ok, out) = k(&[
+        "create",
+        "pdb",
+        "p",
+        "-n",
+        "team",
+        "--selector=app=web",
+        "--min-available=1",
+    ]);
+    assert!(
+        !ok && out.contains("does not decode PodDisruptionBudget"),
+        "{out}"
+    );
+    let (ok, out) = k(&["delete", "namespace", "team"]);
+    assert!(ok && out.contains("deleted"), "{out}");
+    let (ok, out) = k(&["get", "configmaps", "-n", "team", "-o", "name"]);
+    assert!(
+        ok && out.trim().is_empty(),
+        "the namespace took its objects: {out}"
+    );
+}

@@ -66,9 +66,7 @@ mod tests {
             FieldValidation::from_query(Some("Strict")).ok(),
             Some(FieldValidation::Strict)
         );
-        let e = FieldValidation::from_query(Some("strict"))
-            .err()
-            .expect("refused");
+        let e = FieldValidation::from_query(Some("strict")).expect_err("refused");
         assert_eq!(e.code, 400);
         assert!(e.message.contains("supported values"), "{}", e.message);
     }

@@ -10,8 +10,12 @@ use axum::response::Response;
 use serde_json::Value;
 
 pub fn handle(ctx: &Ctx<'_>, body: RequestBody) -> Result<Response, ApiError> {
+    let protobuf =
+        body.content_type.split(';').next().map(str::trim) == Some(crate::protobuf::MEDIA_TYPE);
     let options: Value = if body.bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Null
+    } else if protobuf {
+        crate::protobuf::decode(&body.bytes)?
     } else {
         serde_json::from_slice(&body.bytes)
             .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
