@@ -20,9 +20,12 @@
 //! a `Status` object; a rejected request changes nothing; with a state file the store
 //! survives a restart, and a corrupt file is an error at start.
 //!
-//! Caveats (see `docs/decisions/0002-devcluster-fidelity.md`): no authentication or
-//! RBAC, no OpenAPI schema validation, strategic merge is a JSON merge, server-side apply
-//! treats lists as atomic fields, and no protobuf or Table responses.
+//! Caveats (see `docs/decisions/0002-devcluster-fidelity.md` and `0014`): no
+//! authentication or RBAC; schemas drop unknown fields (`fieldValidation`) but check no
+//! types, formats or CEL rules; strategic merge knows the built-in merge keys from a
+//! table; server-side apply treats lists as atomic fields; protobuf is decoded for the
+//! kinds kubectl's `create` subcommands send, and answers are JSON (no protobuf or
+//! Table responses).
 
 #![forbid(unsafe_code)]
 

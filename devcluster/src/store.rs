@@ -1002,7 +1002,7 @@ impl State {
             self.server_side_apply(rt, name, Some(&current), patch)?
         } else {
             let mut next = current.clone();
-            crate::patch::apply(kind, &mut next, patch)?;
+            crate::patch::apply(kind, &mut next, patch, rt.custom)?;
             next
         };
         if meta::resource_version(&next).is_empty() {

@@ -539,3 +539,46 @@ fn kubectl_create_subcommands_send_protobuf_and_what_they_create_reads_back_as_j
         "the namespace took its objects: {out}"
     );
 }
+
+#[test]
+fn kubectl_edit_and_set_send_strategic_patches_that_merge_containers_by_name() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    let (ok, out) = k(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--port=80",
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = k(&["set", "env", "deployment/web", "MODE=fast"]);
+    assert!(ok, "set env: {out}");
+    // kubectl edit, with a non-interactive editor that changes the image.
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&s.kubeconfig)
+        .args(["edit", "deployment/web"])
+        .env("KUBE_EDITOR", "sed -i s/nginx:1.27/nginx:1.28/")
+        .output()
+        .expect("kubectl edit runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("edited"),
+        "edit: {text}"
+    );
+    let (ok, out) = k(&[
+        "get",
+        "deployment/web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[*].name} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort} {.spec.template.spec.containers[0].env[0].value}",
+    ]);
+    assert!(
+        ok && out.trim() == "nginx nginx:1.28 80 fast",
+        "the edit changed the image and kept the port and env: {out}"
+    );
+    let (ok, out) = k(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    assert!(ok && out.contains("successfully rolled out"), "{out}");
+}

@@ -85,7 +85,7 @@ pub fn handle(ctx: &Ctx<'_>, verb: &str, body: Option<RequestBody>) -> Result<Re
             let kind = PatchKind::from_content_type(&body.content_type)?;
             let patch = parse_body(kind, &body.bytes)?;
             let mut patched = scale.clone();
-            crate::patch::apply(kind, &mut patched, &patch)?;
+            crate::patch::apply(kind, &mut patched, &patch, false)?;
             patched
         }
         _ => return Err(ApiError::method_not_allowed(format!("{verb} on scale"))),

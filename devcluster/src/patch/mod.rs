@@ -2,10 +2,12 @@
 //! strategic merge.
 //!
 //! Caveats, as documented in `docs/decisions/0002-devcluster-fidelity.md`:
-//! - strategic merge is applied as a JSON merge patch: lists are replaced whole and
-//!   directives (`$setElementOrder`, `$patch`, …) are dropped, not followed;
+//! - strategic merge knows the merge keys of the built-in list fields from a table
+//!   ([`strategic`]); on custom resources it is applied as a JSON merge patch;
 //! - server-side apply records field ownership and conflicts ([`crate::fields`]), with
 //!   lists as atomic fields.
+
+pub mod strategic;
 
 use crate::error::ApiError;
 use serde_json::Value;
@@ -65,16 +67,23 @@ pub fn parse_body(kind: PatchKind, body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-/// Applies `patch` to `doc` in place. On error `doc` is unchanged.
+/// Applies `patch` to `doc` in place. On error `doc` is unchanged. `custom` says the
+/// object is a custom resource (strategic patches then merge as JSON merge patches).
 ///
 /// JSON patch follows the apiserver, not RFC 6902 to the letter: a `test` of a missing
 /// path against `null` succeeds (kube-rs' finalizer helper depends on it).
-pub fn apply(kind: PatchKind, doc: &mut Value, patch: &Value) -> Result<(), ApiError> {
+pub fn apply(
+    kind: PatchKind,
+    doc: &mut Value,
+    patch: &Value,
+    custom: bool,
+) -> Result<(), ApiError> {
     match kind {
         PatchKind::Merge | PatchKind::Apply => {
             json_patch::merge(doc, patch);
             Ok(())
         }
+        PatchKind::Strategic if !custom => strategic::apply(doc, patch),
         PatchKind::Strategic => {
             let mut patch = patch.clone();
             strip_directives(&mut patch);
@@ -132,7 +141,7 @@ mod tests {
             {"op": "test", "path": "/metadata/finalizers", "value": null},
             {"op": "add", "path": "/metadata/finalizers", "value": ["x"]}
         ]);
-        apply(PatchKind::Json, &mut doc, &patch).expect("patch applies");
+        apply(PatchKind::Json, &mut doc, &patch, false).expect("patch applies");
         assert_eq!(doc["metadata"]["finalizers"], json!(["x"]));
     }
 
@@ -143,7 +152,7 @@ mod tests {
             {"op": "replace", "path": "/a", "value": 2},
             {"op": "test", "path": "/a", "value": 3}
         ]);
-        let err = apply(PatchKind::Json, &mut doc, &patch).expect_err("test fails");
+        let err = apply(PatchKind::Json, &mut doc, &patch, false).expect_err("test fails");
         assert_eq!(err.code, 422);
         assert_eq!(doc, json!({"a": 1}));
     }
@@ -155,20 +164,21 @@ mod tests {
             PatchKind::Merge,
             &mut doc,
             &json!({"a": null, "b": {"c": 5}}),
+            false,
         )
         .expect("merges");
         assert_eq!(doc, json!({"b": {"c": 5, "d": 3}}));
     }
 
     #[test]
-    fn strategic_directives_never_reach_the_object() {
-        let mut doc = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
-        let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}],
-            "containers": [{"name": "a", "image": "y"}], "$retainKeys": ["containers"]}});
-        apply(PatchKind::Strategic, &mut doc, &patch).expect("merges");
+    fn strategic_directives_never_reach_a_custom_resource() {
+        let mut doc = json!({"spec": {"items": [{"name": "a", "image": "x"}]}});
+        let patch = json!({"spec": {"$setElementOrder/items": [{"name": "a"}],
+            "items": [{"name": "a", "image": "y"}], "$retainKeys": ["items"]}});
+        apply(PatchKind::Strategic, &mut doc, &patch, true).expect("merges");
         assert_eq!(
             doc,
-            json!({"spec": {"containers": [{"name": "a", "image": "y"}]}})
+            json!({"spec": {"items": [{"name": "a", "image": "y"}]}})
         );
     }
 
