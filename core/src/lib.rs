@@ -7,10 +7,11 @@
 //! - [`repo`]: the repository format, versions, value checks, the catalogue merge, safe
 //!   links.
 //! - [`install`]: installs, upgrades and uninstalls as plans from inputs; status words.
+//! - [`operator`]: the package operator's rules: placement, apply order, inventory,
+//!   health (kstatus), retries, conditions.
 //!
-//! The operator's pure rules (render, placement, health, ordering, retry
-//! classification) land in `operator/`, and the fleet's (what is billable, the ledger)
-//! in `fleet/`, beside these; their controllers go to the backend.
+//! The fleet's rules (what is billable, the ledger) land in `fleet/`, beside these;
+//! their controllers go to the backend.
 //!
 //! The readiness gate and the change hub stay in the backend (`cache/`): they are
 //! domain-shaped, but their whole job is to hand changes to async subscribers through
@@ -19,4 +20,5 @@
 #![forbid(unsafe_code)]
 
 pub mod install;
+pub mod operator;
 pub mod repo;

@@ -23,7 +23,7 @@
 //! mirror still works; a private one answers 401, which is reported too).
 
 use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness, SharedHttp};
-use super::format::{Index, PackageManifest, Versions};
+use super::format::{Documents, Index, PackageManifest, Versions};
 use crate::cache::reflectors::Sink;
 use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
 use k8s_openapi::api::core::v1::Secret;
@@ -45,6 +45,9 @@ pub struct RepoClient {
     auth: Auth,
     base: String,
     fetcher: Fetcher,
+    /// For manifests on another origin than the repository's: never sent its
+    /// credentials.
+    foreign: Fetcher,
 }
 
 /// What the clientset keeps of one Secret: the names of all its keys, the values of
@@ -149,6 +152,7 @@ impl RepoClient {
             Err(e) => Some(format!("invalid URL: {e}")),
         };
         let fetcher = Fetcher::with_client(opts.clone(), auth.clone(), http.clone());
+        let foreign = Fetcher::with_client(opts.clone(), Auth::None, http.clone());
         Self {
             name: repo.name_any(),
             is_default: repo.is_default(),
@@ -158,6 +162,7 @@ impl RepoClient {
             base: spec.url.trim_end_matches('/').to_string(),
             spec,
             fetcher,
+            foreign,
         }
     }
 
@@ -215,14 +220,53 @@ impl RepoClient {
             .await
     }
 
+    /// One of a package version's manifest files, `url` as its package.yaml gives it:
+    /// relative to package.yaml, or absolute.
+    ///
+    /// Guarantees: cached like every repository file (no re-download while fresh);
+    /// the repository's credentials go only to its own origin (scheme, host, port), so
+    /// a manifest hosted elsewhere never receives them; only http(s).
+    pub async fn objects(
+        &self,
+        package: &str,
+        version: &str,
+        url: &str,
+        f: Freshness,
+    ) -> Result<Fetched<Documents>, FetchError> {
+        let fetcher = self.check()?;
+        let invalid = |reason: String| FetchError::InvalidUrl {
+            url: hoist_core::repo::links::shown_url(url),
+            reason,
+        };
+        let package_yaml = format!("{}/{package}/{version}/package.yaml", self.base);
+        let base = reqwest::Url::parse(&package_yaml).map_err(|e| invalid(e.to_string()))?;
+        let target = base.join(url).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(target.scheme(), "http" | "https") {
+            return Err(invalid(format!(
+                "unsupported URL scheme {:?} (use http or https)",
+                target.scheme()
+            )));
+        }
+        let same_origin = target.origin() == base.origin();
+        let file = if same_origin {
+            format!("{package}/{version}/{url}")
+        } else {
+            hoist_core::repo::links::shown_url(target.as_str())
+        };
+        let fetcher = if same_origin { fetcher } else { &self.foreign };
+        fetcher.get(target.as_str(), &file, f).await
+    }
+
     /// Marks this repository's cached files expired (Refresh).
     pub fn expire(&self) {
         self.fetcher.expire();
+        self.foreign.expire();
     }
 
     /// Forgets this repository's cached files (in memory), once fetches in flight end.
     pub async fn clear(&self) {
         self.fetcher.clear().await;
+        self.foreign.clear().await;
     }
 }
 

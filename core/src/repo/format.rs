@@ -47,6 +47,74 @@ pub fn parse<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result
     serde_yaml_ng::from_slice(bytes).map_err(|e| malformed(e.to_string()))
 }
 
+/// A file a repository serves, parsed from its bytes (what the fetcher caches).
+pub trait RepoFile: Sized {
+    /// Parses `bytes`, naming `file` in the error.
+    fn parse(file: &str, bytes: &[u8]) -> Result<Self, FormatError>;
+}
+
+macro_rules! yaml_files {
+    ($($t:ty),*) => {$(
+        impl RepoFile for $t {
+            fn parse(file: &str, bytes: &[u8]) -> Result<Self, FormatError> {
+                parse(file, bytes)
+            }
+        }
+    )*};
+}
+yaml_files!(Index, Versions, PackageManifest);
+
+/// A package's manifest file: Kubernetes objects as one or more YAML documents (`---`
+/// between them), one JSON document, or a `List` of items (`kind: List`,
+/// `kind: DeploymentList`, …), as `kubectl apply -f` reads them.
+///
+/// Guarantees: the same limits as [`parse`] (size, nesting, aliases); empty documents
+/// are skipped; anything that is not an object is an error naming the document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Documents(pub Vec<serde_json::Value>);
+
+impl RepoFile for Documents {
+    fn parse(file: &str, bytes: &[u8]) -> Result<Self, FormatError> {
+        use serde::Deserialize;
+        let malformed = |reason: String| FormatError {
+            file: file.into(),
+            reason: cut(&reason),
+        };
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(malformed(format!(
+                "{} bytes, more than the {MAX_FILE_BYTES} a repository file may have",
+                bytes.len()
+            )));
+        }
+        let mut out = Vec::new();
+        for (i, doc) in serde_yaml_ng::Deserializer::from_slice(bytes).enumerate() {
+            let value = serde_json::Value::deserialize(doc)
+                .map_err(|e| malformed(format!("document {}: {e}", i + 1)))?;
+            match value {
+                serde_json::Value::Null => {}
+                serde_json::Value::Object(mut o)
+                    if o.get("kind")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|k| k.ends_with("List"))
+                        && o.get("items").is_some_and(serde_json::Value::is_array) =>
+                {
+                    if let Some(serde_json::Value::Array(items)) = o.remove("items") {
+                        out.extend(items.into_iter().filter(|v| !v.is_null()));
+                    }
+                }
+                v @ serde_json::Value::Object(_) => out.push(v),
+                _ => {
+                    return Err(malformed(format!(
+                        "document {} is not a Kubernetes object",
+                        i + 1
+                    )));
+                }
+            }
+        }
+        Ok(Self(out))
+    }
+}
+
 /// `text` cut to [`MAX_REASON_CHARS`] characters, on a character boundary.
 pub fn cut(text: &str) -> String {
     match text.char_indices().nth(MAX_REASON_CHARS) {
@@ -264,6 +332,18 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(v.versions[0].version, "v1.0.0+1");
+    }
+
+    #[test]
+    fn manifests_read_as_kubectl_reads_them_multi_document_json_and_lists() {
+        let yaml = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n";
+        let docs = Documents::parse("m.yaml", yaml).expect("parses");
+        let kinds: Vec<&str> = docs.0.iter().filter_map(|d| d["kind"].as_str()).collect();
+        assert_eq!(kinds, ["ConfigMap", "Secret"]);
+        let json = br#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}"#;
+        assert_eq!(Documents::parse("m.json", json).expect("json").0.len(), 1);
+        let e = Documents::parse("m.yaml", b"a: 1\n---\n- not an object\n").expect_err("a list");
+        assert!(e.to_string().contains("document 2"), "{e}");
     }
 
     #[test]

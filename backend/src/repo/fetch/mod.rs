@@ -209,7 +209,7 @@ impl Fetcher {
         freshness: Freshness,
     ) -> Result<Fetched<T>, FetchError>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: format::RepoFile + Send + Sync + 'static,
     {
         if let Some(hit) = self.fresh::<T>(url, freshness) {
             return Ok(hit);
@@ -231,7 +231,7 @@ impl Fetcher {
         freshness: Freshness,
     ) -> Result<Fetched<T>, FetchError>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: format::RepoFile + Send + Sync + 'static,
     {
         // The flight before ours may have just answered.
         if let Some(hit) = self.fresh::<T>(url, freshness) {
@@ -345,9 +345,9 @@ impl Fetcher {
         lifetime: Lifetime,
     ) -> Result<Fetched<T>, FetchError>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: format::RepoFile + Send + Sync + 'static,
     {
-        let value = Arc::new(format::parse::<T>(file, &bytes)?);
+        let value = Arc::new(T::parse(file, &bytes)?);
         let now = Instant::now();
         let raw = self.opts.disk.is_some().then(|| bytes.clone());
         let weight = weight(bytes.len(), raw.is_some());
@@ -404,11 +404,11 @@ impl Fetcher {
     /// The on-disk copy of `url`, parsed and remembered, if there is a readable one.
     async fn load_disk<T>(&self, url: &str, file: &str) -> Option<Arc<Cached>>
     where
-        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        T: format::RepoFile + Send + Sync + 'static,
     {
         let dir = self.opts.disk.as_ref()?;
         let entry = disk::load(dir, url).await?;
-        let value: T = match format::parse(file, entry.body.as_bytes()) {
+        let value: T = match T::parse(file, entry.body.as_bytes()) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(url, error = %e, "ignoring an unreadable on-disk cache entry");
