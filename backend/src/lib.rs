@@ -3,7 +3,8 @@
 //! The Hoist backend: informer caches of the package resources behind a readiness gate
 //! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
 //! ([`metrics`]), the custom resource types ([`types`]), package repositories ([`repo`]),
-//! installs ([`install`], [`upgrade`], [`uninstall`]) and `hoist demo` ([`demo`]).
+//! installs ([`install`], [`upgrade`], [`uninstall`]), the package operator that carries
+//! them out ([`operator`]) and `hoist demo` ([`demo`]).
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod demo;
 pub mod install;
 pub mod metrics;
+pub mod operator;
 pub mod repo;
 pub mod runtime;
 pub mod serve;

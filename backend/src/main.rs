@@ -1,5 +1,5 @@
-//! The `hoist` binary: `serve`, `demo`, `repo`, `list`, `show`, `install`, `upgrade`,
-//! `uninstall`, `crdgen`. `main` parses and dispatches; each command is its own small
+//! The `hoist` binary: `serve`, `operator`, `demo`, `repo`, `list`, `show`, `install`,
+//! `upgrade`, `uninstall`, `crdgen`. `main` parses and dispatches; each command is its own small
 //! function over the library (`hoist::cli`, `hoist::serve`, `hoist::demo`), and anyhow
 //! lives only here.
 
@@ -88,6 +88,15 @@ enum Command {
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
+        /// The kubeconfig context to use instead of the current one.
+        #[arg(long)]
+        context: Option<String>,
+    },
+    /// Run the package operator against the cluster of the current kubeconfig: it
+    /// installs, upgrades and removes what ClusterPackages and Packages ask for.
+    Operator {
+        #[command(flatten)]
+        operator: OperatorArgs,
         /// The kubeconfig context to use instead of the current one.
         #[arg(long)]
         context: Option<String>,
@@ -200,6 +209,29 @@ enum Command {
     Crdgen,
 }
 
+#[derive(Args, Clone)]
+struct OperatorArgs {
+    /// Passes at once, per kind (ClusterPackage and Package each).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// Hoist's own namespace: repository credentials are read from its Secrets.
+    #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
+    namespace: String,
+    /// How long repository files are served from the cache before revalidation.
+    #[arg(long, default_value = "5m", value_parser = hoist::demo::parse_duration)]
+    repo_cache_ttl: std::time::Duration,
+    /// Keep repository files on disk here, so a restart does not refetch them.
+    #[arg(long)]
+    repo_cache_dir: Option<PathBuf>,
+    /// Take part in leader election on the Lease `hoist-operator` in Hoist's namespace,
+    /// so of several replicas one reconciles. Default: on inside a cluster, off outside.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    leader_elect: Option<bool>,
+    /// Serve /livez, /readyz and /metrics here (e.g. 0.0.0.0:8081 in a pod).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    probes_listen: SocketAddr,
+}
+
 /// Which cluster, and where Hoist's own Secrets are.
 #[derive(Args, Clone)]
 struct Target {
@@ -306,7 +338,7 @@ async fn run() -> anyhow::Result<()> {
     // Servers log what they do; one-shot commands only what went wrong. Logs go to
     // stderr, so a command's output can be piped.
     let default_filter = match cli.command {
-        Command::Serve { .. } | Command::Demo { .. } => "info,kube=warn",
+        Command::Serve { .. } | Command::Demo { .. } | Command::Operator { .. } => "info,kube=warn",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -394,6 +426,7 @@ async fn run() -> anyhow::Result<()> {
             namespace,
         } => repo(command, Target { context, namespace }).await?,
         Command::Serve { serve, context } => serve_command(serve, context).await?,
+        Command::Operator { operator, context } => operator_command(operator, context).await?,
         Command::Demo {
             serve,
             data_dir,
@@ -514,6 +547,53 @@ async fn serve_command(serve: ServeArgs, context: Option<String>) -> anyhow::Res
     tracing::info!(signal, "stopping: finishing calls in flight");
     running.shutdown().await;
     Ok(())
+}
+
+/// `hoist operator`: until SIGTERM or Ctrl-C (running passes finish, the Lease is
+/// released), or until another replica takes the Lease (exit 1, to be restarted as a
+/// standby).
+async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow::Result<()> {
+    let client = kube_client(context).await?;
+    let probes = tokio::net::TcpListener::bind(args.probes_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.probes_listen))?;
+    let fetch = hoist::repo::fetch::FetchOptions {
+        ttl: args.repo_cache_ttl,
+        disk: args.repo_cache_dir.clone(),
+        ..Default::default()
+    };
+    let repositories = hoist::operator::watch_repositories(&client, fetch, &args.namespace);
+    repositories.synced().await;
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let leader_elect = args.leader_elect.unwrap_or(in_cluster);
+    let opts = hoist::operator::OperatorOptions {
+        concurrency: args.concurrency,
+        ..Default::default()
+    };
+    let run = hoist::operator::RunOptions {
+        leader_election: leader_elect.then(hoist::operator::lease::identity),
+        namespace: args.namespace.clone(),
+        lease_duration: hoist::operator::lease::LEASE_DURATION,
+        probes: Some(probes),
+        drain: hoist::runtime::DEFAULT_DRAIN,
+        metrics: std::sync::Arc::new(hoist::operator::metrics::Metrics::new()),
+    };
+    tracing::info!(concurrency = args.concurrency, leader_elect, probes = %args.probes_listen, "operator starting");
+    let stop = async {
+        match hoist::runtime::stop_signal().await {
+            Ok(signal) => tracing::info!(signal, "stopping: finishing running passes"),
+            Err(e) => tracing::error!(error = %e, "cannot wait for a stop signal"),
+        }
+    };
+    let exit = hoist::operator::run(client, repositories.clientset.clone(), opts, run, stop)
+        .await
+        .context("the operator failed")?;
+    match exit {
+        hoist::operator::Exit::Stopped => Ok(()),
+        hoist::operator::Exit::LostLease => {
+            anyhow::bail!("another replica took the Lease; stopping so that only one reconciles")
+        }
+    }
 }
 
 /// `hoist demo`: the embedded default, until SIGTERM or Ctrl-C.

@@ -203,6 +203,9 @@ pub struct State {
     pending_managed: Option<crate::fields::Managed>,
     /// What the current write was warned of (`Warning` headers; see [`Store::write_warned`]).
     warnings: Vec<String>,
+    /// Set by an apply whose configuration was already pruned: what it writes is made
+    /// only of checked parts, so the write does not walk the schema again.
+    fields_checked: bool,
 }
 
 /// Who a write is from: the field manager (`fieldManager`, else the client's user
@@ -260,6 +263,7 @@ impl Store {
             writer: Writer::default(),
             pending_managed: None,
             warnings: Vec::new(),
+            fields_checked: false,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = state.registry.get("", "v1", "namespaces").cloned();
@@ -310,6 +314,7 @@ impl Store {
         state.dry_run = false;
         state.writer = Writer::default();
         state.pending_managed = None;
+        state.fields_checked = false;
         let mut warnings = std::mem::take(&mut state.warnings);
         let mut seen = std::collections::HashSet::new();
         warnings.retain(|w| seen.insert(w.clone()));
@@ -569,6 +574,9 @@ impl State {
         let Some(mode) = self.writer.field_validation else {
             return Ok(());
         };
+        if self.fields_checked {
+            return Ok(());
+        }
         let unknown = if rt.custom {
             let Some(crd) = self.crd_of(rt) else {
                 return Ok(());
@@ -983,6 +991,7 @@ impl State {
         let patch = if kind == crate::patch::PatchKind::Apply {
             let mut applied = patch.clone();
             self.check_fields(rt, &mut applied)?;
+            self.fields_checked = true;
             pruned = applied;
             &pruned
         } else {

@@ -165,14 +165,6 @@ pub fn start(
         false,
         None,
     ));
-    tasks.spawn(run::<PackageRepository>(
-        Api::all(client.clone()),
-        "PackageRepository",
-        ctx.clone(),
-        Some(repositories),
-        false,
-        None,
-    ));
     tasks.spawn(run::<Namespace>(
         Api::all(client.clone()),
         "Namespace",
@@ -181,16 +173,74 @@ pub fn start(
         false,
         None,
     ));
+    spawn_repositories(
+        client,
+        ctx,
+        repositories,
+        secrets,
+        secret_relists,
+        &namespace,
+        tasks,
+    );
+}
+
+/// The PackageRepository watch and the (optional) Secret watch of `namespace`.
+fn spawn_repositories(
+    client: &Client,
+    ctx: Ctx,
+    repositories: Arc<dyn Sink<PackageRepository>>,
+    secrets: Arc<dyn Sink<Secret>>,
+    secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
+    namespace: &str,
+    tasks: &mut JoinSet<()>,
+) {
+    tasks.spawn(run::<PackageRepository>(
+        Api::all(client.clone()),
+        "PackageRepository",
+        ctx.clone(),
+        Some(repositories),
+        false,
+        None,
+    ));
     // Optional: without leave to read Secrets, only repositories that need
     // credentials suffer; the dashboard still becomes READY.
     tasks.spawn(run(
-        Api::<Secret>::namespaced(client.clone(), &namespace),
+        Api::<Secret>::namespaced(client.clone(), namespace),
         "Secret",
         ctx,
         Some(secrets),
         true,
         secret_relists,
     ));
+}
+
+/// Only the PackageRepositories and the Secrets of Hoist's namespace, feeding
+/// `clientset`: for a process without the dashboard (`hoist operator`). The returned
+/// gate says when both have synced.
+pub fn start_repositories(
+    client: &Client,
+    clientset: Arc<crate::repo::clientset::Clientset>,
+    namespace: &str,
+    tasks: &mut JoinSet<()>,
+) -> Arc<Gate> {
+    let gate = Arc::new(Gate::new(&["PackageRepository", "Secret"], PAGE_SIZE));
+    let ctx = Ctx {
+        gate: gate.clone(),
+        metrics: Arc::new(Metrics::new()),
+    };
+    let repositories: Arc<dyn Sink<PackageRepository>> = clientset.clone();
+    let secrets: Arc<dyn Sink<Secret>> = clientset.clone();
+    let relists = Some(clientset.secret_relists());
+    spawn_repositories(
+        client,
+        ctx,
+        repositories,
+        secrets,
+        relists,
+        namespace,
+        tasks,
+    );
+    gate
 }
 
 #[derive(Clone)]

@@ -11,8 +11,9 @@ mod repository;
 
 pub use conditions::Condition;
 pub use package::{
-    ClusterPackage, NamespacedPackageSpec, OwnedResource, Package, PackageInfoTemplate,
-    PackageSpec, PackageStatus, ValueConfiguration, ValueReference, ValueSource,
+    ClusterPackage, NamespacedPackageSpec, ObjectStatus, OwnedResource, Package,
+    PackageInfoTemplate, PackageSpec, PackageStatus, ValueConfiguration, ValueReference,
+    ValueSource,
 };
 pub use package_info::{PackageInfo, PackageInfoSpec, PackageInfoStatus};
 pub use repository::{

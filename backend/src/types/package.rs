@@ -89,6 +89,23 @@ pub struct OwnedResource {
     pub marked_for_deletion: bool,
 }
 
+/// One applied object as the last pass left it (a bounded list in the status, so the
+/// object holding a package back is named, not counted).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStatus {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// What the pass did: `Created`, `Configured` or `Unchanged`.
+    pub action: String,
+    /// kstatus' verdict: `Current`, `InProgress`, `Failed` or `Terminating`.
+    pub health: String,
+    #[serde(default)]
+    pub message: String,
+}
+
 /// The status shared by ClusterPackage and Package.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -104,6 +121,9 @@ pub struct PackageStatus {
     pub owned_package_infos: Vec<OwnedResource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owned_packages: Vec<OwnedResource>,
+    /// Each applied object's last action and health (at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectStatus>,
 }
 
 /// A namespaced package: the same spec and status as [`ClusterPackage`].

@@ -60,18 +60,20 @@ pub async fn grpc(running: &Running) -> DashboardClient<Channel> {
     DashboardClient::new(channel)
 }
 
-pub fn package(name: &str, version: &str) -> ClusterPackage {
-    ClusterPackage::new(
-        name,
-        PackageSpec {
-            package_info: PackageInfoTemplate {
-                name: name.into(),
-                version: version.into(),
-                repository_name: None,
-            },
-            ..Default::default()
+/// The spec that installs `name` at `version` from the default repository.
+pub fn spec(name: &str, version: &str) -> PackageSpec {
+    PackageSpec {
+        package_info: PackageInfoTemplate {
+            name: name.into(),
+            version: version.into(),
+            repository_name: None,
         },
-    )
+        ..Default::default()
+    }
+}
+
+pub fn package(name: &str, version: &str) -> ClusterPackage {
+    ClusterPackage::new(name, spec(name, version))
 }
 
 pub async fn create(client: &Client, name: &str) -> ClusterPackage {

@@ -1,0 +1,164 @@
+//! What can go wrong in a reconcile, and which of it is worth retrying.
+
+use crate::repo::fetch::FetchError;
+use hoist_core::operator::placement::PlacementError;
+use hoist_core::operator::retry::ErrorClass;
+use hoist_core::repo::format::FormatError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("PackageRepository {0:?} does not exist")]
+    NoRepository(String),
+    #[error("no PackageRepository is marked as the default and the package names none")]
+    NoDefaultRepository,
+    #[error("{0}")]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("{0}")]
+    Placement(#[from] PlacementError),
+    #[error("the package uses Helm (helm: in package.yaml), which needs Flux's helm-controller")]
+    HelmUnsupported,
+    #[error("invalid value {name:?}: {why}")]
+    InvalidValue { name: String, why: String },
+    #[error("{0}")]
+    Values(#[from] hoist_core::repo::values::ValueError),
+    #[error("{0}")]
+    ValueTargets(#[from] hoist_core::operator::values::ValuesError),
+    #[error(
+        "{object} already exists and was not created by Hoist; it is never taken over silently"
+    )]
+    Foreign { object: String },
+    #[error("{object}: {message}")]
+    Apply {
+        object: String,
+        message: String,
+        transient: bool,
+    },
+    #[error("the reconcile did not finish within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("{0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// Whether retrying could help (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        use ErrorClass::*;
+        match self {
+            Self::Kube(e) => kube_class(e),
+            Self::Fetch(e) => fetch_class(e),
+            // The repository may be created.
+            Self::NoRepository(_) | Self::NoDefaultRepository => Transient,
+            Self::Timeout(_) => Transient,
+            Self::Apply { transient, .. } => {
+                if *transient {
+                    Transient
+                } else {
+                    Terminal
+                }
+            }
+            Self::Format(_)
+            | Self::Placement(_)
+            | Self::HelmUnsupported
+            | Self::InvalidValue { .. }
+            | Self::Values(_)
+            | Self::ValueTargets(_)
+            | Self::Foreign { .. }
+            | Self::Serialize(_) => Terminal,
+        }
+    }
+
+    /// The condition reason this failure is shown with.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "ApiError",
+            Self::NoRepository(_) | Self::NoDefaultRepository => "RepositoryMissing",
+            Self::Fetch(_) => "FetchFailed",
+            Self::Format(_) => "InvalidManifest",
+            Self::Placement(_) => "InvalidManifest",
+            Self::HelmUnsupported => "HelmControllerMissing",
+            Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
+                "ValueConfigurationInvalid"
+            }
+            Self::Foreign { .. } => "ForeignObject",
+            Self::Apply { .. } => "InstallationFailed",
+            Self::Timeout(_) => "ReconcileTimeout",
+            Self::Serialize(_) => "InvalidManifest",
+        }
+    }
+
+    /// A short, stable label for metrics (`controller_runtime_reconcile_errors_total`).
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kube",
+            Self::NoRepository(_) | Self::NoDefaultRepository => "repository",
+            Self::Fetch(_) => "fetch",
+            Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
+            Self::HelmUnsupported => "helm",
+            Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",
+            Self::Foreign { .. } => "foreign",
+            Self::Apply { .. } => "apply",
+            Self::Timeout(_) => "timeout",
+        }
+    }
+}
+
+/// API errors: the server or the network may recover (5xx, 429, 409 conflicts, a kind
+/// not yet served, timeouts); a refusal of what we sent will not.
+pub fn kube_class(e: &kube::Error) -> ErrorClass {
+    match e {
+        kube::Error::Api(s) => status_class(s.code),
+        _ => ErrorClass::Transient,
+    }
+}
+
+/// Repository trouble: an unreachable or failing server may recover; a file that is
+/// not there, too large, malformed or behind a bad redirect will not until it changes.
+pub fn fetch_class(e: &FetchError) -> ErrorClass {
+    match e {
+        FetchError::Status { code, .. } if *code == 408 || *code == 429 || *code >= 500 => {
+            ErrorClass::Transient
+        }
+        FetchError::Timeout { .. } | FetchError::Unreachable { .. } | FetchError::Client(_) => {
+            ErrorClass::Transient
+        }
+        _ => ErrorClass::Terminal,
+    }
+}
+
+/// The class of an API answer's code.
+pub fn status_class(code: u16) -> ErrorClass {
+    match code {
+        404 | 409 | 429 | 500..=599 => ErrorClass::Transient,
+        _ => ErrorClass::Terminal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_trouble_is_transient_and_refusals_are_terminal() {
+        for code in [404, 409, 429, 500, 503] {
+            assert_eq!(status_class(code), ErrorClass::Transient, "{code}");
+        }
+        for code in [400, 403, 422] {
+            assert_eq!(status_class(code), ErrorClass::Terminal, "{code}");
+        }
+        assert_eq!(
+            Error::Foreign {
+                object: "ConfigMap a/b".into()
+            }
+            .class(),
+            ErrorClass::Terminal
+        );
+        assert_eq!(
+            Error::Timeout(std::time::Duration::from_secs(1)).class(),
+            ErrorClass::Transient
+        );
+    }
+}

@@ -1,0 +1,423 @@
+//! The package operator (issue 10, decision 0015): it installs what ClusterPackages and
+//! Packages ask for. One kube-runtime Controller per kind, bounded concurrency, never
+//! two passes over one package at once; a pass ([`reconcile`]) renders the package
+//! ([`render`]), applies it staged and drift-only ([`apply`]), prunes what left it,
+//! judges health by kstatus' rules and writes a status only when it changed
+//! ([`status`]). What it applied is watched ([`objects`]), so a Deployment becoming
+//! available or an edit to an applied object moves its package on without polling.
+//!
+//! The rules it runs (placement, order, inventory, health, retries, conditions, values)
+//! are `hoist_core::operator`'s; this module is the adapter between them and the cluster.
+
+pub mod apply;
+pub mod error;
+pub mod lease;
+pub mod metrics;
+pub mod objects;
+pub mod package;
+pub mod probes;
+pub mod reconcile;
+pub mod render;
+pub mod scopes;
+pub mod status;
+
+pub use error::Error;
+
+use crate::repo::clientset::Clientset;
+use crate::types::{ClusterPackage, Package};
+use futures::StreamExt;
+use hoist_core::operator::retry::Policy;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Client;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// How the operator runs.
+#[derive(Debug, Clone)]
+pub struct OperatorOptions {
+    /// Passes at once, per kind (ClusterPackage and Package each).
+    pub concurrency: u16,
+    /// Backoff and retry budget for failed passes.
+    pub policy: Policy,
+    /// The longest one pass may take.
+    pub reconcile_timeout: Duration,
+    /// How often a healthy package is looked at again (drift that no watch saw), ±10 %.
+    pub resync: Duration,
+    /// Object changes buffered per controller before they are dropped (and counted).
+    pub trigger_buffer: usize,
+}
+
+impl Default for OperatorOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            policy: Policy::default(),
+            reconcile_timeout: Duration::from_secs(120),
+            resync: Duration::from_secs(600),
+            trigger_buffer: 4096,
+        }
+    }
+}
+
+/// What identifies a run of failures of one package (see [`reconcile::RETRY_ANNOTATION`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RetryKey {
+    pub uid: String,
+    pub generation: i64,
+    pub token: String,
+}
+
+/// Failures in a row, per package; a new generation or retry token starts over.
+#[derive(Default)]
+pub struct Retries {
+    runs: Mutex<HashMap<String, (RetryKey, u32)>>,
+}
+
+impl Retries {
+    /// Counts one more failure and returns how many in a row.
+    pub fn bump(&self, key: &RetryKey) -> u32 {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = runs.entry(key.uid.clone()).or_insert((key.clone(), 0));
+        if entry.0 != *key {
+            *entry = (key.clone(), 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
+
+    pub fn reset(&self, key: &RetryKey) {
+        self.forget(&key.uid);
+    }
+
+    pub fn forget(&self, uid: &str) {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(uid);
+    }
+}
+
+/// What every pass can reach.
+pub struct Context {
+    pub client: Client,
+    pub repositories: Arc<Clientset>,
+    pub scopes: scopes::Scopes,
+    pub objects: Arc<objects::Objects>,
+    pub namespaces: Store<PartialObjectMeta<Namespace>>,
+    pub retries: Retries,
+    pub metrics: Arc<metrics::Metrics>,
+    pub opts: OperatorOptions,
+    /// The resourceVersion of each package (`ns/name` or `name`) as its last finished
+    /// pass saw it: how a caller (a test, `hoist install --wait`) knows a change was
+    /// acted on.
+    pub passes: watch::Sender<std::collections::BTreeMap<String, String>>,
+}
+
+impl Context {
+    /// Whether the namespace exists, as the namespace watch last saw.
+    pub fn namespace_exists(&self, name: &str) -> bool {
+        self.namespaces.get(&ObjectRef::new(name)).is_some()
+    }
+}
+
+/// A running operator. Dropping it stops everything.
+pub struct Running {
+    pub context: Arc<Context>,
+    stop: watch::Sender<bool>,
+    /// The controllers: they end by themselves once stop is sent, after their running
+    /// passes.
+    controllers: tokio::task::JoinSet<()>,
+    /// Watches and tickers: aborted once the controllers are done.
+    background: tokio::task::JoinSet<()>,
+}
+
+impl Running {
+    /// Stops taking new passes, lets running ones finish (up to `deadline`), then stops
+    /// every watch.
+    pub async fn shutdown(mut self, deadline: Duration) {
+        let _ = self.stop.send(true);
+        let drain = async { while self.controllers.join_next().await.is_some() {} };
+        if tokio::time::timeout(deadline, drain).await.is_err() {
+            tracing::warn!(?deadline, "running passes did not finish in time; cut");
+        }
+        self.controllers.abort_all();
+        self.background.abort_all();
+        self.context.objects.shutdown();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.controllers.abort_all();
+        self.background.abort_all();
+        self.context.objects.shutdown();
+    }
+}
+
+/// Starts the controllers. `repositories` is the clientset kept in step with the
+/// PackageRepositories (the dashboard's, when both run in one process).
+pub async fn start(
+    client: Client,
+    repositories: Arc<Clientset>,
+    opts: OperatorOptions,
+) -> Result<Running, Error> {
+    start_with(
+        client,
+        repositories,
+        opts,
+        Arc::new(metrics::Metrics::new()),
+    )
+    .await
+}
+
+/// As [`start`], counting into `metrics` (shared with a probe port started before).
+pub async fn start_with(
+    client: Client,
+    repositories: Arc<Clientset>,
+    opts: OperatorOptions,
+    metrics: Arc<metrics::Metrics>,
+) -> Result<Running, Error> {
+    let scopes = scopes::Scopes::new(client.clone());
+    scopes.refresh(true).await?;
+    let (objects, triggers) = objects::Objects::new(client.clone(), opts.trigger_buffer);
+    metrics.max_concurrent.set(i64::from(opts.concurrency));
+    let mut background = tokio::task::JoinSet::new();
+    let mut controllers = tokio::task::JoinSet::new();
+
+    let (ns_reader, ns_writer) = reflector::store();
+    let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
+    let ns_stream = watcher::watcher(ns_api, watcher::Config::default())
+        .default_backoff()
+        .reflect(ns_writer)
+        .for_each(|_| futures::future::ready(()));
+    background.spawn(ns_stream);
+    let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
+
+    let context = Arc::new(Context {
+        client: client.clone(),
+        repositories,
+        scopes,
+        objects,
+        namespaces: ns_reader,
+        retries: Retries::default(),
+        metrics,
+        opts: opts.clone(),
+        passes: watch::channel(Default::default()).0,
+    });
+    let (stop, stopped) = watch::channel(false);
+    let stop_signal = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let config = controller::Config::default().concurrency(opts.concurrency);
+
+    let cluster = Controller::new(
+        Api::<ClusterPackage>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(config.clone())
+    .reconcile_on(ReceiverStream::new(triggers.cluster))
+    .graceful_shutdown_on(stop_signal(stopped.clone()))
+    .run(
+        reconcile::reconcile::<ClusterPackage>,
+        reconcile::error_policy::<ClusterPackage>,
+        context.clone(),
+    )
+    .for_each(|_| futures::future::ready(()));
+    controllers.spawn(cluster);
+    let namespaced = Controller::new(
+        Api::<Package>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(config)
+    .reconcile_on(ReceiverStream::new(triggers.namespaced))
+    .graceful_shutdown_on(stop_signal(stopped.clone()))
+    .run(
+        reconcile::reconcile::<Package>,
+        reconcile::error_policy::<Package>,
+        context.clone(),
+    )
+    .for_each(|_| futures::future::ready(()));
+    controllers.spawn(namespaced);
+
+    // The dropped-trigger count, for the metric.
+    let ctx = context.clone();
+    let mut stopped_rx = stopped;
+    background.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let dropped = ctx.objects.dropped.load(std::sync::atomic::Ordering::Relaxed);
+                    ctx.metrics.triggers_dropped.set(dropped as i64);
+                }
+                _ = stopped_rx.wait_for(|s| *s) => return,
+            }
+        }
+    });
+    Ok(Running {
+        context,
+        stop,
+        controllers,
+        background,
+    })
+}
+
+/// The repositories' clients, kept in step with the PackageRepositories and the
+/// Secrets of Hoist's namespace, for an operator running without the dashboard (which
+/// keeps its own). Stops when dropped.
+pub struct RepositoryWatch {
+    pub clientset: Arc<Clientset>,
+    gate: Arc<crate::cache::readiness::Gate>,
+    _tasks: tokio::task::JoinSet<()>,
+}
+
+impl RepositoryWatch {
+    /// Waits until the repositories (and, if readable, the Secrets) are listed.
+    pub async fn synced(&self) {
+        use crate::cache::readiness::Phase;
+        let mut rx = self.gate.subscribe();
+        let _ = rx
+            .wait_for(|s| matches!(s.phase, Phase::Ready | Phase::Degraded))
+            .await;
+    }
+}
+
+/// Starts watching the repositories (see [`RepositoryWatch`]).
+pub fn watch_repositories(
+    client: &Client,
+    fetch: crate::repo::fetch::FetchOptions,
+    namespace: &str,
+) -> RepositoryWatch {
+    let clientset = Clientset::new(fetch);
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = crate::cache::reflectors::start_repositories(
+        client,
+        clientset.clone(),
+        namespace,
+        &mut tasks,
+    );
+    RepositoryWatch {
+        clientset,
+        gate,
+        _tasks: tasks,
+    }
+}
+
+/// How `hoist operator` runs besides the controllers.
+pub struct RunOptions {
+    /// Take part in leader election as this identity (in `namespace`); without it the
+    /// operator reconciles at once (one replica, or outside a cluster).
+    pub leader_election: Option<String>,
+    /// Hoist's namespace: the Lease lives there.
+    pub namespace: String,
+    /// How long a claim on the Lease lasts unrenewed: how long a standby waits for a
+    /// leader that died without releasing it ([`lease::LEASE_DURATION`] by default).
+    pub lease_duration: Duration,
+    /// Serve `/livez`, `/readyz`, `/metrics` here.
+    pub probes: Option<tokio::net::TcpListener>,
+    /// How long running passes get to finish at shutdown.
+    pub drain: Duration,
+    /// Where the metrics go (readable by the caller, served on the probe port).
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Why [`run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// `stop` resolved; running passes finished (within the drain) and the Lease was
+    /// released.
+    Stopped,
+    /// Another replica took the Lease: this one stopped reconciling at once.
+    LostLease,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Operator(#[from] Error),
+    #[error(transparent)]
+    Lease(#[from] lease::LeaseError),
+}
+
+/// The operator as a process runs it: probes, then (if asked) leader election, then
+/// the controllers while this replica leads, until `stop` resolves or the lead is lost.
+pub async fn run(
+    client: Client,
+    repositories: Arc<Clientset>,
+    opts: OperatorOptions,
+    run: RunOptions,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Exit, RunError> {
+    let metrics = run.metrics.clone();
+    let (ready_tx, ready_rx) = watch::channel(false);
+    let (probes_stop, probes_stopped) = watch::channel(false);
+    let probes = run.probes.map(|listener| {
+        tokio::spawn(probes::serve(
+            listener,
+            metrics.clone(),
+            ready_rx,
+            probes_stopped,
+        ))
+    });
+    let mut stop = std::pin::pin!(stop);
+    let mut leadership = match &run.leader_election {
+        Some(identity) => {
+            let l = lease::join(
+                client.clone(),
+                &run.namespace,
+                identity,
+                run.lease_duration,
+                (run.lease_duration / 3).max(Duration::from_secs(1)),
+            )
+            .await?;
+            Some(l)
+        }
+        None => None,
+    };
+    let _ = ready_tx.send(true);
+    if let Some(l) = leadership.as_mut() {
+        tracing::info!(identity = %l.identity, "waiting to lead");
+        tokio::select! {
+            _ = l.acquired() => tracing::info!(identity = %l.identity, "leading"),
+            _ = &mut stop => {
+                if let Some(l) = leadership { l.release().await; }
+                let _ = probes_stop.send(true);
+                if let Some(p) = probes { let _ = p.await; }
+                return Ok(Exit::Stopped);
+            }
+        }
+    }
+    let running = start_with(client, repositories, opts, metrics).await?;
+    let exit = match leadership.as_mut() {
+        Some(l) => tokio::select! {
+            _ = l.lost() => Exit::LostLease,
+            _ = &mut stop => Exit::Stopped,
+        },
+        None => {
+            stop.await;
+            Exit::Stopped
+        }
+    };
+    match exit {
+        // Someone else leads now: stop at once, do not finish passes.
+        Exit::LostLease => drop(running),
+        Exit::Stopped => running.shutdown(run.drain).await,
+    }
+    if let Some(l) = leadership {
+        l.release().await;
+    }
+    let _ = probes_stop.send(true);
+    if let Some(p) = probes {
+        let _ = p.await;
+    }
+    Ok(exit)
+}

@@ -1,0 +1,185 @@
+//! What Hoist has applied, as the cluster has it now: one label-selected watch per kind
+//! a package applied (only objects labelled `app.kubernetes.io/managed-by=hoist`),
+//! each feeding a store the reconciler reads instead of the API, and turning every
+//! change of an object into a reconcile of the package its labels name. That is how a
+//! package notices its Deployment becoming available, or someone editing what it
+//! applied, without polling (`.owns()` cannot: a ClusterPackage is cluster-scoped and
+//! owns namespaced objects; research §4).
+//!
+//! Guarantees: a kind is watched once, from the first package that applies it, for as
+//! long as the operator runs; the trigger channels are bounded and never awaited: when
+//! a controller falls behind, triggers are dropped and counted (the package's own
+//! periodic pass still comes).
+//! Caveat: `managedFields` are dropped from the stored objects (they are not needed to
+//! judge health or drift, and are most of an object's size).
+
+use super::scopes::Kind;
+use futures::StreamExt;
+use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
+use kube::api::{Api, DynamicObject};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use crate::types::{ClusterPackage, Package};
+
+/// How long the first list of a newly watched kind may take before the reconcile that
+/// asked for it goes on without it (and is retried).
+pub const FIRST_LIST: Duration = Duration::from_secs(30);
+
+/// (group, version, kind).
+pub type KindKey = (String, String, String);
+
+pub struct Objects {
+    client: Client,
+    stores: RwLock<HashMap<KindKey, Store<DynamicObject>>>,
+    cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
+    namespaced: mpsc::Sender<ObjectRef<Package>>,
+    /// Triggers dropped because a controller's channel was full.
+    pub dropped: AtomicU64,
+    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+}
+
+/// The receiving ends, for the controllers' `reconcile_on`.
+pub struct Triggers {
+    pub cluster: mpsc::Receiver<ObjectRef<ClusterPackage>>,
+    pub namespaced: mpsc::Receiver<ObjectRef<Package>>,
+}
+
+/// The label selector of everything Hoist applies.
+pub fn selector() -> String {
+    format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
+impl Objects {
+    pub fn new(client: Client, capacity: usize) -> (Arc<Self>, Triggers) {
+        let (ctx, crx) = mpsc::channel(capacity);
+        let (ntx, nrx) = mpsc::channel(capacity);
+        let objects = Arc::new(Self {
+            client,
+            stores: RwLock::new(HashMap::new()),
+            cluster: ctx,
+            namespaced: ntx,
+            dropped: AtomicU64::new(0),
+            tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
+        });
+        (
+            objects,
+            Triggers {
+                cluster: crx,
+                namespaced: nrx,
+            },
+        )
+    }
+
+    fn key(kind: &Kind) -> KindKey {
+        let r = &kind.resource;
+        (r.group.clone(), r.version.clone(), r.kind.clone())
+    }
+
+    /// The store of `kind`, watching it first if nobody did; waits (up to
+    /// [`FIRST_LIST`]) for its first list. `None` if that did not come in time.
+    pub async fn store(self: &Arc<Self>, kind: &Kind) -> Option<Store<DynamicObject>> {
+        let key = Self::key(kind);
+        let existing = self
+            .stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let store = match existing {
+            Some(s) => s,
+            None => self.start(key, kind),
+        };
+        match tokio::time::timeout(FIRST_LIST, store.wait_until_ready()).await {
+            Ok(Ok(())) => Some(store),
+            _ => None,
+        }
+    }
+
+    /// Starts the watch of a kind (once: a racing caller gets the first store).
+    fn start(self: &Arc<Self>, key: KindKey, kind: &Kind) -> Store<DynamicObject> {
+        let mut stores = self.stores.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = stores.get(&key) {
+            return s.clone();
+        }
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.resource);
+        let writer = reflector::store::Writer::new(kind.resource.clone());
+        let reader = writer.as_reader();
+        stores.insert(key, reader.clone());
+        drop(stores);
+        let cfg = watcher::Config::default().labels(&selector());
+        let stream = watcher::watcher(api, cfg).default_backoff().modify(|o| {
+            o.managed_fields_mut().clear();
+        });
+        let this = Arc::clone(self);
+        let task = async move {
+            let mut events = std::pin::pin!(reflector::reflector(writer, stream));
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => this.trigger(&o),
+                    Ok(watcher::Event::InitApply(o)) => this.trigger(&o),
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "watch of applied objects restarts"),
+                }
+            }
+        };
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spawn(task);
+        reader
+    }
+
+    /// Asks for a reconcile of the package `obj`'s labels name, without waiting.
+    fn trigger(&self, obj: &DynamicObject) {
+        let labels = obj.labels();
+        let Some(name) = labels.get(PACKAGE_LABEL) else {
+            return;
+        };
+        let sent = match labels.get(PACKAGE_NAMESPACE_LABEL) {
+            Some(ns) => self
+                .namespaced
+                .try_send(ObjectRef::new(name).within(ns))
+                .is_ok(),
+            None => self.cluster.try_send(ObjectRef::new(name)).is_ok(),
+        };
+        if !sent {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The stored object, if the kind is watched and the object exists and is Hoist's.
+    pub fn get(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Arc<DynamicObject>> {
+        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+        let store = stores.get(&Self::key(kind))?;
+        let mut r = ObjectRef::new_with(name, kind.resource.clone());
+        if let Some(ns) = namespace {
+            r = r.within(ns);
+        }
+        store.get(&r)
+    }
+
+    /// How many kinds are watched.
+    pub fn kinds(&self) -> usize {
+        self.stores.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Stops every watch.
+    pub fn shutdown(&self) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abort_all();
+    }
+}

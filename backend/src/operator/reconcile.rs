@@ -1,0 +1,303 @@
+//! One pass over one package (seed 004's "a work queue between events and work"): the
+//! controller calls [`reconcile`] with the package as its watch last saw it; the pass
+//! renders, applies, prunes and judges health, then writes the status only if it
+//! changed. Failures are classified here, not left to the controller: a transient one
+//! is shown as progress and retried with per-package backoff; a terminal one, or a
+//! spent retry budget, stalls the package until it (or a manual retry) changes.
+//!
+//! Guarantees: never two passes over one package at once (the controller's rule); every
+//! pass ends within [`super::OperatorOptions::reconcile_timeout`]; a pass over an
+//! unchanged, healthy package makes no API request (reads come from the watches) and
+//! writes nothing.
+
+use super::apply::{self, Applied, PackageId};
+use super::error::Error;
+use super::package::Installable;
+use super::{Context, render, status};
+use crate::types::{OwnedResource, PackageStatus};
+use hoist_core::operator::conditions::Phase;
+use hoist_core::operator::health::{self, Health, Status};
+use hoist_core::operator::inventory::{self, ObjectRef};
+use hoist_core::operator::placement::Owner;
+use hoist_core::operator::retry::Next;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The finalizer every package carries until what it applied is gone.
+pub const FINALIZER: &str = "packages.hoist.dev/cleanup";
+
+/// Set (to anything new) to retry a stalled or dead-lettered package (`hoist retry`).
+pub const RETRY_ANNOTATION: &str = "packages.hoist.dev/retry";
+
+/// How soon a package still becoming healthy is looked at again if no watch event comes
+/// first (events are what normally move it on).
+pub const PROGRESS_RECHECK: Duration = Duration::from_secs(30);
+
+pub async fn reconcile<K: Installable>(
+    pkg: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, finalizer::Error<Error>> {
+    let api = pkg.api(&ctx.client);
+    let timeout = ctx.opts.reconcile_timeout;
+    let started = std::time::Instant::now();
+    let (who, version) = (pkg.describe(), pkg.resource_version().unwrap_or_default());
+    ctx.metrics.reconcile_started();
+    let run = finalizer(&api, FINALIZER, pkg, |event| async {
+        match event {
+            Finalizer::Apply(p) => install(&*p, &ctx).await,
+            Finalizer::Cleanup(p) => uninstall(&*p, &ctx).await.map(|()| Action::await_change()),
+        }
+    });
+    let result = match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(finalizer::Error::ApplyFailed(Error::Timeout(timeout))),
+    };
+    ctx.metrics
+        .reconcile_finished(K::KIND, result.is_ok(), started.elapsed());
+    ctx.passes.send_modify(|done| {
+        done.insert(who, version);
+    });
+    result
+}
+
+/// What the controller does when a pass fails outside the pass's own handling (its
+/// status write, the finalizer's patch): try again with the package's backoff.
+pub fn error_policy<K: Installable>(
+    pkg: Arc<K>,
+    err: &finalizer::Error<Error>,
+    ctx: Arc<Context>,
+) -> Action {
+    let failures = ctx.retries.bump(&retry_key(&*pkg));
+    let delay = ctx.opts.policy.delay(failures, jitter());
+    tracing::warn!(package = %pkg.describe(), kind = K::KIND, error = %err, ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// A number in `[0, 1)` for jitter.
+fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1_000_000) / 1_000_000.0
+}
+
+/// What identifies a package's run of failures: its uid, generation and retry
+/// annotation; a change to either starts a new run.
+fn retry_key<K: Installable>(pkg: &K) -> super::RetryKey {
+    super::RetryKey {
+        uid: pkg.uid().unwrap_or_default(),
+        generation: pkg.meta().generation.unwrap_or(0),
+        token: pkg
+            .annotations()
+            .get(RETRY_ANNOTATION)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn package_id<K: Installable>(pkg: &K) -> PackageId {
+    PackageId {
+        name: pkg.name_any(),
+        namespace: pkg.namespace(),
+    }
+}
+
+/// The status as it stands, with new conditions for `phase`.
+fn with_phase<K: Installable>(pkg: &K, base: PackageStatus, phase: &Phase) -> PackageStatus {
+    let old = pkg.status().map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    PackageStatus {
+        conditions: status::conditions_for(phase, old, pkg.meta().generation, &now()),
+        ..base
+    }
+}
+
+async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> Result<(), Error> {
+    let api = pkg.api(&ctx.client);
+    if status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
+        ctx.metrics.status_written();
+    }
+    Ok(())
+}
+
+async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
+    let current = pkg.status().cloned().unwrap_or_default();
+    if pkg.spec().suspend {
+        write(pkg, ctx, &with_phase(pkg, current, &Phase::Suspended)).await?;
+        return Ok(Action::await_change());
+    }
+    let key = retry_key(pkg);
+    match pass(pkg, ctx).await {
+        Ok((phase, status)) => {
+            ctx.retries.reset(&key);
+            let next = with_phase(pkg, status, &phase);
+            write(pkg, ctx, &next).await?;
+            Ok(match phase {
+                Phase::Progressing { .. } => Action::requeue(PROGRESS_RECHECK),
+                _ => Action::requeue(ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2)),
+            })
+        }
+        Err(e) => {
+            let class = e.class();
+            let failures = ctx.retries.bump(&key);
+            ctx.metrics.reconcile_error(e.metric_label(), class);
+            let next = ctx.opts.policy.after_failure(class, failures, jitter());
+            let message = hoist_core::repo::format::cut(&e.to_string());
+            let (phase, action) = match next {
+                Next::RetryAfter(d) => (
+                    Phase::Retrying {
+                        reason: e.reason().to_string(),
+                        message: format!(
+                            "{message} (attempt {failures}; retrying in {}s)",
+                            d.as_secs().max(1)
+                        ),
+                    },
+                    Action::requeue(d),
+                ),
+                Next::DeadLetter => (
+                    Phase::DeadLettered {
+                        message: format!(
+                            "gave up after {failures} attempts: {message}; retry with `hoist retry` once the cause is fixed"
+                        ),
+                    },
+                    Action::await_change(),
+                ),
+                Next::WaitForChange => (
+                    Phase::Failed {
+                        reason: e.reason().to_string(),
+                        message,
+                    },
+                    Action::await_change(),
+                ),
+            };
+            if matches!(next, Next::DeadLetter) {
+                ctx.metrics.dead_lettered();
+            }
+            tracing::info!(package = %pkg.describe(), kind = K::KIND, error = %e, class = class.as_str(), "pass failed");
+            write(pkg, ctx, &with_phase(pkg, current, &phase)).await?;
+            Ok(action)
+        }
+    }
+}
+
+/// Render, apply, prune, judge: the phase and the status (without conditions).
+async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageStatus), Error> {
+    let rendered = render::render(pkg, ctx).await?;
+    let id = package_id(pkg);
+    let owner = pkg.owner(rendered.manifest.default_namespace.clone());
+    let mut objects = rendered.placed.objects;
+    for ns in &rendered.placed.namespaces {
+        if !ctx.namespace_exists(ns) {
+            objects.push(namespace_object(ns, &owner));
+        }
+    }
+    let applied = apply::apply_all(ctx, &id, objects).await?;
+    for a in &applied {
+        ctx.metrics.applied(a.action.as_str());
+    }
+    let old: Vec<ObjectRef> = pkg
+        .status()
+        .map(|s| s.owned_resources.iter().map(status::reference).collect())
+        .unwrap_or_default();
+    let new: Vec<ObjectRef> = applied.iter().map(|a| a.reference.clone()).collect();
+    let stale = inventory::stale(&old, &new);
+    let failed = apply::prune(ctx, &id, &stale).await;
+    ctx.metrics.pruned((stale.len() - failed.len()) as u64);
+    let inventory: Vec<OwnedResource> = inventory::next(&new, &failed)
+        .iter()
+        .map(status::owned)
+        .collect();
+    let judged: Vec<(Applied, Health)> = applied
+        .into_iter()
+        .map(|a| {
+            let h = health::compute(&a.live);
+            (a, h)
+        })
+        .collect();
+    let phase = phase_of(&judged, failed.len());
+    let info = &pkg.spec().package_info;
+    let installed = match phase {
+        Phase::Ready { .. } => Some(info.version.clone()),
+        _ => pkg.status().and_then(|s| s.version.clone()),
+    };
+    let status = PackageStatus {
+        version: installed,
+        conditions: Vec::new(),
+        owned_resources: inventory,
+        owned_package_infos: pkg
+            .status()
+            .map(|s| s.owned_package_infos.clone())
+            .unwrap_or_default(),
+        owned_packages: pkg
+            .status()
+            .map(|s| s.owned_packages.clone())
+            .unwrap_or_default(),
+        objects: status::objects(&judged),
+    };
+    Ok((phase, status))
+}
+
+/// The package's phase from its objects' health (the worst decides).
+fn phase_of(judged: &[(Applied, Health)], failed_prunes: usize) -> Phase {
+    let worst = health::worst(judged.iter().map(|(_, h)| h)).map(|h| h.status);
+    let not_current: Vec<String> = judged
+        .iter()
+        .filter(|(_, h)| h.status != Status::Current)
+        .map(|(a, h)| format!("{}: {}", a.reference.describe(), h.message))
+        .collect();
+    let summary = match not_current.len() {
+        0 => String::new(),
+        1 => not_current[0].clone(),
+        n => format!("{} (and {} more)", not_current[0], n - 1),
+    };
+    match worst {
+        Some(Status::Failed) => Phase::Failed {
+            reason: "HealthCheckFailed".into(),
+            message: summary,
+        },
+        Some(Status::InProgress | Status::Terminating) => Phase::Progressing {
+            reason: "Progressing".into(),
+            message: format!("waiting for {summary}"),
+        },
+        _ => {
+            let mut message = format!("{} objects applied and healthy", judged.len());
+            if failed_prunes > 0 {
+                message.push_str(&format!(
+                    "; {failed_prunes} objects that left the package could not be deleted yet"
+                ));
+            }
+            Phase::Ready { message }
+        }
+    }
+}
+
+fn namespace_object(name: &str, owner: &Owner) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": owner.labels()},
+    })
+}
+
+/// Removes what the package applied, in reverse apply order (only objects still
+/// labelled as its own); the finalizer goes once every delete was accepted.
+async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> {
+    let id = package_id(pkg);
+    let all: Vec<ObjectRef> = pkg
+        .status()
+        .map(|s| s.owned_resources.iter().map(status::reference).collect())
+        .unwrap_or_default();
+    for r in inventory::deletion_order(&all) {
+        apply::delete_one(ctx, &id, &r).await?;
+    }
+    ctx.retries.forget(&pkg.uid().unwrap_or_default());
+    Ok(())
+}

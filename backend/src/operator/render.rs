@@ -1,0 +1,86 @@
+//! From a package's spec to the objects to apply: its package.yaml and manifests
+//! through the repository's cache (no download while fresh, timeouts on every fetch),
+//! its values checked and applied through their targets, then placed (namespaces,
+//! names, labels).
+
+use super::Context;
+use super::error::Error;
+use super::package::Installable;
+use crate::repo::fetch::Freshness;
+use crate::repo::format::PackageManifest;
+use hoist_core::operator::placement::{self, Placed, PlacementError, Rendered};
+use hoist_core::operator::values;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A package, rendered.
+pub struct Render {
+    pub manifest: Arc<PackageManifest>,
+    pub placed: Placed,
+    /// The values in force (given over defaults).
+    pub values: BTreeMap<String, String>,
+}
+
+pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Error> {
+    let info = &pkg.spec().package_info;
+    let repo = match &info.repository_name {
+        Some(name) => ctx
+            .repositories
+            .get(name)
+            .ok_or_else(|| Error::NoRepository(name.clone()))?,
+        None => ctx
+            .repositories
+            .default_repository()
+            .ok_or(Error::NoDefaultRepository)?,
+    };
+    let manifest = repo
+        .manifest(&info.name, &info.version, Freshness::Cached)
+        .await?
+        .value;
+    if manifest.helm.is_some() {
+        return Err(Error::HelmUnsupported);
+    }
+    let mut given = Vec::new();
+    for (name, v) in &pkg.spec().values {
+        match (&v.value, &v.value_from) {
+            (Some(value), _) => given.push((name.clone(), value.clone())),
+            (None, Some(_)) => {
+                return Err(Error::InvalidValue {
+                    name: name.clone(),
+                    why: "valueFrom (a ConfigMap, Secret or another package) is not read by this operator yet; give the value itself".into(),
+                });
+            }
+            (None, None) => {}
+        }
+    }
+    let given =
+        hoist_core::repo::values::validate(&info.name, &manifest.value_definitions, &given)?;
+    let values = values::effective(&manifest.value_definitions, &given);
+    let mut rendered = Vec::new();
+    for m in &manifest.manifests {
+        let docs = repo
+            .objects(&info.name, &info.version, &m.url, Freshness::Cached)
+            .await?;
+        rendered.extend(docs.value.0.iter().cloned().map(|object| Rendered {
+            object,
+            default_namespace: m.default_namespace.clone(),
+        }));
+    }
+    values::apply(&manifest.value_definitions, &values, &mut rendered)?;
+    let owner = pkg.owner(manifest.default_namespace.clone());
+    let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
+    let placed = match placement::place(rendered.clone(), &owner, scope) {
+        Err(PlacementError::UnknownKind { .. }) => {
+            // A kind installed since discovery last ran: look again, once.
+            ctx.scopes.refresh(false).await?;
+            let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
+            placement::place(rendered, &owner, scope)?
+        }
+        other => other?,
+    };
+    Ok(Render {
+        manifest,
+        placed,
+        values,
+    })
+}

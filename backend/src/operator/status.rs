@@ -1,0 +1,160 @@
+//! A package's status after a pass, written only when something in it changed (a pass
+//! over an unchanged package writes nothing: no new resourceVersion, no event, no
+//! storm; Glasskube's 60 s status churn is what this avoids).
+
+use super::apply::Applied;
+use crate::types::{Condition, ObjectStatus, OwnedResource, PackageStatus};
+use hoist_core::operator::conditions::{self, Phase};
+use hoist_core::operator::health::Health;
+use hoist_core::operator::inventory::ObjectRef;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// The most objects listed in `status.objects` (the rest are counted in the message).
+pub const MAX_LISTED_OBJECTS: usize = 100;
+
+/// Conditions for `phase`, keeping each one's `lastTransitionTime` while its status
+/// stays the same.
+pub fn conditions_for(
+    phase: &Phase,
+    old: &[Condition],
+    generation: Option<i64>,
+    now: &str,
+) -> Vec<Condition> {
+    conditions::for_phase(phase)
+        .into_iter()
+        .map(|c| {
+            let previous = old.iter().find(|o| o.type_ == c.type_);
+            let since = match previous {
+                Some(p) if p.status == c.status => p.last_transition_time.clone(),
+                _ => Some(now.to_string()),
+            };
+            Condition {
+                type_: c.type_.to_string(),
+                status: c.status.to_string(),
+                reason: c.reason,
+                message: c.message,
+                last_transition_time: since,
+                observed_generation: generation,
+            }
+        })
+        .collect()
+}
+
+pub fn owned(r: &ObjectRef) -> OwnedResource {
+    OwnedResource {
+        group: r.group.clone(),
+        version: r.version.clone(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+        marked_for_deletion: false,
+    }
+}
+
+pub fn reference(o: &OwnedResource) -> ObjectRef {
+    ObjectRef {
+        group: o.group.clone(),
+        version: o.version.clone(),
+        kind: o.kind.clone(),
+        namespace: o.namespace.clone().unwrap_or_default(),
+        name: o.name.clone(),
+    }
+}
+
+/// The per-object list: what was done to each object and how healthy it is.
+pub fn objects(applied: &[(Applied, Health)]) -> Vec<ObjectStatus> {
+    applied
+        .iter()
+        .take(MAX_LISTED_OBJECTS)
+        .map(|(a, h)| ObjectStatus {
+            kind: a.reference.kind.clone(),
+            namespace: (!a.reference.namespace.is_empty()).then(|| a.reference.namespace.clone()),
+            name: a.reference.name.clone(),
+            action: a.action.as_str().to_string(),
+            health: h.status.as_str().to_string(),
+            message: h.message.clone(),
+        })
+        .collect()
+}
+
+/// Whether two statuses differ in anything but condition times (times only move with a
+/// status change, so equal statuses mean nothing happened).
+pub fn differs(old: Option<&PackageStatus>, new: &PackageStatus) -> bool {
+    old != Some(new)
+}
+
+/// Writes `status` through the status subresource, as a merge patch that also clears
+/// fields the new status no longer has. Nothing is sent when it equals `old`.
+pub async fn write<K>(
+    api: &Api<K>,
+    name: &str,
+    old: Option<&PackageStatus>,
+    status: &PackageStatus,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    if !differs(old, status) {
+        return Ok(false);
+    }
+    let mut body = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
+    if let Value::Object(m) = &mut body {
+        for field in [
+            "version",
+            "ownedResources",
+            "ownedPackageInfos",
+            "ownedPackages",
+            "objects",
+        ] {
+            m.entry(field).or_insert(Value::Null);
+        }
+    }
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": body })),
+    )
+    .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_condition_keeps_its_transition_time_while_its_status_holds() {
+        let ready = Phase::Ready {
+            message: "installed".into(),
+        };
+        let first = conditions_for(&ready, &[], Some(1), "t1");
+        assert!(
+            first
+                .iter()
+                .all(|c| c.last_transition_time.as_deref() == Some("t1"))
+        );
+        let again = conditions_for(&ready, &first, Some(2), "t2");
+        assert!(
+            again
+                .iter()
+                .all(|c| c.last_transition_time.as_deref() == Some("t1")),
+            "{again:?}"
+        );
+        assert!(again.iter().all(|c| c.observed_generation == Some(2)));
+        let failed = conditions_for(
+            &Phase::Failed {
+                reason: "ForeignObject".into(),
+                message: "x".into(),
+            },
+            &again,
+            Some(2),
+            "t3",
+        );
+        let ready_now = failed
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .map(|c| c.last_transition_time.clone());
+        assert_eq!(ready_now, Some(Some("t3".to_string())));
+    }
+}

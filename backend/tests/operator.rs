@@ -1,0 +1,500 @@
+//! The package operator against devcluster (whose workloads become ready), installing
+//! from the sample repository served over HTTP: what a package asks for is really
+//! applied, its status says so only when it is so, a pass over an unchanged package
+//! costs nothing, and uninstalling removes what it applied.
+
+mod common;
+use common::spec;
+
+use devcluster::DevCluster;
+use hoist::operator::{self, OperatorOptions};
+use hoist::repo::fetch::FetchOptions;
+use hoist::types::{ClusterPackage, NamespacedPackageSpec, Package, ValueConfiguration};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use std::time::Duration;
+
+/// Longer than `common::PATIENCE`: an install waits for a workload to roll out.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The cluster with Hoist's CRDs and namespaces, and the sample repository registered
+/// and watched: everything an operator needs.
+struct Setup {
+    cluster: DevCluster,
+    client: Client,
+    _samples: hoist::demo::samples::SampleRepository,
+    repositories: hoist::operator::RepositoryWatch,
+}
+
+async fn setup() -> Setup {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let (cluster, client, samples) = common::cluster_with_samples().await;
+    for ns in ["hoist-system", "team-b"] {
+        hoist::demo::seed::namespace(&client, ns)
+            .await
+            .expect("namespace");
+    }
+    let repositories =
+        operator::watch_repositories(&client, FetchOptions::default(), "hoist-system");
+    repositories.synced().await;
+    Setup {
+        cluster,
+        client,
+        _samples: samples,
+        repositories,
+    }
+}
+
+/// A [`Setup`] with one operator running.
+struct Harness {
+    client: Client,
+    operator: operator::Running,
+    setup: Setup,
+}
+
+async fn harness() -> Harness {
+    let s = setup().await;
+    let operator = operator::start(
+        s.client.clone(),
+        s.repositories.clientset.clone(),
+        OperatorOptions::default(),
+    )
+    .await
+    .expect("operator starts");
+    Harness {
+        client: s.client.clone(),
+        operator,
+        setup: s,
+    }
+}
+
+fn condition(
+    status: Option<&hoist::types::PackageStatus>,
+    type_: &str,
+) -> Option<(String, String)> {
+    status?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.message.clone()))
+}
+
+fn is_ready(p: Option<&Package>) -> bool {
+    p.and_then(|p| condition(p.status.as_ref(), "Ready"))
+        .is_some_and(|(s, _)| s == "True")
+}
+
+async fn wait_package(
+    api: &Api<Package>,
+    name: &str,
+    cond: impl Fn(Option<&Package>) -> bool,
+) -> Package {
+    let waited = tokio::time::timeout(PATIENCE, await_condition(api.clone(), name, cond)).await;
+    let got = waited.expect("in time").expect("watch works");
+    got.expect("the package exists")
+}
+
+/// Creates Package `name` in `ns` for `package` at `version`; returns the API.
+async fn install(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    package: &str,
+    version: &str,
+) -> Api<Package> {
+    let api: Api<Package> = Api::namespaced(client.clone(), ns);
+    api.create(
+        &PostParams::default(),
+        &Package::new(
+            name,
+            NamespacedPackageSpec {
+                spec: spec(package, version),
+            },
+        ),
+    )
+    .await
+    .expect("create");
+    api
+}
+
+/// Sets one value of Package `name`.
+async fn set_value(api: &Api<Package>, name: &str, key: &str, value: &str) {
+    let value = ValueConfiguration {
+        value: Some(value.into()),
+        value_from: None,
+    };
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"values": {key: value}}})),
+    )
+    .await
+    .expect("set value");
+}
+
+#[tokio::test]
+async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_and_uninstalls_cleanly()
+ {
+    let h = harness().await;
+    let packages = install(&h.client, "team-a", "site", "hello-web", "v1.1.0+2").await;
+    let ready = wait_package(&packages, "site", is_ready).await;
+    let status = ready.status.clone().expect("status");
+    assert_eq!(status.version.as_deref(), Some("v1.1.0+2"));
+    let kinds: Vec<(String, String)> = status
+        .owned_resources
+        .iter()
+        .map(|o| (o.kind.clone(), o.name.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Service".to_string(), "site-hello-web".to_string()),
+            ("Deployment".to_string(), "site-hello-web".to_string())
+        ]
+    );
+    assert!(
+        status.objects.iter().all(|o| o.health == "Current"),
+        "{:?}",
+        status.objects
+    );
+
+    // What it says is there is there, labelled, in the package's namespace, and ready.
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "team-a");
+    let d = deployments
+        .get("site-hello-web")
+        .await
+        .expect("the Deployment exists");
+    assert_eq!(
+        d.labels()
+            .get("packages.hoist.dev/package")
+            .map(String::as_str),
+        Some("site")
+    );
+    assert_eq!(
+        d.status.as_ref().and_then(|s| s.available_replicas),
+        Some(1),
+        "Ready came after the workload became available"
+    );
+    let services: Api<Service> = Api::namespaced(h.client.clone(), "team-a");
+    let svc = services
+        .get("site-hello-web")
+        .await
+        .expect("the Service exists");
+    assert_eq!(
+        svc.spec
+            .and_then(|s| s.selector)
+            .and_then(|s| s.get("packages.hoist.dev/instance").cloned()),
+        Some("site".to_string())
+    );
+
+    // A pass over the unchanged package writes nothing and reads nothing from the API.
+    let writes_before = h.operator.context.metrics.status_writes();
+    let counters = h.setup.cluster.counters();
+    let before = (
+        counters.get("patch", "deployments.apps"),
+        counters.get("get", "deployments.apps"),
+        counters.get("patch", "services"),
+        counters.get("get", "services"),
+    );
+    let poked = packages
+        .patch(
+            "site",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"poke": "1"}}})),
+        )
+        .await
+        .expect("poke");
+    // Wait for the pass that saw the poke to finish.
+    let version = poked.resource_version().expect("resourceVersion");
+    let mut passes = h.operator.context.passes.subscribe();
+    let seen = passes.wait_for(|done| done.get("team-a/site") == Some(&version));
+    tokio::time::timeout(PATIENCE, seen)
+        .await
+        .expect("in time")
+        .expect("operator runs");
+    let after = (
+        counters.get("patch", "deployments.apps"),
+        counters.get("get", "deployments.apps"),
+        counters.get("patch", "services"),
+        counters.get("get", "services"),
+    );
+    assert_eq!(before, after, "no API request for the package's objects");
+    assert_eq!(h.operator.context.metrics.status_writes(), writes_before);
+
+    // Uninstall: the objects go, then the package.
+    packages
+        .delete("site", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = await_condition(packages.clone(), "site", |p: Option<&Package>| p.is_none());
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("in time")
+        .expect("watch");
+    assert!(
+        deployments
+            .get_opt("site-hello-web")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        services
+            .get_opt("site-hello-web")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_changed_value_is_applied_and_rolls_the_workload() {
+    let h = harness().await;
+    let packages = install(&h.client, "team-b", "web", "hello-web", "v1.1.0+2").await;
+    wait_package(&packages, "web", is_ready).await;
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "team-b");
+    let hash = |d: &Deployment| {
+        d.spec
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get("packages.hoist.dev/values-hash").cloned())
+    };
+    let before = deployments.get("web-hello-web").await.expect("deployment");
+    assert_eq!(before.spec.replicas, Some(1), "the default");
+    set_value(&packages, "web", "replicas", "3").await;
+    let rolled = await_condition(
+        deployments.clone(),
+        "web-hello-web",
+        |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.available_replicas)
+                == Some(3)
+        },
+    );
+    let after = tokio::time::timeout(PATIENCE, rolled)
+        .await
+        .expect("in time")
+        .expect("watch")
+        .expect("exists");
+    assert_ne!(
+        hash(&before),
+        hash(&after),
+        "the pod template changed: a rollout"
+    );
+    wait_package(&packages, "web", is_ready).await;
+}
+
+#[tokio::test]
+async fn an_object_hoist_did_not_create_is_never_taken_over() {
+    let h = harness().await;
+    let services: Api<Service> = Api::namespaced(h.client.clone(), "team-a");
+    let theirs: Service = serde_json::from_value(json!({
+        "metadata": {"name": "mine-hello-web", "labels": {"owner": "someone-else"}},
+        "spec": {"ports": [{"port": 9999}]}
+    }))
+    .expect("service");
+    services
+        .create(&PostParams::default(), &theirs)
+        .await
+        .expect("create theirs");
+    let packages = install(&h.client, "team-a", "mine", "hello-web", "v1.1.0+2").await;
+    let failed = wait_package(&packages, "mine", |p| {
+        p.and_then(|p| condition(p.status.as_ref(), "Failed"))
+            .is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let (_, message) = condition(failed.status.as_ref(), "Failed").expect("Failed");
+    assert!(
+        message.contains("Service team-a/mine-hello-web")
+            && message.contains("not created by Hoist"),
+        "{message}"
+    );
+    let after = services.get("mine-hello-web").await.expect("still there");
+    assert_eq!(
+        after.labels().get("owner").map(String::as_str),
+        Some("someone-else")
+    );
+    assert!(
+        after.labels().get("packages.hoist.dev/package").is_none(),
+        "not relabelled"
+    );
+    let port = after
+        .spec
+        .and_then(|s| s.ports)
+        .and_then(|p| p.first().map(|p| p.port));
+    assert_eq!(port, Some(9999), "not changed");
+}
+
+#[tokio::test]
+async fn a_cluster_package_creates_its_default_namespace_and_removes_it_with_itself() {
+    let h = harness().await;
+    let packages: Api<ClusterPackage> = Api::all(h.client.clone());
+    packages
+        .create(
+            &PostParams::default(),
+            &ClusterPackage::new("metrics-agent", spec("metrics-agent", "v2.0.1+3")),
+        )
+        .await
+        .expect("create");
+    let ready = await_condition(
+        packages.clone(),
+        "metrics-agent",
+        |p: Option<&ClusterPackage>| {
+            p.and_then(|p| condition(p.status.as_ref(), "Ready"))
+                .is_some_and(|(s, _)| s == "True")
+        },
+    );
+    let p = tokio::time::timeout(PATIENCE, ready)
+        .await
+        .expect("in time")
+        .expect("watch")
+        .expect("exists");
+    let owned: Vec<String> = p
+        .status
+        .expect("status")
+        .owned_resources
+        .iter()
+        .map(|o| o.kind.clone())
+        .collect();
+    assert!(owned.contains(&"Namespace".to_string()), "{owned:?}");
+    let namespaces: Api<Namespace> = Api::all(h.client.clone());
+    assert!(
+        namespaces
+            .get_opt("metrics-agent")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    packages
+        .delete("metrics-agent", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = await_condition(
+        packages.clone(),
+        "metrics-agent",
+        |p: Option<&ClusterPackage>| p.is_none(),
+    );
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("in time")
+        .expect("watch");
+    assert!(
+        namespaces
+            .get_opt("metrics-agent")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let _: Api<ConfigMap> = Api::all(h.client.clone());
+}
+
+#[tokio::test]
+async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
+    let s = setup().await;
+    let start = |identity: &str| {
+        let metrics = std::sync::Arc::new(operator::metrics::Metrics::new());
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let run = operator::RunOptions {
+            leader_election: Some(identity.to_string()),
+            namespace: "hoist-system".into(),
+            lease_duration: Duration::from_secs(3),
+            probes: None,
+            drain: Duration::from_secs(5),
+            metrics: metrics.clone(),
+        };
+        let task = tokio::spawn(operator::run(
+            s.client.clone(),
+            s.repositories.clientset.clone(),
+            OperatorOptions::default(),
+            run,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        (metrics, stop_tx, task)
+    };
+    let passes = |m: &operator::metrics::Metrics| {
+        m.encode()
+            .lines()
+            .filter(|l| l.starts_with("controller_runtime_reconcile_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let (first, first_stop, first_task) = start("first");
+    let (second, second_stop, second_task) = start("second");
+    let packages = install(&s.client, "team-a", "site", "hello-web", "v1.1.0+2").await;
+    wait_package(&packages, "site", is_ready).await;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(s.client.clone(), "hoist-system");
+    let holder = leases
+        .get(operator::lease::LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.holder_identity)
+        .expect("held");
+    let (leader, standby, leader_stop, standby_stop, leader_task, standby_task) =
+        if holder == "first" {
+            (
+                first,
+                second,
+                first_stop,
+                second_stop,
+                first_task,
+                second_task,
+            )
+        } else {
+            (
+                second,
+                first,
+                second_stop,
+                first_stop,
+                second_task,
+                first_task,
+            )
+        };
+    assert!(passes(&leader) > 0.0, "the leader reconciled");
+    assert_eq!(passes(&standby), 0.0, "the standby did nothing");
+
+    // The leader stops (SIGTERM): it releases the Lease, the standby takes over and
+    // acts on the next change.
+    let _ = leader_stop.send(());
+    let exit = tokio::time::timeout(PATIENCE, leader_task)
+        .await
+        .expect("stops in time")
+        .expect("joins")
+        .expect("runs");
+    assert_eq!(exit, operator::Exit::Stopped);
+    set_value(&packages, "site", "replicas", "2").await;
+    let deployments: Api<Deployment> = Api::namespaced(s.client.clone(), "team-a");
+    let scaled = await_condition(deployments, "site-hello-web", |d: Option<&Deployment>| {
+        d.is_some_and(|d| d.spec.replicas == Some(2))
+    });
+    tokio::time::timeout(PATIENCE, scaled)
+        .await
+        .expect("the new leader acted in time")
+        .expect("watch");
+    // Only the former standby runs now: it made that change, and holds the Lease.
+    let holder_now = leases
+        .get(operator::lease::LEASE_NAME)
+        .await
+        .expect("lease")
+        .spec
+        .and_then(|s| s.holder_identity);
+    assert!(
+        holder_now.is_some_and(|h| h != holder),
+        "the Lease changed hands"
+    );
+    drop(standby);
+    let _ = standby_stop.send(());
+    let _ = tokio::time::timeout(PATIENCE, standby_task).await;
+}
