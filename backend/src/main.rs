@@ -619,8 +619,7 @@ async fn demo(
     let signal = hoist::runtime::stop_signal()
         .await
         .context("cannot wait for a stop signal")?;
-    tracing::info!(signal, "stopping: finishing calls in flight");
-    demo.backend.shutdown().await;
-    demo.cluster.shutdown().await;
+    tracing::info!(signal, "stopping: finishing passes and calls in flight");
+    demo.shutdown().await;
     Ok(())
 }

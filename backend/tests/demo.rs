@@ -22,6 +22,10 @@ fn opts(dir: &std::path::Path) -> DemoOptions {
 #[tokio::test]
 async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_default())
+        .with_test_writer()
+        .try_init();
     let demo = start(opts(dir.path())).await.expect("demo starts");
     demo.backend.ready().await;
     assert_eq!(demo.backend.hub.len(), 12);
@@ -40,6 +44,40 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         names.contains(&"hello-web") && names.contains(&"metrics-agent"),
         "{names:?}"
     );
+    // The operator installs the samples: Ready is its verdict, and so is the failure of
+    // the one that asks for more replicas than its package allows.
+    let client = demo.cluster.client().expect("client");
+    let team_a: Api<hoist::types::Package> = Api::namespaced(client, "team-a");
+    let condition = |p: Option<&hoist::types::Package>, type_: &str| {
+        p.and_then(|p| p.status.as_ref())
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_).cloned())
+    };
+    let wait = |name: &'static str, type_: &'static str| {
+        let api = team_a.clone();
+        async move {
+            let cond = kube::runtime::wait::await_condition(
+                api,
+                name,
+                move |p: Option<&hoist::types::Package>| {
+                    condition(p, type_).is_some_and(|c| c.status == "True")
+                },
+            );
+            tokio::time::timeout(std::time::Duration::from_secs(60), cond)
+                .await
+                .expect("in time")
+                .expect("watch")
+                .expect("exists")
+        }
+    };
+    let ready = wait("hello-web", "Ready").await;
+    assert_eq!(
+        ready.status.and_then(|s| s.version).as_deref(),
+        Some("v1.1.0+2")
+    );
+    let failed = wait("hello-web-oversized", "Failed").await;
+    let why = condition(Some(&failed), "Failed").expect("Failed");
+    assert_eq!(why.reason, "ValueConfigurationInvalid");
+    assert!(why.message.contains("replicas"), "{}", why.message);
     // The user works on it with their own tools, through the kubeconfig it wrote.
     let config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::read_from(&demo.kubeconfig).expect("kubeconfig"),
@@ -51,8 +89,16 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
     api.delete("cert-issuer", &Default::default())
         .await
         .expect("the user deletes a package");
-    demo.backend.shutdown().await;
-    demo.cluster.shutdown().await;
+    // The operator uninstalls it (its finalizer), then it is gone.
+    let gone =
+        kube::runtime::wait::await_condition(api, "cert-issuer", |p: Option<&ClusterPackage>| {
+            p.is_none()
+        });
+    tokio::time::timeout(std::time::Duration::from_secs(30), gone)
+        .await
+        .expect("uninstalled in time")
+        .expect("watch");
+    demo.shutdown().await;
 
     let demo = start(opts(dir.path())).await.expect("demo restarts");
     demo.backend.ready().await;
@@ -69,8 +115,7 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         .await;
     assert_eq!(catalogue.repositories[0].url, demo.samples.url());
     assert!(catalogue.repositories[0].error.is_none());
-    demo.backend.shutdown().await;
-    demo.cluster.shutdown().await;
+    demo.shutdown().await;
 }
 
 #[tokio::test]

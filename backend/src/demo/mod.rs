@@ -1,7 +1,9 @@
 //! `hoist demo`: the embedded default. devcluster in-process (its state under the data
-//! dir, so a restart keeps the user's changes), the CRDs installed, the sample
-//! repository served over HTTP and registered as the default, sample packages seeded on
-//! first start, then `serve` against it.
+//! dir, so a restart keeps the user's changes; its workload controllers make
+//! Deployments become ready), the CRDs installed, the sample repository served over
+//! HTTP and registered as the default, sample packages seeded on first start, then
+//! `serve` and the operator against it: the operator installs the samples, so every
+//! status the dashboard shows is the operator's.
 
 pub mod samples;
 pub mod seed;
@@ -48,12 +50,15 @@ pub enum DemoError {
     RegisterRepository(kube::Error),
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
+    #[error("cannot start the operator: {0}")]
+    Operator(#[from] crate::operator::Error),
 }
 
-/// A running demo: the API server, the sample repository and the backend.
+/// A running demo: the API server, the sample repository, the backend and the operator.
 pub struct Demo {
     pub cluster: DevCluster,
     pub backend: Running,
+    pub operator: crate::operator::Running,
     pub samples: samples::SampleRepository,
     /// A kubeconfig for the demo cluster (under the data dir), for kubectl and the CLI.
     pub kubeconfig: std::path::PathBuf,
@@ -126,13 +131,30 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
             .disk
             .get_or_insert_with(|| opts.data_dir.join("repo-cache"));
     }
-    let backend = serve::start(client, serve_opts).await?;
+    let backend = serve::start(client.clone(), serve_opts).await?;
+    let operator = crate::operator::start(
+        client,
+        backend.repositories.clone(),
+        crate::operator::OperatorOptions::default(),
+    )
+    .await?;
     Ok(Demo {
         cluster,
         backend,
+        operator,
         samples,
         kubeconfig,
     })
+}
+
+impl Demo {
+    /// Stops the operator (running passes finish), then the backend (calls in flight
+    /// finish), then the cluster (its state saved).
+    pub async fn shutdown(self) {
+        self.operator.shutdown(crate::runtime::DEFAULT_DRAIN).await;
+        self.backend.shutdown().await;
+        self.cluster.shutdown().await;
+    }
 }
 
 /// Parses `300ms`, `2s`, `5m` or a plain number of milliseconds.

@@ -1,62 +1,113 @@
-//! The sample catalogue `hoist demo` starts with: cluster and namespaced packages in
-//! every state the dashboard shows (ready, failed, pending).
+//! The packages `hoist demo` starts with. Only their specs are written here: what
+//! becomes of them (installed and Ready, progressing, failed) is the operator's doing,
+//! in the demo as anywhere (decision 0015). One of them asks for something its package
+//! does not allow, so the failure views have a true failure to show.
 
 use crate::types::{
     ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,
+    ValueConfiguration,
 };
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-/// Packages of the sample repository (`samples/repository/`): name, version, and
-/// whether the package is cluster-scoped. `ingress-gateway` is one version behind.
-const CATALOGUE: [(&str, &str, bool); 6] = [
-    ("hello-web", "v1.1.0+2", false),
-    ("redis-cache", "v7.2.4+1", false),
-    ("guestbook", "v0.3.0+1", false),
-    ("metrics-agent", "v2.0.1+3", true),
-    ("cert-issuer", "v1.0.0+1", true),
-    ("ingress-gateway", "v0.9.1+1", true),
+/// One seeded install: the resource's name, the package, its version, whether it is a
+/// ClusterPackage, and the values it sets.
+struct Sample {
+    name: &'static str,
+    package: &'static str,
+    version: &'static str,
+    cluster: bool,
+    values: &'static [(&'static str, &'static str)],
+}
+
+/// The first installs, one per sample package (`ingress-gateway` one version behind),
+/// then one that fails for a real reason: hello-web allows at most 10 replicas.
+const FIRST: [Sample; 7] = [
+    Sample {
+        name: "hello-web",
+        package: "hello-web",
+        version: "v1.1.0+2",
+        cluster: false,
+        values: &[],
+    },
+    Sample {
+        name: "redis-cache",
+        package: "redis-cache",
+        version: "v7.2.4+1",
+        cluster: false,
+        values: &[],
+    },
+    Sample {
+        name: "guestbook",
+        package: "guestbook",
+        version: "v0.3.0+1",
+        cluster: false,
+        values: &[],
+    },
+    Sample {
+        name: "metrics-agent",
+        package: "metrics-agent",
+        version: "v2.0.1+3",
+        cluster: true,
+        values: &[],
+    },
+    Sample {
+        name: "cert-issuer",
+        package: "cert-issuer",
+        version: "v1.0.0+1",
+        cluster: true,
+        values: &[],
+    },
+    Sample {
+        name: "ingress-gateway",
+        package: "ingress-gateway",
+        version: "v0.9.1+1",
+        cluster: true,
+        values: &[],
+    },
+    Sample {
+        name: "hello-web-oversized",
+        package: "hello-web",
+        version: "v1.1.0+2",
+        cluster: false,
+        values: &[("replicas", "20")],
+    },
 ];
+
+/// After the first ones: more namespaced installs, which never collide (each Package's
+/// objects carry its own name).
+const MORE: [(&str, &str); 2] = [("hello-web", "v1.1.0+2"), ("redis-cache", "v7.2.4+1")];
 
 /// How many of the first `n` seeded packages are ClusterPackages.
 pub fn cluster_scoped(n: usize) -> usize {
-    (0..n).filter(|i| CATALOGUE[i % CATALOGUE.len()].2).count()
+    FIRST.iter().take(n).filter(|s| s.cluster).count()
 }
 
 pub const NAMESPACES: [&str; 2] = ["team-a", "team-b"];
 
-fn spec(i: usize) -> PackageSpec {
-    let (name, version, _) = CATALOGUE[i % CATALOGUE.len()];
+fn spec(package: &str, version: &str, values: &[(&str, &str)]) -> PackageSpec {
     PackageSpec {
         package_info: PackageInfoTemplate {
-            name: name.into(),
+            name: package.into(),
             version: version.into(),
             repository_name: Some(super::samples::REPOSITORY_NAME.into()),
         },
+        values: values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    ValueConfiguration {
+                        value: Some(v.to_string()),
+                        value_from: None,
+                    },
+                )
+            })
+            .collect(),
         ..Default::default()
-    }
-}
-
-/// The status a seeded package gets: most are installed, one failed, one pending.
-fn status(i: usize, version: &str) -> serde_json::Value {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let cond = |t: &str, s: &str, reason: &str, message: &str| json!({"type": t, "status": s, "reason": reason, "message": message, "lastTransitionTime": now});
-    match i % 7 {
-        5 => json!({"status": {"conditions": [
-            cond("Ready", "False", "InstallationFailed", "manifest https://example.invalid/crds.yaml could not be fetched: 503"),
-            cond("Failed", "True", "InstallationFailed", "manifest https://example.invalid/crds.yaml could not be fetched: 503"),
-        ]}}),
-        6 => json!({"status": {"conditions": [
-            cond("Ready", "Unknown", "Pending", "waiting for dependencies"),
-            cond("Failed", "Unknown", "Pending", "waiting for dependencies"),
-        ]}}),
-        _ => json!({"status": {"version": version, "conditions": [
-            cond("Ready", "True", "InstallationSucceeded", "installed"),
-            cond("Failed", "False", "InstallationSucceeded", ""),
-        ]}}),
     }
 }
 
@@ -98,32 +149,32 @@ pub async fn namespace(client: &Client, name: &str) -> Result<(), kube::Error> {
 }
 
 async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
-    let spec = spec(i);
-    let (base, version) = (
-        spec.package_info.name.clone(),
-        spec.package_info.version.clone(),
-    );
-    let name = if i < CATALOGUE.len() {
-        base
-    } else {
-        format!("{base}-{i}")
-    };
-    let st = status(i, &version);
-    let pp = PatchParams::default();
-    if !CATALOGUE[i % CATALOGUE.len()].2 {
-        let ns = NAMESPACES[i % NAMESPACES.len()];
-        let api: Api<Package> = Api::namespaced(client.clone(), ns);
-        api.create(
-            &PostParams::default(),
-            &Package::new(&name, NamespacedPackageSpec { spec }),
-        )
-        .await?;
-        api.patch_status(&name, &pp, &Patch::Merge(&st)).await?;
-    } else {
-        let api: Api<ClusterPackage> = Api::all(client.clone());
-        api.create(&PostParams::default(), &ClusterPackage::new(&name, spec))
+    let pp = PostParams::default();
+    let ns = NAMESPACES[i % NAMESPACES.len()];
+    match FIRST.get(i) {
+        Some(sample) if sample.cluster => {
+            let api: Api<ClusterPackage> = Api::all(client.clone());
+            let spec = spec(sample.package, sample.version, sample.values);
+            api.create(&pp, &ClusterPackage::new(sample.name, spec))
+                .await?;
+        }
+        Some(sample) => {
+            let api: Api<Package> = Api::namespaced(client.clone(), ns);
+            let spec = spec(sample.package, sample.version, sample.values);
+            api.create(
+                &pp,
+                &Package::new(sample.name, NamespacedPackageSpec { spec }),
+            )
             .await?;
-        api.patch_status(&name, &pp, &Patch::Merge(&st)).await?;
+        }
+        None => {
+            let (package, version) = MORE[i % MORE.len()];
+            let api: Api<Package> = Api::namespaced(client.clone(), ns);
+            let spec = spec(package, version, &[]);
+            let name = format!("{package}-{i}");
+            api.create(&pp, &Package::new(&name, NamespacedPackageSpec { spec }))
+                .await?;
+        }
     }
     Ok(())
 }

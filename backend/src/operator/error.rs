@@ -37,6 +37,8 @@ pub enum Error {
         message: String,
         transient: bool,
     },
+    #[error("{0}")]
+    NotYet(&'static str),
     #[error("the reconcile did not finish within {0:?}")]
     Timeout(std::time::Duration),
     #[error("{0}")]
@@ -63,6 +65,7 @@ impl Error {
             Self::Format(_)
             | Self::Placement(_)
             | Self::HelmUnsupported
+            | Self::NotYet(_)
             | Self::InvalidValue { .. }
             | Self::Values(_)
             | Self::ValueTargets(_)
@@ -80,6 +83,7 @@ impl Error {
             Self::Format(_) => "InvalidManifest",
             Self::Placement(_) => "InvalidManifest",
             Self::HelmUnsupported => "HelmControllerMissing",
+            Self::NotYet(_) => "UnsupportedFormat",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
                 "ValueConfigurationInvalid"
             }
@@ -98,6 +102,7 @@ impl Error {
             Self::Fetch(_) => "fetch",
             Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
             Self::HelmUnsupported => "helm",
+            Self::NotYet(_) => "not_yet",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",
             Self::Foreign { .. } => "foreign",
             Self::Apply { .. } => "apply",

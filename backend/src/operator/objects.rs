@@ -35,9 +35,21 @@ pub const FIRST_LIST: Duration = Duration::from_secs(30);
 /// (group, version, kind).
 pub type KindKey = (String, String, String);
 
+/// One watched kind: its store, and whether its first list is in.
+///
+/// Readiness is re-published on a `watch` channel by one task, because kube-runtime's
+/// `Store::wait_until_ready` wakes only the last of several concurrent waiters (a
+/// oneshot receiver keeps one waker): passes waiting on the same new kind at once
+/// would otherwise sleep until their timeout.
+#[derive(Clone)]
+struct Watched {
+    store: Store<DynamicObject>,
+    ready: tokio::sync::watch::Receiver<bool>,
+}
+
 pub struct Objects {
     client: Client,
-    stores: RwLock<HashMap<KindKey, Store<DynamicObject>>>,
+    stores: RwLock<HashMap<KindKey, Watched>>,
     cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
     namespaced: mpsc::Sender<ObjectRef<Package>>,
     /// Triggers dropped because a controller's channel was full.
@@ -92,26 +104,35 @@ impl Objects {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .cloned();
-        let store = match existing {
-            Some(s) => s,
+        let mut watched = match existing {
+            Some(w) => w,
             None => self.start(key, kind),
         };
-        match tokio::time::timeout(FIRST_LIST, store.wait_until_ready()).await {
-            Ok(Ok(())) => Some(store),
-            _ => None,
+        let waited = tokio::time::timeout(FIRST_LIST, watched.ready.wait_for(|r| *r)).await;
+        match waited {
+            Ok(Ok(_)) => Some(watched.store),
+            _ => {
+                tracing::warn!(kind = %kind.resource.kind, "the watch of applied objects did not list in time");
+                None
+            }
         }
     }
 
-    /// Starts the watch of a kind (once: a racing caller gets the first store).
-    fn start(self: &Arc<Self>, key: KindKey, kind: &Kind) -> Store<DynamicObject> {
+    /// Starts the watch of a kind (once: a racing caller gets the first one).
+    fn start(self: &Arc<Self>, key: KindKey, kind: &Kind) -> Watched {
         let mut stores = self.stores.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(s) = stores.get(&key) {
-            return s.clone();
+        if let Some(w) = stores.get(&key) {
+            return w.clone();
         }
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.resource);
         let writer = reflector::store::Writer::new(kind.resource.clone());
         let reader = writer.as_reader();
-        stores.insert(key, reader.clone());
+        let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let watched = Watched {
+            store: reader.clone(),
+            ready,
+        };
+        stores.insert(key, watched.clone());
         drop(stores);
         let cfg = watcher::Config::default().labels(&selector());
         let stream = watcher::watcher(api, cfg).default_backoff().modify(|o| {
@@ -129,11 +150,14 @@ impl Objects {
                 }
             }
         };
-        self.tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .spawn(task);
-        reader
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.spawn(task);
+        tasks.spawn(async move {
+            if reader.wait_until_ready().await.is_ok() {
+                let _ = ready_tx.send(true);
+            }
+        });
+        watched
     }
 
     /// Asks for a reconcile of the package `obj`'s labels name, without waiting.
@@ -162,7 +186,7 @@ impl Objects {
         name: &str,
     ) -> Option<Arc<DynamicObject>> {
         let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
-        let store = stores.get(&Self::key(kind))?;
+        let store = &stores.get(&Self::key(kind))?.store;
         let mut r = ObjectRef::new_with(name, kind.resource.clone());
         if let Some(ns) = namespace {
             r = r.within(ns);

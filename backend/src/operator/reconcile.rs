@@ -58,6 +58,7 @@ pub async fn reconcile<K: Installable>(
     };
     ctx.metrics
         .reconcile_finished(K::KIND, result.is_ok(), started.elapsed());
+    tracing::debug!(package = %who, kind = K::KIND, took = ?started.elapsed(), ok = result.is_ok(), "pass done");
     ctx.passes.send_modify(|done| {
         done.insert(who, version);
     });

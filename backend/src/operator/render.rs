@@ -40,6 +40,13 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     if manifest.helm.is_some() {
         return Err(Error::HelmUnsupported);
     }
+    if !manifest.dependencies.is_empty() || !manifest.components.is_empty() {
+        // Said, not skipped: installing the package without what it needs would be
+        // a lie in its status.
+        return Err(Error::NotYet(
+            "the package has dependencies or components, which this operator does not install yet",
+        ));
+    }
     let mut given = Vec::new();
     for (name, v) in &pkg.spec().values {
         match (&v.value, &v.value_from) {

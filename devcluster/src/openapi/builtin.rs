@@ -13,6 +13,7 @@
 use k8s_openapi::api::{
     apps::v1 as apps, batch::v1 as batch, coordination::v1 as coordination, core::v1 as core,
     events::v1 as events, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    scheduling::v1 as scheduling, storage::v1 as storage,
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -91,6 +92,11 @@ fn build() -> Builtins {
     c.kind::<batch::CronJob>();
     c.kind::<coordination::Lease>();
     c.kind::<networking::Ingress>();
+    c.kind::<networking::IngressClass>();
+    c.kind::<networking::NetworkPolicy>();
+    c.kind::<storage::StorageClass>();
+    c.kind::<scheduling::PriorityClass>();
+    c.kind::<core::ResourceQuota>();
     c.kind::<policy::PodDisruptionBudget>();
     c.kind::<rbac::Role>();
     c.kind::<rbac::RoleBinding>();
