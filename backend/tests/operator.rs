@@ -194,15 +194,41 @@ async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_a
         Some("site".to_string())
     );
 
+    // Its story is told in Events, as kubectl describe shows them (published right
+    // after the status that says it).
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(h.client.clone(), "team-a");
+    let told =
+        futures::StreamExt::boxed(kube::runtime::watcher::watcher(events, Default::default()));
+    let succeeded =
+        futures::StreamExt::filter(kube::runtime::WatchStreamExt::applied_objects(told), |e| {
+            futures::future::ready(e.as_ref().is_ok_and(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("site")
+                    && e.reason.as_deref() == Some("InstallationSucceeded")
+            }))
+        });
+    let first = tokio::time::timeout(
+        PATIENCE,
+        futures::StreamExt::into_future(Box::pin(succeeded)),
+    )
+    .await
+    .expect("an InstallationSucceeded event in time");
+    assert!(first.0.is_some());
+
     // A pass over the unchanged package writes nothing and reads nothing from the API.
     let writes_before = h.operator.context.metrics.status_writes();
     let counters = h.setup.cluster.counters();
-    let before = (
-        counters.get("patch", "deployments.apps"),
-        counters.get("get", "deployments.apps"),
-        counters.get("patch", "services"),
-        counters.get("get", "services"),
-    );
+    let requests = || {
+        [
+            counters.get("patch", "deployments.apps"),
+            counters.get("get", "deployments.apps"),
+            counters.get("patch", "services"),
+            counters.get("get", "services"),
+            counters.get("create", "events"),
+            counters.get("patch", "events"),
+        ]
+    };
+    let before = requests();
     let poked = packages
         .patch(
             "site",
@@ -219,13 +245,11 @@ async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_a
         .await
         .expect("in time")
         .expect("operator runs");
-    let after = (
-        counters.get("patch", "deployments.apps"),
-        counters.get("get", "deployments.apps"),
-        counters.get("patch", "services"),
-        counters.get("get", "services"),
+    assert_eq!(
+        requests(),
+        before,
+        "no API request for the package's objects, no event"
     );
-    assert_eq!(before, after, "no API request for the package's objects");
     assert_eq!(h.operator.context.metrics.status_writes(), writes_before);
 
     // Uninstall: the objects go, then the package.

@@ -119,6 +119,8 @@ pub struct Context {
     /// pass saw it: how a caller (a test, `hoist install --wait`) knows a change was
     /// acted on.
     pub passes: watch::Sender<std::collections::BTreeMap<String, String>>,
+    /// Publishes `events.k8s.io/v1` Events (repeats folded into a series).
+    pub recorder: kube::runtime::events::Recorder,
 }
 
 impl Context {
@@ -212,6 +214,13 @@ pub async fn start_with(
         metrics,
         opts: opts.clone(),
         passes: watch::channel(Default::default()).0,
+        recorder: kube::runtime::events::Recorder::new(
+            client.clone(),
+            kube::runtime::events::Reporter {
+                controller: "hoist-operator".into(),
+                instance: std::env::var("POD_NAME").ok(),
+            },
+        ),
     });
     let (stop, stopped) = watch::channel(false);
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {

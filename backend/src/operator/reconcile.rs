@@ -125,8 +125,40 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
     let api = pkg.api(&ctx.client);
     if status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
         ctx.metrics.status_written();
+        announce(pkg, ctx, new).await;
     }
     Ok(())
+}
+
+/// An Event when the package's `Ready` condition moves (status or reason): what users
+/// see in `kubectl describe` and `kubectl events`. Only transitions are announced, so
+/// a package at rest emits nothing; a failure to publish is logged, never fatal.
+async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
+    use kube::runtime::events::{Event, EventType};
+    let ready = |s: Option<&PackageStatus>| {
+        s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    let Some(now) = ready(Some(new)) else {
+        return;
+    };
+    if ready(pkg.status()).is_some_and(|b| b.0 == now.0 && b.1 == now.1) {
+        return;
+    }
+    let type_ = match (now.0.as_str(), now.1.as_str()) {
+        ("True", _) | (_, "Progressing" | "Pending" | "Deleting") => EventType::Normal,
+        _ => EventType::Warning,
+    };
+    let event = Event {
+        type_,
+        reason: now.1.clone(),
+        note: Some(hoist_core::repo::format::cut(&now.2)),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &pkg.object_ref(&())).await {
+        tracing::debug!(package = %pkg.describe(), error = %e, "cannot publish an event");
+    }
 }
 
 async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
