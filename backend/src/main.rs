@@ -1,5 +1,5 @@
 //! The `hoist` binary: `serve`, `operator`, `demo`, `repo`, `list`, `show`, `install`,
-//! `upgrade`, `uninstall`, `crdgen`. `main` parses and dispatches; each command is its own small
+//! `status`, `retry`, `upgrade`, `uninstall`, `crdgen`. `main` parses and dispatches; each command is its own small
 //! function over the library (`hoist::cli`, `hoist::serve`, `hoist::demo`), and anyhow
 //! lives only here.
 
@@ -174,6 +174,33 @@ enum Command {
         /// A value, as KEY=VALUE; repeat for more.
         #[arg(long = "set", value_parser = hoist::cli::install::parse_set)]
         set: Vec<(String, String)>,
+        /// Wait until the operator says it is Ready (exit 0) or Failed (exit 1).
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "5m", value_parser = hoist::demo::parse_duration, requires = "wait")]
+        timeout: std::time::Duration,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// What the operator says about an install: conditions, and each object it applied
+    /// with what it did and how healthy it is.
+    Status {
+        /// The ClusterPackage's or Package's name.
+        name: String,
+        /// The Package's namespace (without it: a ClusterPackage).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        in_namespace: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Retry a failed or dead-lettered install now (after fixing what it failed on).
+    Retry {
+        /// The ClusterPackage's or Package's name.
+        name: String,
+        /// The Package's namespace (without it: a ClusterPackage).
+        #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+        in_namespace: Option<String>,
         #[command(flatten)]
         target: Target,
     },
@@ -370,6 +397,8 @@ async fn run() -> anyhow::Result<()> {
             name,
             in_namespace,
             set,
+            wait,
+            timeout,
             target,
         } => {
             let req = hoist::cli::install::InstallRequest {
@@ -381,10 +410,34 @@ async fn run() -> anyhow::Result<()> {
                 values: set,
             };
             let client = target.client().await?;
-            print!(
-                "{}",
-                hoist::cli::install::install(&client, &target.namespace, &req).await?
-            );
+            let (text, created) =
+                hoist::cli::install::install(&client, &target.namespace, &req).await?;
+            print!("{text}");
+            if wait {
+                print!(
+                    "{}",
+                    hoist::cli::status::wait(&client, &created, timeout, None).await?
+                );
+            }
+        }
+        Command::Status {
+            name,
+            in_namespace,
+            target,
+        } => {
+            let client = target.client().await?;
+            let install = install_ref(name, in_namespace);
+            print!("{}", hoist::cli::status::status(&client, &install).await?);
+        }
+        Command::Retry {
+            name,
+            in_namespace,
+            target,
+        } => {
+            let client = target.client().await?;
+            let install = install_ref(name, in_namespace);
+            let (text, _) = hoist::cli::status::retry(&client, &install).await?;
+            print!("{text}");
         }
         Command::Upgrade {
             name,
@@ -547,6 +600,11 @@ async fn serve_command(serve: ServeArgs, context: Option<String>) -> anyhow::Res
     tracing::info!(signal, "stopping: finishing calls in flight");
     running.shutdown().await;
     Ok(())
+}
+
+/// A ClusterPackage (no namespace) or a Package.
+fn install_ref(name: String, namespace: Option<String>) -> hoist_core::install::InstallRef {
+    hoist_core::install::InstallRef { namespace, name }
 }
 
 /// `hoist operator`: until SIGTERM or Ctrl-C (running passes finish, the Lease is

@@ -356,6 +356,38 @@ async fn an_object_hoist_did_not_create_is_never_taken_over() {
         .and_then(|s| s.ports)
         .and_then(|p| p.first().map(|p| p.port));
     assert_eq!(port, Some(9999), "not changed");
+
+    // The CLI says why; once the owner removes their Service, `hoist retry` installs it.
+    let target = hoist_core::install::InstallRef {
+        namespace: Some("team-a".into()),
+        name: "mine".into(),
+    };
+    let refused = hoist::cli::status::wait(&h.client, &target, PATIENCE, None)
+        .await
+        .expect_err("failed");
+    assert!(
+        matches!(&refused, hoist::cli::status::StatusError::Failed { reason, .. } if reason == "ForeignObject"),
+        "{refused}"
+    );
+    services
+        .delete("mine-hello-web", &DeleteParams::default())
+        .await
+        .expect("the owner removes theirs");
+    let (said, token) = hoist::cli::status::retry(&h.client, &target)
+        .await
+        .expect("retry");
+    assert!(said.contains("retry requested"), "{said}");
+    let text = hoist::cli::status::wait(&h.client, &target, PATIENCE, Some(&token))
+        .await
+        .expect("installed after the retry");
+    assert!(text.contains("Ready        True"), "{text}");
+    let shown = hoist::cli::status::status(&h.client, &target)
+        .await
+        .expect("status");
+    assert!(
+        shown.contains("Deployment") && shown.contains("Current"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

@@ -20,15 +20,15 @@ pub fn parse_set(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Installs and returns what to print.
+/// Installs; returns what to print and what was created (for `--wait`).
 pub async fn install(
     client: &Client,
     hoist_namespace: &str,
     req: &InstallRequest,
-) -> Result<String, InstallError> {
+) -> Result<(String, hoist_core::install::InstallRef), InstallError> {
     let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
     let installed = crate::install::install(client, &set, &cat, req).await?;
-    Ok(format!("{installed}\n"))
+    Ok((format!("{installed}\n"), installed.target))
 }
 
 /// Uninstalls and returns what to print.

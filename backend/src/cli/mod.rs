@@ -5,3 +5,4 @@ pub mod auth;
 pub mod catalogue;
 pub mod install;
 pub mod repo;
+pub mod status;

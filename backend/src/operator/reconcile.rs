@@ -117,6 +117,7 @@ fn with_phase<K: Installable>(pkg: &K, base: PackageStatus, phase: &Phase) -> Pa
     let old = pkg.status().map(|s| s.conditions.as_slice()).unwrap_or(&[]);
     PackageStatus {
         conditions: status::conditions_for(phase, old, pkg.meta().generation, &now()),
+        last_handled_retry: pkg.annotations().get(RETRY_ANNOTATION).cloned(),
         ..base
     }
 }
@@ -274,6 +275,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             .map(|s| s.owned_packages.clone())
             .unwrap_or_default(),
         objects: status::objects(&judged),
+        last_handled_retry: None,
     };
     Ok((phase, status))
 }

@@ -106,6 +106,7 @@ where
             "ownedPackageInfos",
             "ownedPackages",
             "objects",
+            "lastHandledRetry",
         ] {
             m.entry(field).or_insert(Value::Null);
         }

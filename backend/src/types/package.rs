@@ -124,6 +124,10 @@ pub struct PackageStatus {
     /// Each applied object's last action and health (at most 100).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ObjectStatus>,
+    /// The `packages.hoist.dev/retry` annotation the last pass acted on (as Flux's
+    /// `lastHandledReconcileAt`): how `hoist retry` knows its request was handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_retry: Option<String>,
 }
 
 /// A namespaced package: the same spec and status as [`ClusterPackage`].

@@ -1,0 +1,240 @@
+//! `hoist status NAME [-n NS]`, `hoist retry NAME [-n NS]` and the waiting behind
+//! `hoist install --wait`: what the operator says about one install, read from its
+//! status (conditions and each applied object), never guessed.
+
+use crate::operator::reconcile::RETRY_ANNOTATION;
+use crate::types::{ClusterPackage, Package, PackageSpec, PackageStatus};
+use hoist_core::install::InstallRef;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::wait::await_condition;
+use kube::{Api, Client};
+use serde_json::json;
+use std::fmt::Write;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("{0} does not exist")]
+    NotFound(InstallRef),
+    #[error("the Kubernetes API refused: {0}")]
+    Api(#[from] kube::Error),
+    #[error("{target} failed: {reason}: {message}\n{status}")]
+    Failed {
+        target: InstallRef,
+        reason: String,
+        message: String,
+        status: String,
+    },
+    #[error("{target} was not ready within {waited:?}\n{status}")]
+    Timeout {
+        target: InstallRef,
+        waited: Duration,
+        status: String,
+    },
+}
+
+/// One install as read.
+struct Read {
+    spec: PackageSpec,
+    status: Option<PackageStatus>,
+    deleting: bool,
+    generation: Option<i64>,
+}
+
+/// The spec and status of one install.
+async fn read(client: &Client, target: &InstallRef) -> Result<Option<Read>, kube::Error> {
+    let of =
+        |spec: PackageSpec, status: Option<PackageStatus>, meta: &kube::core::ObjectMeta| Read {
+            spec,
+            status,
+            deleting: meta.deletion_timestamp.is_some(),
+            generation: meta.generation,
+        };
+    Ok(match &target.namespace {
+        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
+            .get_opt(&target.name)
+            .await?
+            .map(|p| of(p.spec.spec, p.status, &p.metadata)),
+        None => Api::<ClusterPackage>::all(client.clone())
+            .get_opt(&target.name)
+            .await?
+            .map(|p| of(p.spec, p.status, &p.metadata)),
+    })
+}
+
+/// What `hoist status` prints.
+pub fn render(
+    target: &InstallRef,
+    spec: &PackageSpec,
+    status: Option<&PackageStatus>,
+    deleting: bool,
+) -> String {
+    let mut out = String::new();
+    let info = &spec.package_info;
+    let installed = status.and_then(|s| s.version.clone()).map_or_else(
+        || "nothing installed yet".to_string(),
+        |v| format!("installed {v}"),
+    );
+    let _ = writeln!(
+        out,
+        "{target}: {} {} ({installed})",
+        info.name, info.version
+    );
+    if deleting {
+        let _ = writeln!(out, "being uninstalled");
+    }
+    if spec.suspend {
+        let _ = writeln!(
+            out,
+            "suspended: nothing is changed until spec.suspend is false"
+        );
+    }
+    let Some(status) = status.filter(|s| !s.conditions.is_empty()) else {
+        let _ = writeln!(out, "no status yet: is the operator running?");
+        return out;
+    };
+    for c in &status.conditions {
+        let since = c.last_transition_time.as_deref().unwrap_or("-");
+        let message = if c.message.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", c.message)
+        };
+        let _ = writeln!(
+            out,
+            "{:<12} {:<8} {} since {since}{message}",
+            c.type_, c.status, c.reason
+        );
+    }
+    if !status.objects.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<24} {:<44} {:<11} {:<11} MESSAGE",
+            "KIND", "NAME", "ACTION", "HEALTH"
+        );
+        for o in &status.objects {
+            let name = match &o.namespace {
+                Some(ns) => format!("{ns}/{}", o.name),
+                None => o.name.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<24} {:<44} {:<11} {:<11} {}",
+                o.kind, name, o.action, o.health, o.message
+            );
+        }
+    }
+    out
+}
+
+/// `hoist status`.
+pub async fn status(client: &Client, target: &InstallRef) -> Result<String, StatusError> {
+    let r = read(client, target)
+        .await?
+        .ok_or_else(|| StatusError::NotFound(target.clone()))?;
+    Ok(render(target, &r.spec, r.status.as_ref(), r.deleting))
+}
+
+/// `hoist retry`: a new value of the retry annotation starts a new run of attempts for
+/// a failed or dead-lettered install (the operator reads it as a change, and records
+/// the value it acted on in `status.lastHandledRetry`). Returns what to print and the
+/// value, for [`wait`].
+pub async fn retry(client: &Client, target: &InstallRef) -> Result<(String, String), StatusError> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let patch = Patch::Merge(json!({"metadata": {"annotations": {RETRY_ANNOTATION: now}}}));
+    let pp = PatchParams::default();
+    let done = match &target.namespace {
+        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
+            .patch(&target.name, &pp, &patch)
+            .await
+            .map(|_| ()),
+        None => Api::<ClusterPackage>::all(client.clone())
+            .patch(&target.name, &pp, &patch)
+            .await
+            .map(|_| ()),
+    };
+    match done {
+        Ok(()) => Ok((format!("{target}: retry requested\n"), now)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Err(StatusError::NotFound(target.clone())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ready or Failed for the current generation (and, after a retry, for that retry);
+/// `None` while the operator has not said.
+fn verdict(
+    status: Option<&PackageStatus>,
+    generation: Option<i64>,
+    retry: Option<&str>,
+) -> Option<Result<(), (String, String)>> {
+    let status = status?;
+    if retry.is_some() && status.last_handled_retry.as_deref() != retry {
+        return None;
+    }
+    let cond = |t: &str| status.conditions.iter().find(|c| c.type_ == t);
+    let current = |c: &crate::types::Condition| {
+        c.observed_generation.is_none() || c.observed_generation == generation
+    };
+    if let Some(f) = cond("Failed").filter(|c| c.status == "True" && current(c)) {
+        return Some(Err((f.reason.clone(), f.message.clone())));
+    }
+    cond("Ready")
+        .filter(|c| c.status == "True" && current(c))
+        .map(|_| Ok(()))
+}
+
+/// Waits (watching, no polling) until the operator says the install is Ready for its
+/// current spec (and for `retry`, the value [`retry`] set, when given), or that it
+/// failed; at most `timeout`.
+pub async fn wait(
+    client: &Client,
+    target: &InstallRef,
+    timeout: Duration,
+    retry: Option<&str>,
+) -> Result<String, StatusError> {
+    let done = async {
+        match &target.namespace {
+            Some(ns) => {
+                let api = Api::<Package>::namespaced(client.clone(), ns);
+                await_condition(api, &target.name, |p: Option<&Package>| {
+                    p.is_some_and(|p| {
+                        verdict(p.status.as_ref(), p.metadata.generation, retry).is_some()
+                    })
+                })
+                .await
+                .map(|_| ())
+            }
+            None => {
+                let api = Api::<ClusterPackage>::all(client.clone());
+                await_condition(api, &target.name, |p: Option<&ClusterPackage>| {
+                    p.is_some_and(|p| {
+                        verdict(p.status.as_ref(), p.metadata.generation, retry).is_some()
+                    })
+                })
+                .await
+                .map(|_| ())
+            }
+        }
+    };
+    let waited = tokio::time::timeout(timeout, done).await;
+    let r = read(client, target)
+        .await?
+        .ok_or_else(|| StatusError::NotFound(target.clone()))?;
+    let text = render(target, &r.spec, r.status.as_ref(), r.deleting);
+    if waited.is_err() {
+        return Err(StatusError::Timeout {
+            target: target.clone(),
+            waited: timeout,
+            status: text,
+        });
+    }
+    match verdict(r.status.as_ref(), r.generation, retry) {
+        Some(Err((reason, message))) => Err(StatusError::Failed {
+            target: target.clone(),
+            reason,
+            message,
+            status: text,
+        }),
+        _ => Ok(text),
+    }
+}
