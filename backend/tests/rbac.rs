@@ -12,13 +12,18 @@ use std::collections::BTreeSet;
 type Grant = (String, String, String);
 
 fn grants(kind: &str) -> BTreeSet<Grant> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/rbac.yaml");
-    let text = std::fs::read_to_string(path).expect("deploy/rbac.yaml exists");
+    grants_in("rbac.yaml", kind, None)
+}
+
+/// The grants of `kind` documents in `deploy/{file}` (only the one named `name`, if set).
+fn grants_in(file: &str, kind: &str, name: Option<&str>) -> BTreeSet<Grant> {
+    let path = format!("{}/../deploy/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("the deploy file exists");
     let mut out = BTreeSet::new();
     for doc in serde_yaml_ng::Deserializer::from_str(&text) {
         let doc: serde_json::Value =
             serde::Deserialize::deserialize(doc).expect("each document parses");
-        if doc["kind"] != kind {
+        if doc["kind"] != kind || name.is_some_and(|n| doc["metadata"]["name"] != n) {
             continue;
         }
         for rule in doc["rules"].as_array().expect("rules") {
@@ -98,5 +103,198 @@ async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
     assert!(
         cluster_wide.iter().all(|(_, r, _)| r != "secrets"),
         "Secrets only in Hoist's namespace, never cluster-wide"
+    );
+}
+
+#[tokio::test]
+async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_packages_contain() {
+    use hoist::operator::{self, OperatorOptions, RunOptions};
+    use hoist::types::{NamespacedPackageSpec, Package};
+    use kube::api::{Api, DeleteParams, PostParams};
+    use std::time::Duration;
+
+    let (c, client, _samples) = cluster_with_samples().await;
+    hoist::demo::seed::namespace(&client, "hoist-system")
+        .await
+        .expect("namespace");
+    c.counters().reset();
+    let repositories = operator::watch_repositories(
+        &client,
+        hoist::repo::fetch::FetchOptions::default(),
+        "hoist-system",
+    );
+    repositories.synced().await;
+
+    // A whole run: elected, installs of both scopes (one with a Namespace and a
+    // ClusterRole), then both uninstalled.
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = RunOptions {
+        leader_election: Some("rbac".into()),
+        namespace: "hoist-system".into(),
+        lease_duration: Duration::from_secs(3),
+        probes: None,
+        drain: Duration::from_secs(5),
+        metrics: std::sync::Arc::new(operator::metrics::Metrics::new()),
+    };
+    let task = tokio::spawn(operator::run(
+        client.clone(),
+        repositories.clientset.clone(),
+        OperatorOptions::default(),
+        run,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let cluster: Api<hoist::types::ClusterPackage> = Api::all(client.clone());
+    cluster
+        .create(
+            &PostParams::default(),
+            &package("metrics-agent", "v2.0.1+3"),
+        )
+        .await
+        .expect("create");
+    let namespaced: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    namespaced
+        .create(
+            &PostParams::default(),
+            &Package::new(
+                "site",
+                NamespacedPackageSpec {
+                    spec: spec("hello-web", "v1.1.0+2"),
+                },
+            ),
+        )
+        .await
+        .expect("create");
+    let ready = |s: Option<&hoist::types::PackageStatus>| {
+        s.is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+    };
+    let waits = (
+        kube::runtime::wait::await_condition(
+            cluster.clone(),
+            "metrics-agent",
+            move |p: Option<&hoist::types::ClusterPackage>| {
+                ready(p.and_then(|p| p.status.as_ref()))
+            },
+        ),
+        kube::runtime::wait::await_condition(
+            namespaced.clone(),
+            "site",
+            move |p: Option<&Package>| ready(p.and_then(|p| p.status.as_ref())),
+        ),
+    );
+    let both = async { tokio::join!(waits.0, waits.1) };
+    let _ = tokio::time::timeout(PATIENCE, both)
+        .await
+        .expect("both Ready in time");
+    cluster
+        .delete("metrics-agent", &DeleteParams::default())
+        .await
+        .expect("delete");
+    namespaced
+        .delete("site", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = async {
+        tokio::join!(
+            kube::runtime::wait::await_condition(
+                cluster.clone(),
+                "metrics-agent",
+                |p: Option<&hoist::types::ClusterPackage>| p.is_none()
+            ),
+            kube::runtime::wait::await_condition(
+                namespaced.clone(),
+                "site",
+                |p: Option<&Package>| p.is_none()
+            ),
+        )
+    };
+    let _ = tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("both gone in time");
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(PATIENCE, task)
+        .await
+        .expect("stops in time");
+
+    // devcluster counts events.k8s.io Events under the core store they share, and a
+    // /status write under its resource. The test's own creates and deletes of the
+    // packages are not the operator's (it creates and deletes none, yet).
+    let used: BTreeSet<Grant> = used(&c.counters().snapshot())
+        .into_iter()
+        .filter(|(_, r, _)| r != "discovery")
+        .filter(|(g, r, v)| {
+            !(g == "packages.hoist.dev"
+                && (r == "clusterpackages" || r == "packages")
+                && (v == "create" || v == "delete"))
+        })
+        .map(|(g, r, v)| {
+            if g.is_empty() && r == "events" {
+                ("events.k8s.io".into(), r, v)
+            } else {
+                (g, r, v)
+            }
+        })
+        .collect();
+    let own: BTreeSet<Grant> = grants_in("operator.yaml", "ClusterRole", Some("hoist-operator"))
+        .union(&grants_in("operator.yaml", "Role", Some("hoist-operator")))
+        .cloned()
+        .collect();
+    let broad = grants_in(
+        "operator.yaml",
+        "ClusterRole",
+        Some("hoist-operator-packages"),
+    );
+    let broad_verbs: BTreeSet<String> = broad.iter().map(|(_, _, v)| v.clone()).collect();
+    assert!(
+        broad.iter().all(|(g, r, _)| g == "*" && r == "*"),
+        "{broad:?}"
+    );
+    let own_resources: BTreeSet<(String, String)> = own
+        .iter()
+        .map(|(g, r, _)| (g.clone(), r.split('/').next().unwrap_or(r).to_string()))
+        .collect();
+    for (g, r, v) in &used {
+        let covered = if own_resources.contains(&(g.clone(), r.clone())) {
+            own.contains(&(g.clone(), r.clone(), v.clone()))
+                || own.contains(&(g.clone(), format!("{r}/status"), v.clone()))
+        } else {
+            broad_verbs.contains(v)
+        };
+        assert!(covered, "used but not granted: {v} {r} in {g:?}");
+    }
+    // Patching an Event is how a repeat is counted (a series); this run repeats none.
+    let repeats = (
+        "events.k8s.io".to_string(),
+        "events".to_string(),
+        "patch".to_string(),
+    );
+    let unused: Vec<&Grant> = own
+        .iter()
+        .filter(|g| **g != repeats)
+        .filter(|(g, r, v)| {
+            let base = r.split('/').next().unwrap_or(r);
+            !used.contains(&(g.clone(), base.to_string(), v.clone()))
+        })
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "granted to the operator but never used: {unused:?}"
+    );
+    let broad_unused: Vec<&String> = broad_verbs
+        .iter()
+        .filter(|v| {
+            !used
+                .iter()
+                .any(|(g, r, u)| u == *v && !own_resources.contains(&(g.clone(), r.clone())))
+        })
+        .collect();
+    assert!(
+        broad_unused.is_empty(),
+        "broad verbs never used: {broad_unused:?}"
     );
 }

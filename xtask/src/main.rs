@@ -3,7 +3,8 @@
 //! - `demo`: run Hoist on its embedded default (see README);
 //! - `test`: install what the tests need (skipping what is there), then run every check
 //!   CI runs: fmt, clippy, the whole test suite;
-//! - `bench`: run the benchmarks and rewrite `docs/BENCHMARKS.md`.
+//! - `bench`: run the benchmarks and rewrite `docs/BENCHMARKS.md`;
+//! - `dist`: build the web app into `dist/` (what the image ships; see `Dockerfile`).
 
 mod bench;
 mod demo;
@@ -22,8 +23,9 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("dist") => setup::build_frontend(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench>");
+            eprintln!("usage: cargo xtask <demo|test|bench|dist>");
             bail!("unknown or missing command")
         }
     }
