@@ -554,3 +554,54 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
     let _ = standby_stop.send(());
     let _ = tokio::time::timeout(PATIENCE, standby_task).await;
 }
+
+#[tokio::test]
+async fn repositories_say_how_many_packages_they_offer_or_why_they_cannot() {
+    let h = harness().await;
+    let repos: Api<hoist::types::PackageRepository> = Api::all(h.client.clone());
+    let broken = hoist::types::PackageRepository::new(
+        "nowhere",
+        hoist::types::PackageRepositorySpec {
+            url: "http://127.0.0.1:9/".into(),
+            auth: None,
+        },
+    );
+    repos
+        .create(&PostParams::default(), &broken)
+        .await
+        .expect("create");
+    let ready = |r: Option<&hoist::types::PackageRepository>| {
+        r.and_then(|r| r.status.as_ref())
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready").cloned())
+    };
+    let samples = await_condition(
+        repos.clone(),
+        hoist::demo::samples::REPOSITORY_NAME,
+        move |r: Option<&hoist::types::PackageRepository>| ready(r).is_some(),
+    );
+    let samples = tokio::time::timeout(PATIENCE, samples)
+        .await
+        .expect("in time")
+        .expect("watch");
+    let c = ready(samples.as_ref()).expect("Ready");
+    assert_eq!(
+        (c.status.as_str(), c.message.as_str()),
+        ("True", "6 packages")
+    );
+    let nowhere = await_condition(
+        repos.clone(),
+        "nowhere",
+        move |r: Option<&hoist::types::PackageRepository>| ready(r).is_some(),
+    );
+    let nowhere = tokio::time::timeout(PATIENCE, nowhere)
+        .await
+        .expect("in time")
+        .expect("watch");
+    let c = ready(nowhere.as_ref()).expect("Ready");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "FetchFailed")
+    );
+    assert!(c.message.contains("127.0.0.1:9"), "{}", c.message);
+    drop(h);
+}

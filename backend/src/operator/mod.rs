@@ -18,6 +18,7 @@ pub mod package;
 pub mod probes;
 pub mod reconcile;
 pub mod render;
+pub mod repositories;
 pub mod scopes;
 pub mod status;
 
@@ -53,6 +54,9 @@ pub struct OperatorOptions {
     pub resync: Duration,
     /// Object changes buffered per controller before they are dropped (and counted).
     pub trigger_buffer: usize,
+    /// How often every PackageRepository's status is looked at again (besides on
+    /// every change of the repositories).
+    pub repository_interval: Duration,
 }
 
 impl Default for OperatorOptions {
@@ -63,6 +67,7 @@ impl Default for OperatorOptions {
             reconcile_timeout: Duration::from_secs(120),
             resync: Duration::from_secs(600),
             trigger_buffer: 4096,
+            repository_interval: Duration::from_secs(60),
         }
     }
 }
@@ -256,6 +261,13 @@ pub async fn start_with(
     )
     .for_each(|_| futures::future::ready(()));
     controllers.spawn(namespaced);
+
+    background.spawn(repositories::run(
+        client.clone(),
+        context.repositories.clone(),
+        opts.repository_interval,
+        stopped.clone(),
+    ));
 
     // The dropped-trigger count, for the metric.
     let ctx = context.clone();
