@@ -605,3 +605,86 @@ async fn repositories_say_how_many_packages_they_offer_or_why_they_cannot() {
     assert!(c.message.contains("127.0.0.1:9"), "{}", c.message);
     drop(h);
 }
+
+#[tokio::test]
+async fn values_from_a_configmap_follow_it_and_other_namespaces_are_refused() {
+    let h = harness().await;
+    let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
+    let cm: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "sizes"}, "data": {"replicas": "2"}
+    }))
+    .expect("configmap");
+    configmaps
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    let mut p = Package::new(
+        "sized",
+        NamespacedPackageSpec {
+            spec: spec("hello-web", "v1.1.0+2"),
+        },
+    );
+    let from = |ns: Option<&str>| {
+        serde_json::from_value::<ValueConfiguration>(json!({
+            "valueFrom": {"configMapRef": {"name": "sizes", "key": "replicas", "namespace": ns}}
+        }))
+        .expect("value")
+    };
+    p.spec.spec.values.insert("replicas".into(), from(None));
+    packages
+        .create(&PostParams::default(), &p)
+        .await
+        .expect("create");
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "team-a");
+    let replicas = |n: i32| {
+        await_condition(
+            deployments.clone(),
+            "sized-hello-web",
+            move |d: Option<&Deployment>| d.is_some_and(|d| d.spec.replicas == Some(n)),
+        )
+    };
+    tokio::time::timeout(PATIENCE, replicas(2))
+        .await
+        .expect("the ConfigMap's value is applied")
+        .expect("watch");
+    // The ConfigMap changes: the package follows, with no change to it.
+    configmaps
+        .patch(
+            "sizes",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"replicas": "3"}})),
+        )
+        .await
+        .expect("change the ConfigMap");
+    tokio::time::timeout(PATIENCE, replicas(3))
+        .await
+        .expect("the new value is applied")
+        .expect("watch");
+
+    // A Package may not read another namespace's ConfigMaps (nor Secrets).
+    let mut nosy = Package::new(
+        "nosy",
+        NamespacedPackageSpec {
+            spec: spec("hello-web", "v1.1.0+2"),
+        },
+    );
+    nosy.spec
+        .spec
+        .values
+        .insert("replicas".into(), from(Some("team-b")));
+    packages
+        .create(&PostParams::default(), &nosy)
+        .await
+        .expect("create");
+    let refused = wait_package(&packages, "nosy", |p| {
+        p.and_then(|p| condition(p.status.as_ref(), "Failed"))
+            .is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let (_, message) = condition(refused.status.as_ref(), "Failed").expect("Failed");
+    assert!(
+        message.contains("only read values from its own namespace"),
+        "{message}"
+    );
+}

@@ -39,6 +39,10 @@ pub enum Error {
     },
     #[error("{0}")]
     NotYet(&'static str),
+    /// Something the package needs is not there yet (a referenced ConfigMap, Secret,
+    /// key or package): transient, and its appearance moves the package on.
+    #[error("waiting: {0}")]
+    Waiting(String),
     #[error("the reconcile did not finish within {0:?}")]
     Timeout(std::time::Duration),
     #[error("{0}")]
@@ -54,6 +58,7 @@ impl Error {
             Self::Fetch(e) => fetch_class(e),
             // The repository may be created.
             Self::NoRepository(_) | Self::NoDefaultRepository => Transient,
+            Self::Waiting(_) => Transient,
             Self::Timeout(_) => Transient,
             Self::Apply { transient, .. } => {
                 if *transient {
@@ -84,6 +89,7 @@ impl Error {
             Self::Placement(_) => "InvalidManifest",
             Self::HelmUnsupported => "HelmControllerMissing",
             Self::NotYet(_) => "UnsupportedFormat",
+            Self::Waiting(_) => "ValueSourceMissing",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
                 "ValueConfigurationInvalid"
             }
@@ -103,6 +109,7 @@ impl Error {
             Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
             Self::HelmUnsupported => "helm",
             Self::NotYet(_) => "not_yet",
+            Self::Waiting(_) => "waiting",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",
             Self::Foreign { .. } => "foreign",
             Self::Apply { .. } => "apply",

@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod error;
+pub mod inputs;
 pub mod lease;
 pub mod metrics;
 pub mod objects;
@@ -126,6 +127,8 @@ pub struct Context {
     pub passes: watch::Sender<std::collections::BTreeMap<String, String>>,
     /// Publishes `events.k8s.io/v1` Events (repeats folded into a series).
     pub recorder: kube::runtime::events::Recorder,
+    /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
+    pub inputs: inputs::Inputs,
 }
 
 impl Context {
@@ -158,6 +161,7 @@ impl Running {
         self.controllers.abort_all();
         self.background.abort_all();
         self.context.objects.shutdown();
+        self.context.inputs.shutdown();
     }
 }
 
@@ -167,6 +171,7 @@ impl Drop for Running {
         self.controllers.abort_all();
         self.background.abort_all();
         self.context.objects.shutdown();
+        self.context.inputs.shutdown();
     }
 }
 
@@ -209,6 +214,14 @@ pub async fn start_with(
     background.spawn(ns_stream);
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
 
+    let config = controller::Config::default().concurrency(opts.concurrency);
+    let cluster = Controller::new(
+        Api::<ClusterPackage>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(config.clone());
+    let (to_cluster, to_namespaced) = objects.senders();
+    let inputs = inputs::Inputs::new(client.clone(), to_cluster, to_namespaced, cluster.store());
     let context = Arc::new(Context {
         client: client.clone(),
         repositories,
@@ -226,26 +239,21 @@ pub async fn start_with(
                 instance: std::env::var("POD_NAME").ok(),
             },
         ),
+        inputs,
     });
     let (stop, stopped) = watch::channel(false);
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let config = controller::Config::default().concurrency(opts.concurrency);
-
-    let cluster = Controller::new(
-        Api::<ClusterPackage>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(config.clone())
-    .reconcile_on(ReceiverStream::new(triggers.cluster))
-    .graceful_shutdown_on(stop_signal(stopped.clone()))
-    .run(
-        reconcile::reconcile::<ClusterPackage>,
-        reconcile::error_policy::<ClusterPackage>,
-        context.clone(),
-    )
-    .for_each(|_| futures::future::ready(()));
+    let cluster = cluster
+        .reconcile_on(ReceiverStream::new(triggers.cluster))
+        .graceful_shutdown_on(stop_signal(stopped.clone()))
+        .run(
+            reconcile::reconcile::<ClusterPackage>,
+            reconcile::error_policy::<ClusterPackage>,
+            context.clone(),
+        )
+        .for_each(|_| futures::future::ready(()));
     controllers.spawn(cluster);
     let namespaced = Controller::new(
         Api::<Package>::all(client.clone()),

@@ -194,6 +194,17 @@ impl Objects {
         store.get(&r)
     }
 
+    /// Senders for other sources of reconciles (referenced inputs), with the same
+    /// bounded channels.
+    pub fn senders(
+        &self,
+    ) -> (
+        mpsc::Sender<ObjectRef<ClusterPackage>>,
+        mpsc::Sender<ObjectRef<Package>>,
+    ) {
+        (self.cluster.clone(), self.namespaced.clone())
+    }
+
     /// How many kinds are watched.
     pub fn kinds(&self) -> usize {
         self.stores.read().unwrap_or_else(|p| p.into_inner()).len()

@@ -5,11 +5,13 @@
 
 use super::Context;
 use super::error::Error;
+use super::inputs::User;
 use super::package::Installable;
 use crate::repo::fetch::Freshness;
 use crate::repo::format::PackageManifest;
 use hoist_core::operator::placement::{self, Placed, PlacementError, Rendered};
 use hoist_core::operator::values;
+use kube::ResourceExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -47,17 +49,19 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
             "the package has dependencies or components, which this operator does not install yet",
         ));
     }
+    let own_namespace = pkg.namespace();
+    let user = match &own_namespace {
+        Some(ns) => User::Namespaced(ns.clone(), pkg.name_any()),
+        None => User::Cluster(pkg.name_any()),
+    };
     let mut given = Vec::new();
     for (name, v) in &pkg.spec().values {
-        match (&v.value, &v.value_from) {
-            (Some(value), _) => given.push((name.clone(), value.clone())),
-            (None, Some(_)) => {
-                return Err(Error::InvalidValue {
-                    name: name.clone(),
-                    why: "valueFrom (a ConfigMap, Secret or another package) is not read by this operator yet; give the value itself".into(),
-                });
-            }
-            (None, None) => {}
+        if let Some(value) = ctx
+            .inputs
+            .resolve(name, v, &user, own_namespace.as_deref())
+            .await?
+        {
+            given.push((name.clone(), value));
         }
     }
     let given =
