@@ -688,3 +688,48 @@ async fn values_from_a_configmap_follow_it_and_other_namespaces_are_refused() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn dependencies_are_installed_first_waited_for_and_removed_with_their_last_dependent() {
+    let h = harness().await;
+    let packages = install(&h.client, "team-b", "guestbook", "guestbook", "v0.3.0+1").await;
+    // guestbook needs redis-cache (>=7.0.0) and hello-web: both namespaced, so both are
+    // installed beside it, as dependencies, before anything of guestbook is applied.
+    let ready = wait_package(&packages, "guestbook", is_ready).await;
+    let status = ready.status.expect("status");
+    let mut owned: Vec<String> = status
+        .owned_packages
+        .iter()
+        .map(|o| format!("{}/{}", o.kind, o.name))
+        .collect();
+    owned.sort();
+    assert_eq!(owned, ["Package/hello-web", "Package/redis-cache"]);
+    for dep in ["redis-cache", "hello-web"] {
+        let p = packages.get(dep).await.expect("installed as a dependency");
+        assert_eq!(
+            p.annotations()
+                .get("packages.hoist.dev/installed-as-dependency")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert!(is_ready(Some(&p)), "{dep} is Ready before guestbook is");
+    }
+    let redis = packages.get("redis-cache").await.expect("redis-cache");
+    assert_eq!(
+        redis.spec.spec.package_info.version, "v7.2.4+1",
+        "the highest in range"
+    );
+
+    // guestbook goes: so do the dependencies only it needed.
+    packages
+        .delete("guestbook", &DeleteParams::default())
+        .await
+        .expect("delete");
+    for name in ["guestbook", "redis-cache", "hello-web"] {
+        let gone = await_condition(packages.clone(), name, |p: Option<&Package>| p.is_none());
+        tokio::time::timeout(PATIENCE, gone)
+            .await
+            .unwrap_or_else(|_| panic!("{name} removed in time"))
+            .expect("watch");
+    }
+}

@@ -1,7 +1,8 @@
 //! The packages `hoist demo` starts with. Only their specs are written here: what
 //! becomes of them (installed and Ready, progressing, failed) is the operator's doing,
-//! in the demo as anywhere (decision 0015). One of them asks for something its package
-//! does not allow, so the failure views have a true failure to show.
+//! in the demo as anywhere (decision 0015): guestbook's dependencies are installed for
+//! it, and one install asks for something its package does not allow, so the failure
+//! views have a true failure to show.
 
 use crate::types::{
     ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,

@@ -39,6 +39,9 @@ pub enum Error {
     },
     #[error("{0}")]
     NotYet(&'static str),
+    /// The dependencies cannot be met as things are (versions, scopes).
+    #[error("conflicting dependencies: {0}")]
+    Dependencies(String),
     /// Something the package needs is not there yet (a referenced ConfigMap, Secret,
     /// key or package): transient, and its appearance moves the package on.
     #[error("waiting: {0}")]
@@ -71,6 +74,7 @@ impl Error {
             | Self::Placement(_)
             | Self::HelmUnsupported
             | Self::NotYet(_)
+            | Self::Dependencies(_)
             | Self::InvalidValue { .. }
             | Self::Values(_)
             | Self::ValueTargets(_)
@@ -89,6 +93,7 @@ impl Error {
             Self::Placement(_) => "InvalidManifest",
             Self::HelmUnsupported => "HelmControllerMissing",
             Self::NotYet(_) => "UnsupportedFormat",
+            Self::Dependencies(_) => "DependencyConflict",
             Self::Waiting(_) => "ValueSourceMissing",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
                 "ValueConfigurationInvalid"
@@ -109,6 +114,7 @@ impl Error {
             Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
             Self::HelmUnsupported => "helm",
             Self::NotYet(_) => "not_yet",
+            Self::Dependencies(_) => "dependencies",
             Self::Waiting(_) => "waiting",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",
             Self::Foreign { .. } => "foreign",

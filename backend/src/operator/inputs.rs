@@ -47,8 +47,11 @@ pub struct Inputs {
     users: Arc<Mutex<HashMap<Key, BTreeSet<User>>>>,
     cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
     namespaced: mpsc::Sender<ObjectRef<Package>>,
-    /// The ClusterPackages as the controller's watch has them (for package references).
+    /// The ClusterPackages as the controller's watch has them (package references,
+    /// dependencies).
     pub cluster_packages: Store<ClusterPackage>,
+    /// The Packages as the controller's watch has them (dependencies).
+    pub packages: Store<Package>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
 }
 
@@ -58,6 +61,7 @@ impl Inputs {
         cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
         namespaced: mpsc::Sender<ObjectRef<Package>>,
         cluster_packages: Store<ClusterPackage>,
+        packages: Store<Package>,
     ) -> Self {
         Self {
             client,
@@ -66,6 +70,7 @@ impl Inputs {
             cluster,
             namespaced,
             cluster_packages,
+            packages,
             tasks: Mutex::new(tokio::task::JoinSet::new()),
         }
     }

@@ -10,6 +10,7 @@
 //! are `hoist_core::operator`'s; this module is the adapter between them and the cluster.
 
 pub mod apply;
+pub mod dependencies;
 pub mod error;
 pub mod inputs;
 pub mod lease;
@@ -129,9 +130,46 @@ pub struct Context {
     pub recorder: kube::runtime::events::Recorder,
     /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
     pub inputs: inputs::Inputs,
+    /// Who waits on which install (dependencies): reconciled when its `Ready` moves.
+    pub dependents:
+        Mutex<HashMap<hoist_core::install::InstallRef, std::collections::BTreeSet<inputs::User>>>,
 }
 
 impl Context {
+    /// Remembers that `user` depends on `at`.
+    pub fn watch_dependency(&self, at: &hoist_core::install::InstallRef, user: &inputs::User) {
+        self.dependents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(at.clone())
+            .or_default()
+            .insert(user.clone());
+    }
+
+    /// Asks for a pass over everything that depends on `at` (without waiting).
+    pub fn notify_dependents(&self, at: &hoist_core::install::InstallRef) {
+        let users: Vec<inputs::User> = self
+            .dependents
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(at)
+            .map(|u| u.iter().cloned().collect())
+            .unwrap_or_default();
+        let (cluster, namespaced) = self.objects.senders();
+        for u in users {
+            let sent = match &u {
+                inputs::User::Cluster(n) => cluster.try_send(ObjectRef::new(n)).is_ok(),
+                inputs::User::Namespaced(ns, n) => {
+                    namespaced.try_send(ObjectRef::new(n).within(ns)).is_ok()
+                }
+            };
+            if !sent {
+                self.objects
+                    .dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
     /// Whether the namespace exists, as the namespace watch last saw.
     pub fn namespace_exists(&self, name: &str) -> bool {
         self.namespaces.get(&ObjectRef::new(name)).is_some()
@@ -220,8 +258,19 @@ pub async fn start_with(
         watcher::Config::default(),
     )
     .with_config(config.clone());
+    let namespaced = Controller::new(
+        Api::<Package>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .with_config(config);
     let (to_cluster, to_namespaced) = objects.senders();
-    let inputs = inputs::Inputs::new(client.clone(), to_cluster, to_namespaced, cluster.store());
+    let inputs = inputs::Inputs::new(
+        client.clone(),
+        to_cluster,
+        to_namespaced,
+        cluster.store(),
+        namespaced.store(),
+    );
     let context = Arc::new(Context {
         client: client.clone(),
         repositories,
@@ -240,6 +289,7 @@ pub async fn start_with(
             },
         ),
         inputs,
+        dependents: Mutex::new(HashMap::new()),
     });
     let (stop, stopped) = watch::channel(false);
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
@@ -255,19 +305,15 @@ pub async fn start_with(
         )
         .for_each(|_| futures::future::ready(()));
     controllers.spawn(cluster);
-    let namespaced = Controller::new(
-        Api::<Package>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(config)
-    .reconcile_on(ReceiverStream::new(triggers.namespaced))
-    .graceful_shutdown_on(stop_signal(stopped.clone()))
-    .run(
-        reconcile::reconcile::<Package>,
-        reconcile::error_policy::<Package>,
-        context.clone(),
-    )
-    .for_each(|_| futures::future::ready(()));
+    let namespaced = namespaced
+        .reconcile_on(ReceiverStream::new(triggers.namespaced))
+        .graceful_shutdown_on(stop_signal(stopped.clone()))
+        .run(
+            reconcile::reconcile::<Package>,
+            reconcile::error_policy::<Package>,
+            context.clone(),
+        )
+        .for_each(|_| futures::future::ready(()));
     controllers.spawn(namespaced);
 
     background.spawn(repositories::run(

@@ -146,6 +146,10 @@ async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
     if ready(pkg.status()).is_some_and(|b| b.0 == now.0 && b.1 == now.1) {
         return;
     }
+    ctx.notify_dependents(&hoist_core::install::InstallRef::new(
+        pkg.namespace().as_deref(),
+        pkg.name_any(),
+    ));
     let type_ = match (now.0.as_str(), now.1.as_str()) {
         ("True", _) | (_, "Progressing" | "Pending" | "Deleting") => EventType::Normal,
         _ => EventType::Warning,
@@ -225,6 +229,24 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
 /// Render, apply, prune, judge: the phase and the status (without conditions).
 async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageStatus), Error> {
     let rendered = render::render(pkg, ctx).await?;
+    let deps =
+        super::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
+    if !deps.waiting.is_empty() {
+        // Nothing is applied before what it needs is ready (Glasskube's order).
+        let status = PackageStatus {
+            owned_packages: deps.owned,
+            conditions: Vec::new(),
+            ..pkg.status().cloned().unwrap_or_default()
+        };
+        let phase = Phase::Progressing {
+            reason: "DependenciesNotReady".into(),
+            message: format!(
+                "waiting for required package(s): {}",
+                deps.waiting.join("; ")
+            ),
+        };
+        return Ok((phase, status));
+    }
     let id = package_id(pkg);
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let mut objects = rendered.placed.objects;
@@ -270,10 +292,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             .status()
             .map(|s| s.owned_package_infos.clone())
             .unwrap_or_default(),
-        owned_packages: pkg
-            .status()
-            .map(|s| s.owned_packages.clone())
-            .unwrap_or_default(),
+        owned_packages: deps.owned,
         objects: status::objects(&judged),
         last_handled_retry: None,
     };
@@ -333,6 +352,8 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
     for r in inventory::deletion_order(&all) {
         apply::delete_one(ctx, &id, &r).await?;
     }
+    let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
+    super::dependencies::release(ctx, &me, pkg.status()).await?;
     ctx.retries.forget(&pkg.uid().unwrap_or_default());
     Ok(())
 }

@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// A package, rendered.
 pub struct Render {
     pub manifest: Arc<PackageManifest>,
+    /// The repository it came from (its dependencies come from there too).
+    pub repository: Arc<crate::repo::clientset::RepoClient>,
     pub placed: Placed,
     /// The values in force (given over defaults).
     pub values: BTreeMap<String, String>,
@@ -42,11 +44,11 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     if manifest.helm.is_some() {
         return Err(Error::HelmUnsupported);
     }
-    if !manifest.dependencies.is_empty() || !manifest.components.is_empty() {
-        // Said, not skipped: installing the package without what it needs would be
+    if !manifest.components.is_empty() {
+        // Said, not skipped: installing the package without its components would be
         // a lie in its status.
         return Err(Error::NotYet(
-            "the package has dependencies or components, which this operator does not install yet",
+            "the package has components, which this operator does not install yet",
         ));
     }
     let own_namespace = pkg.namespace();
@@ -91,6 +93,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     };
     Ok(Render {
         manifest,
+        repository: repo,
         placed,
         values,
     })

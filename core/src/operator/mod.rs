@@ -5,6 +5,7 @@
 //! ([`conditions`]). The controller that runs them is the backend's `operator/`.
 
 pub mod conditions;
+pub mod dependencies;
 pub mod health;
 pub mod inventory;
 pub mod order;
