@@ -208,6 +208,29 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let _ = tokio::time::timeout(PATIENCE, both)
         .await
         .expect("both Ready in time");
+    // A changed value: the operator patches what it applied.
+    namespaced
+        .patch(
+            "site",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"spec": {"values": {"replicas": {"value": "2"}}}}),
+            ),
+        )
+        .await
+        .expect("set a value");
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), "team-a");
+    let scaled = kube::runtime::wait::await_condition(
+        deployments,
+        "site-hello-web",
+        |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+            d.is_some_and(|d| d.spec.replicas == Some(2))
+        },
+    );
+    let _ = tokio::time::timeout(PATIENCE, scaled)
+        .await
+        .expect("patched in time");
     cluster
         .delete("metrics-agent", &DeleteParams::default())
         .await

@@ -9,6 +9,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("devcluster", "api"),
     ("hoist", "dashboard"),
     ("hoist", "catalogue"),
+    ("hoist", "operator"),
 ];
 
 pub fn run(_args: &[String]) -> anyhow::Result<()> {

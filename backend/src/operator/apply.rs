@@ -237,11 +237,23 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
     let live = match cached {
         Some(o) => Some(serde_json::to_value(&*o)?),
         None => {
-            // Not among what Hoist applied: absent, or someone else's.
-            let api = api_for(ctx, &kind, &r.namespace);
-            match api.get_opt(&r.name).await? {
-                Some(o) => Some(serde_json::to_value(&o)?),
-                None => None,
+            // Not among what Hoist applied: absent (then one create does it), or
+            // someone else's (the create says AlreadyExists; then it is read).
+            match create(ctx, &kind, &r, &p.object).await? {
+                Created::Done(live) => {
+                    return Ok(Applied {
+                        reference: r,
+                        action: Action::Created,
+                        live,
+                    });
+                }
+                Created::Exists => {
+                    let api = api_for(ctx, &kind, &r.namespace);
+                    match api.get_opt(&r.name).await? {
+                        Some(o) => Some(serde_json::to_value(&o)?),
+                        None => None,
+                    }
+                }
             }
         }
     };
@@ -277,6 +289,38 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
         action,
         live,
     })
+}
+
+enum Created {
+    Done(Value),
+    Exists,
+}
+
+/// Creates an object that is not there (as Hoist's field manager); `Exists` when
+/// something of that name already is.
+async fn create(
+    ctx: &Context,
+    kind: &Kind,
+    r: &ObjectRef,
+    object: &Value,
+) -> Result<Created, Error> {
+    let api = api_for(ctx, kind, &r.namespace);
+    let obj: DynamicObject = serde_json::from_value(object.clone())?;
+    let pp = kube::api::PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    };
+    match api.create(&pp, &obj).await {
+        Ok(written) => {
+            let mut live = serde_json::to_value(&written)?;
+            if let Some(m) = live.pointer_mut("/metadata").and_then(Value::as_object_mut) {
+                m.remove("managedFields");
+            }
+            Ok(Created::Done(live))
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Created::Exists),
+        Err(e) => Err(apply_error(r, e)),
+    }
 }
 
 fn apply_error(r: &ObjectRef, e: kube::Error) -> Error {

@@ -253,14 +253,16 @@ pub async fn start_with(
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
 
     let config = controller::Config::default().concurrency(opts.concurrency);
-    let cluster = Controller::new(
-        Api::<ClusterPackage>::all(client.clone()),
-        watcher::Config::default(),
+    let (cluster_reader, cluster_writer) = reflector::store();
+    let (namespaced_reader, namespaced_writer) = reflector::store();
+    let cluster = Controller::for_stream(
+        intents(Api::<ClusterPackage>::all(client.clone()), cluster_writer),
+        cluster_reader,
     )
     .with_config(config.clone());
-    let namespaced = Controller::new(
-        Api::<Package>::all(client.clone()),
-        watcher::Config::default(),
+    let namespaced = Controller::for_stream(
+        intents(Api::<Package>::all(client.clone()), namespaced_writer),
+        namespaced_reader,
     )
     .with_config(config);
     let (to_cluster, to_namespaced) = objects.senders();
@@ -385,6 +387,42 @@ pub fn watch_repositories(
         gate,
         _tasks: tasks,
     }
+}
+
+/// What a pass acts on: the package's spec (generation), its annotations (a retry), its
+/// finalizers and its deletion. Status-only changes (the operator's own writes, above
+/// all) do not start a pass: each would be a pass that finds nothing to do.
+fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.annotations.hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// The watch of one package kind: every change kept in the store (dependencies and
+/// package references read status from it), only intent changes passed on.
+fn intents<K>(
+    api: Api<K>,
+    writer: reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(intent, Default::default())
 }
 
 /// How `hoist operator` runs besides the controllers.

@@ -150,8 +150,10 @@ async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
         pkg.namespace().as_deref(),
         pkg.name_any(),
     ));
+    // Progress is in the status; Events are for arrivals (Ready) and trouble.
     let type_ = match (now.0.as_str(), now.1.as_str()) {
-        ("True", _) | (_, "Progressing" | "Pending" | "Deleting") => EventType::Normal,
+        ("True", _) => EventType::Normal,
+        (_, "Progressing" | "Pending" | "Deleting" | "DependenciesNotReady") => return,
         _ => EventType::Warning,
     };
     let event = Event {
