@@ -295,7 +295,10 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             .map(|s| s.owned_package_infos.clone())
             .unwrap_or_default(),
         owned_packages: deps.owned,
-        objects: status::objects(&judged),
+        objects: status::objects(
+            &judged,
+            pkg.status().map(|s| s.objects.as_slice()).unwrap_or(&[]),
+        ),
         last_handled_retry: None,
     };
     Ok((phase, status))

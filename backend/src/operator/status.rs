@@ -62,18 +62,32 @@ pub fn reference(o: &OwnedResource) -> ObjectRef {
     }
 }
 
-/// The per-object list: what was done to each object and how healthy it is.
-pub fn objects(applied: &[(Applied, Health)]) -> Vec<ObjectStatus> {
+/// The per-object list: what the operator last did to each object (a pass that leaves
+/// it alone keeps the `Created` or `Configured` before it, so the list does not change,
+/// and the status is not rewritten, just because a later pass found nothing to do) and
+/// how healthy it is.
+pub fn objects(applied: &[(Applied, Health)], before: &[ObjectStatus]) -> Vec<ObjectStatus> {
     applied
         .iter()
         .take(MAX_LISTED_OBJECTS)
-        .map(|(a, h)| ObjectStatus {
-            kind: a.reference.kind.clone(),
-            namespace: (!a.reference.namespace.is_empty()).then(|| a.reference.namespace.clone()),
-            name: a.reference.name.clone(),
-            action: a.action.as_str().to_string(),
-            health: h.status.as_str().to_string(),
-            message: h.message.clone(),
+        .map(|(a, h)| {
+            let namespace =
+                (!a.reference.namespace.is_empty()).then(|| a.reference.namespace.clone());
+            let previous = before.iter().find(|o| {
+                o.kind == a.reference.kind && o.namespace == namespace && o.name == a.reference.name
+            });
+            let action = match (a.action, previous) {
+                (super::apply::Action::Unchanged, Some(p)) => p.action.clone(),
+                (action, _) => action.as_str().to_string(),
+            };
+            ObjectStatus {
+                kind: a.reference.kind.clone(),
+                namespace,
+                name: a.reference.name.clone(),
+                action,
+                health: h.status.as_str().to_string(),
+                message: h.message.clone(),
+            }
         })
         .collect()
 }

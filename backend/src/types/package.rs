@@ -98,7 +98,8 @@ pub struct ObjectStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
-    /// What the pass did: `Created`, `Configured` or `Unchanged`.
+    /// What the operator last did to it: `Created`, `Configured`, or `Unchanged` when
+    /// it never had to write it.
     pub action: String,
     /// kstatus' verdict: `Current`, `InProgress`, `Failed` or `Terminating`.
     pub health: String,
