@@ -43,6 +43,51 @@ pub fn to_json(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, ApiEr
     }
 }
 
+/// The shape most kinds share: metadata, spec, status.
+macro_rules! object {
+    ($($ty:ty => $name:literal),* $(,)?) => {$(
+        impl Message for $ty {
+            fn to_json(&self) -> Result<Value, ApiError> {
+                let Self { metadata, spec, status } = self;
+                Ok(Object::new($name)
+                    .put("metadata", metadata)?
+                    .put("spec", spec)?
+                    .put("status", status)?
+                    .done())
+            }
+        }
+    )*};
+}
+
+object!(
+    core::Namespace => "Namespace",
+    core::Service => "Service",
+    apps::Deployment => "Deployment",
+    batch::Job => "Job",
+    batch::CronJob => "CronJob",
+);
+
+/// The shape of the two bindings: metadata, subjects, roleRef.
+macro_rules! binding {
+    ($($ty:ty => $name:literal),* $(,)?) => {$(
+        impl Message for $ty {
+            fn to_json(&self) -> Result<Value, ApiError> {
+                let Self { metadata, subjects, role_ref } = self;
+                Ok(Object::new($name)
+                    .put("metadata", metadata)?
+                    .put("subjects", subjects)?
+                    .put("roleRef", role_ref)?
+                    .done())
+            }
+        }
+    )*};
+}
+
+binding!(
+    rbac::RoleBinding => "RoleBinding",
+    rbac::ClusterRoleBinding => "ClusterRoleBinding",
+);
+
 // --- meta ----------------------------------------------------------------------------
 
 impl Message for meta::ObjectMeta {
@@ -170,21 +215,6 @@ impl Message for Quantity {
 }
 
 // --- core/v1 -------------------------------------------------------------------------
-
-impl Message for core::Namespace {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            spec,
-            status,
-        } = self;
-        Ok(Object::new("Namespace")
-            .put("metadata", metadata)?
-            .put("spec", spec)?
-            .put("status", status)?
-            .done())
-    }
-}
 
 impl Message for core::NamespaceSpec {
     fn to_json(&self) -> Result<Value, ApiError> {
@@ -469,21 +499,6 @@ impl Message for core::ResourceRequirements {
 
 // --- apps/v1 -------------------------------------------------------------------------
 
-impl Message for apps::Deployment {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            spec,
-            status,
-        } = self;
-        Ok(Object::new("Deployment")
-            .put("metadata", metadata)?
-            .put("spec", spec)?
-            .put("status", status)?
-            .done())
-    }
-}
-
 impl Message for apps::DeploymentSpec {
     fn to_json(&self) -> Result<Value, ApiError> {
         let Self {
@@ -644,21 +659,6 @@ impl Message for core::ObjectReference {
     }
 }
 
-impl Message for core::Service {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            spec,
-            status,
-        } = self;
-        Ok(Object::new("Service")
-            .put("metadata", metadata)?
-            .put("spec", spec)?
-            .put("status", status)?
-            .done())
-    }
-}
-
 impl Message for core::ServiceSpec {
     fn to_json(&self) -> Result<Value, ApiError> {
         let Self {
@@ -756,21 +756,6 @@ impl Message for core::LoadBalancerStatus {
 
 // --- batch/v1 ------------------------------------------------------------------------
 
-impl Message for batch::Job {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            spec,
-            status,
-        } = self;
-        Ok(Object::new("Job")
-            .put("metadata", metadata)?
-            .put("spec", spec)?
-            .put("status", status)?
-            .done())
-    }
-}
-
 impl Message for batch::JobSpec {
     fn to_json(&self) -> Result<Value, ApiError> {
         let Self {
@@ -841,21 +826,6 @@ impl Message for batch::JobStatus {
             .keep("failedIndexes", failed_indexes)?
             .refuse("uncountedTerminatedPods", uncounted_terminated_pods)?
             .keep("ready", ready)?
-            .done())
-    }
-}
-
-impl Message for batch::CronJob {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            spec,
-            status,
-        } = self;
-        Ok(Object::new("CronJob")
-            .put("metadata", metadata)?
-            .put("spec", spec)?
-            .put("status", status)?
             .done())
     }
 }
@@ -963,36 +933,6 @@ impl Message for rbac::PolicyRule {
             .put("resources", resources)?
             .put("resourceNames", resource_names)?
             .put("nonResourceURLs", non_resource_ur_ls)?
-            .done())
-    }
-}
-
-impl Message for rbac::RoleBinding {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            subjects,
-            role_ref,
-        } = self;
-        Ok(Object::new("RoleBinding")
-            .put("metadata", metadata)?
-            .put("subjects", subjects)?
-            .put("roleRef", role_ref)?
-            .done())
-    }
-}
-
-impl Message for rbac::ClusterRoleBinding {
-    fn to_json(&self) -> Result<Value, ApiError> {
-        let Self {
-            metadata,
-            subjects,
-            role_ref,
-        } = self;
-        Ok(Object::new("ClusterRoleBinding")
-            .put("metadata", metadata)?
-            .put("subjects", subjects)?
-            .put("roleRef", role_ref)?
             .done())
     }
 }
