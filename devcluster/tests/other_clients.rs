@@ -82,6 +82,22 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `kubectl apply` of the Gadget CRD, then `kubectl wait` until it is Established.
+fn install_gadgets(kubeconfig: &Path) {
+    let (ok, out) = kubectl(kubeconfig, &["apply", "-f", &manifest("widgets.yaml")]);
+    assert!(ok, "apply CRD: {out}");
+    let (ok, out) = kubectl(
+        kubeconfig,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/gadgets.test.hoist.dev",
+            "--timeout=30s",
+        ],
+    );
+    assert!(ok, "CRD established: {out}");
+}
+
 fn manifest(name: &str) -> String {
     format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -92,15 +108,7 @@ fn kubectl_applies_gets_watches_and_deletes_custom_objects() {
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
 
-    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
-    assert!(ok, "apply CRD: {out}");
-    let (ok, out) = k(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/gadgets.test.hoist.dev",
-        "--timeout=30s",
-    ]);
-    assert!(ok, "CRD established: {out}");
+    install_gadgets(&s.kubeconfig);
     let (ok, out) = k(&["apply", "-f", &manifest("gadget-a.yaml")]);
     assert!(ok && out.contains("created"), "apply object: {out}");
     let (ok, out) = k(&["apply", "-f", &manifest("gadget-a.yaml")]);
@@ -204,15 +212,7 @@ fn kubectl_server_side_dry_runs_store_nothing() {
     require("kubectl", "apt-get install -y kubernetes-client");
     let s = serve();
     let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
-    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
-    assert!(ok, "apply CRD: {out}");
-    let (ok, out) = k(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/gadgets.test.hoist.dev",
-        "--timeout=30s",
-    ]);
-    assert!(ok, "CRD established: {out}");
+    install_gadgets(&s.kubeconfig);
 
     let (ok, out) = k(&[
         "apply",
@@ -394,15 +394,7 @@ fn kubectl_validates_on_the_server_by_default_and_explains_built_in_and_custom_k
         ok && out.contains("replicas <integer>") && out.contains("Number of desired pods"),
         "explain a built-in field: {out}"
     );
-    let (ok, out) = k(&["apply", "-f", &manifest("widgets.yaml")]);
-    assert!(ok, "CRD: {out}");
-    let (ok, out) = k(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/gadgets.test.hoist.dev",
-        "--timeout=30s",
-    ]);
-    assert!(ok, "CRD established: {out}");
+    install_gadgets(&s.kubeconfig);
     let (ok, out) = k(&["explain", "gadgets"]);
     assert!(
         ok && out.contains("Gadget") && out.contains("metadata\t<ObjectMeta>"),
