@@ -336,11 +336,13 @@ fn apply_error(r: &ObjectRef, e: kube::Error) -> Error {
 }
 
 /// Whether `live` already holds every field `desired` sets (metadata: only labels and
-/// annotations count). Lists must match item for item.
+/// annotations count). Lists must match item for item. A Secret's `stringData` is
+/// write-only (the API server stores it in `data`, base64): it is compared there.
 pub fn holds(desired: &Value, live: &Value) -> bool {
     let (Value::Object(d), Value::Object(l)) = (desired, live) else {
         return false;
     };
+    let secret = desired.get("kind").and_then(Value::as_str) == Some("Secret");
     d.iter().all(|(k, v)| match k.as_str() {
         "metadata" => ["labels", "annotations"].iter().all(|f| match v.get(*f) {
             None => true,
@@ -349,7 +351,23 @@ pub fn holds(desired: &Value, live: &Value) -> bool {
                 .is_some_and(|have| contains(want, have)),
         }),
         "status" => true,
+        "stringData" if secret => string_data_held(v, l.get("data")),
         _ => l.get(k).is_some_and(|have| contains(v, have)),
+    })
+}
+
+/// Whether every `stringData` entry is in `data`, base64-encoded.
+fn string_data_held(string_data: &Value, data: Option<&Value>) -> bool {
+    use base64::Engine;
+    let Some(entries) = string_data.as_object() else {
+        return string_data.is_null();
+    };
+    entries.iter().all(|(key, value)| {
+        let text = value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        data.and_then(|d| d.get(key)).and_then(Value::as_str) == Some(encoded.as_str())
     })
 }
 
@@ -433,6 +451,19 @@ mod tests {
         let mut relabelled = live;
         relabelled["metadata"]["labels"]["a"] = json!("x");
         assert!(!holds(&desired, &relabelled));
+    }
+
+    #[test]
+    fn a_secrets_string_data_is_compared_with_what_the_server_stores_in_data() {
+        let desired = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "stringData": {"token": "not-a-secret"}});
+        // The API server keeps stringData only as base64 in data.
+        let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"token": "bm90LWEtc2VjcmV0"}, "type": "Opaque"});
+        assert!(holds(&desired, &live));
+        let changed = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"token": "b3RoZXI="}});
+        assert!(!holds(&desired, &changed), "a changed value is drift");
     }
 
     #[test]
