@@ -430,6 +430,45 @@ async fn a_cluster_package_creates_its_default_namespace_and_removes_it_with_its
             .expect("get")
             .is_some()
     );
+    // A later pass (here a manual retry) finds the namespace existing, and still its own:
+    // it stays in the inventory and is not pruned.
+    packages
+        .patch(
+            "metrics-agent",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {operator::reconcile::RETRY_ANNOTATION: "once"}}})),
+        )
+        .await
+        .expect("ask for a pass");
+    let handled = await_condition(
+        packages.clone(),
+        "metrics-agent",
+        |p: Option<&ClusterPackage>| {
+            p.and_then(|p| p.status.as_ref())
+                .is_some_and(|s| s.last_handled_retry.as_deref() == Some("once"))
+        },
+    );
+    let p = tokio::time::timeout(PATIENCE, handled)
+        .await
+        .expect("in time")
+        .expect("watch")
+        .expect("exists");
+    assert!(
+        p.status
+            .expect("status")
+            .owned_resources
+            .iter()
+            .any(|o| o.kind == "Namespace"),
+        "the namespace left the inventory"
+    );
+    assert!(
+        namespaces
+            .get_opt("metrics-agent")
+            .await
+            .expect("get")
+            .is_some_and(|n| n.metadata.deletion_timestamp.is_none()),
+        "a later pass pruned the package's own namespace"
+    );
     packages
         .delete("metrics-agent", &DeleteParams::default())
         .await
@@ -732,4 +771,165 @@ async fn dependencies_are_installed_first_waited_for_and_removed_with_their_last
             .unwrap_or_else(|_| panic!("{name} removed in time"))
             .expect("watch");
     }
+}
+
+/// Waits for ClusterPackage `name` to satisfy `cond`.
+async fn wait_cluster_package(
+    api: &Api<ClusterPackage>,
+    name: &str,
+    cond: impl Fn(Option<&ClusterPackage>) -> bool,
+) -> Option<ClusterPackage> {
+    let waited = tokio::time::timeout(PATIENCE, await_condition(api.clone(), name, cond)).await;
+    waited
+        .unwrap_or_else(|_| panic!("ClusterPackage {name} in time"))
+        .expect("watch works")
+}
+
+fn cluster_ready(p: Option<&ClusterPackage>) -> bool {
+    p.and_then(|p| condition(p.status.as_ref(), "Ready"))
+        .is_some_and(|(s, _)| s == "True")
+}
+
+#[tokio::test]
+async fn a_glasskube_format_repository_installs_with_its_dependency_and_component_and_upgrades_cleanly()
+ {
+    let h = harness().await;
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("glasskube-format");
+    let repo = common::repo_server::RepoServer::serving_dir(&fixture).await;
+    common::add_repository(&h.client, "glasskube-format", &repo.url("/")).await;
+    let mut platform_spec = spec("platform", "v1.0.0+1");
+    platform_spec.package_info.repository_name = Some("glasskube-format".into());
+    let cluster_packages: Api<ClusterPackage> = Api::all(h.client.clone());
+    cluster_packages
+        .create(
+            &PostParams::default(),
+            &ClusterPackage::new("platform", platform_spec.clone()),
+        )
+        .await
+        .expect("create");
+    wait_cluster_package(&cluster_packages, "platform", cluster_ready).await;
+
+    // The dependency (`1.x.x`: the highest 1.x, not 2.0.0), its CRD and the custom
+    // resource beside it in one file, placed in its defaultNamespace (made for it).
+    let lib = cluster_packages.get("crd-lib").await.expect("crd-lib");
+    assert_eq!(lib.spec.package_info.version, "v1.4.0");
+    assert!(cluster_ready(Some(&lib)));
+    let widgets: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        h.client.clone(),
+        "crd-lib",
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("example.dev", "v1", "Widget"),
+            "widgets",
+        ),
+    );
+    widgets.get("default").await.expect("the Widget is applied");
+
+    // The component: a Package `<parent>-<installedName>` in the parent's
+    // defaultNamespace, at the highest 1.x, with the component's values.
+    let in_platform: Api<Package> = Api::namespaced(h.client.clone(), "platform");
+    let cache = in_platform.get("platform-cache").await.expect("component");
+    assert_eq!(cache.spec.spec.package_info.version, "v1.4.1+2");
+    assert_eq!(
+        cache.spec.spec.package_info.repository_name.as_deref(),
+        Some("glasskube-format")
+    );
+    assert!(
+        is_ready(Some(&cache)),
+        "the parent is Ready after its component"
+    );
+    // Its values went through their templates: `{{ . }}`, if/eq/else, if/else null, base64.
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "platform");
+    let kv = deployments.get("platform-cache-kv").await.expect("kv");
+    let kv_spec = kv.spec;
+    assert_eq!(kv_spec.replicas, Some(2));
+    let pod = kv_spec.template.spec.expect("pod spec");
+    assert_eq!(pod.automount_service_account_token, Some(true));
+    assert_eq!(pod.priority_class_name, None);
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(h.client.clone(), "platform");
+    let auth = secrets.get("platform-cache-kv-auth").await.expect("secret");
+    assert_eq!(
+        auth.data
+            .expect("data")
+            .get("password")
+            .map(|b| b.0.clone()),
+        Some(b"changeme".to_vec())
+    );
+    let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "platform");
+    configmaps
+        .get("platform-settings")
+        .await
+        .expect("the parent's own object");
+
+    // v1.1.0 drops the component: it is removed; the namespace the parent made stays.
+    cluster_packages
+        .patch(
+            "platform",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"packageInfo": {"version": "v1.1.0"}}})),
+        )
+        .await
+        .expect("upgrade");
+    let gone = await_condition(
+        in_platform.clone(),
+        "platform-cache",
+        |p: Option<&Package>| p.is_none(),
+    );
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the dropped component is removed")
+        .expect("watch");
+    let upgraded = wait_cluster_package(&cluster_packages, "platform", |p| {
+        cluster_ready(p)
+            && p.and_then(|p| p.status.as_ref())
+                .is_some_and(|s| s.version.as_deref() == Some("v1.1.0"))
+    })
+    .await
+    .expect("platform");
+    let status = upgraded.status.expect("status");
+    let kinds: Vec<&str> = status
+        .owned_resources
+        .iter()
+        .map(|o| o.kind.as_str())
+        .collect();
+    assert!(kinds.contains(&"Namespace"), "{kinds:?}");
+    let owned: Vec<String> = status
+        .owned_packages
+        .iter()
+        .map(|o| o.name.clone())
+        .collect();
+    assert_eq!(owned, ["crd-lib"]);
+    let namespaces: Api<Namespace> = Api::all(h.client.clone());
+    assert!(
+        namespaces.get_opt("platform").await.expect("get").is_some(),
+        "the upgrade pruned the parent's namespace"
+    );
+    let settings = configmaps.get("platform-settings").await.expect("settings");
+    assert_eq!(
+        settings
+            .data
+            .expect("data")
+            .get("version")
+            .map(String::as_str),
+        Some("v1.1.0")
+    );
+
+    // Uninstall: the dependency goes with its last dependent, and so does the namespace.
+    cluster_packages
+        .delete("platform", &DeleteParams::default())
+        .await
+        .expect("delete");
+    for name in ["platform", "crd-lib"] {
+        wait_cluster_package(&cluster_packages, name, |p| p.is_none()).await;
+    }
+    assert!(
+        namespaces
+            .get_opt("platform")
+            .await
+            .expect("get")
+            .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
+    );
 }

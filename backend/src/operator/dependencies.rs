@@ -15,22 +15,26 @@ use crate::repo::fetch::Freshness;
 use crate::repo::format::PackageManifest;
 use crate::types::{
     ClusterPackage, NamespacedPackageSpec, OwnedResource, Package, PackageInfoTemplate,
-    PackageSpec, PackageStatus,
+    PackageSpec, PackageStatus, ValueConfiguration,
 };
 use hoist_core::install::{InstallRef, Scope};
 use hoist_core::operator::dependencies::{self, Existing, Need, State};
+use hoist_core::repo::format::Component;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 
 /// Marks an install the operator made for a dependent.
 pub const AS_DEPENDENCY: &str = "packages.hoist.dev/installed-as-dependency";
 
-/// Where the dependencies stand.
+/// Where the dependencies and components stand.
 pub struct Deps {
-    /// Installs the operator made as dependencies that this package relies on.
+    /// Installs the operator made as dependencies or components that this package relies on.
     pub owned: Vec<OwnedResource>,
-    /// `install: why`, for each dependency not ready yet.
+    /// `install: why`, for each dependency or component not ready yet.
     pub waiting: Vec<String>,
+    /// Namespaces made for components (a ClusterPackage's `defaultNamespace`): the
+    /// package's own, to keep in its inventory.
+    pub namespaces: Vec<String>,
 }
 
 fn state(status: Option<&PackageStatus>) -> State {
@@ -110,6 +114,7 @@ pub async fn ensure<K: Installable>(
     let mut deps = Deps {
         owned: Vec::new(),
         waiting: Vec::new(),
+        namespaces: Vec::new(),
     };
     let all = existing(ctx);
     for d in &manifest.dependencies {
@@ -165,7 +170,171 @@ pub async fn ensure<K: Installable>(
             deps.owned.push(owned(&at));
         }
     }
+    for c in &manifest.components {
+        component(pkg, &me, &user, c, manifest, repo, ctx, &mut deps).await?;
+    }
     Ok(deps)
+}
+
+/// Meets one component: its Package exists beside the parent with the component's
+/// version and values (created or corrected), and is ready.
+#[allow(clippy::too_many_arguments)]
+async fn component<K: Installable>(
+    pkg: &K,
+    me: &InstallRef,
+    user: &User,
+    c: &Component,
+    manifest: &PackageManifest,
+    repo: &RepoClient,
+    ctx: &Context,
+    deps: &mut Deps,
+) -> Result<(), Error> {
+    let at = dependencies::component_at(
+        me,
+        manifest.default_namespace.as_deref(),
+        &c.name,
+        c.installed_name.as_deref(),
+    )
+    .map_err(Error::Dependencies)?;
+    let ns = at.namespace.clone().unwrap_or_default();
+    let existing = ctx
+        .inputs
+        .packages
+        .get(&kube::runtime::reflector::ObjectRef::new(&at.name).within(&ns));
+    if let Some(p) = &existing {
+        let marked = p
+            .annotations()
+            .get(AS_DEPENDENCY)
+            .is_some_and(|v| v == "true");
+        if !marked || p.spec.spec.package_info.name != c.name {
+            return Err(Error::Dependencies(format!(
+                "component {} would be installed as {at}, but {at} exists and was not installed for {me} (it installs {}); rename or remove it",
+                c.name, p.spec.spec.package_info.name
+            )));
+        }
+    }
+    let offered: Vec<String> = repo
+        .versions(&c.name, Freshness::Cached)
+        .await?
+        .value
+        .versions
+        .iter()
+        .map(|v| v.version.clone())
+        .collect();
+    let version = dependencies::component_version(
+        &c.name,
+        c.version.as_deref(),
+        existing
+            .as_ref()
+            .map(|p| p.spec.spec.package_info.version.as_str()),
+        &offered,
+    )
+    .map_err(Error::Dependencies)?;
+    let wanted = repo
+        .manifest(&c.name, &version, Freshness::Cached)
+        .await?
+        .value;
+    if Scope::of(&wanted) == Scope::Cluster {
+        return Err(Error::Dependencies(format!(
+            "component {}: it is a cluster-scoped package; components are installed as Packages",
+            c.name
+        )));
+    }
+    let spec = PackageSpec {
+        package_info: PackageInfoTemplate {
+            name: c.name.clone(),
+            version: version.clone(),
+            repository_name: pkg.spec().package_info.repository_name.clone(),
+        },
+        values: c
+            .values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    ValueConfiguration {
+                        value: Some(v.value.clone()),
+                        value_from: None,
+                    },
+                )
+            })
+            .collect(),
+        suspend: false,
+    };
+    let api = Api::<Package>::namespaced(ctx.client.clone(), &ns);
+    match existing {
+        None => {
+            if me.namespace.is_none() {
+                ensure_namespace(ctx, &ns, pkg).await?;
+                deps.namespaces.push(ns.clone());
+            }
+            let mut p = Package::new(&at.name, NamespacedPackageSpec { spec });
+            p.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(AS_DEPENDENCY.into(), "true".into());
+            match api.create(&PostParams::default(), &p).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {}
+                Err(e) => return Err(e.into()),
+            }
+            deps.waiting
+                .push(format!("{at}: installing {} {version}", c.name));
+        }
+        Some(p) => {
+            if me.namespace.is_none() {
+                deps.namespaces.push(ns.clone());
+            }
+            if p.spec.spec != spec {
+                // Replaced, not merged: a value the component no longer sets must go.
+                // A conflict (someone wrote meanwhile) is transient and retried.
+                let mut next = (*p).clone();
+                next.spec.spec = spec;
+                api.replace(&at.name, &PostParams::default(), &next).await?;
+                deps.waiting
+                    .push(format!("{at}: updating to {} {version}", c.name));
+            } else {
+                match state(p.status.as_ref()) {
+                    State::Ready => {}
+                    State::Pending => deps.waiting.push(format!("{at}: not ready yet")),
+                    State::Failed(why) => deps.waiting.push(format!("{at}: failed: {why}")),
+                }
+            }
+        }
+    }
+    ctx.watch_dependency(&at, user);
+    deps.owned.push(owned(&at));
+    Ok(())
+}
+
+/// Creates namespace `name` labelled as `pkg`'s (so its passes keep it in their
+/// inventory and its uninstall removes it), unless it exists.
+async fn ensure_namespace<K: Installable>(ctx: &Context, name: &str, pkg: &K) -> Result<(), Error> {
+    use k8s_openapi::api::core::v1::Namespace;
+    if ctx
+        .namespaces
+        .get(&kube::runtime::reflector::ObjectRef::new(name))
+        .is_some()
+    {
+        return Ok(());
+    }
+    let owner = pkg.owner(Some(name.to_string()));
+    let ns = Namespace {
+        metadata: kube::core::ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(owner.labels()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match Api::<Namespace>::all(ctx.client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates a dependency install (an existing one, created meanwhile, is fine).
@@ -215,16 +384,14 @@ async fn create(
     }
 }
 
-/// At uninstall: removes the dependencies `status` recorded that no other install
-/// (still living) records.
+/// Removes the installs in `released` (dependencies and components `me` recorded, at
+/// its uninstall or once a new version no longer needs them) that the operator made
+/// and that no other living install records.
 pub async fn release(
     ctx: &Context,
     me: &InstallRef,
-    status: Option<&PackageStatus>,
+    released: &[OwnedResource],
 ) -> Result<(), Error> {
-    let Some(status) = status else {
-        return Ok(());
-    };
     let recorded_elsewhere = |o: &OwnedResource| {
         let other = |s: Option<&PackageStatus>, at: InstallRef, deleting: bool| {
             at != *me && !deleting && s.is_some_and(|s| s.owned_packages.iter().any(|x| x == o))
@@ -243,7 +410,7 @@ pub async fn release(
             )
         })
     };
-    for o in &status.owned_packages {
+    for o in released {
         if recorded_elsewhere(o) {
             continue;
         }

@@ -170,9 +170,29 @@ impl Context {
             }
         }
     }
-    /// Whether the namespace exists, as the namespace watch last saw.
-    pub fn namespace_exists(&self, name: &str) -> bool {
-        self.namespaces.get(&ObjectRef::new(name)).is_some()
+    /// Whether a package owned by `owner` should apply namespace `name` (and so hold it
+    /// in its inventory): when it does not exist, or exists carrying `owner`'s labels
+    /// (the package made it). A namespace someone else made is used, never taken over.
+    ///
+    /// Caveat: read from the namespace watch, so a namespace made an instant ago may
+    /// look missing; applying it then is harmless (the apply sees it and refuses to take
+    /// over a foreign one).
+    pub fn namespace_is_ours_to_apply(
+        &self,
+        name: &str,
+        owner: &hoist_core::operator::placement::Owner,
+    ) -> bool {
+        match self.namespaces.get(&ObjectRef::new(name)) {
+            None => true,
+            Some(ns) => {
+                use kube::ResourceExt;
+                let labels = ns.labels();
+                owner
+                    .labels()
+                    .iter()
+                    .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
+            }
+        }
     }
 }
 

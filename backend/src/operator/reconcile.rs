@@ -233,6 +233,22 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
     let rendered = render::render(pkg, ctx).await?;
     let deps =
         super::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
+    // What an earlier version needed and this one no longer does goes now (not only at
+    // uninstall, Glasskube's open #318).
+    let dropped: Vec<OwnedResource> = pkg
+        .status()
+        .map(|s| {
+            s.owned_packages
+                .iter()
+                .filter(|o| !deps.owned.contains(o))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if !dropped.is_empty() {
+        let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
+        super::dependencies::release(ctx, &me, &dropped).await?;
+    }
     if !deps.waiting.is_empty() {
         // Nothing is applied before what it needs is ready (Glasskube's order).
         let status = PackageStatus {
@@ -252,8 +268,14 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
     let id = package_id(pkg);
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let mut objects = rendered.placed.objects;
-    for ns in &rendered.placed.namespaces {
-        if !ctx.namespace_exists(ns) {
+    let mut namespaces = rendered.placed.namespaces.clone();
+    for ns in &deps.namespaces {
+        if !namespaces.contains(ns) {
+            namespaces.push(ns.clone());
+        }
+    }
+    for ns in &namespaces {
+        if ctx.namespace_is_ours_to_apply(ns, &owner) {
             objects.push(namespace_object(ns, &owner));
         }
     }
@@ -349,6 +371,14 @@ fn namespace_object(name: &str, owner: &Owner) -> Value {
 /// Removes what the package applied, in reverse apply order (only objects still
 /// labelled as its own); the finalizer goes once every delete was accepted.
 async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> {
+    // Dependencies and components first (each uninstalls itself through its own
+    // finalizer): a component's Package may live in a namespace deleted below.
+    let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
+    let recorded = pkg
+        .status()
+        .map(|s| s.owned_packages.as_slice())
+        .unwrap_or(&[]);
+    super::dependencies::release(ctx, &me, recorded).await?;
     let id = package_id(pkg);
     let all: Vec<ObjectRef> = pkg
         .status()
@@ -357,8 +387,6 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
     for r in inventory::deletion_order(&all) {
         apply::delete_one(ctx, &id, &r).await?;
     }
-    let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
-    super::dependencies::release(ctx, &me, pkg.status()).await?;
     ctx.retries.forget(&pkg.uid().unwrap_or_default());
     Ok(())
 }

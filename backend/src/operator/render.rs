@@ -44,13 +44,6 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     if manifest.helm.is_some() {
         return Err(Error::HelmUnsupported);
     }
-    if !manifest.components.is_empty() {
-        // Said, not skipped: installing the package without its components would be
-        // a lie in its status.
-        return Err(Error::NotYet(
-            "the package has components, which this operator does not install yet",
-        ));
-    }
     let own_namespace = pkg.namespace();
     let user = match &own_namespace {
         Some(ns) => User::Namespaced(ns.clone(), pkg.name_any()),

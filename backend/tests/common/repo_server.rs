@@ -62,6 +62,27 @@ impl RepoServer {
         }
     }
 
+    /// A server answering every file under `dir` at its relative path, as a static
+    /// web server would.
+    pub async fn serving_dir(dir: &std::path::Path) -> Self {
+        let server = Self::start().await;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("fixture folder") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(dir).expect("under dir");
+                let url = format!("/{}", rel.to_string_lossy().replace('\\', "/"));
+                let body = std::fs::read_to_string(&path).expect("fixture file");
+                server.set(&url, Reply::Body(body));
+            }
+        }
+        server
+    }
+
     pub fn set(&self, path: &str, reply: Reply) {
         self.state
             .replies

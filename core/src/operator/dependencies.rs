@@ -53,6 +53,7 @@ pub fn need(
     existing: &[Existing],
     available: &[String],
 ) -> Need {
+    let range_text = range;
     let wanted = range.map_or_else(String::new, |r| format!(" {r}"));
     let range = match range.map(Range::parse).transpose() {
         Ok(r) => r,
@@ -89,23 +90,79 @@ pub fn need(
             ));
         }
     };
-    match version::sorted(available.iter().map(String::as_str))
-        .into_iter()
-        .find(|v| fits(v.as_str()))
-    {
-        Some(v) => Need::Install {
+    match highest(package, range_text, available) {
+        Ok(version) => Need::Install {
             at,
             package: package.into(),
-            version: v.as_str().to_string(),
+            version,
         },
-        None => Need::Conflict(format!(
-            "no version of {package}{wanted} is offered (offered: {})",
-            if available.is_empty() {
-                "none".to_string()
-            } else {
-                available.join(", ")
-            }
+        Err(why) => Need::Conflict(why),
+    }
+}
+
+/// The highest of `available` in `range` (any when `None`), or why there is none.
+pub fn highest(package: &str, range: Option<&str>, available: &[String]) -> Result<String, String> {
+    let wanted = range.map_or_else(String::new, |r| format!(" {r}"));
+    let parsed = range
+        .map(Range::parse)
+        .transpose()
+        .map_err(|e| format!("{package}: {e}"))?;
+    version::sorted(available.iter().map(String::as_str))
+        .into_iter()
+        .find(|v| parsed.as_ref().is_none_or(|r| v.matches(r)))
+        .map(|v| v.as_str().to_string())
+        .ok_or_else(|| {
+            format!(
+                "no version of {package}{wanted} is offered (offered: {})",
+                if available.is_empty() {
+                    "none".to_string()
+                } else {
+                    available.join(", ")
+                }
+            )
+        })
+}
+
+/// Where component `name` (installed as `installed_name` when given) of `parent` goes:
+/// a Package named `<parent>-<installedName|name>` in the parent's namespace, or, for
+/// a ClusterPackage, in its package's `defaultNamespace` (Glasskube's rule). Err says
+/// why it cannot go anywhere (terminal: the package itself is wrong).
+pub fn component_at(
+    parent: &InstallRef,
+    parent_default_namespace: Option<&str>,
+    name: &str,
+    installed_name: Option<&str>,
+) -> Result<InstallRef, String> {
+    let suffix = installed_name.filter(|n| !n.is_empty()).unwrap_or(name);
+    let install = format!("{}-{suffix}", parent.name);
+    match (&parent.namespace, parent_default_namespace) {
+        (Some(ns), _) => Ok(InstallRef::namespaced(ns, install)),
+        (None, Some(ns)) if !ns.is_empty() => Ok(InstallRef::namespaced(ns, install)),
+        (None, _) => Err(format!(
+            "component {name}: {parent} has no defaultNamespace to install it into"
         )),
+    }
+}
+
+/// The version a component should be at: the one installed while it still fits the
+/// range (a component is not moved by a repository alone), else the highest in range.
+pub fn component_version(
+    package: &str,
+    range: Option<&str>,
+    installed: Option<&str>,
+    available: &[String],
+) -> Result<String, String> {
+    let fits = |v: &str| match (
+        range.map(Range::parse).transpose(),
+        PackageVersion::parse(v),
+    ) {
+        (Ok(None), Ok(_)) => true,
+        (Ok(Some(r)), Ok(p)) => p.matches(&r),
+        _ => false,
+    };
+    match installed {
+        Some(v) if fits(v) => Ok(v.to_string()),
+        _ => highest(package, range, available),
     }
 }
 
@@ -261,5 +318,52 @@ mod tests {
             need(&agent, "redis-cache", Some(">=9.0.0"), Scope::Cluster, &[], &offered()),
             Need::Conflict(why) if why.contains("no version of redis-cache")
         ));
+    }
+
+    #[test]
+    fn components_go_beside_their_parent_named_after_it() {
+        let web = InstallRef::namespaced("team-a", "web");
+        assert_eq!(
+            component_at(&web, Some("ignored"), "kv-store", Some("cache")),
+            Ok(InstallRef::namespaced("team-a", "web-cache"))
+        );
+        assert_eq!(
+            component_at(&web, None, "kv-store", None),
+            Ok(InstallRef::namespaced("team-a", "web-kv-store"))
+        );
+        let platform = InstallRef::cluster("platform");
+        assert_eq!(
+            component_at(&platform, Some("platform"), "kv-store", Some("")),
+            Ok(InstallRef::namespaced("platform", "platform-kv-store"))
+        );
+        assert!(
+            component_at(&platform, None, "kv-store", None)
+                .is_err_and(|e| e.contains("no defaultNamespace"))
+        );
+    }
+
+    #[test]
+    fn a_component_keeps_its_version_while_it_fits_and_takes_the_highest_in_range_otherwise() {
+        let offered = vec!["v1.2.0".to_string(), "v1.4.1+2".into(), "v2.0.0".into()];
+        assert_eq!(
+            component_version("kv", Some("1.x.x"), None, &offered),
+            Ok("v1.4.1+2".into())
+        );
+        assert_eq!(
+            component_version("kv", Some("1.x.x"), Some("v1.2.0"), &offered),
+            Ok("v1.2.0".into())
+        );
+        assert_eq!(
+            component_version("kv", Some("1.x.x"), Some("v2.0.0"), &offered),
+            Ok("v1.4.1+2".into())
+        );
+        assert_eq!(
+            component_version("kv", None, None, &offered),
+            Ok("v2.0.0".into())
+        );
+        assert!(
+            component_version("kv", Some(">=3"), None, &offered)
+                .is_err_and(|e| e.contains("no version of kv >=3"))
+        );
     }
 }

@@ -194,6 +194,27 @@ pub struct Dependency {
     pub version: Option<String>,
 }
 
+/// A package installed as part of another (Glasskube's `components[]`): a Package named
+/// `<parent>-<installedName|name>` beside its parent, with these values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    pub name: String,
+    #[serde(default)]
+    pub installed_name: Option<String>,
+    /// A semver range; any version when unset.
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub values: BTreeMap<String, InlineValue>,
+}
+
+/// A value given inline (`{value: "..."}`), as components give theirs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlineValue {
+    pub value: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ValueDefinition {
@@ -251,7 +272,7 @@ pub struct PackageManifest {
     #[serde(default)]
     pub dependencies: Vec<Dependency>,
     #[serde(default)]
-    pub components: Vec<serde_json::Value>,
+    pub components: Vec<Component>,
     #[serde(default)]
     pub entrypoints: Vec<Entrypoint>,
 }
