@@ -933,3 +933,248 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
             .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
     );
 }
+
+/// The fixture repository in Glasskube's format, served and registered.
+async fn glasskube_format_repository(client: &Client) -> common::repo_server::RepoServer {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("glasskube-format");
+    let repo = common::repo_server::RepoServer::serving_dir(&fixture).await;
+    common::add_repository(client, "glasskube-format", &repo.url("/")).await;
+    repo
+}
+
+fn flux_kind(group: &str, version: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(group, version, kind),
+        plural,
+    )
+}
+
+/// Stands in for Flux's helm-controller: each HelmRelease whose generation it has not
+/// observed, and whose HelmRepository exists, gets the status helm-controller writes
+/// after a successful install or upgrade (Flux's field names). Any change to either
+/// kind looks at every release again, as Flux's requeues would. Stops when dropped.
+fn flux_stand_in(client: Client) -> tokio::task::JoinHandle<()> {
+    use futures::StreamExt;
+    use kube::api::DynamicObject;
+    use kube::runtime::{WatchStreamExt, watcher};
+    let releases = flux_kind(
+        "helm.toolkit.fluxcd.io",
+        "v2",
+        "HelmRelease",
+        "helmreleases",
+    );
+    let repositories = flux_kind(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "HelmRepository",
+        "helmrepositories",
+    );
+    tokio::spawn(async move {
+        let all: Api<DynamicObject> = Api::all_with(client.clone(), &releases);
+        let all_sources: Api<DynamicObject> = Api::all_with(client.clone(), &repositories);
+        let changes = futures::stream::select(
+            watcher::watcher(all.clone(), watcher::Config::default())
+                .default_backoff()
+                .applied_objects()
+                .map(|_| ())
+                .boxed(),
+            watcher::watcher(all_sources, watcher::Config::default())
+                .default_backoff()
+                .applied_objects()
+                .map(|_| ())
+                .boxed(),
+        );
+        futures::pin_mut!(changes);
+        while changes.next().await.is_some() {
+            let Ok(list) = all.list(&Default::default()).await else {
+                continue;
+            };
+            for hr in list {
+                reconcile_release(&client, &hr, &releases, &repositories).await;
+            }
+        }
+    })
+}
+
+async fn reconcile_release(
+    client: &Client,
+    hr: &kube::api::DynamicObject,
+    releases: &kube::api::ApiResource,
+    repositories: &kube::api::ApiResource,
+) {
+    let ns = hr.namespace().unwrap_or_default();
+    let generation = hr.metadata.generation.unwrap_or(0);
+    let observed = hr
+        .data
+        .pointer("/status/observedGeneration")
+        .and_then(|v| v.as_i64());
+    if observed == Some(generation) {
+        return;
+    }
+    let source = hr
+        .data
+        .pointer("/spec/chart/spec/sourceRef/name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let sources: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns, repositories);
+    if sources.get_opt(source).await.ok().flatten().is_none() {
+        return;
+    }
+    let version = hr
+        .data
+        .pointer("/spec/chart/spec/version")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let (reason, verb) = if observed.is_some() {
+        ("UpgradeSucceeded", "upgrade")
+    } else {
+        ("InstallSucceeded", "install")
+    };
+    let name = hr.name_any();
+    let status = json!({"status": {
+        "observedGeneration": generation,
+        "lastAttemptedGeneration": generation,
+        "lastAttemptedRevision": version,
+        "helmChart": format!("{ns}/{ns}-{name}"),
+        "conditions": [
+            {"type": "Ready", "status": "True", "reason": reason,
+             "message": format!("Helm {verb} succeeded for release {ns}/{name} with chart podinfo@{version}"),
+             "lastTransitionTime": "2026-11-30T00:00:00Z", "observedGeneration": generation},
+            {"type": "Released", "status": "True", "reason": reason, "message": "released",
+             "lastTransitionTime": "2026-11-30T00:00:00Z", "observedGeneration": generation},
+        ],
+    }});
+    let mine: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), &ns, releases);
+    let _ = mine
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+        .await;
+}
+
+#[tokio::test]
+async fn a_helm_package_waits_for_flux_then_installs_through_a_helm_release_that_follows_its_values()
+ {
+    let h = harness().await;
+    let _repo = glasskube_format_repository(&h.client).await;
+    let mut web = spec("podinfo", "v6.5.4");
+    web.package_info.repository_name = Some("glasskube-format".into());
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    packages
+        .create(
+            &PostParams::default(),
+            &Package::new("web", NamespacedPackageSpec { spec: web }),
+        )
+        .await
+        .expect("create");
+
+    // No Flux in the cluster: a terminal condition that says what to install.
+    let stalled = wait_package(&packages, "web", |p| {
+        p.and_then(|p| condition(p.status.as_ref(), "Failed"))
+            .is_some_and(|(s, _)| s == "True")
+    })
+    .await;
+    let failed = stalled
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Failed"))
+        .expect("Failed");
+    assert_eq!(failed.reason, "HelmControllerMissing");
+    assert!(
+        failed.message.contains("helm-controller"),
+        "{}",
+        failed.message
+    );
+
+    // Flux arrives: the package is retried at once (no spec change, no manual retry).
+    let _flux = flux_stand_in(h.client.clone());
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(h.client.clone());
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flux-crds.yaml"),
+    )
+    .expect("fixture");
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
+            serde::Deserialize::deserialize(doc).expect("CRD");
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("install the CRD");
+    }
+    wait_package(&packages, "web", is_ready).await;
+    let releases: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        h.client.clone(),
+        "team-a",
+        &flux_kind(
+            "helm.toolkit.fluxcd.io",
+            "v2",
+            "HelmRelease",
+            "helmreleases",
+        ),
+    );
+    let release = releases.get("web").await.expect("the HelmRelease");
+    let chart = release.data.pointer("/spec/chart/spec").expect("chart");
+    assert_eq!(chart["chart"], "podinfo");
+    assert_eq!(chart["version"], "6.5.4");
+    assert_eq!(
+        chart["sourceRef"],
+        json!({"kind": "HelmRepository", "name": "web"})
+    );
+    assert_eq!(
+        release.data.pointer("/spec/values"),
+        Some(&json!({"replicaCount": 1, "ui": {"message": "installed by Hoist"}}))
+    );
+    let sources: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        h.client.clone(),
+        "team-a",
+        &flux_kind(
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "HelmRepository",
+            "helmrepositories",
+        ),
+    );
+    let source = sources.get("web").await.expect("the HelmRepository");
+    assert_eq!(
+        source.data.pointer("/spec/url"),
+        Some(&json!("https://stefanprodan.github.io/podinfo"))
+    );
+
+    // A value goes into the chart values; the package is Ready again only once Flux
+    // has observed the new generation.
+    set_value(&packages, "web", "replicas", "3").await;
+    let upgraded = wait_package(&packages, "web", |p| {
+        is_ready(p)
+            && p.and_then(|p| p.status.as_ref()).is_some_and(|s| {
+                s.objects
+                    .iter()
+                    .any(|o| o.kind == "HelmRelease" && o.message.contains("upgrade succeeded"))
+            })
+    })
+    .await;
+    assert!(is_ready(Some(&upgraded)));
+    let release = releases.get("web").await.expect("the HelmRelease");
+    assert_eq!(
+        release.data.pointer("/spec/values/replicaCount"),
+        Some(&json!(3))
+    );
+
+    // Uninstall removes both.
+    packages
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_package_gone(&packages, "web").await;
+    assert!(releases.get_opt("web").await.expect("get").is_none());
+    assert!(sources.get_opt("web").await.expect("get").is_none());
+}
+
+async fn wait_package_gone(api: &Api<Package>, name: &str) {
+    let gone = await_condition(api.clone(), name, |p: Option<&Package>| p.is_none());
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .unwrap_or_else(|_| panic!("{name} removed in time"))
+        .expect("watch");
+}

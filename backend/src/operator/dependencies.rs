@@ -286,11 +286,25 @@ async fn component<K: Installable>(
                 deps.namespaces.push(ns.clone());
             }
             if p.spec.spec != spec {
-                // Replaced, not merged: a value the component no longer sets must go.
-                // A conflict (someone wrote meanwhile) is transient and retried.
-                let mut next = (*p).clone();
-                next.spec.spec = spec;
-                api.replace(&at.name, &PostParams::default(), &next).await?;
+                // A merge patch, with null for each value the component no longer sets.
+                let mut values = serde_json::Map::new();
+                for k in p.spec.spec.values.keys() {
+                    values.insert(k.clone(), serde_json::Value::Null);
+                }
+                for (k, v) in &spec.values {
+                    values.insert(k.clone(), serde_json::to_value(v)?);
+                }
+                let patch = serde_json::json!({"spec": {
+                    "packageInfo": spec.package_info,
+                    "values": values,
+                    "suspend": false,
+                }});
+                api.patch(
+                    &at.name,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(&patch),
+                )
+                .await?;
                 deps.waiting
                     .push(format!("{at}: updating to {} {version}", c.name));
             } else {

@@ -19,8 +19,10 @@ pub enum Error {
     Format(#[from] FormatError),
     #[error("{0}")]
     Placement(#[from] PlacementError),
-    #[error("the package uses Helm (helm: in package.yaml), which needs Flux's helm-controller")]
-    HelmUnsupported,
+    #[error(
+        "the package installs a Helm chart, which Hoist delegates to Flux, and this cluster does not serve Flux's HelmRepository and HelmRelease: install Flux's source-controller and helm-controller (flux install --components=source-controller,helm-controller); the package is retried as soon as their CRDs appear"
+    )]
+    HelmControllerMissing,
     #[error("invalid value {name:?}: {why}")]
     InvalidValue { name: String, why: String },
     #[error("{0}")]
@@ -72,7 +74,7 @@ impl Error {
             }
             Self::Format(_)
             | Self::Placement(_)
-            | Self::HelmUnsupported
+            | Self::HelmControllerMissing
             | Self::NotYet(_)
             | Self::Dependencies(_)
             | Self::InvalidValue { .. }
@@ -91,7 +93,7 @@ impl Error {
             Self::Fetch(_) => "FetchFailed",
             Self::Format(_) => "InvalidManifest",
             Self::Placement(_) => "InvalidManifest",
-            Self::HelmUnsupported => "HelmControllerMissing",
+            Self::HelmControllerMissing => "HelmControllerMissing",
             Self::NotYet(_) => "UnsupportedFormat",
             Self::Dependencies(_) => "DependencyConflict",
             Self::Waiting(_) => "ValueSourceMissing",
@@ -112,7 +114,7 @@ impl Error {
             Self::NoRepository(_) | Self::NoDefaultRepository => "repository",
             Self::Fetch(_) => "fetch",
             Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
-            Self::HelmUnsupported => "helm",
+            Self::HelmControllerMissing => "helm",
             Self::NotYet(_) => "not_yet",
             Self::Dependencies(_) => "dependencies",
             Self::Waiting(_) => "waiting",

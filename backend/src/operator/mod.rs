@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod dependencies;
 pub mod error;
+pub mod helm;
 pub mod inputs;
 pub mod lease;
 pub mod metrics;
@@ -338,6 +339,7 @@ pub async fn start_with(
         .for_each(|_| futures::future::ready(()));
     controllers.spawn(namespaced);
 
+    background.spawn(helm::watch_flux_crds(context.clone()));
     background.spawn(repositories::run(
         client.clone(),
         context.repositories.clone(),

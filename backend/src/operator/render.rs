@@ -42,7 +42,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         .await?
         .value;
     if manifest.helm.is_some() {
-        return Err(Error::HelmUnsupported);
+        super::helm::check_flux(ctx).await?;
     }
     let own_namespace = pkg.namespace();
     let user = match &own_namespace {
@@ -75,7 +75,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     values::apply(&manifest.value_definitions, &values, &mut rendered)?;
     let owner = pkg.owner(manifest.default_namespace.clone());
     let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
-    let placed = match placement::place(rendered.clone(), &owner, scope) {
+    let mut placed = match placement::place(rendered.clone(), &owner, scope) {
         Err(PlacementError::UnknownKind { .. }) => {
             // A kind installed since discovery last ran: look again, once.
             ctx.scopes.refresh(false).await?;
@@ -84,6 +84,30 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         }
         other => other?,
     };
+    if let Some(helm) = &manifest.helm {
+        // Placed already (named after the install, in its namespace, labelled), so
+        // placement never renames them and the release's sourceRef holds.
+        let namespace = own_namespace
+            .clone()
+            .or_else(|| manifest.default_namespace.clone())
+            .ok_or_else(|| hoist_core::repo::format::FormatError {
+                file: "package.yaml".into(),
+                reason:
+                    "a Helm package installed cluster-wide needs defaultNamespace for its release"
+                        .into(),
+            })?;
+        let chart_values =
+            hoist_core::operator::helm::chart_values(helm, &manifest.value_definitions, &values)?;
+        placed.objects.extend(hoist_core::operator::helm::objects(
+            helm,
+            &owner,
+            &namespace,
+            chart_values,
+        ));
+        if own_namespace.is_none() && !placed.namespaces.contains(&namespace) {
+            placed.namespaces.push(namespace);
+        }
+    }
     Ok(Render {
         manifest,
         repository: repo,

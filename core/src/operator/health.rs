@@ -100,7 +100,31 @@ pub fn compute(obj: &Value) -> Health {
         ("", "Service") => service(obj),
         ("", "Pod") => pod(obj),
         ("", "Namespace") => namespace(obj),
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => helm_release(obj),
         _ => generic(obj),
+    }
+}
+
+/// Flux's HelmRelease: Current only once helm-controller says `Ready=True` for this
+/// generation (a release Flux has not looked at yet is not healthy, as the generic rule
+/// would have it); `Ready=False` without `Reconciling` (caught above) is a failure Flux
+/// is not retrying; Glasskube's "has not been reconciled" message is progress.
+fn helm_release(obj: &Value) -> Health {
+    if int(obj, "/status/observedGeneration").is_none() {
+        return Health::in_progress("HelmRelease not yet reconciled by Flux's helm-controller");
+    }
+    match condition(obj, "Ready") {
+        Some(c) if c.status == "True" => Health::current(c.describe("Ready")),
+        Some(c)
+            if c.status == "False"
+                && !c
+                    .message
+                    .contains("latest generation of object has not been reconciled") =>
+        {
+            Health::failed(c.describe("Ready"))
+        }
+        Some(c) => Health::in_progress(c.describe("Ready")),
+        None => Health::in_progress("HelmRelease has no Ready condition yet"),
     }
 }
 
@@ -358,6 +382,36 @@ fn generic(obj: &Value) -> Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_helm_release_is_current_only_when_flux_says_ready_for_its_generation() {
+        let release = |generation: i64, status: Value| {
+            compute(
+                &json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                "metadata": {"name": "web", "generation": generation}, "status": status}),
+            )
+            .status
+        };
+        assert_eq!(release(1, json!({})), Status::InProgress);
+        let ready = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "InstallSucceeded", "message": "Helm install succeeded"}]});
+        assert_eq!(release(1, ready.clone()), Status::Current);
+        assert_eq!(
+            release(2, ready),
+            Status::InProgress,
+            "an old generation's Ready"
+        );
+        let retrying = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "InstallFailed", "message": "boom"},
+            {"type": "Reconciling", "status": "True", "reason": "Progressing", "message": "retrying"}]});
+        assert_eq!(release(1, retrying), Status::InProgress);
+        let failed = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "InstallFailed", "message": "image pull failed"}]});
+        assert_eq!(release(1, failed), Status::Failed);
+        let stale = json!({"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "Progressing", "message": "latest generation of object has not been reconciled"}]});
+        assert_eq!(release(1, stale), Status::InProgress);
+    }
     use serde_json::json;
 
     fn deployment_with(status: Value) -> Value {

@@ -1,12 +1,13 @@
 //! The package operator's rules, apart from any cluster (issue 10, decision 0015): where
 //! objects go and what they are called ([`placement`]), the order they are applied and
 //! pruned in ([`order`], [`inventory`]), how values patch them ([`values`]), how healthy each is ([`health`], kstatus'
-//! rules), when a failure is retried ([`retry`]) and what the package's conditions say
+//! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]) and what the package's conditions say
 //! ([`conditions`]). The controller that runs them is the backend's `operator/`.
 
 pub mod conditions;
 pub mod dependencies;
 pub mod health;
+pub mod helm;
 pub mod inventory;
 pub mod order;
 pub mod placement;

@@ -148,20 +148,6 @@ fn apply_target(
     if kind.is_empty() || object.is_empty() {
         return Err(bad("resource needs kind and name"));
     }
-    let patch = target.get("patch").ok_or_else(|| bad("no patch"))?;
-    let (op, path) = (s(patch, "op"), s(patch, "path"));
-    if op.is_empty() || path.is_empty() {
-        return Err(bad("patch needs op and path"));
-    }
-    let template = target
-        .get("valueTemplate")
-        .and_then(Value::as_str)
-        .unwrap_or("{{.}}");
-    let rendered = render(template, value).map_err(|why| ValuesError::Template {
-        value: name.into(),
-        template: template.into(),
-        why,
-    })?;
     let found = objects.iter_mut().find(|r| {
         let o = &r.object;
         let av = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -177,13 +163,44 @@ fn apply_target(
             name: object,
         });
     };
+    render_target(name, value, target, &mut r.object)
+}
+
+/// Renders `target`'s `valueTemplate` with `value` and applies its `patch` (one RFC
+/// 6902 operation) to `doc`: an object for a resource target, the chart's values for a
+/// chart target.
+pub fn render_target(
+    name: &str,
+    value: &str,
+    target: &Value,
+    doc: &mut Value,
+) -> Result<(), ValuesError> {
+    let bad = |why: &str| ValuesError::Target {
+        value: name.into(),
+        why: why.into(),
+    };
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let patch = target.get("patch").ok_or_else(|| bad("no patch"))?;
+    let (op, path) = (s(patch, "op"), s(patch, "path"));
+    if op.is_empty() || path.is_empty() {
+        return Err(bad("patch needs op and path"));
+    }
+    let template = target
+        .get("valueTemplate")
+        .and_then(Value::as_str)
+        .unwrap_or("{{.}}");
+    let rendered = render(template, value).map_err(|why| ValuesError::Template {
+        value: name.into(),
+        template: template.into(),
+        why,
+    })?;
     let mut op_json = json!({"op": op, "path": path});
     if op != "remove" {
         op_json["value"] = as_json(&rendered);
     }
     let ops: json_patch::Patch =
         serde_json::from_value(json!([op_json])).map_err(|e| bad(&e.to_string()))?;
-    json_patch::patch(&mut r.object, &ops).map_err(|e| ValuesError::Patch {
+    json_patch::patch(doc, &ops).map_err(|e| ValuesError::Patch {
         value: name.into(),
         path,
         why: e.to_string(),
