@@ -81,13 +81,19 @@ impl InstallError {
     }
 }
 
-/// Resolves `req` in `catalogue` and creates the resource. See the module doc.
-pub async fn install(
-    client: &Client,
+/// An install worked out and checked, not yet written.
+pub struct Prepared {
+    pub resolved: resolve::Resolved,
+    pub plan: plan::InstallPlan,
+    pub spec: PackageSpec,
+}
+
+/// Resolves and checks `req` (everything [`install`] checks before it writes).
+pub async fn prepare(
     repositories: &Clientset,
     catalogue: &Catalogue,
     req: &InstallRequest,
-) -> Result<Installed, InstallError> {
+) -> Result<Prepared, InstallError> {
     let r = resolve::resolve(
         repositories,
         catalogue,
@@ -111,17 +117,36 @@ pub async fn install(
         },
         values: plan
             .values
-            .into_iter()
+            .iter()
             .map(|(k, v)| {
                 let value = ValueConfiguration {
-                    value: Some(v),
+                    value: Some(v.clone()),
                     value_from: None,
                 };
-                (k, value)
+                (k.clone(), value)
             })
             .collect(),
         suspend: false,
     };
+    Ok(Prepared {
+        resolved: r,
+        plan,
+        spec,
+    })
+}
+
+/// Resolves `req` in `catalogue` and creates the resource. See the module doc.
+pub async fn install(
+    client: &Client,
+    repositories: &Clientset,
+    catalogue: &Catalogue,
+    req: &InstallRequest,
+) -> Result<Installed, InstallError> {
+    let Prepared {
+        resolved: r,
+        plan,
+        spec,
+    } = prepare(repositories, catalogue, req).await?;
     let created_namespace = match &plan.target.namespace {
         Some(ns) => ensure_namespace(client, ns, plan.may_create_namespace).await?,
         None => false,

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod install;
 pub mod metrics;
 pub mod operator;
+pub mod preview;
 pub mod repo;
 pub mod runtime;
 pub mod serve;

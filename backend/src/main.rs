@@ -180,6 +180,9 @@ enum Command {
         /// How long --wait waits.
         #[arg(long, default_value = "5m", value_parser = hoist::demo::parse_duration, requires = "wait")]
         timeout: std::time::Duration,
+        /// Print what the install would create (the API server's dry run); write nothing.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -208,13 +211,22 @@ enum Command {
     /// --version, older ones included), after checking its values fit that version.
     Upgrade {
         /// The ClusterPackage's or Package's name.
-        name: String,
-        /// The Package's namespace (without it: a ClusterPackage).
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// The Package's namespace (without it: a ClusterPackage; with --all: only
+        /// that namespace's Packages).
         #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
         in_namespace: Option<String>,
         /// The version to move to (default: the newest, if newer).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         version: Option<String>,
+        /// Upgrade every install to the newest version its dependents accept
+        /// (components follow their parent).
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+        /// Print what the upgrade would change (the API server's dry run); write nothing.
+        #[arg(long, conflicts_with = "all")]
+        dry_run: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -399,6 +411,7 @@ async fn run() -> anyhow::Result<()> {
             set,
             wait,
             timeout,
+            dry_run,
             target,
         } => {
             let req = hoist::cli::install::InstallRequest {
@@ -410,6 +423,13 @@ async fn run() -> anyhow::Result<()> {
                 values: set,
             };
             let client = target.client().await?;
+            if dry_run {
+                print!(
+                    "{}",
+                    hoist::cli::install::preview_install(&client, &target.namespace, &req).await?
+                );
+                return Ok(());
+            }
             let (text, created) =
                 hoist::cli::install::install(&client, &target.namespace, &req).await?;
             print!("{text}");
@@ -443,14 +463,35 @@ async fn run() -> anyhow::Result<()> {
             name,
             in_namespace,
             version,
+            all,
+            dry_run,
             target,
         } => {
+            let client = target.client().await?;
+            let Some(name) = name.filter(|_| !all) else {
+                println!(
+                    "{}",
+                    hoist::cli::install::upgrade_all(
+                        &client,
+                        &target.namespace,
+                        in_namespace.as_deref()
+                    )
+                    .await?
+                );
+                return Ok(());
+            };
             let req = hoist::cli::install::UpgradeRequest {
                 name,
                 namespace: in_namespace,
                 version,
             };
-            let client = target.client().await?;
+            if dry_run {
+                print!(
+                    "{}",
+                    hoist::cli::install::preview_upgrade(&client, &target.namespace, &req).await?
+                );
+                return Ok(());
+            }
             print!(
                 "{}",
                 hoist::cli::install::upgrade(&client, &target.namespace, &req).await?

@@ -19,7 +19,7 @@ use crate::types::{ClusterPackage, Package, PackageSpec};
 use hoist_core::install::InstallRef;
 use hoist_core::install::upgrade::{self as rule, UpgradeRuleError};
 use kube::api::{Patch, PatchParams};
-use kube::{Api, Client};
+use kube::{Api, Client, ResourceExt};
 
 /// What to upgrade.
 #[derive(Debug, Clone, Default)]
@@ -83,12 +83,22 @@ async fn read(
 }
 
 /// Checks and changes the install's version. See the module doc.
-pub async fn upgrade(
+/// An upgrade worked out and checked, not yet written.
+pub struct Checked {
+    pub resource: InstallRef,
+    pub from: String,
+    pub to: String,
+    resource_version: Option<String>,
+}
+
+/// Reads the install and checks the move (everything [`upgrade`] checks before it
+/// writes).
+pub async fn check(
     client: &Client,
     repositories: &Clientset,
     catalogue: &Catalogue,
     req: &UpgradeRequest,
-) -> Result<Upgraded, UpgradeError> {
+) -> Result<Checked, UpgradeError> {
     let resource = InstallRef::new(req.namespace.as_deref(), req.name.clone());
     let (spec, resource_version) = read(client, &resource)
         .await?
@@ -124,9 +134,30 @@ pub async fn upgrade(
         req.version.is_some(),
         &r.manifest.value_definitions,
     )?;
+    Ok(Checked {
+        resource,
+        from: package_info.version,
+        to: r.version,
+        resource_version,
+    })
+}
+
+/// Checks and writes the upgrade. See the module doc.
+pub async fn upgrade(
+    client: &Client,
+    repositories: &Clientset,
+    catalogue: &Catalogue,
+    req: &UpgradeRequest,
+) -> Result<Upgraded, UpgradeError> {
+    let Checked {
+        resource,
+        from,
+        to,
+        resource_version,
+    } = check(client, repositories, catalogue, req).await?;
     let patch = serde_json::json!({
         "metadata": {"resourceVersion": resource_version},
-        "spec": {"packageInfo": {"version": r.version}},
+        "spec": {"packageInfo": {"version": to}},
     });
     let params = PatchParams::default();
     let result = match &resource.namespace {
@@ -140,12 +171,197 @@ pub async fn upgrade(
             .map(|_| ()),
     };
     match result {
-        Ok(()) => Ok(Upgraded {
-            resource,
-            from: package_info.version,
-            to: r.version,
-        }),
+        Ok(()) => Ok(Upgraded { resource, from, to }),
         Err(kube::Error::Api(s)) if s.code == 409 => Err(UpgradeError::Conflict(resource)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// One install, as unattended upgrades see it.
+#[derive(Debug, Clone)]
+pub struct Install {
+    pub at: InstallRef,
+    pub package: String,
+    pub version: String,
+    pub repository: Option<String>,
+    /// A component is moved by its parent's version, never on its own.
+    pub component: bool,
+}
+
+impl Install {
+    pub fn of_cluster(p: &ClusterPackage) -> Self {
+        Self::new(InstallRef::cluster(p.name_any()), &p.spec, p.annotations())
+    }
+
+    pub fn of_namespaced(p: &Package) -> Self {
+        Self::new(
+            InstallRef::new(p.namespace().as_deref(), p.name_any()),
+            &p.spec.spec,
+            p.annotations(),
+        )
+    }
+
+    fn new(
+        at: InstallRef,
+        spec: &PackageSpec,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            at,
+            package: spec.package_info.name.clone(),
+            version: spec.package_info.version.clone(),
+            repository: spec.package_info.repository_name.clone(),
+            component: annotations.contains_key(crate::operator::dependencies::COMPONENT_OF),
+        }
+    }
+}
+
+/// Why an install is left where it is by an unattended upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    Component,
+    UpToDate,
+    /// The newest version is out of these dependents' ranges (`install: range`).
+    HeldBy(Vec<String>),
+    Unknown(String),
+}
+
+impl std::fmt::Display for Hold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Component => f.write_str("a component: its parent's version decides"),
+            Self::UpToDate => f.write_str("up to date"),
+            Self::HeldBy(by) => write!(f, "held by {}", by.join(", ")),
+            Self::Unknown(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The version `me` should move to unattended (`hoist upgrade --all`, auto-update):
+/// the newest its repository offers that every install depending on it accepts
+/// (`hoist_core::install::upgrade::newest_within`), or why it stays.
+pub async fn unattended_target(
+    repositories: &Clientset,
+    all: &[Install],
+    me: &Install,
+) -> Result<String, Hold> {
+    if me.component {
+        return Err(Hold::Component);
+    }
+    let client_of = |i: &Install| match &i.repository {
+        Some(name) => repositories.get(name),
+        None => repositories.default_repository(),
+    };
+    let repo =
+        client_of(me).ok_or_else(|| Hold::Unknown("its repository is not registered".into()))?;
+    let offered: Vec<String> = repo
+        .versions(&me.package, Freshness::Cached)
+        .await
+        .map_err(|e| Hold::Unknown(e.to_string()))?
+        .value
+        .versions
+        .iter()
+        .map(|v| v.version.clone())
+        .collect();
+    let mut ranges: Vec<(String, String)> = Vec::new();
+    for other in all.iter().filter(|o| o.at != me.at && me.at.serves(&o.at)) {
+        let Some(r) = client_of(other) else { continue };
+        let Ok(m) = r
+            .manifest(&other.package, &other.version, Freshness::Cached)
+            .await
+        else {
+            continue;
+        };
+        for d in &m.value.dependencies {
+            if d.name == me.package
+                && let Some(range) = &d.version
+            {
+                ranges.push((other.at.to_string(), range.clone()));
+            }
+        }
+    }
+    let held: Vec<&str> = ranges.iter().map(|(_, r)| r.as_str()).collect();
+    match rule::newest_within(&me.version, &offered, &held) {
+        Some(v) => Ok(v),
+        None if rule::newest_within(&me.version, &offered, &[]).is_some() => Err(Hold::HeldBy(
+            ranges.iter().map(|(at, r)| format!("{at} ({r})")).collect(),
+        )),
+        None => Err(Hold::UpToDate),
+    }
+}
+
+/// What `hoist upgrade --all` did.
+#[derive(Debug, Default)]
+pub struct UpgradedAll {
+    pub upgraded: Vec<Upgraded>,
+    pub held: Vec<(InstallRef, Hold)>,
+    pub failed: Vec<(InstallRef, UpgradeError)>,
+}
+
+impl std::fmt::Display for UpgradedAll {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for u in &self.upgraded {
+            writeln!(f, "{u}")?;
+        }
+        for (at, why) in &self.held {
+            writeln!(f, "{at}: {why}")?;
+        }
+        for (at, e) in &self.failed {
+            writeln!(f, "{at}: not upgraded: {e}")?;
+        }
+        write!(
+            f,
+            "{} upgraded, {} left as they are, {} failed",
+            self.upgraded.len(),
+            self.held.len(),
+            self.failed.len()
+        )
+    }
+}
+
+/// Upgrades every install (in `namespace` only, when given: its Packages) to its
+/// [`unattended_target`], each through [`upgrade`] (same checks, same conflict rule).
+/// One install's failure does not stop the others.
+pub async fn upgrade_all(
+    client: &Client,
+    repositories: &Clientset,
+    catalogue: &Catalogue,
+    namespace: Option<&str>,
+) -> Result<UpgradedAll, kube::Error> {
+    let lp = kube::api::ListParams::default();
+    let mut all: Vec<Install> = Api::<ClusterPackage>::all(client.clone())
+        .list(&lp)
+        .await?
+        .iter()
+        .map(Install::of_cluster)
+        .collect();
+    all.extend(
+        Api::<Package>::all(client.clone())
+            .list(&lp)
+            .await?
+            .iter()
+            .map(Install::of_namespaced),
+    );
+    let mut out = UpgradedAll::default();
+    let chosen: Vec<&Install> = all
+        .iter()
+        .filter(|i| namespace.is_none_or(|ns| i.at.namespace.as_deref() == Some(ns)))
+        .collect();
+    for me in chosen {
+        match unattended_target(repositories, &all, me).await {
+            Err(hold) => out.held.push((me.at.clone(), hold)),
+            Ok(version) => {
+                let req = UpgradeRequest {
+                    name: me.at.name.clone(),
+                    namespace: me.at.namespace.clone(),
+                    version: Some(version),
+                };
+                match upgrade(client, repositories, catalogue, &req).await {
+                    Ok(u) => out.upgraded.push(u),
+                    Err(e) => out.failed.push((me.at.clone(), e)),
+                }
+            }
+        }
+    }
+    Ok(out)
 }

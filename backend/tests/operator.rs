@@ -4,11 +4,10 @@
 //! costs nothing, and uninstalling removes what it applied.
 
 mod common;
+use common::operator::*;
 use common::spec;
 
-use devcluster::DevCluster;
 use hoist::operator::{self, OperatorOptions};
-use hoist::repo::fetch::FetchOptions;
 use hoist::types::{ClusterPackage, NamespacedPackageSpec, Package, ValueConfiguration};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
@@ -17,127 +16,6 @@ use kube::runtime::wait::await_condition;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use std::time::Duration;
-
-/// Longer than `common::PATIENCE`: an install waits for a workload to roll out.
-const PATIENCE: Duration = Duration::from_secs(60);
-
-/// The cluster with Hoist's CRDs and namespaces, and the sample repository registered
-/// and watched: everything an operator needs.
-struct Setup {
-    cluster: DevCluster,
-    client: Client,
-    _samples: hoist::demo::samples::SampleRepository,
-    repositories: hoist::operator::RepositoryWatch,
-}
-
-async fn setup() -> Setup {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let (cluster, client, samples) = common::cluster_with_samples().await;
-    for ns in ["hoist-system", "team-b"] {
-        hoist::demo::seed::namespace(&client, ns)
-            .await
-            .expect("namespace");
-    }
-    let repositories =
-        operator::watch_repositories(&client, FetchOptions::default(), "hoist-system");
-    repositories.synced().await;
-    Setup {
-        cluster,
-        client,
-        _samples: samples,
-        repositories,
-    }
-}
-
-/// A [`Setup`] with one operator running.
-struct Harness {
-    client: Client,
-    operator: operator::Running,
-    setup: Setup,
-}
-
-async fn harness() -> Harness {
-    let s = setup().await;
-    let operator = operator::start(
-        s.client.clone(),
-        s.repositories.clientset.clone(),
-        OperatorOptions::default(),
-    )
-    .await
-    .expect("operator starts");
-    Harness {
-        client: s.client.clone(),
-        operator,
-        setup: s,
-    }
-}
-
-fn condition(
-    status: Option<&hoist::types::PackageStatus>,
-    type_: &str,
-) -> Option<(String, String)> {
-    status?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.message.clone()))
-}
-
-fn is_ready(p: Option<&Package>) -> bool {
-    p.and_then(|p| condition(p.status.as_ref(), "Ready"))
-        .is_some_and(|(s, _)| s == "True")
-}
-
-async fn wait_package(
-    api: &Api<Package>,
-    name: &str,
-    cond: impl Fn(Option<&Package>) -> bool,
-) -> Package {
-    let waited = tokio::time::timeout(PATIENCE, await_condition(api.clone(), name, cond)).await;
-    let got = waited.expect("in time").expect("watch works");
-    got.expect("the package exists")
-}
-
-/// Creates Package `name` in `ns` for `package` at `version`; returns the API.
-async fn install(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    package: &str,
-    version: &str,
-) -> Api<Package> {
-    let api: Api<Package> = Api::namespaced(client.clone(), ns);
-    api.create(
-        &PostParams::default(),
-        &Package::new(
-            name,
-            NamespacedPackageSpec {
-                spec: spec(package, version),
-            },
-        ),
-    )
-    .await
-    .expect("create");
-    api
-}
-
-/// Sets one value of Package `name`.
-async fn set_value(api: &Api<Package>, name: &str, key: &str, value: &str) {
-    let value = ValueConfiguration {
-        value: Some(value.into()),
-        value_from: None,
-    };
-    api.patch(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"values": {key: value}}})),
-    )
-    .await
-    .expect("set value");
-}
 
 #[tokio::test]
 async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_and_uninstalls_cleanly()
@@ -773,33 +651,11 @@ async fn dependencies_are_installed_first_waited_for_and_removed_with_their_last
     }
 }
 
-/// Waits for ClusterPackage `name` to satisfy `cond`.
-async fn wait_cluster_package(
-    api: &Api<ClusterPackage>,
-    name: &str,
-    cond: impl Fn(Option<&ClusterPackage>) -> bool,
-) -> Option<ClusterPackage> {
-    let waited = tokio::time::timeout(PATIENCE, await_condition(api.clone(), name, cond)).await;
-    waited
-        .unwrap_or_else(|_| panic!("ClusterPackage {name} in time"))
-        .expect("watch works")
-}
-
-fn cluster_ready(p: Option<&ClusterPackage>) -> bool {
-    p.and_then(|p| condition(p.status.as_ref(), "Ready"))
-        .is_some_and(|(s, _)| s == "True")
-}
-
 #[tokio::test]
 async fn a_glasskube_format_repository_installs_with_its_dependency_and_component_and_upgrades_cleanly()
  {
     let h = harness().await;
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("fixtures")
-        .join("glasskube-format");
-    let repo = common::repo_server::RepoServer::serving_dir(&fixture).await;
-    common::add_repository(&h.client, "glasskube-format", &repo.url("/")).await;
+    let _repo = glasskube_format_repository(&h.client).await;
     let mut platform_spec = spec("platform", "v1.0.0+1");
     platform_spec.package_info.repository_name = Some("glasskube-format".into());
     let cluster_packages: Api<ClusterPackage> = Api::all(h.client.clone());
@@ -932,17 +788,6 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
             .expect("get")
             .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
     );
-}
-
-/// The fixture repository in Glasskube's format, served and registered.
-async fn glasskube_format_repository(client: &Client) -> common::repo_server::RepoServer {
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("fixtures")
-        .join("glasskube-format");
-    let repo = common::repo_server::RepoServer::serving_dir(&fixture).await;
-    common::add_repository(client, "glasskube-format", &repo.url("/")).await;
-    repo
 }
 
 fn flux_kind(group: &str, version: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
@@ -1169,12 +1014,4 @@ async fn a_helm_package_waits_for_flux_then_installs_through_a_helm_release_that
     wait_package_gone(&packages, "web").await;
     assert!(releases.get_opt("web").await.expect("get").is_none());
     assert!(sources.get_opt("web").await.expect("get").is_none());
-}
-
-async fn wait_package_gone(api: &Api<Package>, name: &str) {
-    let gone = await_condition(api.clone(), name, |p: Option<&Package>| p.is_none());
-    tokio::time::timeout(PATIENCE, gone)
-        .await
-        .unwrap_or_else(|_| panic!("{name} removed in time"))
-        .expect("watch");
 }

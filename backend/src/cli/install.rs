@@ -31,6 +31,42 @@ pub async fn install(
     Ok((format!("{installed}\n"), installed.target))
 }
 
+/// `upgrade --all`: every install moved to the newest version its dependents accept.
+pub async fn upgrade_all(
+    client: &Client,
+    hoist_namespace: &str,
+    namespace: Option<&str>,
+) -> Result<crate::upgrade::UpgradedAll, kube::Error> {
+    let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
+    crate::upgrade::upgrade_all(client, &set, &cat, namespace).await
+}
+
+/// `install --dry-run`: the plan, printed; nothing is written.
+pub async fn preview_install(
+    client: &Client,
+    hoist_namespace: &str,
+    req: &InstallRequest,
+) -> Result<String, crate::preview::PreviewError> {
+    let (set, cat) = fresh_catalogue(client, hoist_namespace)
+        .await
+        .map_err(crate::preview::PreviewError::Api)?;
+    let plan = crate::preview::install(client, set, &cat, req).await?;
+    Ok(crate::preview::render(&plan))
+}
+
+/// `upgrade --dry-run`: the plan, printed; nothing is written.
+pub async fn preview_upgrade(
+    client: &Client,
+    hoist_namespace: &str,
+    req: &UpgradeRequest,
+) -> Result<String, crate::preview::PreviewError> {
+    let (set, cat) = fresh_catalogue(client, hoist_namespace)
+        .await
+        .map_err(crate::preview::PreviewError::Api)?;
+    let plan = crate::preview::upgrade(client, set, &cat, req).await?;
+    Ok(crate::preview::render(&plan))
+}
+
 /// Uninstalls and returns what to print.
 pub async fn uninstall(
     client: &Client,

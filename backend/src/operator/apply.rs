@@ -199,7 +199,7 @@ async fn settle(ctx: &Context, done: &[Applied]) -> Result<(), Error> {
     Ok(())
 }
 
-async fn resolve(ctx: &Context, r: &ObjectRef) -> Result<Kind, Error> {
+pub(super) async fn resolve(ctx: &Context, r: &ObjectRef) -> Result<Kind, Error> {
     ctx.scopes
         .resolve(&r.group, &r.version, &r.kind)
         .await?
@@ -218,7 +218,7 @@ async fn resolve(ctx: &Context, r: &ObjectRef) -> Result<Kind, Error> {
         })
 }
 
-fn api_for(ctx: &Context, kind: &Kind, namespace: &str) -> Api<DynamicObject> {
+pub(super) fn api_for(ctx: &Context, kind: &Kind, namespace: &str) -> Api<DynamicObject> {
     if kind.namespaced {
         Api::namespaced_with(ctx.client.clone(), namespace, &kind.resource)
     } else {

@@ -26,6 +26,10 @@ use kube::api::{Api, DeleteParams, PostParams};
 /// Marks an install the operator made for a dependent.
 pub const AS_DEPENDENCY: &str = "packages.hoist.dev/installed-as-dependency";
 
+/// Marks a component with its parent (`ClusterPackage platform`, `Package team-a/web`):
+/// its version follows the parent's package, never unattended upgrades.
+pub const COMPONENT_OF: &str = "packages.hoist.dev/component-of";
+
 /// Where the dependencies and components stand.
 pub struct Deps {
     /// Installs the operator made as dependencies or components that this package relies on.
@@ -49,7 +53,7 @@ fn state(status: Option<&PackageStatus>) -> State {
 }
 
 /// Every install the controllers' watches know, as the rule reads them.
-fn existing(ctx: &Context) -> Vec<Existing> {
+pub(super) fn existing(ctx: &Context) -> Vec<Existing> {
     let cluster = ctx
         .inputs
         .cluster_packages
@@ -269,10 +273,9 @@ async fn component<K: Installable>(
                 deps.namespaces.push(ns.clone());
             }
             let mut p = Package::new(&at.name, NamespacedPackageSpec { spec });
-            p.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(AS_DEPENDENCY.into(), "true".into());
+            let annotations = p.metadata.annotations.get_or_insert_with(Default::default);
+            annotations.insert(AS_DEPENDENCY.into(), "true".into());
+            annotations.insert(COMPONENT_OF.into(), me.to_string());
             match api.create(&PostParams::default(), &p).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(s)) if s.code == 409 => {}

@@ -10,6 +10,7 @@
 //! are `hoist_core::operator`'s; this module is the adapter between them and the cluster.
 
 pub mod apply;
+pub mod auto_update;
 pub mod dependencies;
 pub mod error;
 pub mod helm;
@@ -18,6 +19,7 @@ pub mod lease;
 pub mod metrics;
 pub mod objects;
 pub mod package;
+pub mod preview;
 pub mod probes;
 pub mod reconcile;
 pub mod render;
@@ -248,6 +250,93 @@ pub async fn start(
         Arc::new(metrics::Metrics::new()),
     )
     .await
+}
+
+/// A context with the operator's watches (namespaces, packages) but no controllers:
+/// what a [`preview::plan`] needs outside a running operator (`hoist install
+/// --dry-run`, the dashboard's Preview). Its triggers go nowhere. Stops when dropped.
+pub struct Detached {
+    pub context: Arc<Context>,
+    _tasks: tokio::task::JoinSet<()>,
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        self.context.objects.shutdown();
+        self.context.inputs.shutdown();
+    }
+}
+
+/// Starts a [`Detached`] context; returns once its watches have listed (bounded by
+/// [`objects::FIRST_LIST`] each).
+pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<Detached, Error> {
+    let scopes = scopes::Scopes::new(client.clone());
+    scopes.refresh(true).await?;
+    let (objects, _triggers) = objects::Objects::new(client.clone(), 1);
+    let mut tasks = tokio::task::JoinSet::new();
+    let (ns_reader, ns_writer) = reflector::store();
+    let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
+    tasks.spawn(
+        watcher::watcher(ns_api, watcher::Config::default())
+            .default_backoff()
+            .reflect(ns_writer)
+            .for_each(|_| futures::future::ready(())),
+    );
+    let (cluster_reader, cluster_writer) = reflector::store::<ClusterPackage>();
+    tasks.spawn(
+        watcher::watcher(
+            Api::<ClusterPackage>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .reflect(cluster_writer)
+        .for_each(|_| futures::future::ready(())),
+    );
+    let (namespaced_reader, namespaced_writer) = reflector::store::<Package>();
+    tasks.spawn(
+        watcher::watcher(
+            Api::<Package>::all(client.clone()),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .reflect(namespaced_writer)
+        .for_each(|_| futures::future::ready(())),
+    );
+    let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
+    let _ = tokio::time::timeout(objects::FIRST_LIST, cluster_reader.wait_until_ready()).await;
+    let _ = tokio::time::timeout(objects::FIRST_LIST, namespaced_reader.wait_until_ready()).await;
+    let (to_cluster, to_namespaced) = objects.senders();
+    let inputs = inputs::Inputs::new(
+        client.clone(),
+        to_cluster,
+        to_namespaced,
+        cluster_reader,
+        namespaced_reader,
+    );
+    let context = Arc::new(Context {
+        client: client.clone(),
+        repositories,
+        scopes,
+        objects,
+        namespaces: ns_reader,
+        retries: Retries::default(),
+        metrics: Arc::new(metrics::Metrics::new()),
+        opts: OperatorOptions::default(),
+        passes: watch::channel(Default::default()).0,
+        recorder: kube::runtime::events::Recorder::new(
+            client,
+            kube::runtime::events::Reporter {
+                controller: "hoist-preview".into(),
+                instance: None,
+            },
+        ),
+        inputs,
+        dependents: Mutex::new(HashMap::new()),
+    });
+    Ok(Detached {
+        context,
+        _tasks: tasks,
+    })
 }
 
 /// As [`start`], counting into `metrics` (shared with a probe port started before).

@@ -168,6 +168,24 @@ async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
     }
 }
 
+/// The Event of an auto-update.
+async fn announce_update<K: Installable>(pkg: &K, ctx: &Context, to: &str) {
+    use kube::runtime::events::{Event, EventType};
+    let event = Event {
+        type_: EventType::Normal,
+        reason: "AutoUpdated".into(),
+        note: Some(format!(
+            "moving from {} to {to}, the newest version its repository offers that its dependents accept",
+            pkg.spec().package_info.version
+        )),
+        action: "Upgrade".into(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &pkg.object_ref(&())).await {
+        tracing::debug!(package = %pkg.describe(), error = %e, "cannot publish an event");
+    }
+}
+
 async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
     let current = pkg.status().cloned().unwrap_or_default();
     if pkg.spec().suspend {
@@ -180,6 +198,17 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
             ctx.retries.reset(&key);
             let next = with_phase(pkg, status, &phase);
             write(pkg, ctx, &next).await?;
+            if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
+                // A failed check (the repository is down) is retried at the next
+                // pass; it never fails this one, which did its work.
+                match super::auto_update::check(pkg, ctx).await {
+                    Ok(Some(to)) => announce_update(pkg, ctx, &to).await,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::info!(package = %pkg.describe(), error = %e, "auto-update check failed")
+                    }
+                }
+            }
             Ok(match phase {
                 Phase::Progressing { .. } => Action::requeue(PROGRESS_RECHECK),
                 _ => Action::requeue(ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2)),
@@ -360,7 +389,7 @@ fn phase_of(judged: &[(Applied, Health)], failed_prunes: usize) -> Phase {
     }
 }
 
-fn namespace_object(name: &str, owner: &Owner) -> Value {
+pub(super) fn namespace_object(name: &str, owner: &Owner) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Namespace",

@@ -1,6 +1,7 @@
 //! Fixtures: devcluster with the CRDs, the backend against it, and a gRPC client.
 #![allow(dead_code)]
 
+pub mod operator;
 pub mod repo_server;
 
 use devcluster::DevCluster;

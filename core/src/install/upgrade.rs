@@ -84,9 +84,51 @@ pub fn check(
         })
 }
 
+/// The version an unattended upgrade (`hoist upgrade --all`, auto-update) moves an
+/// install to: the newest of `offered` that every range in `held_by` accepts (the
+/// ranges of the packages that depend on it), if newer than `current`. `None` when
+/// there is none: the install is as new as it may be. A range that does not parse
+/// holds the install where it is (never guess past a constraint).
+pub fn newest_within(current: &str, offered: &[String], held_by: &[&str]) -> Option<String> {
+    let ranges: Vec<crate::repo::version::Range> = held_by
+        .iter()
+        .map(|r| crate::repo::version::Range::parse(r))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let have = PackageVersion::parse(current).ok();
+    crate::repo::version::sorted(offered.iter().map(String::as_str))
+        .into_iter()
+        .find(|v| ranges.iter().all(|r| v.matches(r)))
+        .filter(|v| have.as_ref().is_none_or(|h| v > h))
+        .map(|v| v.as_str().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unattended_upgrades_stay_within_what_dependents_accept() {
+        let offered: Vec<String> = ["v1.2.0", "v1.4.1+2", "v2.0.0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            newest_within("v1.2.0", &offered, &[]),
+            Some("v2.0.0".into())
+        );
+        assert_eq!(
+            newest_within("v1.2.0", &offered, &["1.x.x"]),
+            Some("v1.4.1+2".into())
+        );
+        assert_eq!(
+            newest_within("v1.4.1+2", &offered, &["1.x.x", ">=1.0.0"]),
+            None,
+            "as new as its dependents allow"
+        );
+        assert_eq!(newest_within("v2.0.0", &offered, &[]), None);
+        assert_eq!(newest_within("v1.2.0", &offered, &["not a range"]), None);
+    }
 
     fn defs() -> BTreeMap<String, ValueDefinition> {
         serde_json::from_value(serde_json::json!({"replicas": {"type": "number"}}))
