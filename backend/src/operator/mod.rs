@@ -103,6 +103,15 @@ impl Retries {
         entry.1
     }
 
+    /// Failures in a row of the package with `uid` in its current run (0 when none).
+    pub fn failures(&self, uid: &str) -> u32 {
+        self.runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(uid)
+            .map_or(0, |(_, n)| *n)
+    }
+
     pub fn reset(&self, key: &RetryKey) {
         self.forget(&key.uid);
     }

@@ -55,14 +55,15 @@ pub struct Harness {
 }
 
 pub async fn harness() -> Harness {
+    harness_with(OperatorOptions::default()).await
+}
+
+/// A [`Harness`] whose operator runs with `opts`.
+pub async fn harness_with(opts: OperatorOptions) -> Harness {
     let s = setup().await;
-    let operator = operator::start(
-        s.client.clone(),
-        s.repositories.clientset.clone(),
-        OperatorOptions::default(),
-    )
-    .await
-    .expect("operator starts");
+    let operator = operator::start(s.client.clone(), s.repositories.clientset.clone(), opts)
+        .await
+        .expect("operator starts");
     Harness {
         client: s.client.clone(),
         operator,

@@ -18,6 +18,8 @@ pub enum Reply {
     Redirect(String),
     Status(u16),
     Slow(Duration),
+    /// This body, after this long.
+    Delayed(Duration, String),
 }
 
 #[derive(Default)]
@@ -165,6 +167,10 @@ async fn answer(s: &Served, req: Request) -> Response {
             let mut h = HeaderMap::new();
             h.insert(header::LOCATION, to.parse().expect("location"));
             (StatusCode::FOUND, h).into_response()
+        }
+        Some(Reply::Delayed(d, body)) => {
+            tokio::time::sleep(d).await;
+            body_reply(s, &req, body, &[])
         }
         Some(Reply::Body(body)) => body_reply(s, &req, body, &[]),
         Some(Reply::BodyWith(body, extra)) => body_reply(s, &req, body, &extra),
