@@ -77,6 +77,10 @@ impl Default for OperatorOptions {
     }
 }
 
+/// The least time between two progress status writes that only change words
+/// (messages, object health) of one package.
+pub const PROGRESS_WORDS_EVERY: Duration = Duration::from_secs(2);
+
 /// What identifies a run of failures of one package (see [`reconcile::RETRY_ANNOTATION`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RetryKey {
@@ -142,6 +146,9 @@ pub struct Context {
     pub recorder: kube::runtime::events::Recorder,
     /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
     pub inputs: inputs::Inputs,
+    /// When each package (by uid) last had a progress status written: words-only
+    /// progress updates are written at most once per [`PROGRESS_WORDS_EVERY`].
+    pub progress_words: Mutex<HashMap<String, std::time::Instant>>,
     /// Who waits on which install (dependencies): reconciled when its `Ready` moves.
     pub dependents:
         Mutex<HashMap<hoist_core::install::InstallRef, std::collections::BTreeSet<inputs::User>>>,
@@ -156,6 +163,25 @@ impl Context {
             .entry(at.clone())
             .or_default()
             .insert(user.clone());
+    }
+
+    /// Records that a progress status of `uid` is being written now.
+    pub fn progress_written(&self, uid: &str) {
+        self.progress_words
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid.to_string(), std::time::Instant::now());
+    }
+
+    /// How long until a words-only progress update of `uid` may be written; `None`:
+    /// now.
+    pub fn progress_words_wait(&self, uid: &str) -> Option<Duration> {
+        let last = *self
+            .progress_words
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(uid)?;
+        PROGRESS_WORDS_EVERY.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
     }
 
     /// Asks for a pass over everything that depends on `at` (without waiting).
@@ -340,6 +366,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
             },
         ),
         inputs,
+        progress_words: Mutex::new(HashMap::new()),
         dependents: Mutex::new(HashMap::new()),
     });
     Ok(Detached {
@@ -410,6 +437,7 @@ pub async fn start_with(
             },
         ),
         inputs,
+        progress_words: Mutex::new(HashMap::new()),
         dependents: Mutex::new(HashMap::new()),
     });
     let (stop, stopped) = watch::channel(false);

@@ -126,6 +126,12 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
     let api = pkg.api(&ctx.client);
     if status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
         ctx.metrics.status_written();
+        tracing::debug!(
+            package = %pkg.describe(),
+            reason = new.conditions.first().map(|c| c.reason.as_str()).unwrap_or(""),
+            message = new.conditions.first().map(|c| c.message.as_str()).unwrap_or(""),
+            "status written"
+        );
         announce(pkg, ctx, new).await;
     }
     Ok(())
@@ -197,6 +203,18 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
         Ok((phase, status)) => {
             ctx.retries.reset(&key);
             let next = with_phase(pkg, status, &phase);
+            if matches!(phase, Phase::Progressing { .. })
+                && status::only_progress_words(pkg.status(), &next)
+                && let Some(wait) = ctx.progress_words_wait(&key.uid)
+            {
+                // Only the words of the progress moved, and they were written a moment
+                // ago: written at the end of the window instead (one write, not one per
+                // watch event), unless the package moves on first.
+                return Ok(Action::requeue(wait));
+            }
+            if matches!(phase, Phase::Progressing { .. }) {
+                ctx.progress_written(&key.uid);
+            }
             write(pkg, ctx, &next).await?;
             if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
                 // A failed check (the repository is down) is retried at the next
@@ -416,6 +434,11 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
     for r in inventory::deletion_order(&all) {
         apply::delete_one(ctx, &id, &r).await?;
     }
-    ctx.retries.forget(&pkg.uid().unwrap_or_default());
+    let uid = pkg.uid().unwrap_or_default();
+    ctx.retries.forget(&uid);
+    ctx.progress_words
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&uid);
     Ok(())
 }

@@ -98,6 +98,35 @@ pub fn differs(old: Option<&PackageStatus>, new: &PackageStatus) -> bool {
     old != Some(new)
 }
 
+/// Whether `new` only changes the words of a progress `old` already shows: the same
+/// generation still progressing for the same reason, the same version, inventory and
+/// installs, the same objects with the same actions (only health words moved). Such a
+/// write is cosmetic; the reconciler rate-limits it.
+pub fn only_progress_words(old: Option<&PackageStatus>, new: &PackageStatus) -> bool {
+    let Some(old) = old else {
+        return false;
+    };
+    let reconciling = |s: &PackageStatus| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == "Reconciling" && c.status == "True")
+            .map(|c| (c.reason.clone(), c.observed_generation))
+    };
+    let shape = |s: &PackageStatus| {
+        s.objects
+            .iter()
+            .map(|o| (o.kind.clone(), o.namespace.clone(), o.name.clone(), o.action.clone()))
+            .collect::<Vec<_>>()
+    };
+    reconciling(old).is_some()
+        && reconciling(old) == reconciling(new)
+        && old.version == new.version
+        && old.owned_resources == new.owned_resources
+        && old.owned_packages == new.owned_packages
+        && old.last_handled_retry == new.last_handled_retry
+        && shape(old) == shape(new)
+}
+
 /// Writes `status` through the status subresource, as a merge patch that also clears
 /// fields the new status no longer has. Nothing is sent when it equals `old`.
 pub async fn write<K>(
@@ -137,6 +166,40 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_words_of_a_progress_moving_is_a_cosmetic_change() {
+        let progressing = |message: &str| Phase::Progressing {
+            reason: "Progressing".into(),
+            message: message.into(),
+        };
+        let status = |phase: &Phase, health: &str, action: &str| PackageStatus {
+            conditions: conditions_for(phase, &[], Some(1), "t"),
+            objects: vec![ObjectStatus {
+                kind: "Deployment".into(),
+                namespace: Some("a".into()),
+                name: "web".into(),
+                action: action.into(),
+                health: health.into(),
+                message: format!("{health} now"),
+            }],
+            ..Default::default()
+        };
+        let old = status(&progressing("Ready: 0/3"), "InProgress", "Created");
+        let words = status(&progressing("Ready: 2/3"), "InProgress", "Created");
+        assert!(only_progress_words(Some(&old), &words));
+        let ready = status(
+            &Phase::Ready {
+                message: "done".into(),
+            },
+            "Current",
+            "Created",
+        );
+        assert!(!only_progress_words(Some(&old), &ready), "Ready is news");
+        let acted = status(&progressing("Ready: 2/3"), "InProgress", "Configured");
+        assert!(!only_progress_words(Some(&old), &acted), "a new action is news");
+        assert!(!only_progress_words(None, &words), "the first status is news");
+    }
 
     #[test]
     fn a_condition_keeps_its_transition_time_while_its_status_holds() {
