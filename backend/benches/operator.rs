@@ -80,6 +80,18 @@ fn files() -> HashMap<String, String> {
         "name: app\nscope: Namespaced\nmanifests:\n- url: manifests.yaml\n".into(),
     );
     f.insert("app/v1.0.0+1/manifests.yaml".into(), MANIFESTS.into());
+    f.insert(
+        "tiny/versions.yaml".into(),
+        "latestVersion: v1.0.0\nversions:\n- version: v1.0.0\n".into(),
+    );
+    f.insert(
+        "tiny/v1.0.0/package.yaml".into(),
+        "name: tiny\nscope: Namespaced\nmanifests:\n- url: manifests.yaml\n".into(),
+    );
+    f.insert(
+        "tiny/v1.0.0/manifests.yaml".into(),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: tiny}\n".into(),
+    );
     f
 }
 
@@ -195,21 +207,25 @@ async fn floor() -> Duration {
     t.elapsed()
 }
 
-/// The operator: create the Packages, wait until every one is Ready.
-async fn with_operator() -> Run {
-    let (_c, client) = cluster().await;
-    let url = serve_repository().await;
+/// Registers a repository at `url` (the default one when `default`).
+async fn add_repository(client: &Client, name: &str, url: String, default: bool) {
     let repos: Api<hoist::types::PackageRepository> = Api::all(client.clone());
     let mut repo = hoist::types::PackageRepository::new(
-        "bench",
+        name,
         hoist::types::PackageRepositorySpec { url, auth: None },
     );
-    repo.set_default();
+    if default {
+        repo.set_default();
+    }
     repos
         .create(&PostParams::default(), &repo)
         .await
         .expect("repository");
-    let watch = operator::watch_repositories(&client, Default::default(), "hoist-system");
+}
+
+/// An operator at the benchmark's concurrency, with its repository watch.
+async fn start_operator(client: &Client) -> (operator::Running, operator::RepositoryWatch) {
+    let watch = operator::watch_repositories(client, Default::default(), "hoist-system");
     watch.synced().await;
     let opts = OperatorOptions {
         concurrency: CONCURRENCY as u16,
@@ -218,6 +234,35 @@ async fn with_operator() -> Run {
     let running = operator::start(client.clone(), watch.clientset.clone(), opts)
         .await
         .expect("operator");
+    (running, watch)
+}
+
+fn package(name: &str, package: &str, version: &str, repository: Option<&str>) -> Package {
+    let spec = PackageSpec {
+        package_info: PackageInfoTemplate {
+            name: package.into(),
+            version: version.into(),
+            repository_name: repository.map(String::from),
+        },
+        ..Default::default()
+    };
+    Package::new(name, NamespacedPackageSpec { spec })
+}
+
+fn is_ready(p: &Package) -> bool {
+    p.status.as_ref().is_some_and(|s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+    })
+}
+
+/// The operator: create the Packages, wait until every one is Ready. Returns the
+/// cluster with them installed (for the memory measure).
+async fn with_operator() -> (Run, devcluster::DevCluster, Client) {
+    let (c, client) = cluster().await;
+    add_repository(&client, "bench", serve_repository().await, true).await;
+    let (running, _watch) = start_operator(&client).await;
     let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
     let mut ready = watcher::watcher(api.clone(), Default::default())
         .applied_objects()
@@ -269,12 +314,216 @@ async fn with_operator() -> Run {
         .sum();
     let writes = m.status_writes() as f64;
     running.shutdown(Duration::from_secs(5)).await;
-    Run {
+    let run = Run {
         took,
         passes: passes / PACKAGES as f64,
         writes: writes / PACKAGES as f64,
-    }
+    };
+    (run, c, client)
 }
+
+/// Accepts connections and never answers (a repository that hangs).
+async fn hung_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    format!("http://{addr}/")
+}
+
+/// Create-to-Ready latency of each of `n` packages (created 8 at a time), with or
+/// without one package from a hung repository installed first; returns the p99.
+async fn latency_p99(n: usize, with_hung: bool) -> Duration {
+    let (_c, client) = cluster().await;
+    add_repository(&client, "bench", serve_repository().await, true).await;
+    add_repository(&client, "hung", hung_server().await, false).await;
+    let (running, _watch) = start_operator(&client).await;
+    let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
+    if with_hung {
+        api.create(
+            &PostParams::default(),
+            &package("stuck", "app", "v1.0.0+1", Some("hung")),
+        )
+        .await
+        .expect("create");
+    }
+    let created: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Default::default();
+    let mut ready = watcher::watcher(api.clone(), Default::default())
+        .applied_objects()
+        .boxed();
+    let c2 = created.clone();
+    let creating = tokio::spawn(async move {
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let api = api.clone();
+                let created = c2.clone();
+                async move {
+                    let name = format!("app-{i}");
+                    let started = Instant::now();
+                    api.create(&PostParams::default(), &package(&name, "app", "v1.0.0+1", None))
+                        .await
+                        .expect("create");
+                    created.lock().expect("lock").insert(name, started);
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+    });
+    let mut latencies: HashMap<String, Duration> = HashMap::new();
+    while latencies.len() < n {
+        let p = ready.next().await.expect("watch open").expect("watch ok");
+        let name = p.name_any();
+        if name == "stuck" || latencies.contains_key(&name) || !is_ready(&p) {
+            continue;
+        }
+        let started = created.lock().expect("lock").get(&name).copied();
+        if let Some(t) = started {
+            latencies.insert(name, t.elapsed());
+        }
+    }
+    creating.await.expect("created");
+    running.shutdown(Duration::from_secs(1)).await;
+    let mut all: Vec<Duration> = latencies.into_values().collect();
+    all.sort();
+    all[(all.len() * 99).div_ceil(100) - 1]
+}
+
+/// `total` tiny packages installed by one operator; a second one starts (the restart's
+/// relist of all of them) and a user's install is made at once: how long until its
+/// first pass (the finalizer on it) and until it is Ready.
+async fn install_during_relist(total: usize) -> (Duration, Duration, Duration) {
+    let (_c, client) = cluster().await;
+    add_repository(&client, "bench", serve_repository().await, true).await;
+    let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
+    {
+        let (running, _watch) = start_operator(&client).await;
+        let mut ready = watcher::watcher(api.clone(), Default::default())
+            .applied_objects()
+            .boxed();
+        futures::stream::iter(0..total)
+            .map(|i| {
+                let api = api.clone();
+                async move {
+                    api.create(
+                        &PostParams::default(),
+                        &package(&format!("t-{i}"), "tiny", "v1.0.0", None),
+                    )
+                    .await
+                    .map(|_| ())
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await
+            .expect("all created");
+        let mut done: HashSet<String> = HashSet::new();
+        while done.len() < total {
+            let p = ready.next().await.expect("watch open").expect("watch ok");
+            if is_ready(&p) {
+                done.insert(p.name_any());
+            }
+        }
+        running.shutdown(Duration::from_secs(5)).await;
+    }
+    let mut events = watcher::watcher(
+        api.clone(),
+        watcher::Config::default().fields("metadata.name=urgent"),
+    )
+    .applied_objects()
+    .boxed();
+    let restart = Instant::now();
+    let (running, _watch) = start_operator(&client).await;
+    let started = restart.elapsed();
+    let t = Instant::now();
+    api.create(&PostParams::default(), &package("urgent", "tiny", "v1.0.0", None))
+        .await
+        .expect("create");
+    let mut first_pass = None;
+    loop {
+        let p = events.next().await.expect("watch open").expect("watch ok");
+        if first_pass.is_none() && !p.finalizers().is_empty() {
+            first_pass = Some(t.elapsed());
+        }
+        if is_ready(&p) {
+            break;
+        }
+    }
+    let to_ready = t.elapsed();
+    running.shutdown(Duration::from_secs(5)).await;
+    (started, first_pass.unwrap_or(to_ready), to_ready)
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// `hoist operator` (the real binary) against `cluster`, until it has made `passes`
+/// passes and is idle; returns its RSS.
+async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
+    let kubeconfig = std::env::temp_dir().join(format!(
+        "hoist-bench-op-kc-{}-{passes}",
+        std::process::id()
+    ));
+    std::fs::write(&kubeconfig, cluster.kubeconfig()).expect("kubeconfig");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "operator",
+            "--leader-elect=false",
+            "--probes-listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("hoist operator");
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    let http = reqwest::Client::new();
+    let done = |text: &str| {
+        let sum = |prefix: &str| -> f64 {
+            text.lines()
+                .filter(|l| l.starts_with(prefix))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        sum("controller_runtime_reconcile_total{") >= passes as f64
+            && sum("controller_runtime_active_workers") == 0.0
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = match http.get(&metrics).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if !text.is_empty() && done(&text) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the operator never settled");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rss = rss_bytes(child.id().expect("pid"));
+    let _ = child.kill().await;
+    let _ = std::fs::remove_file(&kubeconfig);
+    rss
+}
+
 
 /// What the operator's run measured.
 struct Run {
@@ -288,7 +537,19 @@ struct Run {
 #[tokio::main]
 async fn main() {
     let f = floor().await;
-    let run = with_operator().await;
+    let (run, installed, installed_client) = with_operator().await;
+    // Memory: the real binary over the 1,000 installed packages vs over none.
+    let (empty, empty_client) = cluster().await;
+    add_repository(&empty_client, "bench", serve_repository().await, true).await;
+    let rss_none = operator_rss(&empty, 0).await;
+    let rss_all = operator_rss(&installed, PACKAGES).await;
+    drop((empty, empty_client, installed, installed_client));
+    // A first run warms what the process keeps (allocator, connection pools), so the
+    // two measured runs start alike.
+    let _ = latency_p99(100, false).await;
+    let without = latency_p99(100, false).await;
+    let with = latency_p99(100, true).await;
+    let (restarted, first_pass, urgent_ready) = install_during_relist(10_000).await;
     let o = run.took;
     println!("## operator\n");
     println!(
@@ -309,6 +570,24 @@ async fn main() {
     println!(
         "| status writes per package (Progressing as its Deployment's status moves, then Ready) | {:.1} |",
         run.writes
+    );
+    println!(
+        "| memory per managed package: `hoist operator` RSS over {PACKAGES} installed packages minus over none, / {PACKAGES} | ({:.1} MiB − {:.1} MiB) / {PACKAGES} = **{:.1} KiB** |",
+        rss_all as f64 / 1048576.0,
+        rss_none as f64 / 1048576.0,
+        (rss_all.saturating_sub(rss_none)) as f64 / 1024.0 / PACKAGES as f64
+    );
+    println!(
+        "| install→Ready p99 of 100 packages while one package's repository accepts connections and never answers / without it | {:.0} ms / {:.0} ms = **{:.2}×** |",
+        with.as_secs_f64() * 1000.0,
+        without.as_secs_f64() * 1000.0,
+        with.as_secs_f64() / without.as_secs_f64()
+    );
+    println!(
+        "| a user's install made as the operator restarts over 10,000 installed packages: to its first pass / to Ready (operator start took {:.0} ms) | **{:.0} ms** / {:.0} ms |",
+        restarted.as_secs_f64() * 1000.0,
+        first_pass.as_secs_f64() * 1000.0,
+        urgent_ready.as_secs_f64() * 1000.0
     );
     println!();
 }

@@ -22,6 +22,7 @@ pub mod package;
 pub mod preview;
 pub mod probes;
 pub mod reconcile;
+pub mod relist;
 pub mod render;
 pub mod repositories;
 pub mod scopes;
@@ -43,7 +44,8 @@ use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+use package::Installable;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// How the operator runs.
@@ -146,6 +148,8 @@ pub struct Context {
     pub recorder: kube::runtime::events::Recorder,
     /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
     pub inputs: inputs::Inputs,
+    /// Passes finished so far (paces the relist, [`relist::feed`]).
+    pub finished: watch::Sender<u64>,
     /// When each package (by uid) last had a progress status written: words-only
     /// progress updates are written at most once per [`PROGRESS_WORDS_EVERY`].
     pub progress_words: Mutex<HashMap<String, std::time::Instant>>,
@@ -366,6 +370,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
             },
         ),
         inputs,
+        finished: watch::channel(0).0,
         progress_words: Mutex::new(HashMap::new()),
         dependents: Mutex::new(HashMap::new()),
     });
@@ -401,16 +406,42 @@ pub async fn start_with(
     let config = controller::Config::default().concurrency(opts.concurrency);
     let (cluster_reader, cluster_writer) = reflector::store();
     let (namespaced_reader, namespaced_writer) = reflector::store();
+    let (cluster_deferred, namespaced_deferred) = objects.relist_senders();
     let cluster = Controller::for_stream(
-        intents(Api::<ClusterPackage>::all(client.clone()), cluster_writer),
+        intents(
+            Api::<ClusterPackage>::all(client.clone()),
+            cluster_writer,
+            cluster_deferred,
+        ),
         cluster_reader,
     )
     .with_config(config.clone());
     let namespaced = Controller::for_stream(
-        intents(Api::<Package>::all(client.clone()), namespaced_writer),
+        intents(
+            Api::<Package>::all(client.clone()),
+            namespaced_writer,
+            namespaced_deferred,
+        ),
         namespaced_reader,
     )
     .with_config(config);
+    // The relist's share of the workers: half, so users' changes always find one free.
+    let relist_batch = usize::from(opts.concurrency / 2).max(1);
+    let (finished, _) = watch::channel(0u64);
+    let (to_cluster_relist, cluster_relisted) = mpsc::channel(relist_batch);
+    let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(relist_batch);
+    background.spawn(relist::feed(
+        triggers.cluster_relist,
+        to_cluster_relist,
+        finished.subscribe(),
+        relist_batch,
+    ));
+    background.spawn(relist::feed(
+        triggers.namespaced_relist,
+        to_namespaced_relist,
+        finished.subscribe(),
+        relist_batch,
+    ));
     let (to_cluster, to_namespaced) = objects.senders();
     let inputs = inputs::Inputs::new(
         client.clone(),
@@ -437,6 +468,7 @@ pub async fn start_with(
             },
         ),
         inputs,
+        finished,
         progress_words: Mutex::new(HashMap::new()),
         dependents: Mutex::new(HashMap::new()),
     });
@@ -446,6 +478,7 @@ pub async fn start_with(
     };
     let cluster = cluster
         .reconcile_on(ReceiverStream::new(triggers.cluster))
+        .reconcile_on(ReceiverStream::new(cluster_relisted))
         .graceful_shutdown_on(stop_signal(stopped.clone()))
         .run(
             reconcile::reconcile::<ClusterPackage>,
@@ -456,6 +489,7 @@ pub async fn start_with(
     controllers.spawn(cluster);
     let namespaced = namespaced
         .reconcile_on(ReceiverStream::new(triggers.namespaced))
+        .reconcile_on(ReceiverStream::new(namespaced_relisted))
         .graceful_shutdown_on(stop_signal(stopped.clone()))
         .run(
             reconcile::reconcile::<Package>,
@@ -552,24 +586,30 @@ fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
 }
 
 /// The watch of one package kind: every change kept in the store (dependencies and
-/// package references read status from it), only intent changes passed on.
-fn intents<K>(
+/// package references read status from it), only intent changes passed on; packages
+/// of the initial list that are already done go to `deferred` instead (see
+/// [`relist`]).
+fn intents<K: Installable>(
     api: Api<K>,
     writer: reflector::store::Writer<K>,
-) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+    deferred: mpsc::UnboundedSender<ObjectRef<K>>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
-        .applied_objects()
+        .filter_map(move |event| {
+            let passed = match event {
+                Ok(watcher::Event::InitApply(o)) if relist::settled(&o) => {
+                    // Unbounded, one reference per package: never blocks the watch.
+                    let _ = deferred.send(ObjectRef::from_obj(&o));
+                    None
+                }
+                Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Some(Ok(o)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            };
+            futures::future::ready(passed)
+        })
         .predicate_filter(intent, Default::default())
 }
 

@@ -52,6 +52,10 @@ pub struct Objects {
     stores: RwLock<HashMap<KindKey, Watched>>,
     cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
     namespaced: mpsc::Sender<ObjectRef<Package>>,
+    /// Where a (re)list's objects send their packages: behind users' changes
+    /// ([`super::relist`]).
+    cluster_relist: mpsc::UnboundedSender<ObjectRef<ClusterPackage>>,
+    namespaced_relist: mpsc::UnboundedSender<ObjectRef<Package>>,
     /// Triggers dropped because a controller's channel was full.
     pub dropped: AtomicU64,
     tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
@@ -61,6 +65,9 @@ pub struct Objects {
 pub struct Triggers {
     pub cluster: mpsc::Receiver<ObjectRef<ClusterPackage>>,
     pub namespaced: mpsc::Receiver<ObjectRef<Package>>,
+    /// Packages to look over after users' changes (see [`super::relist`]).
+    pub cluster_relist: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
+    pub namespaced_relist: mpsc::UnboundedReceiver<ObjectRef<Package>>,
 }
 
 /// The label selector of everything Hoist applies.
@@ -72,11 +79,15 @@ impl Objects {
     pub fn new(client: Client, capacity: usize) -> (Arc<Self>, Triggers) {
         let (ctx, crx) = mpsc::channel(capacity);
         let (ntx, nrx) = mpsc::channel(capacity);
+        let (crtx, crrx) = mpsc::unbounded_channel();
+        let (nrtx, nrrx) = mpsc::unbounded_channel();
         let objects = Arc::new(Self {
             client,
             stores: RwLock::new(HashMap::new()),
             cluster: ctx,
             namespaced: ntx,
+            cluster_relist: crtx,
+            namespaced_relist: nrtx,
             dropped: AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
         });
@@ -85,6 +96,8 @@ impl Objects {
             Triggers {
                 cluster: crx,
                 namespaced: nrx,
+                cluster_relist: crrx,
+                namespaced_relist: nrrx,
             },
         )
     }
@@ -144,7 +157,9 @@ impl Objects {
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => this.trigger(&o),
-                    Ok(watcher::Event::InitApply(o)) => this.trigger(&o),
+                    // A (re)list is no change: its packages are looked over after
+                    // users' changes, not before.
+                    Ok(watcher::Event::InitApply(o)) => this.defer(&o),
                     Ok(_) => {}
                     Err(e) => tracing::debug!(error = %e, "watch of applied objects restarts"),
                 }
@@ -158,6 +173,31 @@ impl Objects {
             }
         });
         watched
+    }
+
+    /// The deferred queues, for the package watches' own initial lists.
+    pub fn relist_senders(
+        &self,
+    ) -> (
+        mpsc::UnboundedSender<ObjectRef<ClusterPackage>>,
+        mpsc::UnboundedSender<ObjectRef<Package>>,
+    ) {
+        (self.cluster_relist.clone(), self.namespaced_relist.clone())
+    }
+
+    /// Queues a look-over of the package `obj`'s labels name, behind users' changes.
+    fn defer(&self, obj: &DynamicObject) {
+        let labels = obj.labels();
+        let Some(name) = labels.get(PACKAGE_LABEL) else {
+            return;
+        };
+        let _ = match labels.get(PACKAGE_NAMESPACE_LABEL) {
+            Some(ns) => self
+                .namespaced_relist
+                .send(ObjectRef::new(name).within(ns))
+                .is_ok(),
+            None => self.cluster_relist.send(ObjectRef::new(name)).is_ok(),
+        };
     }
 
     /// Asks for a reconcile of the package `obj`'s labels name, without waiting.

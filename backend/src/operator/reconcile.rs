@@ -62,6 +62,7 @@ pub async fn reconcile<K: Installable>(
     ctx.passes.send_modify(|done| {
         done.insert(who, version);
     });
+    ctx.finished.send_modify(|n| *n += 1);
     result
 }
 
