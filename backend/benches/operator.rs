@@ -366,9 +366,12 @@ async fn latency_p99(n: usize, with_hung: bool) -> Duration {
                 async move {
                     let name = format!("app-{i}");
                     let started = Instant::now();
-                    api.create(&PostParams::default(), &package(&name, "app", "v1.0.0+1", None))
-                        .await
-                        .expect("create");
+                    api.create(
+                        &PostParams::default(),
+                        &package(&name, "app", "v1.0.0+1", None),
+                    )
+                    .await
+                    .expect("create");
                     created.lock().expect("lock").insert(name, started);
                 }
             })
@@ -442,9 +445,12 @@ async fn install_during_relist(total: usize) -> (Duration, Duration, Duration) {
     let (running, _watch) = start_operator(&client).await;
     let started = restart.elapsed();
     let t = Instant::now();
-    api.create(&PostParams::default(), &package("urgent", "tiny", "v1.0.0", None))
-        .await
-        .expect("create");
+    api.create(
+        &PostParams::default(),
+        &package("urgent", "tiny", "v1.0.0", None),
+    )
+    .await
+    .expect("create");
     let mut first_pass = None;
     loop {
         let p = events.next().await.expect("watch open").expect("watch ok");
@@ -473,10 +479,8 @@ fn rss_bytes(pid: u32) -> u64 {
 /// `hoist operator` (the real binary) against `cluster`, until it has made `passes`
 /// passes and is idle; returns its RSS.
 async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
-    let kubeconfig = std::env::temp_dir().join(format!(
-        "hoist-bench-op-kc-{}-{passes}",
-        std::process::id()
-    ));
+    let kubeconfig =
+        std::env::temp_dir().join(format!("hoist-bench-op-kc-{}-{passes}", std::process::id()));
     std::fs::write(&kubeconfig, cluster.kubeconfig()).expect("kubeconfig");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -523,7 +527,6 @@ async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
     let _ = std::fs::remove_file(&kubeconfig);
     rss
 }
-
 
 /// What the operator's run measured.
 struct Run {

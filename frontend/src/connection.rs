@@ -10,6 +10,7 @@
 //! stream for a fresh snapshot (a "retry now" while live). No other page is touched.
 
 use crate::backoff::Backoff;
+use crate::grpc_web::{Code, Status};
 use crate::model::{Applied, Model};
 use futures::StreamExt;
 use futures::channel::mpsc;
@@ -43,14 +44,6 @@ pub struct Live {
     pub last_message_ms: RwSignal<f64>,
 }
 
-/// gRPC-web over fetch to the page's own origin.
-pub fn transport() -> tonic_web_wasm_client::Client {
-    let origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    tonic_web_wasm_client::Client::new(origin)
-}
-
 /// Starts the stream loop; send `()` on the returned channel to retry at once (or,
 /// while live, to reopen the stream for a fresh snapshot).
 pub fn start(live: Live) -> mpsc::UnboundedSender<()> {
@@ -81,7 +74,7 @@ async fn run(live: Live, mut retry_now: mpsc::UnboundedReceiver<()>) {
     }
 }
 
-fn retry_hint(status: &tonic::Status) -> Option<Duration> {
+fn retry_hint(status: &Status) -> Option<Duration> {
     crate::retry_info::from_details(status.details())
 }
 
@@ -141,12 +134,10 @@ async fn follow(
     }
 }
 
-fn describe(status: &tonic::Status) -> String {
+fn describe(status: &Status) -> String {
     match status.code() {
-        tonic::Code::Unavailable if status.message().is_empty() => {
-            "the backend is unavailable".into()
-        }
-        tonic::Code::Unknown | tonic::Code::Unavailable | tonic::Code::Internal
+        Code::Unavailable if status.message().is_empty() => "the backend is unavailable".into(),
+        Code::Unknown | Code::Unavailable | Code::Internal
             if status.message().contains("fetch") =>
         {
             "cannot reach the backend".into()

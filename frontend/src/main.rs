@@ -6,6 +6,7 @@
 
 mod backoff;
 mod connection;
+mod grpc_web;
 mod model;
 mod retry_info;
 mod route;

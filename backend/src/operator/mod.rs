@@ -41,11 +41,11 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
+use package::Installable;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use package::Installable;
 use tokio_stream::wrappers::ReceiverStream;
 
 /// How the operator runs.
@@ -185,7 +185,9 @@ impl Context {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(uid)?;
-        PROGRESS_WORDS_EVERY.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+        PROGRESS_WORDS_EVERY
+            .checked_sub(last.elapsed())
+            .filter(|d| !d.is_zero())
     }
 
     /// Asks for a pass over everything that depends on `at` (without waiting).

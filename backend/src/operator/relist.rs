@@ -31,9 +31,10 @@ pub fn settled<K: Installable>(pkg: &K) -> bool {
         return false;
     };
     let generation = pkg.meta().generation;
-    let ready = status.conditions.iter().any(|c| {
-        c.type_ == "Ready" && c.status == "True" && c.observed_generation == generation
-    });
+    let ready = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True" && c.observed_generation == generation);
     ready
         && pkg.meta().deletion_timestamp.is_none()
         && pkg
@@ -68,11 +69,8 @@ pub async fn feed<K: Installable>(
             }
             next = deferred.try_recv().ok();
         }
-        let _ = tokio::time::timeout(
-            PACE_TIMEOUT,
-            finished.wait_for(|n| *n >= base + released),
-        )
-        .await;
+        let _ =
+            tokio::time::timeout(PACE_TIMEOUT, finished.wait_for(|n| *n >= base + released)).await;
     }
 }
 
@@ -129,7 +127,10 @@ mod tests {
         let feeder = tokio::spawn(feed(drx, tx, finished, 2));
         let first = (rx.recv().await, rx.recv().await);
         assert!(first.0.is_some() && first.1.is_some());
-        assert!(rx.try_recv().is_err(), "no third before the first two finish");
+        assert!(
+            rx.try_recv().is_err(),
+            "no third before the first two finish"
+        );
         done.send_modify(|n| *n += 2);
         assert!(rx.recv().await.is_some());
         assert!(rx.recv().await.is_some());

@@ -115,7 +115,14 @@ pub fn only_progress_words(old: Option<&PackageStatus>, new: &PackageStatus) -> 
     let shape = |s: &PackageStatus| {
         s.objects
             .iter()
-            .map(|o| (o.kind.clone(), o.namespace.clone(), o.name.clone(), o.action.clone()))
+            .map(|o| {
+                (
+                    o.kind.clone(),
+                    o.namespace.clone(),
+                    o.name.clone(),
+                    o.action.clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     reconciling(old).is_some()
@@ -197,8 +204,14 @@ mod tests {
         );
         assert!(!only_progress_words(Some(&old), &ready), "Ready is news");
         let acted = status(&progressing("Ready: 2/3"), "InProgress", "Configured");
-        assert!(!only_progress_words(Some(&old), &acted), "a new action is news");
-        assert!(!only_progress_words(None, &words), "the first status is news");
+        assert!(
+            !only_progress_words(Some(&old), &acted),
+            "a new action is news"
+        );
+        assert!(
+            !only_progress_words(None, &words),
+            "the first status is news"
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn PackagePage(live: Live, name: String, version: String, repository: String
             state.set(match result {
                 Ok(r) => Loaded::Ready(std::sync::Arc::new(r)),
                 Err(s) => Loaded::Failed {
-                    not_found: s.code() == tonic::Code::NotFound,
+                    not_found: s.code() == crate::grpc_web::Code::NotFound,
                     message: s.message().to_string(),
                 },
             });
