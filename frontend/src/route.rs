@@ -16,6 +16,11 @@ pub enum Route {
         version: String,
         repository: String,
     },
+    /// One install: a ClusterPackage (`namespace` empty) or a Package.
+    Install {
+        namespace: String,
+        name: String,
+    },
 }
 
 /// Percent-decodes a URL component (a malformed one is kept as written). In the browser
@@ -88,6 +93,10 @@ impl Route {
                 version: param("version"),
                 repository: param("repository"),
             },
+            Some(("installs", name)) if !name.is_empty() => Route::Install {
+                namespace: param("namespace"),
+                name: decode(name),
+            },
             _ => match path {
                 "catalogue" => Route::Catalogue,
                 "repositories" => Route::Repositories,
@@ -120,7 +129,26 @@ impl Route {
                 };
                 format!("#/packages/{}{q}", encode(name))
             }
+            Route::Install { namespace, name } if namespace.is_empty() => {
+                format!("#/installs/{}", encode(name))
+            }
+            Route::Install { namespace, name } => {
+                format!(
+                    "#/installs/{}?namespace={}",
+                    encode(name),
+                    encode(namespace)
+                )
+            }
         }
+    }
+
+    /// The link to an install's page.
+    pub fn install(key: &hoist_proto::v1::PackageKey) -> String {
+        Route::Install {
+            namespace: key.namespace.clone(),
+            name: key.name.clone(),
+        }
+        .href()
     }
 
     /// The link to a package's page.
@@ -177,6 +205,30 @@ mod tests {
             "#/packages/hello%20web%2F%C3%A4?version=v1.1.0%2B2&repository=main"
         );
         assert_eq!(Route::parse(&href), r);
+    }
+
+    #[test]
+    fn install_routes_round_trip_for_both_kinds() {
+        for r in [
+            Route::Install {
+                namespace: String::new(),
+                name: "metrics-agent".into(),
+            },
+            Route::Install {
+                namespace: "team a".into(),
+                name: "web".into(),
+            },
+        ] {
+            assert_eq!(Route::parse(&r.href()), r);
+        }
+        assert_eq!(
+            Route::Install {
+                namespace: "team-a".into(),
+                name: "web".into()
+            }
+            .href(),
+            "#/installs/web?namespace=team-a"
+        );
     }
 
     #[test]

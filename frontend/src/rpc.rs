@@ -20,6 +20,18 @@ pub async fn install(req: pb::InstallRequest) -> Result<pb::InstallResponse, Sta
     unary("/hoist.v1.Dashboard/Install", req).await
 }
 
+pub async fn get_install(req: pb::PackageKey) -> Result<pb::InstallDetails, Status> {
+    unary("/hoist.v1.Dashboard/GetInstall", req).await
+}
+
+pub async fn act(req: pb::ActRequest) -> Result<pb::ActResponse, Status> {
+    unary("/hoist.v1.Dashboard/Act", req).await
+}
+
+pub async fn preview(req: pb::PreviewRequest) -> Result<pb::Plan, Status> {
+    unary("/hoist.v1.Dashboard/Preview", req).await
+}
+
 pub async fn refresh(req: pb::RefreshRequest) -> Result<pb::RefreshResponse, Status> {
     unary("/hoist.v1.Dashboard/Refresh", req).await
 }

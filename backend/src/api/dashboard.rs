@@ -180,6 +180,51 @@ impl Dashboard for DashboardService {
         )))
     }
 
+    async fn get_install(
+        &self,
+        request: Request<pb::PackageKey>,
+    ) -> Result<Response<pb::InstallDetails>, Status> {
+        self.require_serving()?;
+        let key = request.into_inner();
+        let cached = self.hub.get(&crate::cache::hub::key_of(&key));
+        super::installs::details(&self.client, &self.repositories, cached, &key)
+            .await
+            .map(Response::new)
+    }
+
+    async fn act(
+        &self,
+        request: Request<pb::ActRequest>,
+    ) -> Result<Response<pb::ActResponse>, Status> {
+        self.require_serving()?;
+        let req = request.into_inner();
+        let catalogue = self.loaded_catalogue().await;
+        let result = super::installs::act(&self.client, &self.repositories, &catalogue, req).await;
+        self.metrics.install(match &result {
+            Ok(_) => "acted",
+            Err(_) => "act_refused",
+        });
+        let message = result?;
+        tracing::info!(%message, "action from the dashboard");
+        Ok(Response::new(pb::ActResponse { message }))
+    }
+
+    async fn preview(
+        &self,
+        request: Request<pb::PreviewRequest>,
+    ) -> Result<Response<pb::Plan>, Status> {
+        self.require_serving()?;
+        let catalogue = self.loaded_catalogue().await;
+        super::installs::preview(
+            &self.client,
+            self.repositories.clone(),
+            &catalogue,
+            request.into_inner(),
+        )
+        .await
+        .map(Response::new)
+    }
+
     async fn install(
         &self,
         request: Request<pb::InstallRequest>,
@@ -245,7 +290,7 @@ impl Dashboard for DashboardService {
 }
 
 /// The gRPC status for a refused install (see the proto for the contract).
-fn install_status(e: crate::install::InstallError) -> Status {
+pub(super) fn install_status(e: crate::install::InstallError) -> Status {
     use crate::install::InstallError as E;
     let code = match &e {
         E::Resolve(r) if r.is_not_found() => Code::NotFound,

@@ -7,6 +7,7 @@ pub mod deadline;
 pub mod guard;
 pub mod headers;
 pub mod health;
+pub mod installs;
 pub mod listener;
 pub mod watch;
 

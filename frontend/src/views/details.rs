@@ -234,6 +234,40 @@ fn InstallForm(
     let pending = RwSignal::new(false);
     let answer = RwSignal::new(String::new());
     let refused = RwSignal::new(false);
+    let previewed = RwSignal::new(super::plan::Previewed::None);
+    let request_now = {
+        let package = package.clone();
+        let repository = repository.clone();
+        let version = version.clone();
+        move || pb::InstallRequest {
+            package: package.clone(),
+            repository: repository.clone(),
+            version: version.clone(),
+            namespace: if namespaced {
+                namespace.get_untracked().trim().to_string()
+            } else {
+                String::new()
+            },
+            name: name.get_untracked().trim().to_string(),
+            values: form.settings(),
+        }
+    };
+    let preview = move |_| {
+        let request = pb::PreviewRequest {
+            install: Some(request_now()),
+            upgrade: None,
+            version: String::new(),
+        };
+        previewed.set(super::plan::Previewed::Asking);
+        leptos::task::spawn_local(async move {
+            previewed.set(match crate::rpc::preview(request).await {
+                Ok(plan) => super::plan::Previewed::Plan(plan),
+                Err(s) => {
+                    super::plan::Previewed::Refused(format!("Would not install: {}", s.message()))
+                }
+            });
+        });
+    };
     let submit = move |_| {
         if pending.get_untracked() {
             return;
@@ -268,10 +302,12 @@ fn InstallForm(
                 <label>"Namespace "<input id="install-namespace" value=namespace.get_untracked() on:input=move |ev| namespace.set(event_target_value(&ev)) /></label>
             })}
             <label>"Name "<input id="install-name" placeholder=placeholder on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+            <button class="button" id="preview-button" on:click=preview>"Preview"</button>
             <button class="button primary" id="install-button" on:click=submit disabled=move || pending.get()>"Install"</button>
             <span class="muted">{label}</span>
         </div>
         <p id="install-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
+        {move || super::plan::show(previewed.get())}
     }
     .into_any()
 }

@@ -5,7 +5,9 @@
 mod banner;
 mod catalogue;
 mod details;
+mod install;
 mod packages;
+mod plan;
 mod repositories;
 mod status;
 
@@ -54,7 +56,9 @@ pub fn App() -> impl IntoView {
         let target = r.clone();
         let active = move || {
             let here = route.get();
-            here == target || (target == Route::Catalogue && matches!(here, Route::Package { .. }))
+            here == target
+                || (target == Route::Catalogue && matches!(here, Route::Package { .. }))
+                || (target == Route::Installed && matches!(here, Route::Install { .. }))
         };
         view! { <a id=id href=r.href() class="tab" class:active=active>{label}</a> }
     };
@@ -62,6 +66,7 @@ pub fn App() -> impl IntoView {
         match route.get() {
         Route::Installed => view! {
             <Show when=known fallback=move || view! { <packages::Loading live=live /> }>
+                <packages::NeedsAttention live=live />
                 <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
                 <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
             </Show>
@@ -77,6 +82,9 @@ pub fn App() -> impl IntoView {
             repository,
         } => view! { <details::PackagePage live=live name=name version=version repository=repository /> }
             .into_any(),
+        Route::Install { namespace, name } => {
+            view! { <install::InstallPage live=live namespace=namespace name=name /> }.into_any()
+        }
     }
     };
 

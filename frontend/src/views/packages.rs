@@ -72,12 +72,75 @@ fn PackageRow(p: pb::Package, namespaced: bool) -> impl IntoView {
     view! {
         <tr data-name=key.name.clone() data-namespace=key.namespace.clone()>
             {namespaced.then(|| view! { <td>{key.namespace.clone()}</td> })}
-            <td class="name">{key.name.clone()}</td>
+            <td class="name"><a href=crate::route::Route::install(&key)>{key.name.clone()}</a></td>
             <td><a href=crate::route::Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a></td>
             <td>{p.version.clone()}</td>
             <td>{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</td>
             <td>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</td>
             <td><span class=state_class title=tooltip>{p.state.clone()}</span>{p.suspended.then(|| view! { <span class="suspended">" suspended"</span> })}</td>
         </tr>
+    }
+}
+
+/// Installs that need a person: failed, stalled or given up on (dead-lettered), each
+/// with a link to its page and Retry. Live from the stream; hidden when there are none.
+/// Also Upgrade all: every install to the newest version its dependents accept.
+#[component]
+pub fn NeedsAttention(live: Live) -> impl IntoView {
+    let troubled = move || {
+        live.model.with(|m| {
+            m.packages
+                .as_ref()
+                .map(|all| {
+                    all.values()
+                        .filter(|p| matches!(p.state.as_str(), "Failed" | "Stalled"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    let answer = RwSignal::new(String::new());
+    let act = move |key: Option<pb::PackageKey>, action: pb::act_request::Action| {
+        let request = pb::ActRequest {
+            key,
+            action: action as i32,
+            version: String::new(),
+            force: false,
+        };
+        answer.set("…".into());
+        leptos::task::spawn_local(async move {
+            answer.set(match crate::rpc::act(request).await {
+                Ok(a) => a.message,
+                Err(s) => s.message().to_string(),
+            });
+        });
+    };
+    view! {
+        <div class="toolbar">
+            <button class="button" id="upgrade-all" on:click=move |_| act(None, pb::act_request::Action::UpgradeAll)>"Upgrade all"</button>
+            <span id="attention-result" class="muted">{move || answer.get()}</span>
+        </div>
+        <Show when=move || !troubled().is_empty()>
+            <section class="attention" id="needs-attention">
+                <h2>"Needs attention "<span class="count">{move || troubled().len()}</span></h2>
+                <ul>
+                    <For each=troubled key=|p| (p.key.clone().unwrap_or_default().namespace, p.key.clone().unwrap_or_default().name, p.resource_version.clone()) let:p>
+                        {
+                            let key = p.key.clone().unwrap_or_default();
+                            let shown = if key.namespace.is_empty() { key.name.clone() } else { format!("{}/{}", key.namespace, key.name) };
+                            let for_retry = key.clone();
+                            view! {
+                                <li data-name=key.name.clone()>
+                                    <a href=crate::route::Route::install(&key)>{shown}</a>" "
+                                    <span class="state failed">{p.reason.clone()}</span>" "{p.message.clone()}" "
+                                    <button class="button retry" on:click=move |_| act(Some(for_retry.clone()), pb::act_request::Action::Retry)>"Retry"</button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </section>
+        </Show>
     }
 }

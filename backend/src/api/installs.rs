@@ -1,0 +1,463 @@
+//! The installed-package page's calls: what one install is (GetInstall), what to do to
+//! it (Act), and what an install or upgrade would do (Preview). Each is the CLI's own
+//! code path (`install`, `upgrade`, `uninstall`, `cli::status::retry`, `preview`), so
+//! the dashboard refuses exactly what the CLI refuses, with the same words.
+//!
+//! Reads: GetInstall reads the one object and its Events from the API server when the
+//! page opens (the caches hold what lists need, not conditions, object health or
+//! Events); versions come from the repository cache.
+
+use crate::types::{ClusterPackage, Package, PackageStatus, ValueConfiguration};
+use hoist_core::install::InstallRef;
+use hoist_proto::v1 as pb;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use std::collections::BTreeMap;
+use tonic::{Code, Status};
+
+/// The install `key` names.
+pub fn target(key: &pb::PackageKey) -> InstallRef {
+    InstallRef::new(
+        (!key.namespace.is_empty()).then_some(key.namespace.as_str()),
+        key.name.clone(),
+    )
+}
+
+fn api_error(e: kube::Error) -> Status {
+    match &e {
+        kube::Error::Api(s) if s.code == 404 => Status::not_found(e.to_string()),
+        kube::Error::Api(s) if s.code == 403 => Status::permission_denied(e.to_string()),
+        kube::Error::Api(s) if s.code == 409 => Status::aborted(e.to_string()),
+        kube::Error::Api(s) if s.code == 400 || s.code == 422 => {
+            Status::invalid_argument(e.to_string())
+        }
+        _ => Status::unavailable(e.to_string()),
+    }
+}
+
+/// The object as the page needs it.
+struct Read {
+    spec: crate::types::PackageSpec,
+    status: Option<PackageStatus>,
+    annotations: BTreeMap<String, String>,
+    deleting: bool,
+    uid: String,
+}
+
+async fn read(client: &Client, at: &InstallRef) -> Result<Read, Status> {
+    let not_found = || Status::not_found(format!("{at} is not installed"));
+    Ok(match &at.namespace {
+        None => {
+            let p = Api::<ClusterPackage>::all(client.clone())
+                .get_opt(&at.name)
+                .await
+                .map_err(api_error)?
+                .ok_or_else(not_found)?;
+            Read {
+                annotations: p.annotations().clone(),
+                deleting: p.metadata.deletion_timestamp.is_some(),
+                uid: p.uid().unwrap_or_default(),
+                spec: p.spec,
+                status: p.status,
+            }
+        }
+        Some(ns) => {
+            let p = Api::<Package>::namespaced(client.clone(), ns)
+                .get_opt(&at.name)
+                .await
+                .map_err(api_error)?
+                .ok_or_else(not_found)?;
+            Read {
+                annotations: p.annotations().clone(),
+                deleting: p.metadata.deletion_timestamp.is_some(),
+                uid: p.uid().unwrap_or_default(),
+                spec: p.spec.spec,
+                status: p.status,
+            }
+        }
+    })
+}
+
+fn unix_ms(rfc3339: Option<&str>) -> i64 {
+    rfc3339
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or(0, |t| t.timestamp_millis())
+}
+
+fn shown(v: &ValueConfiguration) -> String {
+    if let Some(value) = &v.value {
+        return value.clone();
+    }
+    let Some(from) = &v.value_from else {
+        return String::new();
+    };
+    let ns = |n: &Option<String>| n.as_ref().map(|n| format!("{n}/")).unwrap_or_default();
+    if let Some(r) = &from.config_map_ref {
+        format!(
+            "from ConfigMap {}{} key {}",
+            ns(&r.namespace),
+            r.name,
+            r.key
+        )
+    } else if let Some(r) = &from.secret_ref {
+        format!("from Secret {}{} key {}", ns(&r.namespace), r.name, r.key)
+    } else if let Some(r) = &from.package_ref {
+        format!("from ClusterPackage {} value {}", r.name, r.value)
+    } else {
+        String::new()
+    }
+}
+
+/// GetInstall: see the module doc.
+pub async fn details(
+    client: &Client,
+    repositories: &crate::repo::clientset::Clientset,
+    hub_package: Option<pb::Package>,
+    key: &pb::PackageKey,
+) -> Result<pb::InstallDetails, Status> {
+    let at = target(key);
+    let r = read(client, &at).await?;
+    let status = r.status.unwrap_or_default();
+    let conditions = status
+        .conditions
+        .iter()
+        .map(|c| pb::Condition {
+            r#type: c.type_.clone(),
+            status: c.status.clone(),
+            reason: c.reason.clone(),
+            message: c.message.clone(),
+            since_unix_ms: unix_ms(c.last_transition_time.as_deref()),
+        })
+        .collect();
+    let objects = status
+        .objects
+        .iter()
+        .map(|o| pb::ObjectState {
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone().unwrap_or_default(),
+            name: o.name.clone(),
+            action: o.action.clone(),
+            health: o.health.clone(),
+            message: o.message.clone(),
+        })
+        .collect();
+    let owned_packages = status
+        .owned_packages
+        .iter()
+        .map(|o| InstallRef::new(o.namespace.as_deref(), o.name.clone()).to_string())
+        .collect();
+    let events = events(client, &at, &r.uid).await;
+    let needed_by = needed_by(client, repositories, &at, &r.spec.package_info.name).await;
+    let versions = match match &r.spec.package_info.repository_name {
+        Some(n) => repositories.get(n),
+        None => repositories.default_repository(),
+    } {
+        Some(repo) => repo
+            .versions(
+                &r.spec.package_info.name,
+                crate::repo::fetch::Freshness::Cached,
+            )
+            .await
+            .map(|v| {
+                hoist_core::repo::version::sorted(
+                    v.value.versions.iter().map(|x| x.version.as_str()),
+                )
+                .into_iter()
+                .map(|v| v.as_str().to_string())
+                .collect()
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let dead_lettered = status.conditions.iter().any(|c| {
+        c.type_ == "Stalled"
+            && c.status == "True"
+            && c.reason == hoist_core::operator::conditions::reason::RETRIES_EXHAUSTED
+    });
+    Ok(pb::InstallDetails {
+        package: hub_package,
+        conditions,
+        objects,
+        owned_packages,
+        needed_by,
+        events,
+        values: r
+            .spec
+            .values
+            .iter()
+            .map(|(k, v)| pb::Setting {
+                key: k.clone(),
+                value: shown(v),
+            })
+            .collect(),
+        versions,
+        auto_update: r
+            .annotations
+            .get(crate::operator::auto_update::AUTO_UPDATE)
+            .is_some_and(|v| v == "true"),
+        dead_lettered,
+        deleting: r.deleting,
+    })
+}
+
+/// The install's recent Events (`events.k8s.io/v1`, by its uid), newest first. A
+/// failure to list them leaves the list empty; the page still shows the rest.
+async fn events(client: &Client, at: &InstallRef, uid: &str) -> Vec<pb::EventLine> {
+    use k8s_openapi::api::events::v1::Event;
+    let api: Api<Event> = match &at.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        // A ClusterPackage's Events go to the default namespace.
+        None => Api::namespaced(client.clone(), "default"),
+    };
+    let lp = ListParams::default().fields(&format!("regarding.uid={uid}"));
+    let Ok(list) = api.list(&lp).await else {
+        return Vec::new();
+    };
+    let mut out: Vec<pb::EventLine> = list
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.uid.as_deref()) == Some(uid))
+        .map(|e| {
+            let when = e
+                .series
+                .as_ref()
+                .map(|s| s.last_observed_time.0)
+                .or(e.event_time.as_ref().map(|t| t.0))
+                .or(e.metadata.creation_timestamp.as_ref().map(|t| t.0));
+            pb::EventLine {
+                r#type: e.type_.unwrap_or_default(),
+                reason: e.reason.unwrap_or_default(),
+                note: e.note.unwrap_or_default(),
+                unix_ms: when.map_or(0, |t| t.as_millisecond()),
+                count: e.series.map_or(1, |s| s.count),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.unix_ms.cmp(&a.unix_ms));
+    out.truncate(20);
+    out
+}
+
+/// Installs whose package declares a dependency on `package` that `at` serves.
+async fn needed_by(
+    client: &Client,
+    repositories: &crate::repo::clientset::Clientset,
+    at: &InstallRef,
+    package: &str,
+) -> Vec<String> {
+    let lp = ListParams::default();
+    let mut all: Vec<crate::upgrade::Install> = Vec::new();
+    if let Ok(l) = Api::<ClusterPackage>::all(client.clone()).list(&lp).await {
+        all.extend(l.iter().map(crate::upgrade::Install::of_cluster));
+    }
+    if let Ok(l) = Api::<Package>::all(client.clone()).list(&lp).await {
+        all.extend(l.iter().map(crate::upgrade::Install::of_namespaced));
+    }
+    let mut out = Vec::new();
+    for other in all.iter().filter(|o| o.at != *at && at.serves(&o.at)) {
+        let repo = match &other.repository {
+            Some(n) => repositories.get(n),
+            None => repositories.default_repository(),
+        };
+        let Some(repo) = repo else { continue };
+        let Ok(m) = repo
+            .manifest(
+                &other.package,
+                &other.version,
+                crate::repo::fetch::Freshness::Cached,
+            )
+            .await
+        else {
+            continue;
+        };
+        if m.value.dependencies.iter().any(|d| d.name == package) {
+            out.push(other.at.to_string());
+        }
+    }
+    out
+}
+
+/// Act: see the proto.
+pub async fn act(
+    client: &Client,
+    repositories: &crate::repo::clientset::Clientset,
+    catalogue: &crate::repo::catalogue::Catalogue,
+    req: pb::ActRequest,
+) -> Result<String, Status> {
+    use pb::act_request::Action;
+    let action = Action::try_from(req.action).unwrap_or(Action::Unspecified);
+    if action == Action::UpgradeAll {
+        return crate::upgrade::upgrade_all(client, repositories, catalogue, None)
+            .await
+            .map(|done| done.to_string())
+            .map_err(api_error);
+    }
+    let key = req
+        .key
+        .as_ref()
+        .ok_or_else(|| Status::invalid_argument("which install?"))?;
+    let at = target(key);
+    let merge = |patch: serde_json::Value| {
+        let at = at.clone();
+        async move {
+            let pp = PatchParams::default();
+            let p = Patch::Merge(patch);
+            match &at.namespace {
+                None => Api::<ClusterPackage>::all(client.clone())
+                    .patch(&at.name, &pp, &p)
+                    .await
+                    .map(|_| ()),
+                Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
+                    .patch(&at.name, &pp, &p)
+                    .await
+                    .map(|_| ()),
+            }
+            .map_err(api_error)
+        }
+    };
+    match action {
+        Action::Upgrade => {
+            let r = crate::upgrade::UpgradeRequest {
+                name: at.name.clone(),
+                namespace: at.namespace.clone(),
+                version: (!req.version.is_empty()).then(|| req.version.clone()),
+            };
+            crate::upgrade::upgrade(client, repositories, catalogue, &r)
+                .await
+                .map(|u| u.to_string())
+                .map_err(upgrade_status)
+        }
+        Action::Uninstall => {
+            let r = crate::uninstall::UninstallRequest {
+                name: at.name.clone(),
+                namespace: at.namespace.clone(),
+                force: req.force,
+            };
+            crate::uninstall::uninstall(client, repositories, catalogue, &r)
+                .await
+                .map(|u| u.to_string())
+                .map_err(|e| {
+                    use crate::uninstall::UninstallError as E;
+                    match e {
+                        E::NotInstalled { .. } => Status::not_found(e.to_string()),
+                        E::Needed { .. } => Status::failed_precondition(e.to_string()),
+                        E::Api(k) => api_error(k),
+                    }
+                })
+        }
+        Action::Suspend | Action::Resume => {
+            let suspend = action == Action::Suspend;
+            merge(serde_json::json!({"spec": {"suspend": suspend}})).await?;
+            Ok(format!(
+                "{at} {}",
+                if suspend {
+                    "suspended: the operator changes nothing until it is resumed"
+                } else {
+                    "resumed"
+                }
+            ))
+        }
+        Action::Retry => crate::cli::status::retry(client, &at)
+            .await
+            .map(|(text, _)| text.trim().to_string())
+            .map_err(|e| Status::new(Code::Unavailable, e.to_string())),
+        Action::AutoUpdateOn | Action::AutoUpdateOff => {
+            let on = action == Action::AutoUpdateOn;
+            let value = if on {
+                serde_json::Value::String("true".into())
+            } else {
+                serde_json::Value::Null
+            };
+            merge(serde_json::json!({"metadata": {"annotations": {
+                crate::operator::auto_update::AUTO_UPDATE: value
+            }}}))
+            .await?;
+            Ok(format!(
+                "{at}: auto-update {}",
+                if on {
+                    "on: the operator moves it to each newer version its dependents accept"
+                } else {
+                    "off"
+                }
+            ))
+        }
+        Action::Unspecified | Action::UpgradeAll => {
+            Err(Status::invalid_argument("no action given"))
+        }
+    }
+}
+
+fn upgrade_status(e: crate::upgrade::UpgradeError) -> Status {
+    use crate::upgrade::UpgradeError as E;
+    match &e {
+        E::NotInstalled(_) => Status::not_found(e.to_string()),
+        E::Resolve(r) if r.is_not_found() => Status::not_found(e.to_string()),
+        E::Resolve(_) => Status::unavailable(e.to_string()),
+        E::Rule(_) => Status::invalid_argument(e.to_string()),
+        E::Conflict(_) => Status::aborted(e.to_string()),
+        E::Api(_) => Status::unavailable(e.to_string()),
+    }
+}
+
+/// Preview: see the proto.
+pub async fn preview(
+    client: &Client,
+    repositories: std::sync::Arc<crate::repo::clientset::Clientset>,
+    catalogue: &crate::repo::catalogue::Catalogue,
+    req: pb::PreviewRequest,
+) -> Result<pb::Plan, Status> {
+    use crate::preview::PreviewError as E;
+    let to_status = |e: E| match e {
+        E::Install(i) => super::dashboard::install_status(i),
+        E::Upgrade(u) => upgrade_status(u),
+        E::Plan(p) => Status::failed_precondition(p.to_string()),
+        E::Api(k) => api_error(k),
+    };
+    let plan = if let Some(i) = req.install {
+        let opt = |s: String| (!s.is_empty()).then_some(s);
+        let install = crate::install::InstallRequest {
+            package: i.package,
+            version: opt(i.version),
+            repository: opt(i.repository),
+            name: opt(i.name),
+            namespace: opt(i.namespace),
+            values: i.values.into_iter().map(|s| (s.key, s.value)).collect(),
+        };
+        crate::preview::install(client, repositories, catalogue, &install)
+            .await
+            .map_err(to_status)?
+    } else {
+        let key = req
+            .upgrade
+            .ok_or_else(|| Status::invalid_argument("an install or an upgrade to preview"))?;
+        let at = target(&key);
+        let upgrade = crate::upgrade::UpgradeRequest {
+            name: at.name,
+            namespace: at.namespace,
+            version: (!req.version.is_empty()).then_some(req.version),
+        };
+        crate::preview::upgrade(client, repositories, catalogue, &upgrade)
+            .await
+            .map_err(to_status)?
+    };
+    let summary = crate::preview::render(&plan)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    Ok(pb::Plan {
+        package: plan.package,
+        version: plan.version,
+        packages: plan.packages,
+        steps: plan
+            .steps
+            .into_iter()
+            .map(|s| pb::PlanStep {
+                action: s.action.as_str().into(),
+                object: s.object,
+                changes: s.changes,
+            })
+            .collect(),
+        summary,
+    })
+}

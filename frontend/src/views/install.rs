@@ -1,0 +1,213 @@
+//! One install's page: its state and why, each object the operator applied with its
+//! health, recent Events, values, and the actions: Upgrade (a version picker, with a
+//! Preview first), Suspend/Resume, Retry, auto-update, Uninstall (it says who still
+//! needs the install, and asks for the name before it deletes).
+//!
+//! Read with GetInstall when the page opens and again whenever the install changes on
+//! the stream (its resourceVersion moves), so it stays live; actions go through Act and
+//! their answer (or the server's reason for refusing) shows beside the buttons.
+
+use super::plan::{self, Previewed};
+use crate::connection::Live;
+use crate::route::Route;
+use hoist_proto::v1 as pb;
+use leptos::prelude::*;
+use pb::act_request::Action;
+
+#[component]
+pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView {
+    let key = pb::PackageKey {
+        scope: if namespace.is_empty() {
+            pb::Scope::Cluster as i32
+        } else {
+            pb::Scope::Namespaced as i32
+        },
+        namespace: namespace.clone(),
+        name: name.clone(),
+    };
+    let details = RwSignal::new(None::<Result<pb::InstallDetails, String>>);
+    let key_value = StoredValue::new(key.clone());
+    // The install's resourceVersion on the stream: each change reloads the page.
+    let k2 = key.clone();
+    let version = Memo::new(move |_| {
+        live.model.with(|m| {
+            m.packages.as_ref().map(|all| {
+                all.get(&(k2.scope, k2.namespace.clone(), k2.name.clone()))
+                    .map(|p| p.resource_version.clone())
+            })
+        })
+    });
+    let k3 = key.clone();
+    Effect::new(move |_| {
+        if version.get().is_none() {
+            return;
+        }
+        let key = k3.clone();
+        leptos::task::spawn_local(async move {
+            let r = crate::rpc::get_install(key).await;
+            details.set(Some(r.map_err(|s| s.message().to_string())));
+        });
+    });
+    let title = if namespace.is_empty() {
+        format!("ClusterPackage {name}")
+    } else {
+        format!("Package {namespace}/{name}")
+    };
+    view! {
+        <section class="details" id="install-page" data-name=name.clone() data-namespace=namespace.clone()>
+            <p class="crumbs"><a href=Route::Installed.href()>"Installed"</a>" / "{title.clone()}</p>
+            {move || match details.get() {
+                None => view! { <super::Spinner text="Loading the install…" /> }.into_any(),
+                Some(Err(why)) => view! { <div class="banner" id="install-error"><span>{why}</span></div> }.into_any(),
+                Some(Ok(d)) => view! { <Install d=d key=key_value title=title.clone() /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Install(
+    d: pb::InstallDetails,
+    key: StoredValue<pb::PackageKey>,
+    title: String,
+) -> impl IntoView {
+    let p = d.package.clone().unwrap_or_default();
+    let state_class = format!("state {}", p.state.to_ascii_lowercase());
+    let answer = RwSignal::new(String::new());
+    let refused = RwSignal::new(false);
+    let pending = RwSignal::new(false);
+    let act = move |action: Action, version: String, force: bool| {
+        if pending.get_untracked() {
+            return;
+        }
+        pending.set(true);
+        let request = pb::ActRequest {
+            key: Some(key.get_value()),
+            action: action as i32,
+            version,
+            force,
+        };
+        leptos::task::spawn_local(async move {
+            let r = crate::rpc::act(request).await;
+            refused.set(r.is_err());
+            answer.set(match r {
+                Ok(a) => a.message,
+                Err(s) => s.message().to_string(),
+            });
+            pending.set(false);
+        });
+    };
+    let versions = d.versions.clone();
+    let pick = RwSignal::new(versions.first().cloned().unwrap_or_default());
+    let previewed = RwSignal::new(Previewed::None);
+    let preview = move |_| {
+        previewed.set(Previewed::Asking);
+        let request = pb::PreviewRequest {
+            install: None,
+            upgrade: Some(key.get_value()),
+            version: pick.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            previewed.set(match crate::rpc::preview(request).await {
+                Ok(plan) => Previewed::Plan(plan),
+                Err(s) => Previewed::Refused(s.message().to_string()),
+            });
+        });
+    };
+    let confirm = RwSignal::new(String::new());
+    let force = RwSignal::new(false);
+    let name_to_type = p.key.as_ref().map(|k| k.name.clone()).unwrap_or_default();
+    let typed_ok = {
+        let n = name_to_type.clone();
+        move || confirm.get() == n
+    };
+    let needed = d.needed_by.clone();
+    let needed_note =
+        (!needed.is_empty()).then(|| format!("Still needed by {}.", needed.join(", ")));
+    let suspended = p.suspended;
+    let auto = d.auto_update;
+    view! {
+        <div class="detail-head">
+            <h2 id="install-name">{title}</h2>
+            <span class=state_class id="install-state">{p.state.clone()}</span>
+            {suspended.then(|| view! { <span class="suspended">" suspended"</span> })}
+            {d.dead_lettered.then(|| view! { <span class="state failed" id="dead-lettered">" gave up: retry when fixed"</span> })}
+            {d.deleting.then(|| view! { <span class="muted">" uninstalling…"</span> })}
+        </div>
+        <dl class="facts">
+            <dt>"Package"</dt><dd><a href=Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a>" "{p.version.clone()}</dd>
+            <dt>"Installed"</dt><dd id="install-version">{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</dd>
+            <dt>"Repository"</dt><dd>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</dd>
+            {(!d.owned_packages.is_empty()).then(|| view! { <dt>"Installed for it"</dt><dd id="owned-packages">{d.owned_packages.join(", ")}</dd> })}
+            {(!needed.is_empty()).then(|| view! { <dt>"Needed by"</dt><dd id="needed-by">{needed.join(", ")}</dd> })}
+        </dl>
+        <div class="actions" id="actions">
+            <button class="button" id="retry" on:click=move |_| act(Action::Retry, String::new(), false) disabled=move || pending.get()>"Retry"</button>
+            {if suspended {
+                view! { <button class="button" id="resume" on:click=move |_| act(Action::Resume, String::new(), false)>"Resume"</button> }.into_any()
+            } else {
+                view! { <button class="button" id="suspend" on:click=move |_| act(Action::Suspend, String::new(), false)>"Suspend"</button> }.into_any()
+            }}
+            {if auto {
+                view! { <button class="button" id="auto-update" on:click=move |_| act(Action::AutoUpdateOff, String::new(), false)>"Auto-update: on"</button> }.into_any()
+            } else {
+                view! { <button class="button" id="auto-update" on:click=move |_| act(Action::AutoUpdateOn, String::new(), false)>"Auto-update: off"</button> }.into_any()
+            }}
+        </div>
+        <p id="act-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
+        <h3>"Conditions"</h3>
+        <table id="conditions">
+            <thead><tr><th>"Type"</th><th>"Status"</th><th>"Reason"</th><th>"Message"</th></tr></thead>
+            <tbody>{d.conditions.iter().map(|c| view! {
+                <tr data-type=c.r#type.clone()><td>{c.r#type.clone()}</td><td>{c.status.clone()}</td><td>{c.reason.clone()}</td><td>{c.message.clone()}</td></tr>
+            }).collect_view()}</tbody>
+        </table>
+        <h3>"Objects"</h3>
+        {if d.objects.is_empty() {
+            view! { <p class="empty">"Nothing applied yet."</p> }.into_any()
+        } else {
+            view! { <table id="objects">
+                <thead><tr><th>"Kind"</th><th>"Name"</th><th>"Action"</th><th>"Health"</th><th>"Message"</th></tr></thead>
+                <tbody>{d.objects.iter().map(|o| {
+                    let health = format!("health {}", o.health.to_ascii_lowercase());
+                    let name = if o.namespace.is_empty() { o.name.clone() } else { format!("{}/{}", o.namespace, o.name) };
+                    view! { <tr data-kind=o.kind.clone()><td>{o.kind.clone()}</td><td class="name">{name}</td><td>{o.action.clone()}</td><td><span class=health>{o.health.clone()}</span></td><td>{o.message.clone()}</td></tr> }
+                }).collect_view()}</tbody>
+            </table> }.into_any()
+        }}
+        <h3>"Values"</h3>
+        {if d.values.is_empty() {
+            view! { <p class="empty">"Defaults only."</p> }.into_any()
+        } else {
+            view! { <dl class="facts" id="install-values">{d.values.iter().map(|v| view! { <dt>{v.key.clone()}</dt><dd>{v.value.clone()}</dd> }).collect_view()}</dl> }.into_any()
+        }}
+        <h3>"Recent events"</h3>
+        {if d.events.is_empty() {
+            view! { <p class="empty">"None."</p> }.into_any()
+        } else {
+            view! { <ul id="events">{d.events.iter().map(|e| {
+                let class = format!("event {}", e.r#type.to_ascii_lowercase());
+                view! { <li class=class>{e.reason.clone()}": "{e.note.clone()}{(e.count > 1).then(|| format!(" (×{})", e.count))}</li> }
+            }).collect_view()}</ul> }.into_any()
+        }}
+        <h3>"Upgrade"</h3>
+        <div class="install" id="upgrade">
+            <select id="upgrade-version" on:change=move |ev| { pick.set(event_target_value(&ev)); previewed.set(Previewed::None); }>
+                {versions.iter().map(|v| {
+                    let current = *v == p.version;
+                    view! { <option value=v.clone()>{v.clone()}{current.then_some(" (current)")}</option> }
+                }).collect_view()}
+            </select>
+            <button class="button" id="preview-upgrade" on:click=preview>"Preview"</button>
+            <button class="button primary" id="upgrade-button" on:click=move |_| act(Action::Upgrade, pick.get_untracked(), false) disabled=move || pending.get()>"Upgrade"</button>
+        </div>
+        {move || plan::show(previewed.get())}
+        <h3>"Uninstall"</h3>
+        <div class="install" id="uninstall">
+            {needed_note.map(|n| view! { <p class="stale">{n}" Uninstalling it anyway breaks them."</p> })}
+            <label>"Type "<code>{name_to_type.clone()}</code>" to confirm "<input id="uninstall-confirm" on:input=move |ev| confirm.set(event_target_value(&ev)) /></label>
+            {(!needed.is_empty()).then(|| view! { <label><input type="checkbox" id="uninstall-force" on:change=move |ev| force.set(event_target_checked(&ev)) />" anyway"</label> })}
+            <button class="button danger" id="uninstall-button" disabled=move || !typed_ok() || pending.get() on:click=move |_| act(Action::Uninstall, String::new(), force.get_untracked())>"Uninstall"</button>
+        </div>
+    }
+}
