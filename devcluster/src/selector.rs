@@ -135,16 +135,46 @@ fn parse_set(rest: String) -> Option<Vec<String>> {
 
 #[derive(Debug, Clone, PartialEq)]
 enum FieldReq {
-    Eq(&'static str, String),
-    NotEq(&'static str, String),
+    Eq(Vec<String>, String),
+    NotEq(Vec<String>, String),
 }
 
-/// A parsed field selector over `metadata.name` / `metadata.namespace`.
+/// The fields of an Event the API server selects on (core `v1` names, and their
+/// `events.k8s.io/v1` names, which it converts to these): `(v1 field, events.k8s.io
+/// field)`. An Event is stored in the view it was written in, so a field is looked up
+/// under both names.
+const EVENT_FIELDS: [(&str, &str); 10] = [
+    ("involvedObject.kind", "regarding.kind"),
+    ("involvedObject.namespace", "regarding.namespace"),
+    ("involvedObject.name", "regarding.name"),
+    ("involvedObject.uid", "regarding.uid"),
+    ("involvedObject.apiVersion", "regarding.apiVersion"),
+    (
+        "involvedObject.resourceVersion",
+        "regarding.resourceVersion",
+    ),
+    ("involvedObject.fieldPath", "regarding.fieldPath"),
+    ("reason", "reason"),
+    ("type", "type"),
+    ("reportingComponent", "reportingController"),
+];
+
+fn pointer(field: &str) -> String {
+    format!("/{}", field.replace('.', "/"))
+}
+
+/// A parsed field selector over `metadata.name` / `metadata.namespace`, and for Events
+/// the fields the API server supports on them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FieldSelector(Vec<FieldReq>);
 
 impl FieldSelector {
     pub fn parse(s: &str) -> Result<Self, ApiError> {
+        Self::parse_for(s, false)
+    }
+
+    /// As [`FieldSelector::parse`], with the Event fields when `events`.
+    pub fn parse_for(s: &str, events: bool) -> Result<Self, ApiError> {
         let mut reqs = Vec::new();
         if s.trim().is_empty() {
             return Ok(Self(reqs));
@@ -161,12 +191,18 @@ impl FieldSelector {
                     "invalid field selector {s:?}: {term:?} is not of the form field=value"
                 )));
             };
-            let pointer = match field.trim() {
-                "metadata.name" => "/metadata/name",
-                "metadata.namespace" => "/metadata/namespace",
-                other => {
+            let field = field.trim();
+            let event_field = EVENT_FIELDS
+                .iter()
+                .find(|(v1, new)| *v1 == field || *new == field)
+                .filter(|_| events);
+            let pointer: Vec<String> = match (field, event_field) {
+                ("metadata.name" | "metadata.namespace", _) => vec![pointer(field)],
+                (_, Some((v1, new))) => vec![pointer(v1), pointer(new)],
+                (other, None) => {
                     return Err(ApiError::bad_request(format!(
-                        "field label not supported: {other} (supported: metadata.name, metadata.namespace)"
+                        "field label not supported: {other} (supported: metadata.name, metadata.namespace{})",
+                        if events { ", and the Event fields" } else { "" }
                     )));
                 }
             };
@@ -181,7 +217,11 @@ impl FieldSelector {
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
-        let get = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("");
+        let get = |ps: &[String]| {
+            ps.iter()
+                .find_map(|p| obj.pointer(p).and_then(Value::as_str))
+                .unwrap_or("")
+        };
         self.0.iter().all(|r| match r {
             FieldReq::Eq(p, v) => get(p) == v,
             FieldReq::NotEq(p, v) => get(p) != v,
@@ -233,6 +273,28 @@ mod tests {
             let err = LabelSelector::parse(s).expect_err(s);
             assert_eq!(err.code, 400, "{s}");
         }
+    }
+
+    #[test]
+    fn event_field_selectors_work_in_both_views_and_only_for_events() {
+        let new = json!({"metadata": {"name": "e"}, "regarding": {"uid": "u1", "kind": "Package"}, "reason": "Ready"});
+        let old = json!({"metadata": {"name": "e"}, "involvedObject": {"uid": "u1", "kind": "Package"}, "reason": "Ready"});
+        for sel in [
+            "regarding.uid=u1",
+            "involvedObject.uid=u1",
+            "reason=Ready,regarding.kind=Package",
+        ] {
+            let f = FieldSelector::parse_for(sel, true).expect(sel);
+            assert!(f.matches(&new) && f.matches(&old), "{sel}");
+        }
+        let other = FieldSelector::parse_for("regarding.uid=u2", true).expect("parse");
+        assert!(!other.matches(&new));
+        assert_eq!(
+            FieldSelector::parse_for("regarding.uid=u1", false)
+                .expect_err("not an Event")
+                .code,
+            400
+        );
     }
 
     #[test]

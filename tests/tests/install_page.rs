@@ -44,6 +44,7 @@ async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page
     b.goto(&format!("{}/#/packages/hello-web", backend.url()))
         .await
         .expect("open the package page");
+    browser.wait_count("#install-namespace", 1).await;
     let namespace = b
         .find(Locator::Css("#install-namespace"))
         .await
@@ -167,9 +168,9 @@ async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page
         .find(Locator::Css("#uninstall-button"))
         .await
         .expect("button");
-    assert_eq!(
-        button.attr("disabled").await.expect("attr").as_deref(),
-        Some("")
+    assert!(
+        button.attr("disabled").await.expect("attr").is_some(),
+        "Uninstall waits for the name"
     );
     b.find(Locator::Css("#uninstall-confirm"))
         .await

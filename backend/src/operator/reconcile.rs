@@ -124,6 +124,16 @@ fn with_phase<K: Installable>(pkg: &K, base: PackageStatus, phase: &Phase) -> Pa
 }
 
 async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> Result<(), Error> {
+    if !status::differs(pkg.status(), new) {
+        return Ok(());
+    }
+    let moved = ready_moved(pkg.status(), new);
+    // The Event first: whoever sees the new status (the dashboard reloads on it) finds
+    // the Event that announces it. A status write that then fails is retried, and its
+    // repeated Event folds into the same series.
+    if moved {
+        announce(pkg, ctx, new).await;
+    }
     let api = pkg.api(&ctx.client);
     if status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
         ctx.metrics.status_written();
@@ -133,9 +143,29 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
             message = new.conditions.first().map(|c| c.message.as_str()).unwrap_or(""),
             "status written"
         );
-        announce(pkg, ctx, new).await;
+    }
+    if moved {
+        // After the write: dependents read this package's state from the watch.
+        ctx.notify_dependents(&hoist_core::install::InstallRef::new(
+            pkg.namespace().as_deref(),
+            pkg.name_any(),
+        ));
     }
     Ok(())
+}
+
+fn ready(s: Option<&PackageStatus>) -> Option<(String, String, String)> {
+    s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Whether the `Ready` condition moves (status or reason) from `old` to `new`.
+fn ready_moved(old: Option<&PackageStatus>, new: &PackageStatus) -> bool {
+    match (ready(old), ready(Some(new))) {
+        (_, None) => false,
+        (Some(b), Some(n)) => b.0 != n.0 || b.1 != n.1,
+        (None, Some(_)) => true,
+    }
 }
 
 /// An Event when the package's `Ready` condition moves (status or reason): what users
@@ -143,20 +173,9 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
 /// a package at rest emits nothing; a failure to publish is logged, never fatal.
 async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
     use kube::runtime::events::{Event, EventType};
-    let ready = |s: Option<&PackageStatus>| {
-        s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-    };
     let Some(now) = ready(Some(new)) else {
         return;
     };
-    if ready(pkg.status()).is_some_and(|b| b.0 == now.0 && b.1 == now.1) {
-        return;
-    }
-    ctx.notify_dependents(&hoist_core::install::InstallRef::new(
-        pkg.namespace().as_deref(),
-        pkg.name_any(),
-    ));
     // Progress is in the status; Events are for arrivals (Ready) and trouble.
     let type_ = match (now.0.as_str(), now.1.as_str()) {
         ("True", _) => EventType::Normal,

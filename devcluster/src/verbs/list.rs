@@ -12,15 +12,21 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 
 /// The selectors of a request; malformed ones are 400 BadRequest.
-pub fn selectors(query: &Query) -> Result<Selectors, ApiError> {
+pub fn selectors(
+    query: &Query,
+    rt: &crate::resources::ResourceType,
+) -> Result<Selectors, ApiError> {
     Ok(Selectors {
         labels: LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?,
-        fields: FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?,
+        fields: FieldSelector::parse_for(
+            query.get("fieldSelector").map_or("", String::as_str),
+            crate::events::is_event(rt),
+        )?,
     })
 }
 
 pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
-    let selectors = selectors(ctx.query)?;
+    let selectors = selectors(ctx.query, ctx.rt)?;
     let limit = match ctx.query.get("limit").filter(|l| !l.is_empty()) {
         Some(l) => Some(
             l.parse::<usize>()

@@ -79,7 +79,7 @@ pub fn handle(
     let mut spec = Spec {
         rt: ctx.rt.clone(),
         ns: ns.map(str::to_string),
-        selectors: selectors(q)?,
+        selectors: selectors(q, ctx.rt)?,
         bookmarks: flag("allowWatchBookmarks"),
         initial_events_end: send_initial,
         timeout,

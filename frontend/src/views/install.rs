@@ -48,6 +48,15 @@ pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView
             details.set(Some(r.map_err(|s| s.message().to_string())));
         });
     });
+    let ui = Ui {
+        answer: RwSignal::new(String::new()),
+        refused: RwSignal::new(false),
+        pending: RwSignal::new(false),
+        pick: RwSignal::new(String::new()),
+        previewed: RwSignal::new(Previewed::None),
+        confirm: RwSignal::new(String::new()),
+        force: RwSignal::new(false),
+    };
     let title = if namespace.is_empty() {
         format!("ClusterPackage {name}")
     } else {
@@ -59,10 +68,23 @@ pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView
             {move || match details.get() {
                 None => view! { <super::Spinner text="Loading the install…" /> }.into_any(),
                 Some(Err(why)) => view! { <div class="banner" id="install-error"><span>{why}</span></div> }.into_any(),
-                Some(Ok(d)) => view! { <Install d=d key=key_value title=title.clone() /> }.into_any(),
+                Some(Ok(d)) => view! { <Install d=d key=key_value title=title.clone() ui=ui /> }.into_any(),
             }}
         </section>
     }
+}
+
+/// What the user did on the page: kept across the reloads each change of the install
+/// causes (an action's answer, a picked version, a preview, a half-typed confirmation).
+#[derive(Clone, Copy)]
+struct Ui {
+    answer: RwSignal<String>,
+    refused: RwSignal<bool>,
+    pending: RwSignal<bool>,
+    pick: RwSignal<String>,
+    previewed: RwSignal<Previewed>,
+    confirm: RwSignal<String>,
+    force: RwSignal<bool>,
 }
 
 #[component]
@@ -70,12 +92,19 @@ fn Install(
     d: pb::InstallDetails,
     key: StoredValue<pb::PackageKey>,
     title: String,
+    ui: Ui,
 ) -> impl IntoView {
     let p = d.package.clone().unwrap_or_default();
     let state_class = format!("state {}", p.state.to_ascii_lowercase());
-    let answer = RwSignal::new(String::new());
-    let refused = RwSignal::new(false);
-    let pending = RwSignal::new(false);
+    let Ui {
+        answer,
+        refused,
+        pending,
+        pick,
+        previewed,
+        confirm,
+        force,
+    } = ui;
     let act = move |action: Action, version: String, force: bool| {
         if pending.get_untracked() {
             return;
@@ -98,8 +127,9 @@ fn Install(
         });
     };
     let versions = d.versions.clone();
-    let pick = RwSignal::new(versions.first().cloned().unwrap_or_default());
-    let previewed = RwSignal::new(Previewed::None);
+    if pick.with_untracked(String::is_empty) {
+        pick.set(versions.first().cloned().unwrap_or_default());
+    }
     let preview = move |_| {
         previewed.set(Previewed::Asking);
         let request = pb::PreviewRequest {
@@ -114,8 +144,6 @@ fn Install(
             });
         });
     };
-    let confirm = RwSignal::new(String::new());
-    let force = RwSignal::new(false);
     let name_to_type = p.key.as_ref().map(|k| k.name.clone()).unwrap_or_default();
     let typed_ok = {
         let n = name_to_type.clone();
@@ -195,7 +223,8 @@ fn Install(
             <select id="upgrade-version" on:change=move |ev| { pick.set(event_target_value(&ev)); previewed.set(Previewed::None); }>
                 {versions.iter().map(|v| {
                     let current = *v == p.version;
-                    view! { <option value=v.clone()>{v.clone()}{current.then_some(" (current)")}</option> }
+                    let chosen = pick.with_untracked(|x| x == v);
+                    view! { <option value=v.clone() selected=chosen>{v.clone()}{current.then_some(" (current)")}</option> }
                 }).collect_view()}
             </select>
             <button class="button" id="preview-upgrade" on:click=preview>"Preview"</button>
@@ -205,7 +234,7 @@ fn Install(
         <h3>"Uninstall"</h3>
         <div class="install" id="uninstall">
             {needed_note.map(|n| view! { <p class="stale">{n}" Uninstalling it anyway breaks them."</p> })}
-            <label>"Type "<code>{name_to_type.clone()}</code>" to confirm "<input id="uninstall-confirm" on:input=move |ev| confirm.set(event_target_value(&ev)) /></label>
+            <label>"Type "<code>{name_to_type.clone()}</code>" to confirm "<input id="uninstall-confirm" value=confirm.get_untracked() on:input=move |ev| confirm.set(event_target_value(&ev)) /></label>
             {(!needed.is_empty()).then(|| view! { <label><input type="checkbox" id="uninstall-force" on:change=move |ev| force.set(event_target_checked(&ev)) />" anyway"</label> })}
             <button class="button danger" id="uninstall-button" disabled=move || !typed_ok() || pending.get() on:click=move |_| act(Action::Uninstall, String::new(), force.get_untracked())>"Uninstall"</button>
         </div>
