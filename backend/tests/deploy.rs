@@ -22,7 +22,13 @@ async fn every_deploy_object_applies_under_strict_field_validation() {
         .expect("devcluster");
     let client = cluster.client().expect("client");
     let pp = PatchParams::apply("deploy-test").validation_strict();
-    for file in ["crds.yaml", "hoist.yaml", "rbac.yaml", "operator.yaml"] {
+    for file in [
+        "crds.yaml",
+        "hoist.yaml",
+        "rbac.yaml",
+        "operator.yaml",
+        "dashboard-preview.yaml",
+    ] {
         // After the CRDs, discovery knows their kinds too.
         let discovery = Discovery::new(client.clone())
             .run()

@@ -233,7 +233,7 @@ async fn events(client: &Client, at: &InstallRef, uid: &str) -> Vec<pb::EventLin
             }
         })
         .collect();
-    out.sort_by(|a, b| b.unix_ms.cmp(&a.unix_ms));
+    out.sort_by_key(|e| std::cmp::Reverse(e.unix_ms));
     out.truncate(20);
     out
 }
@@ -410,6 +410,12 @@ pub async fn preview(
     let to_status = |e: E| match e {
         E::Install(i) => super::dashboard::install_status(i),
         E::Upgrade(u) => upgrade_status(u),
+        E::Plan(crate::operator::Error::Kube(kube::Error::Api(s))) if s.code == 403 => {
+            Status::permission_denied(format!(
+                "the dashboard may not dry-run what this package holds ({}); apply deploy/dashboard-preview.yaml to enable Preview, or use `hoist install --dry-run`",
+                s.message
+            ))
+        }
         E::Plan(p) => Status::failed_precondition(p.to_string()),
         E::Api(k) => api_error(k),
     };

@@ -202,7 +202,9 @@ async fn step(
                 vec!["its namespace is created first (not checked before)".into()],
             ));
         }
-        Err(kube::Error::Api(s)) if (400..500).contains(&s.code) && s.code != 404 => {
+        Err(kube::Error::Api(s))
+            if (400..500).contains(&s.code) && ![403, 404].contains(&s.code) =>
+        {
             return Ok(make(Action::Refused, vec![s.message]));
         }
         Err(e) => return Err(e.into()),
