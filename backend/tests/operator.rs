@@ -720,6 +720,28 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
         .await
         .expect("the parent's own object");
 
+    // Glasskube's PackageInfo for each version in use, Ready with its package.yaml.
+    let infos: Api<hoist::types::PackageInfo> = Api::all(h.client.clone());
+    let info = infos
+        .get("glasskube-format--platform--v1.0.0-1")
+        .await
+        .expect("the parent's PackageInfo");
+    let info_status = info.status.expect("status");
+    assert!(
+        info_status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True" && c.reason == "SyncCompleted")
+    );
+    assert_eq!(
+        info_status.manifest.as_ref().and_then(|m| m.get("name")),
+        Some(&json!("platform"))
+    );
+    infos
+        .get("glasskube-format--kv-store--v1.4.1-2")
+        .await
+        .expect("the component's PackageInfo");
+
     // v1.1.0 drops the component: it is removed; the namespace the parent made stays.
     cluster_packages
         .patch(
@@ -763,6 +785,18 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
         namespaces.get_opt("platform").await.expect("get").is_some(),
         "the upgrade pruned the parent's namespace"
     );
+    // The old version's PackageInfo went with the upgrade; the new one is there.
+    assert!(
+        infos
+            .get_opt("glasskube-format--platform--v1.0.0-1")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    infos
+        .get("glasskube-format--platform--v1.1.0")
+        .await
+        .expect("the new version's PackageInfo");
     let settings = configmaps.get("platform-settings").await.expect("settings");
     assert_eq!(
         settings
@@ -788,6 +822,16 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
             .expect("get")
             .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
     );
+    let left: Vec<String> = infos
+        .list(&Default::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|i| i.name_any())
+        .filter(|n| n.starts_with("glasskube-format--platform") || n.contains("crd-lib"))
+        .collect();
+    assert!(left.is_empty(), "PackageInfos left behind: {left:?}");
 }
 
 fn flux_kind(group: &str, version: &str, kind: &str, plural: &str) -> kube::api::ApiResource {

@@ -19,6 +19,7 @@ pub mod lease;
 pub mod metrics;
 pub mod objects;
 pub mod package;
+pub mod package_infos;
 pub mod preview;
 pub mod probes;
 pub mod reconcile;
@@ -137,6 +138,8 @@ pub struct Context {
     pub scopes: scopes::Scopes,
     pub objects: Arc<objects::Objects>,
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
+    /// The PackageInfos (see [`package_infos`]).
+    pub package_infos: Store<crate::types::PackageInfo>,
     pub retries: Retries,
     pub metrics: Arc<metrics::Metrics>,
     pub opts: OperatorOptions,
@@ -293,6 +296,23 @@ pub async fn start(
     .await
 }
 
+/// The PackageInfos, watched into a store (its first list awaited, bounded).
+async fn package_infos_store(
+    client: &Client,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> Store<crate::types::PackageInfo> {
+    let (reader, writer) = reflector::store();
+    let api: Api<crate::types::PackageInfo> = Api::all(client.clone());
+    tasks.spawn(
+        watcher::watcher(api, watcher::Config::default())
+            .default_backoff()
+            .reflect(writer)
+            .for_each(|_| futures::future::ready(())),
+    );
+    let _ = tokio::time::timeout(objects::FIRST_LIST, reader.wait_until_ready()).await;
+    reader
+}
+
 /// A context with the operator's watches (namespaces, packages) but no controllers:
 /// what a [`preview::plan`] needs outside a running operator (`hoist install
 /// --dry-run`, the dashboard's Preview). Its triggers go nowhere. Stops when dropped.
@@ -345,6 +365,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
     );
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
     let _ = tokio::time::timeout(objects::FIRST_LIST, cluster_reader.wait_until_ready()).await;
+    let package_infos = package_infos_store(&client, &mut tasks).await;
     let _ = tokio::time::timeout(objects::FIRST_LIST, namespaced_reader.wait_until_ready()).await;
     let (to_cluster, to_namespaced) = objects.senders();
     let inputs = inputs::Inputs::new(
@@ -360,6 +381,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         scopes,
         objects,
         namespaces: ns_reader,
+        package_infos,
         retries: Retries::default(),
         metrics: Arc::new(metrics::Metrics::new()),
         opts: OperatorOptions::default(),
@@ -404,6 +426,7 @@ pub async fn start_with(
         .for_each(|_| futures::future::ready(()));
     background.spawn(ns_stream);
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
+    let package_infos = package_infos_store(&client, &mut background).await;
 
     let config = controller::Config::default().concurrency(opts.concurrency);
     let (cluster_reader, cluster_writer) = reflector::store();
@@ -458,6 +481,7 @@ pub async fn start_with(
         scopes,
         objects,
         namespaces: ns_reader,
+        package_infos,
         retries: Retries::default(),
         metrics,
         opts: opts.clone(),

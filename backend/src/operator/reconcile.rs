@@ -13,7 +13,7 @@
 use super::apply::{self, Applied, PackageId};
 use super::error::Error;
 use super::package::Installable;
-use super::{Context, render, status};
+use super::{Context, package_infos, render, status};
 use crate::types::{OwnedResource, PackageStatus};
 use hoist_core::operator::conditions::Phase;
 use hoist_core::operator::health::{self, Health, Status};
@@ -253,6 +253,27 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
             })
         }
         Err(e) => {
+            let mut current = current;
+            if matches!(e, Error::Fetch(_) | Error::Format(_)) {
+                // Best effort: the PackageInfo says why its version cannot be read.
+                let info = &pkg.spec().package_info;
+                let failed = package_infos::ensure(
+                    ctx,
+                    info.repository_name.as_deref(),
+                    &info.name,
+                    &info.version,
+                    package_infos::Sync::Failed {
+                        message: hoist_core::repo::format::cut(&e.to_string()),
+                    },
+                )
+                .await;
+                if let Ok(name) = failed {
+                    let o = package_infos::owned(&name);
+                    if !current.owned_package_infos.contains(&o) {
+                        current.owned_package_infos.push(o);
+                    }
+                }
+            }
             let class = e.class();
             let failures = ctx.retries.bump(&key);
             ctx.metrics.reconcile_error(e.metric_label(), class);
@@ -298,6 +319,34 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
 /// Render, apply, prune, judge: the phase and the status (without conditions).
 async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageStatus), Error> {
     let rendered = render::render(pkg, ctx).await?;
+    // Glasskube's PackageInfo for this version (written only when it changes), and the
+    // ones of earlier versions released.
+    let info = &pkg.spec().package_info;
+    let pi = package_infos::ensure(
+        ctx,
+        info.repository_name.as_deref(),
+        &info.name,
+        &info.version,
+        package_infos::Sync::Completed {
+            manifest: &rendered.manifest,
+            resolved_url: rendered.repository.manifest_url(&info.name, &info.version),
+        },
+    )
+    .await?;
+    let pis = vec![package_infos::owned(&pi)];
+    let old_pis: Vec<OwnedResource> = pkg
+        .status()
+        .map(|s| {
+            s.owned_package_infos
+                .iter()
+                .filter(|o| !pis.contains(o))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if !old_pis.is_empty() {
+        package_infos::release(ctx, &pkg.describe(), &old_pis).await?;
+    }
     let deps =
         super::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
     // What an earlier version needed and this one no longer does goes now (not only at
@@ -320,6 +369,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         // Nothing is applied before what it needs is ready (Glasskube's order).
         let status = PackageStatus {
             owned_packages: deps.owned,
+            owned_package_infos: pis,
             conditions: Vec::new(),
             ..pkg.status().cloned().unwrap_or_default()
         };
@@ -379,10 +429,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         version: installed,
         conditions: Vec::new(),
         owned_resources: inventory,
-        owned_package_infos: pkg
-            .status()
-            .map(|s| s.owned_package_infos.clone())
-            .unwrap_or_default(),
+        owned_package_infos: pis,
         owned_packages: deps.owned,
         objects: status::objects(
             &judged,
@@ -454,6 +501,11 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
     for r in inventory::deletion_order(&all) {
         apply::delete_one(ctx, &id, &r).await?;
     }
+    let pis = pkg
+        .status()
+        .map(|s| s.owned_package_infos.clone())
+        .unwrap_or_default();
+    package_infos::release(ctx, &pkg.describe(), &pis).await?;
     let uid = pkg.uid().unwrap_or_default();
     ctx.retries.forget(&uid);
     ctx.progress_words

@@ -208,6 +208,11 @@ impl RepoClient {
             .await
     }
 
+    /// Where a version's package.yaml is read from.
+    pub fn manifest_url(&self, package: &str, version: &str) -> String {
+        format!("{}/{package}/{version}/package.yaml", self.base)
+    }
+
     pub async fn manifest(
         &self,
         package: &str,

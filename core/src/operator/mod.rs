@@ -10,6 +10,7 @@ pub mod health;
 pub mod helm;
 pub mod inventory;
 pub mod order;
+pub mod package_info;
 pub mod placement;
 pub mod retry;
 pub mod values;
