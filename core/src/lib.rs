@@ -10,8 +10,8 @@
 //! - [`operator`]: the package operator's rules: placement, apply order, inventory,
 //!   health (kstatus), retries, conditions.
 //!
-//! The fleet's rules (what is billable, the ledger) land in `fleet/`, beside these;
-//! their controllers go to the backend.
+//! - [`fleet`]: the usage ledger (intervals, a stop set once, billed seconds) and what
+//!   a member cluster's probes mean (issue 11); their controllers go to the backend.
 //!
 //! The readiness gate and the change hub stay in the backend (`cache/`): they are
 //! domain-shaped, but their whole job is to hand changes to async subscribers through
@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fleet;
 pub mod install;
 pub mod operator;
 pub mod repo;

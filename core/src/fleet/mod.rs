@@ -1,0 +1,15 @@
+//! The fleet's rules (issue 11, seed 003: a platform kept billing clusters it had
+//! deleted): what is billed, for how long, and what a member cluster's probes mean.
+//! Plain values and integer Unix seconds (UTC), no clock and no cluster: the backend's
+//! controller reads the clock, the API server and the members, and asks these rules.
+//!
+//! - [`ledger`]: usage records as intervals (`start`, a `stop` set once), "billed now"
+//!   and "cluster-seconds in a period" in one place, deterministic export ids.
+//! - [`probe`]: a member's probe results to its conditions and to billing events
+//!   (identity seen, replaced, vanished, back), and when to probe next.
+
+pub mod ledger;
+pub mod probe;
+
+/// Unix time in whole seconds, UTC.
+pub type Seconds = i64;
