@@ -12,6 +12,7 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod demo;
+pub mod fleet;
 pub mod install;
 pub mod metrics;
 pub mod operator;

@@ -1,15 +1,22 @@
-//! Hoist's custom resources (group `packages.hoist.dev`, version `v1alpha1`), shaped as
-//! Glasskube's so that existing package repositories work (`shared/specs/package-repository.md`).
+//! Hoist's custom resources: the packages (group `packages.hoist.dev`, version
+//! `v1alpha1`), shaped as Glasskube's so that existing package repositories work
+//! (`shared/specs/package-repository.md`), and the fleet (`fleet.hoist.dev`: Cluster,
+//! UsageRecord).
 //!
 //! `hoist crdgen` prints their CRDs; `deploy/crds.yaml` is that output, and a test fails
 //! when it is stale.
 
 mod conditions;
+mod fleet;
 mod package;
 mod package_info;
 mod repository;
 
 pub use conditions::Condition;
+pub use fleet::{
+    BillingSpec, BillingStatus, Cluster, ClusterIdentity, ClusterSpec, ClusterStatus, FLEET_GROUP,
+    KubeconfigSecretRef, ProbeStatus, UsageRecord, UsageRecordSpec,
+};
 pub use package::{
     ClusterPackage, NamespacedPackageSpec, ObjectStatus, OwnedResource, Package,
     PackageInfoTemplate, PackageSpec, PackageStatus, ValueConfiguration, ValueReference,
@@ -38,6 +45,8 @@ pub fn crds()
         Package::crd(),
         PackageInfo::crd(),
         PackageRepository::crd(),
+        Cluster::crd(),
+        UsageRecord::crd(),
     ]
 }
 

@@ -1,0 +1,472 @@
+//! The fleet controller (issue 11, seed 003): member Clusters probed on their own
+//! schedules, their billing kept in UsageRecords by the core's ledger rules, deletes
+//! that are never lost.
+//!
+//! Guarantees:
+//! - A Cluster carries the finalizer `fleet.hoist.dev/usage` before anything of it is
+//!   billed (kube-runtime's finalizer helper adds it first).
+//! - A delete stops billing at the Cluster's `deletionTimestamp` (the API server's clock,
+//!   so a delete made while Hoist was down is stopped at the right second), with a
+//!   compare-and-set: a retry or a second writer never moves it. Cleanup never calls
+//!   the member, so a gone member cannot hang its delete.
+//! - Probes run inside the controller's bounded concurrency, each within
+//!   [`FleetOptions::probe_timeout`]: a hung member holds one worker for that long and
+//!   never delays the rest beyond it.
+//! - A sweep stops open records whose Cluster is gone without cleanup (its finalizer
+//!   stripped by hand) as Orphaned.
+//! - The status is written only when something visible changed (probe times at most
+//!   every [`PROBE_TIMES_EVERY`]).
+
+pub mod ledger;
+pub mod probe;
+pub mod time;
+
+use crate::types::{Cluster, ClusterIdentity, ClusterStatus, Condition, UsageRecord};
+use futures::StreamExt;
+use hoist_core::fleet::Seconds;
+use hoist_core::fleet::ledger::{self as rules, Record};
+use hoist_core::fleet::probe::{Event, Outcome, Policy, Probed};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The finalizer every Cluster carries until its billing is stopped.
+pub const FINALIZER: &str = "fleet.hoist.dev/usage";
+
+/// Probe times alone are written at most this often.
+pub const PROBE_TIMES_EVERY: Seconds = 300;
+
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// Probes at once (the pool a thousand clusters share).
+    pub concurrency: u16,
+    /// The longest one probe may take.
+    pub probe_timeout: Duration,
+    /// Each request of a probe.
+    pub request_timeout: Duration,
+    /// Probe schedule and thresholds; `vanish_after` is each Cluster's own.
+    pub policy: Policy,
+    /// How often orphaned records are looked for.
+    pub sweep_interval: Duration,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 64,
+            probe_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(5),
+            policy: Policy::default(),
+            sweep_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+}
+
+/// A member client, built from one version of its kubeconfig Secret.
+struct Member {
+    secret_version: String,
+    client: Client,
+}
+
+pub struct Context {
+    client: Client,
+    opts: FleetOptions,
+    secrets: Store<Secret>,
+    records: Store<UsageRecord>,
+    members: Mutex<HashMap<String, Member>>,
+    probed: Mutex<HashMap<String, Probed>>,
+}
+
+/// A running fleet controller; dropping it stops everything.
+pub struct Running {
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Running {
+    pub fn abort(mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+/// Starts the controller for the Clusters in `namespace` (Hoist's).
+pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Running {
+    let mut tasks = tokio::task::JoinSet::new();
+    let (secrets, secrets_writer) = reflector::store();
+    let secret_api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret_changes = watcher::watcher(secret_api, watcher::Config::default())
+        .default_backoff()
+        .reflect(secrets_writer)
+        .applied_objects();
+    let (records, records_writer) = reflector::store();
+    let record_api: Api<UsageRecord> = Api::all(client.clone());
+    tasks.spawn(
+        watcher::watcher(record_api, watcher::Config::default())
+            .default_backoff()
+            .reflect(records_writer)
+            .for_each(|_| futures::future::ready(())),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(30), records.wait_until_ready()).await;
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        opts: opts.clone(),
+        secrets: secrets.clone(),
+        records,
+        members: Mutex::new(HashMap::new()),
+        probed: Mutex::new(HashMap::new()),
+    });
+    let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
+    let controller = Controller::new(clusters, watcher::Config::default())
+        .with_config(kube::runtime::controller::Config::default().concurrency(opts.concurrency));
+    let store = controller.store();
+    // A changed kubeconfig Secret: its Clusters are probed again at once, with it.
+    let cluster_store = store.clone();
+    let controller = controller.watches_stream(secret_changes, move |secret: Secret| {
+        let name = secret.name_any();
+        cluster_store
+            .state()
+            .iter()
+            .filter(|c| c.spec.kubeconfig_secret_ref.name == name)
+            .map(|c| ObjectRef::from_obj(&**c))
+            .collect::<Vec<_>>()
+    });
+    let c2 = ctx.clone();
+    tasks.spawn(
+        controller
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(|_| futures::future::ready(())),
+    );
+    tasks.spawn(sweep_loop(c2, opts.sweep_interval));
+    Running { tasks }
+}
+
+fn error_policy(_: Arc<Cluster>, err: &finalizer::Error<Error>, _: Arc<Context>) -> Action {
+    tracing::warn!(error = %err, "fleet reconcile failed");
+    Action::requeue(Duration::from_secs(5))
+}
+
+async fn reconcile(
+    cluster: Arc<Cluster>,
+    ctx: Arc<Context>,
+) -> Result<Action, finalizer::Error<Error>> {
+    let api: Api<Cluster> =
+        Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
+    finalizer(&api, FINALIZER, cluster, |event| async {
+        match event {
+            Finalizer::Apply(c) => apply(&c, &ctx).await,
+            Finalizer::Cleanup(c) => cleanup(&c, &ctx).await,
+        }
+    })
+    .await
+}
+
+/// The member client for `cluster`, rebuilt when its Secret changes.
+async fn member(cluster: &Cluster, ctx: &Context) -> Result<Client, String> {
+    let r = &cluster.spec.kubeconfig_secret_ref;
+    let ns = cluster.namespace().unwrap_or_default();
+    let secret = ctx
+        .secrets
+        .get(&ObjectRef::new(&r.name).within(&ns))
+        .ok_or_else(|| format!("Secret {ns}/{} does not exist", r.name))?;
+    let key = r.key.as_deref().unwrap_or("value");
+    let bytes = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .ok_or_else(|| format!("Secret {ns}/{} has no key {key:?}", r.name))?;
+    let version = secret.resource_version().unwrap_or_default();
+    let uid = cluster.uid().unwrap_or_default();
+    if let Some(m) = ctx
+        .members
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&uid)
+        .filter(|m| m.secret_version == version)
+    {
+        return Ok(m.client.clone());
+    }
+    let text = String::from_utf8_lossy(&bytes.0).into_owned();
+    let client =
+        probe::member_client(&text, r.context.as_deref(), ctx.opts.request_timeout).await?;
+    ctx.members
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            uid,
+            Member {
+                secret_version: version,
+                client: client.clone(),
+            },
+        );
+    Ok(client)
+}
+
+/// What the status says, as the probe state starts from after a restart.
+fn seed(status: Option<&ClusterStatus>) -> Probed {
+    let Some(s) = status else {
+        return Probed::default();
+    };
+    Probed {
+        identity: s.identity.as_ref().map(|i| i.kube_system_uid.clone()),
+        version: s.identity.as_ref().map(|i| i.server_version.clone()),
+        first_seen: s.identity.as_ref().and_then(|i| time::parse(&i.first_seen)),
+        last_success: s.probe.last_success.as_deref().and_then(time::parse),
+        vanished: s.probe.vanished,
+        ..Default::default()
+    }
+}
+
+async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
+    let uid = cluster.uid().unwrap_or_default();
+    let now = time::now();
+    let mut policy = ctx.opts.policy.clone();
+    if let Some(v) = cluster.spec.billing.vanish_after.as_deref() {
+        policy.vanish_after = time::parse_duration(v).filter(|s| *s > 0);
+    }
+    let mut probed = ctx
+        .probed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&uid)
+        .cloned()
+        .unwrap_or_else(|| seed(cluster.status.as_ref()));
+    let outcome = match member(cluster, ctx).await {
+        Ok(client) => probe::probe(&client, ctx.opts.probe_timeout).await,
+        Err(why) => Outcome::Refused(why),
+    };
+    let mut events = probed.observe(outcome, now, &policy);
+    // Billed but no open record (a create that failed, a restart): open it now.
+    let records_api: Api<UsageRecord> = Api::all(ctx.client.clone());
+    let before: Vec<Record> = ledger::records_of(&ctx.records, &uid);
+    if let Some(identity) = &probed.identity
+        && !probed.vanished
+        && !before.iter().any(Record::is_open)
+        && events.is_empty()
+        && probed.reachable == Some(true)
+    {
+        events.push(Event::Identified {
+            identity: identity.clone(),
+            at: now,
+        });
+    }
+    let mut after = before.clone();
+    if cluster.spec.billing.enabled {
+        for e in &events {
+            rules::on_probe(&mut after, &uid, e);
+        }
+        ledger::write_changes(&records_api, cluster, &before, &after).await?;
+    }
+    let status = status_of(cluster, &probed, &after);
+    write_status(cluster, ctx, status, now).await?;
+    ctx.probed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(uid, probed.clone());
+    let jitter = f64::from(now.rem_euclid(997) as u32) / 997.0;
+    Ok(Action::requeue(Duration::from_secs(
+        policy.next_in(&probed, jitter).max(1) as u64,
+    )))
+}
+
+fn condition(type_: &str, status: Option<bool>, reason: &str, message: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: match status {
+            Some(true) => "True",
+            Some(false) => "False",
+            None => "Unknown",
+        }
+        .into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_transition_time: None,
+        observed_generation: None,
+    }
+}
+
+fn status_of(cluster: &Cluster, p: &Probed, records: &[Record]) -> ClusterStatus {
+    let open = records.iter().find(|r| r.is_open());
+    let last = records.iter().max_by_key(|r| r.seq);
+    let shown = open.or(last);
+    let error = p.last_error.clone().unwrap_or_default();
+    let billed = open.is_some();
+    let ready = p.credentials_valid == Some(true) && p.reachable == Some(true);
+    ClusterStatus {
+        identity: p.identity.as_ref().map(|id| ClusterIdentity {
+            kube_system_uid: id.clone(),
+            server_version: p.version.clone().unwrap_or_default(),
+            first_seen: p.first_seen.map(time::to_rfc3339).unwrap_or_default(),
+        }),
+        probe: crate::types::ProbeStatus {
+            last_success: p.last_success.map(time::to_rfc3339),
+            last_attempt: p.last_attempt.map(time::to_rfc3339),
+            consecutive_failures: p.consecutive_failures,
+            last_error: p.last_error.clone(),
+            vanished: p.vanished,
+        },
+        billing: crate::types::BillingStatus {
+            record: shown.map(Record::name),
+            since: shown.map(|r| time::to_rfc3339(r.start)),
+            until: shown.and_then(|r| r.stop.map(|(t, _)| time::to_rfc3339(t))),
+        },
+        conditions: vec![
+            match p.credentials_valid {
+                Some(false) => condition("CredentialsValid", Some(false), "Refused", &error),
+                Some(true) => condition("CredentialsValid", Some(true), "Accepted", ""),
+                None => condition("CredentialsValid", None, "NotProbed", ""),
+            },
+            match p.reachable {
+                Some(false) => condition("Reachable", Some(false), "ProbeFailed", &error),
+                Some(true) => condition("Reachable", Some(true), "ProbeSucceeded", ""),
+                None => condition("Reachable", None, "NotProbed", &error),
+            },
+            if billed {
+                condition("Billed", Some(true), "Open", "")
+            } else if p.vanished {
+                condition(
+                    "Billed",
+                    Some(false),
+                    "Vanished",
+                    "unreachable past vanishAfter",
+                )
+            } else if !cluster.spec.billing.enabled {
+                condition("Billed", Some(false), "Disabled", "")
+            } else {
+                condition("Billed", Some(false), "NotIdentified", "")
+            },
+            condition(
+                "Ready",
+                Some(ready),
+                if ready { "Ready" } else { "NotReady" },
+                &error,
+            ),
+        ],
+        observed_generation: cluster.metadata.generation,
+    }
+}
+
+/// Writes `next` unless only probe times moved and they were written a moment ago.
+async fn write_status(
+    cluster: &Cluster,
+    ctx: &Context,
+    mut next: ClusterStatus,
+    now: Seconds,
+) -> Result<(), Error> {
+    let old = cluster.status.clone().unwrap_or_default();
+    // Transition times: kept while a condition's status holds.
+    for c in &mut next.conditions {
+        let before = old.conditions.iter().find(|o| o.type_ == c.type_);
+        c.last_transition_time = match before {
+            Some(b) if b.status == c.status => b.last_transition_time.clone(),
+            _ => Some(time::to_rfc3339(now)),
+        };
+    }
+    let without_times = |s: &ClusterStatus| {
+        let mut s = s.clone();
+        s.probe.last_attempt = None;
+        s.probe.last_success = None;
+        s.probe.consecutive_failures = s.probe.consecutive_failures.min(1);
+        s
+    };
+    let written_at = old.probe.last_attempt.as_deref().and_then(time::parse);
+    let fresh = written_at.is_some_and(|t| now - t < PROBE_TIMES_EVERY);
+    if without_times(&old) == without_times(&next) && fresh {
+        return Ok(());
+    }
+    let api: Api<Cluster> =
+        Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
+    api.patch_status(
+        &cluster.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "status": next })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The Cluster is being deleted: billing stops at its deletionTimestamp (set once),
+/// without asking the member anything; then the finalizer goes.
+async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
+    let uid = cluster.uid().unwrap_or_default();
+    let at = cluster
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .map_or_else(time::now, |t| t.0.as_second());
+    let api: Api<UsageRecord> = Api::all(ctx.client.clone());
+    // Read fresh, not from the watch: a record created a moment ago must be stopped too.
+    let lp = kube::api::ListParams::default();
+    for u in api.list(&lp).await?.items {
+        if u.spec.cluster_uid == uid && u.spec.stop.is_none() {
+            ledger::stop_once(&api, &u.name_any(), at, rules::StopSource::Deleted).await?;
+        }
+    }
+    ctx.probed
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&uid);
+    ctx.members
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&uid);
+    Ok(Action::await_change())
+}
+
+/// Every `every`: open records of Clusters that are gone are stopped as Orphaned.
+async fn sweep_loop(ctx: Arc<Context>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match sweep(&ctx).await {
+            Ok(stopped) if !stopped.is_empty() => {
+                tracing::info!(
+                    ?stopped,
+                    "usage records of vanished Clusters stopped as Orphaned"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "usage sweep failed"),
+        }
+    }
+}
+
+/// One sweep (see [`sweep_loop`]); returns the records it stopped. The Clusters are
+/// listed from the API server, not taken from a watch: "gone" must never be read off a
+/// cache that has not listed yet.
+pub async fn sweep(ctx: &Context) -> Result<Vec<String>, Error> {
+    let existing: Vec<String> = Api::<Cluster>::all(ctx.client.clone())
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .filter_map(|c| c.uid())
+        .collect();
+    let api: Api<UsageRecord> = Api::all(ctx.client.clone());
+    let now = time::now();
+    let mut stopped = Vec::new();
+    for u in api.list(&Default::default()).await?.items {
+        if u.spec.stop.is_none() && !existing.contains(&u.spec.cluster_uid) {
+            ledger::stop_once(&api, &u.name_any(), now, rules::StopSource::Orphaned).await?;
+            stopped.push(u.name_any());
+        }
+    }
+    Ok(stopped)
+}

@@ -1,0 +1,303 @@
+//! The fleet controller with a management devcluster and member devclusters (issue 11):
+//! a registered member is identified and billed; a refused credential flips at once;
+//! a replaced member closes its record as Replaced and opens another; a delete made
+//! while the controller is down stops billing at the deletionTimestamp, once; a
+//! finalizer stripped by hand leaves an open record the sweep closes as Orphaned.
+
+mod common;
+
+use devcluster::DevCluster;
+use devcluster::faults::{Fault, FaultAction};
+use hoist::fleet::{self, FleetOptions};
+use hoist::types::{Cluster, ClusterSpec, KubeconfigSecretRef, UsageRecord};
+use hoist_core::fleet::probe::Policy;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::wait::await_condition;
+use kube::{Client, ResourceExt};
+use std::time::Duration;
+
+const NS: &str = "hoist-system";
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn quick() -> FleetOptions {
+    FleetOptions {
+        probe_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(1),
+        policy: Policy {
+            interval: 1,
+            failures: 2,
+            grace: 1,
+            max_backoff: 2,
+            vanish_after: None,
+        },
+        sweep_interval: Duration::from_millis(500),
+        ..Default::default()
+    }
+}
+
+async fn management() -> (DevCluster, Client) {
+    let (c, client) = common::cluster().await;
+    hoist::demo::seed::namespace(&client, NS)
+        .await
+        .expect("namespace");
+    (c, client)
+}
+
+/// Registers `member` as Cluster `name` (its kubeconfig in a Secret beside it).
+async fn register(client: &Client, name: &str, member: &DevCluster) -> Api<Cluster> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    let mut s = Secret::default();
+    s.metadata.name = Some(format!("{name}-kubeconfig"));
+    s.string_data = Some([("value".to_string(), member.kubeconfig())].into());
+    secrets
+        .create(&PostParams::default(), &s)
+        .await
+        .expect("secret");
+    let clusters: Api<Cluster> = Api::namespaced(client.clone(), NS);
+    clusters
+        .create(
+            &PostParams::default(),
+            &Cluster::new(
+                name,
+                ClusterSpec {
+                    kubeconfig_secret_ref: KubeconfigSecretRef {
+                        name: format!("{name}-kubeconfig"),
+                        ..Default::default()
+                    },
+                    billing: Default::default(),
+                },
+            ),
+        )
+        .await
+        .expect("cluster");
+    clusters
+}
+
+async fn wait(
+    api: &Api<Cluster>,
+    name: &str,
+    what: &str,
+    cond: impl Fn(&Cluster) -> bool,
+) -> Cluster {
+    let done = await_condition(api.clone(), name, move |c: Option<&Cluster>| {
+        c.is_some_and(&cond)
+    });
+    tokio::time::timeout(PATIENCE, done)
+        .await
+        .unwrap_or_else(|_| panic!("{name}: {what} in time"))
+        .expect("watch")
+        .expect("exists")
+}
+
+fn condition(c: &Cluster, type_: &str) -> Option<String> {
+    c.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|x| x.type_ == type_)
+        .map(|x| x.status.clone())
+}
+
+async fn member_identity(member: &DevCluster) -> String {
+    let client = member.client().expect("member client");
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client)
+        .get("kube-system")
+        .await
+        .expect("kube-system")
+        .uid()
+        .expect("uid")
+}
+
+async fn records(client: &Client, cluster: &Cluster) -> Vec<UsageRecord> {
+    let uid = cluster.uid().expect("uid");
+    let mut all: Vec<UsageRecord> = Api::<UsageRecord>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .expect("records")
+        .items
+        .into_iter()
+        .filter(|r| r.spec.cluster_uid == uid)
+        .collect();
+    all.sort_by_key(|r| r.spec.seq);
+    all
+}
+
+#[tokio::test]
+async fn a_member_is_identified_and_billed_and_refused_credentials_flip_at_once() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "alpha", &member).await;
+    let identity = member_identity(&member).await;
+    let c = wait(&clusters, "alpha", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    assert_eq!(condition(&c, "Ready").as_deref(), Some("True"));
+    let status = c.status.clone().expect("status");
+    assert_eq!(
+        status.identity.as_ref().map(|i| i.kube_system_uid.clone()),
+        Some(identity.clone())
+    );
+    assert!(c.finalizers().contains(&fleet::FINALIZER.to_string()));
+    let open = records(&client, &c).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].spec.identity, identity);
+    assert!(open[0].spec.stop.is_none());
+    assert_eq!(
+        status.billing.record.as_deref(),
+        Some(open[0].name_any().as_str())
+    );
+
+    // The member refuses the credential: CredentialsValid goes False at the next probe.
+    member.faults().add(Fault::new(FaultAction::Error {
+        code: 401,
+        retry_after: None,
+    }));
+    let refused = wait(&clusters, "alpha", "credentials refused", |c| {
+        condition(c, "CredentialsValid").as_deref() == Some("False")
+    })
+    .await;
+    assert_eq!(
+        condition(&refused, "Reachable").as_deref(),
+        Some("True"),
+        "it answered"
+    );
+    assert_eq!(
+        records(&client, &refused).await.len(),
+        1,
+        "still billed: the cluster is there"
+    );
+    drop(running);
+}
+
+#[tokio::test]
+async fn a_replaced_member_closes_its_record_and_opens_another() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let addr = member.addr();
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "beta", &member).await;
+    let first = wait(&clusters, "beta", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    let old_identity = member_identity(&member).await;
+    member.shutdown().await;
+    // Another cluster answers at the same address.
+    let fresh = DevCluster::start(devcluster::Options {
+        listen: addr,
+        ..Default::default()
+    })
+    .await
+    .expect("a new member on the same address");
+    let new_identity = member_identity(&fresh).await;
+    assert_ne!(old_identity, new_identity);
+    wait(&clusters, "beta", "the new identity", |c| {
+        c.status
+            .as_ref()
+            .and_then(|s| s.identity.as_ref())
+            .is_some_and(|i| i.kube_system_uid == new_identity)
+    })
+    .await;
+    let all = records(&client, &first).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(all[0].spec.stop_source.as_deref(), Some("Replaced"));
+    assert_eq!(all[0].spec.identity, old_identity);
+    assert!(all[1].spec.stop.is_none());
+    assert_eq!(all[1].spec.identity, new_identity);
+}
+
+#[tokio::test]
+async fn a_delete_while_the_controller_is_down_stops_billing_at_its_deletion_timestamp_once() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "gamma", &member).await;
+    let billed = wait(&clusters, "gamma", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    running.abort();
+    clusters
+        .delete("gamma", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let deleting = clusters.get("gamma").await.expect("held by the finalizer");
+    let deleted_at = deleting
+        .metadata
+        .deletion_timestamp
+        .clone()
+        .expect("deletionTimestamp")
+        .0
+        .as_second();
+    // Some time passes with nobody to stop the record; then the controller comes back.
+    member
+        .faults()
+        .add(Fault::new(FaultAction::Latency { millis: 1100 }).times(1));
+    let _ = member_identity(&member).await;
+    let _again = fleet::start(client.clone(), NS, quick()).await;
+    let gone = await_condition(clusters.clone(), "gamma", |c: Option<&Cluster>| c.is_none());
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the delete completes")
+        .expect("watch");
+    let all = records(&client, &billed).await;
+    assert_eq!(all.len(), 1);
+    let stop = all[0].spec.stop.clone().expect("stopped");
+    assert_eq!(
+        hoist::fleet::time::parse(&stop),
+        Some(deleted_at),
+        "stopped at the deletionTimestamp, not when the controller came back"
+    );
+    assert_eq!(all[0].spec.stop_source.as_deref(), Some("Deleted"));
+    // A second writer's stop changes nothing.
+    let api: Api<UsageRecord> = Api::all(client.clone());
+    let kept = hoist::fleet::ledger::stop_once(
+        &api,
+        &all[0].name_any(),
+        deleted_at + 3600,
+        hoist_core::fleet::ledger::StopSource::Orphaned,
+    )
+    .await
+    .expect("stop");
+    assert_eq!(kept.0, deleted_at);
+}
+
+#[tokio::test]
+async fn a_finalizer_stripped_by_hand_leaves_an_open_record_the_sweep_closes_as_orphaned() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "delta", &member).await;
+    let billed = wait(&clusters, "delta", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    running.abort();
+    clusters
+        .delete("delta", &DeleteParams::default())
+        .await
+        .expect("delete");
+    clusters
+        .patch(
+            "delta",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .expect("strip the finalizer");
+    let _again = fleet::start(client.clone(), NS, quick()).await;
+    let api: Api<UsageRecord> = Api::all(client.clone());
+    let name = records(&client, &billed).await[0].name_any();
+    let closed = await_condition(api, &name, |r: Option<&UsageRecord>| {
+        r.is_some_and(|r| r.spec.stop.is_some())
+    });
+    let r = tokio::time::timeout(PATIENCE, closed)
+        .await
+        .expect("swept in time")
+        .expect("watch")
+        .expect("kept: billing history is never deleted");
+    assert_eq!(r.spec.stop_source.as_deref(), Some("Orphaned"));
+}
