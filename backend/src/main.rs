@@ -676,6 +676,7 @@ async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow
         probes: Some(probes),
         drain: hoist::runtime::DEFAULT_DRAIN,
         metrics: std::sync::Arc::new(hoist::operator::metrics::Metrics::new()),
+        fleet: Some(hoist::fleet::FleetOptions::default()),
     };
     tracing::info!(concurrency = args.concurrency, leader_elect, probes = %args.probes_listen, "operator starting");
     let stop = async {

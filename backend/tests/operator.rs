@@ -383,6 +383,7 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
             probes: None,
             drain: Duration::from_secs(5),
             metrics: metrics.clone(),
+            fleet: None,
         };
         let task = tokio::spawn(operator::run(
             s.client.clone(),

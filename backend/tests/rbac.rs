@@ -158,6 +158,37 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     hoist::demo::seed::namespace(&client, "hoist-system")
         .await
         .expect("namespace");
+    // A member cluster, registered before the count starts (its Secret is the user's).
+    let member = devcluster::DevCluster::start(Default::default())
+        .await
+        .expect("member");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "hoist-system");
+    let mut kubeconfig = k8s_openapi::api::core::v1::Secret::default();
+    kubeconfig.metadata.name = Some("member-kubeconfig".into());
+    kubeconfig.string_data = Some([("value".to_string(), member.kubeconfig())].into());
+    secrets
+        .create(&PostParams::default(), &kubeconfig)
+        .await
+        .expect("secret");
+    let fleet_clusters: Api<hoist::types::Cluster> =
+        Api::namespaced(client.clone(), "hoist-system");
+    fleet_clusters
+        .create(
+            &PostParams::default(),
+            &hoist::types::Cluster::new(
+                "member",
+                hoist::types::ClusterSpec {
+                    kubeconfig_secret_ref: hoist::types::KubeconfigSecretRef {
+                        name: "member-kubeconfig".into(),
+                        ..Default::default()
+                    },
+                    billing: Default::default(),
+                },
+            ),
+        )
+        .await
+        .expect("cluster");
     c.counters().reset();
     let repositories = operator::watch_repositories(
         &client,
@@ -176,6 +207,10 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         probes: None,
         drain: Duration::from_secs(5),
         metrics: std::sync::Arc::new(operator::metrics::Metrics::new()),
+        fleet: Some(hoist::fleet::FleetOptions {
+            sweep_interval: Duration::from_millis(200),
+            ..Default::default()
+        }),
     };
     let task = tokio::spawn(operator::run(
         client.clone(),
@@ -272,6 +307,33 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let _ = tokio::time::timeout(PATIENCE, scaled)
         .await
         .expect("patched in time");
+    // The member is billed (its record made), then deleted (its record stopped).
+    let billed = kube::runtime::wait::await_condition(
+        fleet_clusters.clone(),
+        "member",
+        |c: Option<&hoist::types::Cluster>| {
+            c.and_then(|c| c.status.as_ref()).is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|x| x.type_ == "Billed" && x.status == "True")
+            })
+        },
+    );
+    let _ = tokio::time::timeout(PATIENCE, billed)
+        .await
+        .expect("the member billed in time");
+    fleet_clusters
+        .delete("member", &DeleteParams::default())
+        .await
+        .expect("delete the member");
+    let member_gone = kube::runtime::wait::await_condition(
+        fleet_clusters.clone(),
+        "member",
+        |c: Option<&hoist::types::Cluster>| c.is_none(),
+    );
+    let _ = tokio::time::timeout(PATIENCE, member_gone)
+        .await
+        .expect("the member's delete completes");
     cluster
         .delete("metrics-agent", &DeleteParams::default())
         .await
@@ -316,6 +378,8 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let used: BTreeSet<Grant> = used(&c.counters().snapshot())
         .into_iter()
         .filter(|(_, r, _)| r != "discovery")
+        // The test's own delete of the member Cluster (the operator deletes none).
+        .filter(|(g, r, v)| !(g == "fleet.hoist.dev" && r == "clusters" && v == "delete"))
         .map(|(g, r, v)| {
             if g.is_empty() && r == "events" {
                 ("events.k8s.io".into(), r, v)

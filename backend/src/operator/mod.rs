@@ -655,6 +655,8 @@ pub struct RunOptions {
     pub drain: Duration,
     /// Where the metrics go (readable by the caller, served on the probe port).
     pub metrics: Arc<metrics::Metrics>,
+    /// Run the fleet controller too (the same leader), with these options.
+    pub fleet: Option<crate::fleet::FleetOptions>,
 }
 
 /// Why [`run`] returned.
@@ -723,6 +725,10 @@ pub async fn run(
             }
         }
     }
+    let fleet = match &run.fleet {
+        Some(f) => Some(crate::fleet::start(client.clone(), &run.namespace, f.clone()).await),
+        None => None,
+    };
     let running = start_with(client, repositories, opts, metrics).await?;
     let exit = match leadership.as_mut() {
         Some(l) => tokio::select! {
@@ -739,6 +745,7 @@ pub async fn run(
         Exit::LostLease => drop(running),
         Exit::Stopped => running.shutdown(run.drain).await,
     }
+    drop(fleet);
     if let Some(l) = leadership {
         l.release().await;
     }
