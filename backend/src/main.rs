@@ -197,6 +197,26 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Member clusters: add (by kubeconfig), list, remove (billing stops at once).
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// What the member clusters were billed in a period (default: this month so far).
+    Usage {
+        /// Start of the period, RFC 3339 (default: the first of this month, 00:00 UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the period, RFC 3339 (default: now).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: hoist::cli::fleet::Format,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Retry a failed or dead-lettered install now (after fixing what it failed on).
     Retry {
         /// The ClusterPackage's or Package's name.
@@ -280,6 +300,28 @@ struct Target {
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Register a member cluster: its kubeconfig goes into a Secret in Hoist's
+    /// namespace, and a Cluster refers to it.
+    Add {
+        name: String,
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        /// The kubeconfig context (default: its current one).
+        #[arg(long = "member-context")]
+        member_context: Option<String>,
+    },
+    /// Every member with its state and billing.
+    List,
+    /// Remove a member: billing stops at once. Asks for the name unless --yes.
+    Remove {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -448,6 +490,52 @@ async fn run() -> anyhow::Result<()> {
             let client = target.client().await?;
             let install = install_ref(name, in_namespace);
             print!("{}", hoist::cli::status::status(&client, &install).await?);
+        }
+        Command::Cluster { command, target } => {
+            let client = target.client().await?;
+            let ns = &target.namespace;
+            let text = match command {
+                ClusterCommand::Add {
+                    name,
+                    kubeconfig,
+                    member_context,
+                } => {
+                    hoist::cli::fleet::add(
+                        &client,
+                        ns,
+                        &name,
+                        &kubeconfig,
+                        member_context.as_deref(),
+                    )
+                    .await?
+                }
+                ClusterCommand::List => hoist::cli::fleet::list(&client, ns).await?,
+                ClusterCommand::Remove { name, yes } => {
+                    let confirmed = yes
+                        || {
+                            eprint!(
+                                "Remove cluster {name}? Its billing stops at this moment. Type its name to confirm: "
+                            );
+                            let mut typed = String::new();
+                            std::io::stdin().read_line(&mut typed)?;
+                            typed.trim() == name
+                        };
+                    hoist::cli::fleet::remove(&client, ns, &name, confirmed).await?
+                }
+            };
+            print!("{text}");
+        }
+        Command::Usage {
+            from,
+            to,
+            format,
+            target,
+        } => {
+            let client = target.client().await?;
+            print!(
+                "{}",
+                hoist::cli::fleet::usage(&client, from.as_deref(), to.as_deref(), format).await?
+            );
         }
         Command::Retry {
             name,

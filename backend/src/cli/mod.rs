@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod fleet;
 pub mod install;
 pub mod repo;
 pub mod status;
