@@ -289,6 +289,10 @@ struct OperatorArgs {
     /// Serve /livez, /readyz and /metrics here (e.g. 0.0.0.0:8081 in a pod).
     #[arg(long, default_value = "127.0.0.1:8081")]
     probes_listen: SocketAddr,
+    /// Deliver each closed hour of cluster usage to this URL as CloudEvents (at least
+    /// once, with stable ids), e.g. a metering service's ingest endpoint.
+    #[arg(long)]
+    usage_sink: Option<String>,
 }
 
 /// Which cluster, and where Hoist's own Secrets are.
@@ -764,7 +768,13 @@ async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow
         probes: Some(probes),
         drain: hoist::runtime::DEFAULT_DRAIN,
         metrics: std::sync::Arc::new(hoist::operator::metrics::Metrics::new()),
-        fleet: Some(hoist::fleet::FleetOptions::default()),
+        fleet: Some(hoist::fleet::FleetOptions {
+            relay: args
+                .usage_sink
+                .clone()
+                .map(hoist::fleet::relay::RelayOptions::new),
+            ..Default::default()
+        }),
     };
     tracing::info!(concurrency = args.concurrency, leader_elect, probes = %args.probes_listen, "operator starting");
     let stop = async {

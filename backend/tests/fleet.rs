@@ -301,3 +301,144 @@ async fn a_finalizer_stripped_by_hand_leaves_an_open_record_the_sweep_closes_as_
         .expect("kept: billing history is never deleted");
     assert_eq!(r.spec.stop_source.as_deref(), Some("Orphaned"));
 }
+
+/// A usage sink on a loopback port: records each CloudEvent id it is sent, answering
+/// 503 while `failing`.
+struct Sink {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sent: tokio::sync::watch::Receiver<usize>,
+}
+
+async fn sink() -> Sink {
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>> = Default::default();
+    let failing = std::sync::Arc::new(AtomicBool::new(true));
+    let (tx, sent) = tokio::sync::watch::channel(0usize);
+    let (s2, f2) = (seen.clone(), failing.clone());
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |body: String| {
+            let (seen, failing, tx) = (s2.clone(), f2.clone(), tx.clone());
+            async move {
+                let id = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(String::from))
+                    .unwrap_or_default();
+                let fail = failing.load(Ordering::SeqCst);
+                let n = {
+                    let mut s = seen.lock().expect("lock");
+                    s.push((id, !fail));
+                    s.len()
+                };
+                tx.send_replace(n);
+                if fail {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Sink {
+        url,
+        seen,
+        failing,
+        sent,
+    }
+}
+
+#[tokio::test]
+async fn usage_reaches_a_sink_that_was_down_every_period_once_acknowledged_with_stable_ids() {
+    use std::sync::atomic::Ordering;
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let mut sink = sink().await;
+    let _running = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            relay: Some(hoist::fleet::relay::RelayOptions {
+                period: 1,
+                grace: 0,
+                every: Duration::from_millis(100),
+                ..hoist::fleet::relay::RelayOptions::new(sink.url.clone())
+            }),
+            ..quick()
+        },
+    )
+    .await;
+    let clusters = register(&client, "epsilon", &member).await;
+    let billed = wait(&clusters, "epsilon", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    // The sink refuses a few deliveries: nothing is acknowledged, the error is kept.
+    tokio::time::timeout(PATIENCE, sink.sent.wait_for(|n| *n >= 3))
+        .await
+        .expect("deliveries tried")
+        .expect("sink alive");
+    let record = records(&client, &billed).await.remove(0);
+    let record_name = record.name_any();
+    let api: Api<UsageRecord> = Api::all(client.clone());
+    let failed = await_condition(api.clone(), &record_name, |r: Option<&UsageRecord>| {
+        r.and_then(|r| r.status.as_ref()).is_some_and(|s| {
+            s.last_export_error
+                .as_deref()
+                .is_some_and(|e| e.contains("503"))
+        })
+    });
+    let failed = tokio::time::timeout(PATIENCE, failed)
+        .await
+        .expect("the failure recorded")
+        .expect("watch")
+        .expect("record");
+    assert!(failed.status.expect("status").exported_through.is_none());
+    // The sink recovers: deliveries resume from the first unacknowledged period.
+    sink.failing.store(false, Ordering::SeqCst);
+    let caught_up = await_condition(api.clone(), &record_name, |r: Option<&UsageRecord>| {
+        r.and_then(|r| r.status.as_ref())
+            .is_some_and(|s| s.exported_through.is_some() && s.last_export_error.is_none())
+    });
+    let r = tokio::time::timeout(PATIENCE, caught_up)
+        .await
+        .expect("delivered")
+        .expect("watch")
+        .expect("record");
+    let through = hoist::fleet::time::parse(
+        r.status
+            .as_ref()
+            .and_then(|s| s.exported_through.as_deref())
+            .expect("watermark"),
+    )
+    .expect("a time");
+    let seen = sink.seen.lock().expect("lock").clone();
+    let refused_first = seen.iter().find(|(_, ok)| !ok).map(|(id, _)| id.clone());
+    let accepted: Vec<&String> = seen
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        refused_first.as_ref(),
+        accepted.first().copied(),
+        "the first period, resent with the same id"
+    );
+    // Every period from the record's start to the watermark, each acknowledged once.
+    let start = hoist::fleet::time::parse(&r.spec.start).expect("start");
+    let expected: Vec<String> = (start..through)
+        .map(|t| format!("{}/{}/{t}-{}", r.spec.cluster_uid, r.spec.seq, t + 1))
+        .collect();
+    let mut got: Vec<String> = accepted.iter().map(|s| s.to_string()).collect();
+    got.retain(|id| expected.contains(id));
+    assert_eq!(got, expected, "no gap, no duplicate acknowledgement");
+}

@@ -189,6 +189,9 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         )
         .await
         .expect("cluster");
+    // A usage sink that acknowledges everything.
+    let sink = common::repo_server::RepoServer::start().await;
+    sink.set("/events", common::repo_server::Reply::Body(String::new()));
     c.counters().reset();
     let repositories = operator::watch_repositories(
         &client,
@@ -209,6 +212,12 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         metrics: std::sync::Arc::new(operator::metrics::Metrics::new()),
         fleet: Some(hoist::fleet::FleetOptions {
             sweep_interval: Duration::from_millis(200),
+            relay: Some(hoist::fleet::relay::RelayOptions {
+                period: 1,
+                grace: 0,
+                every: Duration::from_millis(200),
+                ..hoist::fleet::relay::RelayOptions::new(sink.url("/events"))
+            }),
             ..Default::default()
         }),
     };
@@ -334,6 +343,9 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let _ = tokio::time::timeout(PATIENCE, member_gone)
         .await
         .expect("the member's delete completes");
+    // Its usage is delivered (the relay records the acknowledgement).
+    sink.until("a delivered usage period", |s| s.hits("/events") >= 1)
+        .await;
     cluster
         .delete("metrics-agent", &DeleteParams::default())
         .await

@@ -19,6 +19,7 @@
 
 pub mod ledger;
 pub mod probe;
+pub mod relay;
 pub mod time;
 
 use crate::types::{Cluster, ClusterIdentity, ClusterStatus, Condition, UsageRecord};
@@ -55,6 +56,8 @@ pub struct FleetOptions {
     pub policy: Policy,
     /// How often orphaned records are looked for.
     pub sweep_interval: Duration,
+    /// Deliver closed periods to a usage sink (`--usage-sink`).
+    pub relay: Option<relay::RelayOptions>,
 }
 
 impl Default for FleetOptions {
@@ -65,6 +68,7 @@ impl Default for FleetOptions {
             request_timeout: Duration::from_secs(5),
             policy: Policy::default(),
             sweep_interval: Duration::from_secs(600),
+            relay: None,
         }
     }
 }
@@ -155,6 +159,9 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
             .for_each(|_| futures::future::ready(())),
     );
     tasks.spawn(sweep_loop(c2, opts.sweep_interval));
+    if let Some(r) = opts.relay.clone() {
+        tasks.spawn(relay::run(client.clone(), r));
+    }
     Running { tasks }
 }
 

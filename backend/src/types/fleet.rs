@@ -134,6 +134,7 @@ pub struct ClusterStatus {
     group = "fleet.hoist.dev",
     version = "v1alpha1",
     kind = "UsageRecord",
+    status = "UsageRecordStatus",
     printcolumn = r#"{"name":"Cluster","type":"string","jsonPath":".spec.clusterName"}"#,
     printcolumn = r#"{"name":"Start","type":"date","jsonPath":".spec.start"}"#,
     printcolumn = r#"{"name":"Stop","type":"date","jsonPath":".spec.stop"}"#,
@@ -156,4 +157,17 @@ pub struct UsageRecordSpec {
     /// `Deleted`, `Vanished`, `Replaced` or `Orphaned`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_source: Option<String>,
+}
+
+/// What the relay has delivered of a record.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRecordStatus {
+    /// Every period ending at or before this time (RFC 3339) was acknowledged by the
+    /// usage sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exported_through: Option<String>,
+    /// The last failure to deliver, until a delivery succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_export_error: Option<String>,
 }

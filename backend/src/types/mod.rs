@@ -15,7 +15,7 @@ mod repository;
 pub use conditions::Condition;
 pub use fleet::{
     BillingSpec, BillingStatus, Cluster, ClusterIdentity, ClusterSpec, ClusterStatus, FLEET_GROUP,
-    KubeconfigSecretRef, ProbeStatus, UsageRecord, UsageRecordSpec,
+    KubeconfigSecretRef, ProbeStatus, UsageRecord, UsageRecordSpec, UsageRecordStatus,
 };
 pub use package::{
     ClusterPackage, NamespacedPackageSpec, ObjectStatus, OwnedResource, Package,

@@ -212,6 +212,39 @@ pub fn event_id(record: &Record, from: Seconds, to: Seconds) -> String {
     format!("{}/{}/{from}-{to}", record.cluster_uid, record.seq)
 }
 
+/// The closed periods of `record` still to export: each `[k·len, (k+1)·len)` that
+/// overlaps the record, ends at or before `now - grace` (a period is closed only once
+/// late stops had time to land) and after `exported_through` (what the sink already
+/// acknowledged), oldest first, at most `max`.
+pub fn periods_to_export(
+    record: &Record,
+    exported_through: Option<Seconds>,
+    now: Seconds,
+    len: Seconds,
+    grace: Seconds,
+    max: usize,
+) -> Vec<(Seconds, Seconds)> {
+    if len <= 0 {
+        return Vec::new();
+    }
+    let end = record.stop.map_or(now, |(t, _)| t);
+    let closed_before = now - grace;
+    let mut from = record.start.div_euclid(len) * len;
+    if let Some(w) = exported_through {
+        from = from.max(w);
+    }
+    let mut out = Vec::new();
+    while out.len() < max {
+        let to = from + len;
+        if to > closed_before || from >= end.max(record.start + 1) {
+            break;
+        }
+        out.push((from, to));
+        from = to;
+    }
+    out
+}
+
 /// What is wrong with a ledger, if anything: two open records of one cluster, records
 /// of one cluster that overlap, a stop before its start.
 pub fn violations(ledger: &[Record]) -> Vec<String> {
@@ -304,6 +337,37 @@ mod tests {
         let ledger = [closed, open];
         assert_eq!(billed_now(&ledger), 1);
         assert_eq!(seconds(&ledger, 0, 1000, 700), 700);
+    }
+
+    #[test]
+    fn closed_periods_are_exported_once_each_after_their_grace() {
+        let r = Record {
+            cluster_uid: "u".into(),
+            seq: 1,
+            identity: "k".into(),
+            start: 130,
+            stop: Some((350, StopSource::Deleted)),
+        };
+        assert_eq!(
+            periods_to_export(&r, None, 1000, 100, 10, 10),
+            [(100, 200), (200, 300), (300, 400)]
+        );
+        assert_eq!(
+            periods_to_export(&r, Some(300), 1000, 100, 10, 10),
+            [(300, 400)]
+        );
+        assert_eq!(periods_to_export(&r, Some(400), 1000, 100, 10, 10), []);
+        assert_eq!(
+            periods_to_export(&r, None, 405, 100, 10, 10),
+            [(100, 200), (200, 300)],
+            "the last period is closed only after the grace"
+        );
+        let open = Record { stop: None, ..r };
+        assert_eq!(
+            periods_to_export(&open, None, 260, 100, 0, 10),
+            [(100, 200)]
+        );
+        assert_eq!(periods_to_export(&open, None, 260, 100, 0, 1).len(), 1);
     }
 
     #[test]
