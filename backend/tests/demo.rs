@@ -121,6 +121,39 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         .await
         .expect("uninstalled in time")
         .expect("watch");
+    // The fleet: both member clusters identified and billed by the fleet controller.
+    let billed = |demo: &hoist::demo::Demo| {
+        let clusters: Api<hoist::types::Cluster> =
+            Api::namespaced(demo.cluster.client().expect("client"), "hoist-system");
+        async move {
+            for name in ["edge-a", "edge-b"] {
+                let cond = kube::runtime::wait::await_condition(
+                    clusters.clone(),
+                    name,
+                    |c: Option<&hoist::types::Cluster>| {
+                        c.and_then(|c| c.status.as_ref()).is_some_and(|s| {
+                            s.conditions
+                                .iter()
+                                .any(|x| x.type_ == "Billed" && x.status == "True")
+                        })
+                    },
+                );
+                tokio::time::timeout(std::time::Duration::from_secs(60), cond)
+                    .await
+                    .expect("billed in time")
+                    .expect("watch");
+            }
+            clusters
+        }
+    };
+    let clusters = billed(&demo).await;
+    let identity = |c: hoist::types::Cluster| {
+        c.status
+            .and_then(|s| s.identity)
+            .map(|i| i.kube_system_uid)
+            .expect("identity")
+    };
+    let first = identity(clusters.get("edge-a").await.expect("edge-a"));
     demo.shutdown().await;
 
     let demo = start(opts(dir.path())).await.expect("demo restarts");
@@ -138,6 +171,19 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         .await;
     assert_eq!(catalogue.repositories[0].url, demo.samples.url());
     assert!(catalogue.repositories[0].error.is_none());
+    // The members came back on new ports, as the same clusters: still one record each.
+    let clusters = billed(&demo).await;
+    assert_eq!(
+        identity(clusters.get("edge-a").await.expect("edge-a")),
+        first
+    );
+    let records: Api<hoist::types::UsageRecord> = Api::all(demo.cluster.client().expect("client"));
+    let all = records
+        .list(&Default::default())
+        .await
+        .expect("records")
+        .items;
+    assert_eq!(all.len(), 2, "no Replaced record from a restart: {all:?}");
     demo.shutdown().await;
 }
 

@@ -5,6 +5,7 @@
 //! `serve` and the operator against it: the operator installs the samples, so every
 //! status the dashboard shows is the operator's.
 
+pub mod members;
 pub mod samples;
 pub mod seed;
 
@@ -59,6 +60,10 @@ pub struct Demo {
     pub cluster: DevCluster,
     pub backend: Running,
     pub operator: crate::operator::Running,
+    /// The fleet controller, over the two member clusters.
+    pub fleet: crate::fleet::Running,
+    /// The member clusters (`edge-a`, `edge-b`), each an in-process devcluster.
+    pub members: Vec<(String, DevCluster)>,
     pub samples: samples::SampleRepository,
     /// A kubeconfig for the demo cluster (under the data dir), for kubectl and the CLI.
     pub kubeconfig: std::path::PathBuf,
@@ -124,6 +129,7 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         }));
         tracing::info!(?latency, "every API request is slowed down");
     }
+    let namespace = opts.serve.namespace.clone();
     let mut serve_opts = opts.serve;
     if opts.repo_disk_cache {
         serve_opts
@@ -133,15 +139,20 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
     }
     let backend = serve::start(client.clone(), serve_opts).await?;
     let operator = crate::operator::start(
-        client,
+        client.clone(),
         backend.repositories.clone(),
         crate::operator::OperatorOptions::default(),
     )
     .await?;
+    let members = members::start(&client, &namespace, &opts.data_dir).await?;
+    let fleet =
+        crate::fleet::start(client, &namespace, crate::fleet::FleetOptions::default()).await;
     Ok(Demo {
         cluster,
         backend,
         operator,
+        fleet,
+        members,
         samples,
         kubeconfig,
     })
@@ -151,6 +162,10 @@ impl Demo {
     /// Stops the operator (running passes finish), then the backend (calls in flight
     /// finish), then the cluster (its state saved).
     pub async fn shutdown(self) {
+        drop(self.fleet);
+        for (_, m) in self.members {
+            m.shutdown().await;
+        }
         self.operator.shutdown(crate::runtime::DEFAULT_DRAIN).await;
         self.backend.shutdown().await;
         self.cluster.shutdown().await;
