@@ -127,7 +127,16 @@ async fn records(client: &Client, cluster: &Cluster) -> Vec<UsageRecord> {
 async fn a_member_is_identified_and_billed_and_refused_credentials_flip_at_once() {
     let (_m, client) = management().await;
     let member = DevCluster::start(Default::default()).await.expect("member");
-    let running = fleet::start(client.clone(), NS, quick()).await;
+    let metrics = hoist::operator::metrics::Metrics::new();
+    let running = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(metrics.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
     let clusters = register(&client, "alpha", &member).await;
     let identity = member_identity(&member).await;
     let c = wait(&clusters, "alpha", "billed", |c| {
@@ -148,6 +157,11 @@ async fn a_member_is_identified_and_billed_and_refused_credentials_flip_at_once(
     assert_eq!(
         status.billing.record.as_deref(),
         Some(open[0].name_any().as_str())
+    );
+    let text = metrics.encode();
+    assert!(
+        text.contains("hoist_fleet_probes_total{result=\"ok\"}"),
+        "{text}"
     );
 
     // The member refuses the credential: CredentialsValid goes False at the next probe.
@@ -237,7 +251,16 @@ async fn a_delete_while_the_controller_is_down_stops_billing_at_its_deletion_tim
         .faults()
         .add(Fault::new(FaultAction::Latency { millis: 1100 }).times(1));
     let _ = member_identity(&member).await;
-    let _again = fleet::start(client.clone(), NS, quick()).await;
+    let metrics = hoist::operator::metrics::Metrics::new();
+    let _again = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(metrics.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
     let gone = await_condition(clusters.clone(), "gamma", |c: Option<&Cluster>| c.is_none());
     tokio::time::timeout(PATIENCE, gone)
         .await
@@ -252,6 +275,12 @@ async fn a_delete_while_the_controller_is_down_stops_billing_at_its_deletion_tim
         "stopped at the deletionTimestamp, not when the controller came back"
     );
     assert_eq!(all[0].spec.stop_source.as_deref(), Some("Deleted"));
+    assert!(
+        metrics
+            .encode()
+            .contains("hoist_fleet_usage_stops_total{source=\"Deleted\"} 1"),
+        "the stop is counted once"
+    );
     // A second writer's stop changes nothing.
     let api: Api<UsageRecord> = Api::all(client.clone());
     let kept = hoist::fleet::ledger::stop_once(

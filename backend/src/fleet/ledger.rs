@@ -47,13 +47,15 @@ pub async fn write_changes(
     cluster: &Cluster,
     before: &[Record],
     after: &[Record],
+    metrics: &super::metrics::FleetMetrics,
 ) -> Result<(), kube::Error> {
     for r in after {
         match before.iter().find(|b| b.name() == r.name()) {
             None => create(api, cluster, r).await?,
             Some(b) if b.stop.is_none() => {
                 if let Some((at, source)) = r.stop {
-                    stop_once(api, &r.name(), at, source).await?;
+                    let stop = stop_once(api, &r.name(), at, source).await?;
+                    count_stop(metrics, stop);
                 }
             }
             Some(_) => {}
@@ -85,20 +87,33 @@ async fn create(api: &Api<UsageRecord>, cluster: &Cluster, r: &Record) -> Result
     }
 }
 
+/// Counts a stop this writer set (one found set before is not counted again).
+pub fn count_stop(metrics: &super::metrics::FleetMetrics, stop: (Seconds, StopSource, bool)) {
+    if stop.2 {
+        metrics
+            .stops
+            .get_or_create(&super::metrics::SourceLabel {
+                source: stop.1.as_str(),
+            })
+            .inc();
+    }
+}
+
 /// Stops record `name` at `at` unless it is stopped: a compare-and-set on the
-/// resourceVersion read, retried on conflict; returns the stop in force.
+/// resourceVersion read, retried on conflict; returns the stop in force, and whether
+/// this call set it.
 pub async fn stop_once(
     api: &Api<UsageRecord>,
     name: &str,
     at: Seconds,
     source: StopSource,
-) -> Result<(Seconds, StopSource), kube::Error> {
+) -> Result<(Seconds, StopSource, bool), kube::Error> {
     let mut last = None;
     for _ in 0..5 {
         let u = api.get(name).await?;
         let r = to_core(&u);
-        if let Some(Some(stop)) = r.as_ref().map(|r| r.stop) {
-            return Ok(stop);
+        if let Some(Some((t, s))) = r.as_ref().map(|r| r.stop) {
+            return Ok((t, s, false));
         }
         let at = r.map_or(at, |r| at.max(r.start));
         let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
@@ -111,7 +126,7 @@ pub async fn stop_once(
             .patch(name, &PatchParams::default(), &Patch::<()>::Json(patch))
             .await
         {
-            Ok(_) => return Ok((at, source)),
+            Ok(_) => return Ok((at, source, true)),
             Err(kube::Error::Api(s)) if s.code == 409 || s.code == 422 => last = Some(s),
             Err(e) => return Err(e),
         }

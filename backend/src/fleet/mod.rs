@@ -18,6 +18,7 @@
 //!   every [`PROBE_TIMES_EVERY`]).
 
 pub mod ledger;
+pub mod metrics;
 pub mod probe;
 pub mod relay;
 pub mod time;
@@ -58,6 +59,8 @@ pub struct FleetOptions {
     pub sweep_interval: Duration,
     /// Deliver closed periods to a usage sink (`--usage-sink`).
     pub relay: Option<relay::RelayOptions>,
+    /// Where to count (the operator's registry); unregistered ones when unset.
+    pub metrics: Option<metrics::FleetMetrics>,
 }
 
 impl Default for FleetOptions {
@@ -69,6 +72,7 @@ impl Default for FleetOptions {
             policy: Policy::default(),
             sweep_interval: Duration::from_secs(600),
             relay: None,
+            metrics: None,
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct Context {
     records: Store<UsageRecord>,
     members: Mutex<HashMap<String, Member>>,
     probed: Mutex<HashMap<String, Probed>>,
+    /// When each Cluster's next probe was due (for the lateness metric).
+    due: Mutex<HashMap<String, std::time::Instant>>,
+    metrics: metrics::FleetMetrics,
 }
 
 /// A running fleet controller; dropping it stops everything.
@@ -136,6 +143,11 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
         records,
         members: Mutex::new(HashMap::new()),
         probed: Mutex::new(HashMap::new()),
+        due: Mutex::new(HashMap::new()),
+        metrics: opts
+            .metrics
+            .clone()
+            .unwrap_or_else(metrics::FleetMetrics::unregistered),
     });
     let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
     let controller = Controller::new(clusters, watcher::Config::default())
@@ -158,9 +170,10 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|_| futures::future::ready(())),
     );
+    tasks.spawn(gauges_loop(ctx.clone(), store.clone(), opts.relay.clone()));
     tasks.spawn(sweep_loop(c2, opts.sweep_interval));
     if let Some(r) = opts.relay.clone() {
-        tasks.spawn(relay::run(client.clone(), r));
+        tasks.spawn(relay::run(client.clone(), r, ctx.metrics.clone()));
     }
     Running { tasks }
 }
@@ -255,10 +268,38 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         .get(&uid)
         .cloned()
         .unwrap_or_else(|| seed(cluster.status.as_ref()));
+    if let Some(due) = ctx
+        .due
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&uid)
+    {
+        ctx.metrics.lateness_seconds.observe(
+            std::time::Instant::now()
+                .saturating_duration_since(due)
+                .as_secs_f64(),
+        );
+    }
+    ctx.metrics.in_flight.inc();
+    let started = std::time::Instant::now();
     let outcome = match member(cluster, ctx).await {
         Ok(client) => probe::probe(&client, ctx.opts.probe_timeout).await,
         Err(why) => Outcome::Refused(why),
     };
+    ctx.metrics.in_flight.dec();
+    ctx.metrics
+        .probe_seconds
+        .observe(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .probes
+        .get_or_create(&metrics::ResultLabel {
+            result: match &outcome {
+                Outcome::Ok { .. } => "ok",
+                Outcome::Refused(_) => "refused",
+                Outcome::Failed(_) => "failed",
+            },
+        })
+        .inc();
     let mut events = probed.observe(outcome, now, &policy);
     // Billed but no open record (a create that failed, a restart): open it now.
     let records_api: Api<UsageRecord> = Api::all(ctx.client.clone());
@@ -279,18 +320,21 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         for e in &events {
             rules::on_probe(&mut after, &uid, e);
         }
-        ledger::write_changes(&records_api, cluster, &before, &after).await?;
+        ledger::write_changes(&records_api, cluster, &before, &after, &ctx.metrics).await?;
     }
     let status = status_of(cluster, &probed, &after);
     write_status(cluster, ctx, status, now).await?;
     ctx.probed
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(uid, probed.clone());
+        .insert(uid.clone(), probed.clone());
     let jitter = f64::from(now.rem_euclid(997) as u32) / 997.0;
-    Ok(Action::requeue(Duration::from_secs(
-        policy.next_in(&probed, jitter).max(1) as u64,
-    )))
+    let next = Duration::from_secs(policy.next_in(&probed, jitter).max(1) as u64);
+    ctx.due
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(uid, std::time::Instant::now() + next);
+    Ok(Action::requeue(next))
 }
 
 fn condition(type_: &str, status: Option<bool>, reason: &str, message: &str) -> Condition {
@@ -423,7 +467,9 @@ async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
     let lp = kube::api::ListParams::default();
     for u in api.list(&lp).await?.items {
         if u.spec.cluster_uid == uid && u.spec.stop.is_none() {
-            ledger::stop_once(&api, &u.name_any(), at, rules::StopSource::Deleted).await?;
+            let stop =
+                ledger::stop_once(&api, &u.name_any(), at, rules::StopSource::Deleted).await?;
+            ledger::count_stop(&ctx.metrics, stop);
         }
     }
     ctx.probed
@@ -435,6 +481,83 @@ async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         .unwrap_or_else(|p| p.into_inner())
         .remove(&uid);
     Ok(Action::await_change())
+}
+
+/// Every 5 s: the gauges (clusters by state, billed, open records, export lag), from
+/// the watches; the rules that count are the core's.
+async fn gauges_loop(
+    ctx: Arc<Context>,
+    clusters: Store<Cluster>,
+    relay: Option<relay::RelayOptions>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let mut counts: HashMap<&'static str, i64> = HashMap::new();
+        for c in clusters.state() {
+            let status = |t: &str| {
+                c.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.iter().find(|x| x.type_ == t))
+                    .map(|x| x.status.clone())
+            };
+            let state = if c.metadata.deletion_timestamp.is_some() {
+                "Deleting"
+            } else if status("CredentialsValid").as_deref() == Some("False") {
+                "CredentialsRefused"
+            } else if status("Reachable").as_deref() == Some("False") {
+                "Unreachable"
+            } else if status("Ready").as_deref() == Some("True") {
+                "Ready"
+            } else {
+                "Pending"
+            };
+            *counts.entry(state).or_default() += 1;
+        }
+        for state in [
+            "Ready",
+            "Unreachable",
+            "CredentialsRefused",
+            "Pending",
+            "Deleting",
+        ] {
+            ctx.metrics
+                .clusters
+                .get_or_create(&metrics::StateLabel { state })
+                .set(counts.get(state).copied().unwrap_or(0));
+        }
+        let records: Vec<(Option<Seconds>, Record)> = ctx
+            .records
+            .state()
+            .iter()
+            .filter_map(|u| {
+                let through = u
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.exported_through.as_deref())
+                    .and_then(time::parse);
+                ledger::to_core(u).map(|r| (through, r))
+            })
+            .collect();
+        let core: Vec<Record> = records.iter().map(|(_, r)| r.clone()).collect();
+        ctx.metrics.billed.set(rules::billed_now(&core) as i64);
+        ctx.metrics
+            .open_records
+            .set(rules::billed_now(&core) as i64);
+        if let Some(r) = &relay {
+            let now = time::now();
+            let lag = records
+                .iter()
+                .filter_map(|(through, rec)| {
+                    rules::periods_to_export(rec, *through, now, r.period, r.grace, 1)
+                        .first()
+                        .map(|(_, to)| now - to)
+                })
+                .max()
+                .unwrap_or(0);
+            ctx.metrics.export_lag_seconds.set(lag);
+        }
+    }
 }
 
 /// Every `every`: open records of Clusters that are gone are stopped as Orphaned.
@@ -471,7 +594,9 @@ pub async fn sweep(ctx: &Context) -> Result<Vec<String>, Error> {
     let mut stopped = Vec::new();
     for u in api.list(&Default::default()).await?.items {
         if u.spec.stop.is_none() && !existing.contains(&u.spec.cluster_uid) {
-            ledger::stop_once(&api, &u.name_any(), now, rules::StopSource::Orphaned).await?;
+            let stop =
+                ledger::stop_once(&api, &u.name_any(), now, rules::StopSource::Orphaned).await?;
+            ledger::count_stop(&ctx.metrics, stop);
             stopped.push(u.name_any());
         }
     }

@@ -66,7 +66,7 @@ pub fn event(u: &UsageRecord, r: &Record, from: Seconds, to: Seconds) -> serde_j
 }
 
 /// Runs rounds every `opts.every` until dropped.
-pub async fn run(client: Client, opts: RelayOptions) {
+pub async fn run(client: Client, opts: RelayOptions, metrics: super::metrics::FleetMetrics) {
     let http = match reqwest::Client::builder().timeout(opts.timeout).build() {
         Ok(h) => h,
         Err(e) => {
@@ -77,7 +77,7 @@ pub async fn run(client: Client, opts: RelayOptions) {
     let mut tick = tokio::time::interval(opts.every);
     loop {
         tick.tick().await;
-        match round(&client, &http, &opts).await {
+        match round(&client, &http, &opts, &metrics).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(delivered = n, "usage periods delivered"),
             Err(e) => tracing::warn!(error = %e, "usage relay round failed"),
@@ -92,6 +92,7 @@ pub async fn round(
     client: &Client,
     http: &reqwest::Client,
     opts: &RelayOptions,
+    metrics: &super::metrics::FleetMetrics,
 ) -> Result<usize, kube::Error> {
     let api: Api<UsageRecord> = Api::all(client.clone());
     let now = time::now();
@@ -129,6 +130,9 @@ pub async fn round(
                     break;
                 }
             }
+        }
+        if failure.is_some() {
+            metrics.export_errors.inc();
         }
         if acked.is_none() && failure.is_none() {
             continue;

@@ -44,6 +44,8 @@ pub struct Metrics {
     status_writes: Counter,
     pub max_concurrent: Gauge,
     pub triggers_dropped: Gauge,
+    /// The fleet controller's, in the same registry (one `/metrics`).
+    pub fleet: crate::fleet::metrics::FleetMetrics,
 }
 
 impl Default for Metrics {
@@ -125,7 +127,9 @@ impl Metrics {
             "Object changes not turned into a reconcile because a controller fell behind",
             triggers_dropped.clone(),
         );
+        let fleet = crate::fleet::metrics::FleetMetrics::register(&mut registry);
         Self {
+            fleet,
             registry,
             reconciles,
             reconcile_time,

@@ -726,7 +726,13 @@ pub async fn run(
         }
     }
     let fleet = match &run.fleet {
-        Some(f) => Some(crate::fleet::start(client.clone(), &run.namespace, f.clone()).await),
+        Some(f) => {
+            let f = crate::fleet::FleetOptions {
+                metrics: Some(metrics.fleet.clone()),
+                ..f.clone()
+            };
+            Some(crate::fleet::start(client.clone(), &run.namespace, f).await)
+        }
         None => None,
     };
     let running = start_with(client, repositories, opts, metrics).await?;
