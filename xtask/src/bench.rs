@@ -10,6 +10,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("hoist", "dashboard"),
     ("hoist", "catalogue"),
     ("hoist", "operator"),
+    ("hoist", "fleet"),
 ];
 
 pub fn run(_args: &[String]) -> anyhow::Result<()> {

@@ -21,6 +21,12 @@ pub struct ResultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HealthLabel {
+    /// `healthy` (its last probe succeeded) or `failing`.
+    pub member: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabel {
     pub source: &'static str,
 }
@@ -32,7 +38,7 @@ pub struct FleetMetrics {
     pub probes: Family<ResultLabel, Counter>,
     pub probe_seconds: Histogram,
     pub in_flight: Gauge,
-    pub lateness_seconds: Histogram,
+    pub lateness_seconds: Family<HealthLabel, Histogram>,
     pub open_records: Gauge,
     pub stops: Family<SourceLabel, Counter>,
     pub export_lag_seconds: Gauge,
@@ -70,7 +76,7 @@ impl FleetMetrics {
         );
         registry.register(
             "hoist_fleet_probe_lateness_seconds",
-            "How late probes started against their schedule",
+            "How late probes started against their schedule, by whether the member was healthy",
             m.lateness_seconds.clone(),
         );
         registry.register(
@@ -104,7 +110,9 @@ impl FleetMetrics {
             probes: Family::default(),
             probe_seconds: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
             in_flight: Gauge::default(),
-            lateness_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 12)),
+            lateness_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.01, 1.5, 24))
+            }),
             open_records: Gauge::default(),
             stops: Family::default(),
             export_lag_seconds: Gauge::default(),

@@ -42,12 +42,14 @@ use std::time::Duration;
 /// The finalizer every Cluster carries until its billing is stopped.
 pub const FINALIZER: &str = "fleet.hoist.dev/usage";
 
-/// Probe times alone are written at most this often.
+/// Probe times, failure counts and error words alone are written at most this often.
 pub const PROBE_TIMES_EVERY: Seconds = 300;
 
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
-    /// Probes at once (the pool a thousand clusters share).
+    /// Probes at once of members that answer (the pool a thousand clusters share);
+    /// members that are failing get a quarter of that in a pool of their own, so a
+    /// hundred hung ones never hold the probes of the rest.
     pub concurrency: u16,
     /// The longest one probe may take.
     pub probe_timeout: Duration,
@@ -98,6 +100,9 @@ pub struct Context {
     probed: Mutex<HashMap<String, Probed>>,
     /// When each Cluster's next probe was due (for the lateness metric).
     due: Mutex<HashMap<String, std::time::Instant>>,
+    /// Probes of members that answer, and of members that are failing.
+    healthy_pool: tokio::sync::Semaphore,
+    failing_pool: tokio::sync::Semaphore,
     metrics: metrics::FleetMetrics,
 }
 
@@ -144,14 +149,30 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
         members: Mutex::new(HashMap::new()),
         probed: Mutex::new(HashMap::new()),
         due: Mutex::new(HashMap::new()),
+        healthy_pool: tokio::sync::Semaphore::new(usize::from(opts.concurrency.max(1))),
+        failing_pool: tokio::sync::Semaphore::new(usize::from((opts.concurrency / 4).max(1))),
         metrics: opts
             .metrics
             .clone()
             .unwrap_or_else(metrics::FleetMetrics::unregistered),
     });
     let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
-    let controller = Controller::new(clusters, watcher::Config::default())
-        .with_config(kube::runtime::controller::Config::default().concurrency(opts.concurrency));
+    // Passes start on what the user or the finalizer changed (spec, finalizers,
+    // deletion), never on the controller's own status writes: each would be a probe
+    // nobody scheduled.
+    let (reader, writer) = reflector::store();
+    let intents = watcher::watcher(clusters, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(intent, Default::default());
+    let controller = Controller::for_stream(intents, reader)
+        // Passes beyond the probe pools: a pass waiting for a pool holds a slot, not a
+        // probe.
+        .with_config(
+            kube::runtime::controller::Config::default()
+                .concurrency(opts.concurrency.saturating_mul(4)),
+        );
     let store = controller.store();
     // A changed kubeconfig Secret: its Clusters are probed again at once, with it.
     let cluster_store = store.clone();
@@ -176,6 +197,16 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
         tasks.spawn(relay::run(client.clone(), r, ctx.metrics.clone()));
     }
     Running { tasks }
+}
+
+/// What starts a pass: the spec (generation), the finalizers, the deletion.
+fn intent(c: &Cluster) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.metadata.generation.hash(&mut h);
+    c.metadata.finalizers.hash(&mut h);
+    c.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
 }
 
 fn error_policy(_: Arc<Cluster>, err: &finalizer::Error<Error>, _: Arc<Context>) -> Action {
@@ -274,12 +305,26 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         .unwrap_or_else(|p| p.into_inner())
         .remove(&uid)
     {
-        ctx.metrics.lateness_seconds.observe(
-            std::time::Instant::now()
-                .saturating_duration_since(due)
-                .as_secs_f64(),
-        );
+        let member = if probed.consecutive_failures == 0 && probed.last_success.is_some() {
+            "healthy"
+        } else {
+            "failing"
+        };
+        ctx.metrics
+            .lateness_seconds
+            .get_or_create(&metrics::HealthLabel { member })
+            .observe(
+                std::time::Instant::now()
+                    .saturating_duration_since(due)
+                    .as_secs_f64(),
+            );
     }
+    let pool = if probed.consecutive_failures > 0 {
+        &ctx.failing_pool
+    } else {
+        &ctx.healthy_pool
+    };
+    let permit = pool.acquire().await;
     ctx.metrics.in_flight.inc();
     let started = std::time::Instant::now();
     let outcome = match member(cluster, ctx).await {
@@ -287,6 +332,7 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         Err(why) => Outcome::Refused(why),
     };
     ctx.metrics.in_flight.dec();
+    drop(permit);
     ctx.metrics
         .probe_seconds
         .observe(started.elapsed().as_secs_f64());
@@ -430,11 +476,17 @@ async fn write_status(
             _ => Some(time::to_rfc3339(now)),
         };
     }
+    // Probe times, failure counts and error words change with every probe; they are
+    // written with the next transition, or at most every PROBE_TIMES_EVERY.
     let without_times = |s: &ClusterStatus| {
         let mut s = s.clone();
         s.probe.last_attempt = None;
         s.probe.last_success = None;
         s.probe.consecutive_failures = s.probe.consecutive_failures.min(1);
+        s.probe.last_error = s.probe.last_error.as_ref().map(|_| String::new());
+        for c in &mut s.conditions {
+            c.message.clear();
+        }
         s
     };
     let written_at = old.probe.last_attempt.as_deref().and_then(time::parse);
