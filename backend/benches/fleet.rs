@@ -13,8 +13,8 @@ use hoist::fleet::{self, FleetOptions};
 use hoist::types::{Cluster, ClusterSpec, KubeconfigSecretRef, UsageRecord, UsageRecordSpec};
 use hoist_core::fleet::probe::Policy;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 use std::time::{Duration, Instant};
 
 const NS: &str = "hoist-system";
@@ -116,10 +116,7 @@ fn p99_between(before: &[(f64, u64)], after: &[(f64, u64)]) -> (f64, u64) {
     let counts: Vec<(f64, u64)> = after
         .iter()
         .map(|(le, n)| {
-            let was = before
-                .iter()
-                .find(|(b, _)| b == le)
-                .map_or(0, |(_, c)| *c);
+            let was = before.iter().find(|(b, _)| b == le).map_or(0, |(_, c)| *c);
             (*le, n - was)
         })
         .collect();
@@ -151,7 +148,12 @@ async fn main() {
         members.push(m);
     }
     for i in 0..HUNG {
-        register(&client, &format!("hung-{i}"), kubeconfig(&hung_listener().await)).await;
+        register(
+            &client,
+            &format!("hung-{i}"),
+            kubeconfig(&hung_listener().await),
+        )
+        .await;
     }
     for i in 0..REFUSING {
         register(&client, &format!("gone-{i}"), kubeconfig(&refusing())).await;
@@ -177,10 +179,15 @@ async fn main() {
     // every failing one turning Unreachable), then the measured one.
     tokio::time::sleep(WARMUP).await;
     let warm = buckets(&metrics.encode(), "member=\"healthy\"");
-    let writes_before = management.counters().get("patch", "clusters.fleet.hoist.dev");
+    let writes_before = management
+        .counters()
+        .get("patch", "clusters.fleet.hoist.dev");
     let measured = Duration::from_secs(60);
     tokio::time::sleep(measured).await;
-    let writes = management.counters().get("patch", "clusters.fleet.hoist.dev") - writes_before;
+    let writes = management
+        .counters()
+        .get("patch", "clusters.fleet.hoist.dev")
+        - writes_before;
     let (late, count) = p99_between(&warm, &buckets(&metrics.encode(), "member=\"healthy\""));
     // A month's report over 10,000 records, against one LIST of them.
     let records: Api<UsageRecord> = Api::all(client.clone());

@@ -471,3 +471,89 @@ async fn usage_reaches_a_sink_that_was_down_every_period_once_acknowledged_with_
     got.retain(|id| expected.contains(id));
     assert_eq!(got, expected, "no gap, no duplicate acknowledgement");
 }
+
+#[tokio::test]
+async fn member_faults_turn_reachable_false_only_when_they_last_and_billing_stays() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "zeta", &member).await;
+    wait(&clusters, "zeta", "ready", |c| {
+        condition(c, "Ready").as_deref() == Some("True")
+    })
+    .await;
+    let unreachable = |c: &Cluster| condition(c, "Reachable").as_deref() == Some("False");
+    let reachable = |c: &Cluster| condition(c, "Reachable").as_deref() == Some("True");
+    // 503 from everything: unreachable once failures last; the credential is not
+    // blamed, and the cluster is still billed (it may come back).
+    member.faults().add(Fault::new(FaultAction::Error {
+        code: 503,
+        retry_after: None,
+    }));
+    let down = wait(&clusters, "zeta", "unreachable on 503", unreachable).await;
+    assert_eq!(
+        condition(&down, "CredentialsValid").as_deref(),
+        Some("True")
+    );
+    assert_eq!(condition(&down, "Billed").as_deref(), Some("True"));
+    member.faults().clear();
+    wait(&clusters, "zeta", "back", reachable).await;
+    // Slower than the probe's deadline: the same.
+    member
+        .faults()
+        .add(Fault::new(FaultAction::Latency { millis: 3000 }));
+    wait(&clusters, "zeta", "unreachable when too slow", unreachable).await;
+    member.faults().clear();
+    wait(&clusters, "zeta", "back", reachable).await;
+    // Stopped altogether.
+    member.shutdown().await;
+    let gone = wait(&clusters, "zeta", "unreachable when stopped", unreachable).await;
+    assert!(
+        gone.status
+            .and_then(|s| s.probe.last_error)
+            .is_some_and(|e| !e.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_management_cluster_restarted_from_its_state_file_keeps_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("management.json");
+    let management = DevCluster::start(devcluster::Options {
+        state_file: Some(state.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("management");
+    let client = management.client().expect("client");
+    hoist::demo::install_crds(&client).await.expect("CRDs");
+    hoist::demo::seed::namespace(&client, NS)
+        .await
+        .expect("namespace");
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "eta", &member).await;
+    let billed = wait(&clusters, "eta", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    let before = records(&client, &billed).await;
+    running.abort();
+    management.shutdown().await;
+    let again = DevCluster::start(devcluster::Options {
+        state_file: Some(state),
+        ..Default::default()
+    })
+    .await
+    .expect("management again");
+    let client = again.client().expect("client");
+    let after = records(&client, &billed).await;
+    assert_eq!(
+        after.iter().map(|r| r.spec.clone()).collect::<Vec<_>>(),
+        before.iter().map(|r| r.spec.clone()).collect::<Vec<_>>()
+    );
+    assert!(after.iter().all(|r| {
+        r.finalizers()
+            .contains(&"fleet.hoist.dev/retain".to_string())
+    }));
+}
