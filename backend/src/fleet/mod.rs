@@ -140,7 +140,10 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
             .reflect(records_writer)
             .for_each(|_| futures::future::ready(())),
     );
-    let _ = tokio::time::timeout(Duration::from_secs(30), records.wait_until_ready()).await;
+    // Bounded: without the fleet's CRDs (an older install) the package operator must
+    // not wait on this. Creates are by name, so passes before the first list cannot
+    // make a second record (a 409 is "made already").
+    let _ = tokio::time::timeout(Duration::from_secs(5), records.wait_until_ready()).await;
     let ctx = Arc::new(Context {
         client: client.clone(),
         opts: opts.clone(),
