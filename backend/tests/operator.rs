@@ -724,7 +724,11 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
     // Glasskube's PackageInfo for each version in use, Ready with its package.yaml.
     let infos: Api<hoist::types::PackageInfo> = Api::all(h.client.clone());
     let info = infos
-        .get("glasskube-format--platform--v1.0.0-1")
+        .get(&hoist_core::operator::package_info::name(
+            Some("glasskube-format"),
+            "platform",
+            "v1.0.0+1",
+        ))
         .await
         .expect("the parent's PackageInfo");
     let info_status = info.status.expect("status");
@@ -739,7 +743,11 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
         Some(&json!("platform"))
     );
     infos
-        .get("glasskube-format--kv-store--v1.4.1-2")
+        .get(&hoist_core::operator::package_info::name(
+            Some("glasskube-format"),
+            "kv-store",
+            "v1.4.1+2",
+        ))
         .await
         .expect("the component's PackageInfo");
 
@@ -789,7 +797,11 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
     // The old version's PackageInfo went with the upgrade; the new one is there.
     assert!(
         infos
-            .get_opt("glasskube-format--platform--v1.0.0-1")
+            .get_opt(&hoist_core::operator::package_info::name(
+                Some("glasskube-format"),
+                "platform",
+                "v1.0.0+1"
+            ))
             .await
             .expect("get")
             .is_none()
