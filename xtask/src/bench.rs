@@ -41,14 +41,20 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the web app as users get it and reports its size, raw and gzip -9.
+/// Builds the web app as users get it and reports its size, raw and gzip -9: what the
+/// first load fetches, then each lazily loaded page module (decision 0018).
 fn wasm_size() -> anyhow::Result<String> {
     crate::setup::build_frontend()?;
-    let mut out = String::from(
-        "## web app\n\n`trunk build --release` (opt-level z, LTO, wasm-opt -Oz).\n\n| file | raw | gzip -9 |\n|---|---|---|\n",
-    );
+    let mut first = Vec::new();
+    let mut pages = Vec::new();
+    let mut shared = (0, 0, 0);
     for entry in std::fs::read_dir("dist")? {
         let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !matches!(ext, "wasm" | "js" | "css") {
             continue;
@@ -60,14 +66,56 @@ fn wasm_size() -> anyhow::Result<String> {
             .output()
             .context("gzip")?
             .stdout
-            .len();
+            .len() as u64;
+        // Names are `<stem>-<build hash>.<ext>`.
+        let stem = name
+            .rsplit_once('-')
+            .map_or(name.as_str(), |(s, _)| s)
+            .to_string();
+        if let Some(page) = stem.strip_prefix("split_") {
+            pages.push((page.to_string(), raw, gz));
+        } else if stem.starts_with("chunk_") {
+            shared = (shared.0 + 1, shared.1 + raw, shared.2 + gz);
+        } else {
+            let label = match (stem.as_str(), ext) {
+                (_, "css") => "css".to_string(),
+                ("__wasm_split", _) => "js: page loader".to_string(),
+                (_, "wasm") => "wasm: main module".to_string(),
+                _ => "js: bindings".to_string(),
+            };
+            first.push((label, raw, gz));
+        }
+    }
+    first.sort();
+    pages.sort();
+    let kb = |b: u64| b as f64 / 1000.0;
+    let mut out = String::from(
+        "## web app\n\n`trunk build --release` (opt-level z, LTO; split by `cargo xtask wasm`, then \
+         wasm-opt -Oz). The first load fetches the main module; every other page is its own \
+         module, fetched when first opened (prefetched at low priority once the app runs).\n\n\
+         | first load | raw | gzip -9 |\n|---|---|---|\n",
+    );
+    for (label, raw, gz) in &first {
         out.push_str(&format!(
-            "| {ext} | {:.1} KB | {:.1} KB |\n",
-            raw as f64 / 1000.0,
-            gz as f64 / 1000.0
+            "| {label} | {:.1} KB | {:.1} KB |\n",
+            kb(*raw),
+            kb(*gz)
         ));
     }
-    out.push('\n');
+    out.push_str("\n| lazily loaded | raw | gzip -9 |\n|---|---|---|\n");
+    for (page, raw, gz) in &pages {
+        out.push_str(&format!(
+            "| page `{page}` | {:.1} KB | {:.1} KB |\n",
+            kb(*raw),
+            kb(*gz)
+        ));
+    }
+    out.push_str(&format!(
+        "| {} modules shared by pages | {:.1} KB | {:.1} KB |\n\n",
+        shared.0,
+        kb(shared.1),
+        kb(shared.2)
+    ));
     Ok(out)
 }
 

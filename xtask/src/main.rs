@@ -10,6 +10,7 @@ mod bench;
 mod demo;
 mod setup;
 mod test;
+mod wasm;
 
 use anyhow::{Context, bail};
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("dist") => setup::build_frontend(),
+        Some("wasm") => wasm::run(),
         _ => {
             eprintln!("usage: cargo xtask <demo|test|bench|dist>");
             bail!("unknown or missing command")

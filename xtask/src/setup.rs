@@ -8,6 +8,9 @@ use std::process::Command;
 pub const TRUNK: &str = "0.21.14";
 pub const WASM_BINDGEN: &str = "0.2.130";
 pub const BINARYEN: &str = "132.0.0";
+/// The splitter for lazily loaded pages; its format must match `wasm_split_helpers`
+/// (0.2.x, through leptos) in the web app.
+pub const WASM_SPLIT: &str = "0.2.4";
 
 /// The virtualenv holding the official Kubernetes Python client.
 pub fn python_env() -> PathBuf {
@@ -48,7 +51,7 @@ fn rust_components() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The wasm target, trunk, wasm-bindgen-cli and wasm-opt, at the pinned versions
+/// The wasm target, trunk, wasm-bindgen-cli, wasm-split-cli and wasm-opt, at the pinned versions
 /// (`shared/notes/toolchain.md`: trunk must never download them itself).
 pub fn frontend_tools() -> anyhow::Result<()> {
     if !output(Command::new("rustup").args(["target", "list", "--installed"]))
@@ -62,6 +65,19 @@ pub fn frontend_tools() -> anyhow::Result<()> {
     if !output(Command::new("wasm-bindgen").arg("--version")).contains(WASM_BINDGEN) {
         // Not --locked: its lock file pins a crate version the registry here lacks.
         sh(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]))?;
+    }
+    if !output(Command::new("cargo").args(["install", "--list"]))
+        .contains(&format!("wasm_split_cli_support v{WASM_SPLIT}:"))
+    {
+        sh(Command::new("cargo").args([
+            "install",
+            "wasm_split_cli_support",
+            "--version",
+            WASM_SPLIT,
+            "--locked",
+            "--features",
+            "build-binary",
+        ]))?;
     }
     if !output(Command::new(binaryen_bin().join("wasm-opt")).arg("--version"))
         .contains("version_132")

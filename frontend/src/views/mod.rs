@@ -35,6 +35,66 @@ pub fn Spinner(text: &'static str, #[prop(optional)] id: &'static str) -> impl I
     view! { <div id=id class="loading" role="status"><div class="spinner"></div><p>{text}</p></div> }
 }
 
+// Pages other than the first (installed packages) live in their own wasm modules,
+// fetched the first time they are opened (and prefetched at low priority after the first
+// load): the first load carries only what the first page needs. `xtask/src/wasm.rs` does
+// the split; decision 0018. A module that cannot be loaded (the network, or a Hoist
+// upgraded under an open tab) is an error on the page, never a crash of the app.
+
+use leptos::wasm_split::{SplitLoaderError, wasm_split};
+
+#[wasm_split(page_install, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn install_page(live: Live, namespace: String, name: String) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <install::InstallPage live=live namespace=namespace name=name /> }.into_any())
+}
+
+#[wasm_split(page_package, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn package_page(
+    live: Live,
+    name: String,
+    version: String,
+    repository: String,
+) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <details::PackagePage live=live name=name version=version repository=repository /> }.into_any())
+}
+
+#[wasm_split(page_catalogue, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn catalogue_page(live: Live) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <catalogue::CataloguePage live=live /> }.into_any())
+}
+
+#[wasm_split(page_repositories, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn repositories_page(
+    live: Live,
+    now: RwSignal<f64>,
+    clear_cache: Callback<()>,
+) -> Result<AnyView, SplitLoaderError> {
+    Ok(
+        view! { <repositories::Repositories live=live now=now clear_cache=clear_cache /> }
+            .into_any(),
+    )
+}
+
+/// A page whose code is still loading: a spinner, then the page, or why it could not
+/// load with a way out (the load is retried from scratch by a reload).
+fn lazy_page(
+    page: impl std::future::Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
+) -> AnyView {
+    let page = async move {
+        match page.await {
+            Ok(view) => view,
+            Err(_) => view! {
+                <div id="page-load-error" class="banner error" role="alert">
+                    <p>"This page's code could not be loaded: the connection failed, or Hoist was upgraded since this tab opened."</p>
+                    <button class="button" on:click=|_| { let _ = window().location().reload(); }>"Reload the dashboard"</button>
+                </div>
+            }
+            .into_any(),
+        }
+    };
+    view! { <Suspense fallback=|| view! { <Spinner text="Loading the page…" id="page-loading" /> }>{Suspend::new(page)}</Suspense> }.into_any()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let live = Live {
@@ -72,18 +132,15 @@ pub fn App() -> impl IntoView {
             </Show>
         }
         .into_any(),
-        Route::Catalogue => view! { <catalogue::CataloguePage live=live /> }.into_any(),
-        Route::Repositories => {
-            view! { <repositories::Repositories live=live now=now clear_cache=clear_cache /> }.into_any()
-        }
+        Route::Catalogue => lazy_page(catalogue_page(live)),
+        Route::Repositories => lazy_page(repositories_page(live, now, clear_cache)),
         Route::Package {
             name,
             version,
             repository,
-        } => view! { <details::PackagePage live=live name=name version=version repository=repository /> }
-            .into_any(),
+        } => lazy_page(package_page(live, name, version, repository)),
         Route::Install { namespace, name } => {
-            view! { <install::InstallPage live=live namespace=namespace name=name /> }.into_any()
+            lazy_page(install_page(live, namespace, name))
         }
     }
     };
