@@ -151,12 +151,18 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
     let mut tasks = Supervisor::new();
     let stopped = tasks.stopped();
     let repositories = Clientset::new(opts.fetch.clone());
+    let fleet_view = crate::cache::fleet::FleetView::new();
+    let (fleet_tx, fleet) = tokio::sync::watch::channel(None);
+    tasks
+        .background()
+        .spawn(crate::cache::fleet::publish(fleet_view.clone(), fleet_tx));
     let sinks = reflectors::Sinks {
         hub: hub.clone(),
         repositories: repositories.clone(),
         secrets: repositories.clone(),
         secret_relists: Some(repositories.secret_relists()),
         namespace: opts.namespace.clone(),
+        fleet: fleet_view.clone(),
     };
     reflectors::start(
         &client,
@@ -184,11 +190,15 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         shutdown: stopped.clone(),
         heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
+        fleet,
+        fleet_view: fleet_view.clone(),
+        namespace: opts.namespace.clone(),
     };
     let state = ApiState {
         gate: gate.clone(),
         hub: hub.clone(),
         metrics: metrics.clone(),
+        fleet: fleet_view,
     };
     let guard = crate::api::guard::Guard::new(opts.token.clone());
     let router = api::router(state, service, &opts.dist, guard, opts.unary_timeout);

@@ -62,6 +62,26 @@ fn used(counters: &std::collections::BTreeMap<String, u64>) -> BTreeSet<Grant> {
 #[tokio::test]
 async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
     let (c, client, _samples) = cluster_with_samples().await;
+    hoist::demo::seed::namespace(&client, "hoist-system")
+        .await
+        .expect("namespace");
+    // A member cluster to remove from the Clusters page (made by an admin, uncounted).
+    kube::Api::<hoist::types::Cluster>::namespaced(client.clone(), "hoist-system")
+        .create(
+            &Default::default(),
+            &hoist::types::Cluster::new(
+                "edge",
+                hoist::types::ClusterSpec {
+                    kubeconfig_secret_ref: hoist::types::KubeconfigSecretRef {
+                        name: "edge-kubeconfig".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .expect("a member cluster");
     c.counters().reset();
 
     // A whole session: sync, a stream, details, and installs of both scopes, one of
@@ -122,6 +142,23 @@ async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
             .unwrap_or_else(|e| panic!("{action:?} {}: {e}", key.name));
         }
     }
+    // The Clusters page: a removal with the wrong name typed changes nothing; then one.
+    let refused = g
+        .remove_cluster(pb::RemoveClusterRequest {
+            name: "edge".into(),
+            confirm: "edg".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("the typed name must match");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{refused}");
+    g.remove_cluster(pb::RemoveClusterRequest {
+        name: "edge".into(),
+        confirm: "edge".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("removed");
     // devcluster counts events.k8s.io Events under the core store they share.
     let used: BTreeSet<Grant> = used(&c.counters().snapshot())
         .into_iter()
@@ -158,7 +195,8 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     hoist::demo::seed::namespace(&client, "hoist-system")
         .await
         .expect("namespace");
-    // A member cluster, registered before the count starts (its Secret is the user's).
+    // A member cluster, registered before the count starts, as `hoist cluster add` does
+    // (so its removal deletes the kubeconfig Secret made for it).
     let member = devcluster::DevCluster::start(Default::default())
         .await
         .expect("member");
@@ -166,6 +204,8 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         Api::namespaced(client.clone(), "hoist-system");
     let mut kubeconfig = k8s_openapi::api::core::v1::Secret::default();
     kubeconfig.metadata.name = Some("member-kubeconfig".into());
+    let (label, value) = hoist::cli::fleet::MADE_BY;
+    kubeconfig.metadata.labels = Some([(label.to_string(), value.to_string())].into());
     kubeconfig.string_data = Some([("value".to_string(), member.kubeconfig())].into());
     secrets
         .create(&PostParams::default(), &kubeconfig)

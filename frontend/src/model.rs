@@ -22,6 +22,8 @@ pub struct Model {
     pub revision: u64,
     /// The catalogue and repository states; `None` until the server sent them.
     pub catalogue: Option<pb::Catalogue>,
+    /// Member clusters and billing; `None` until the server sent them.
+    pub fleet: Option<pb::Fleet>,
 }
 
 /// What applying an event did, for the caller's bookkeeping.
@@ -32,6 +34,7 @@ pub enum Applied {
     Change,
     Heartbeat,
     Catalogue,
+    Fleet,
     /// A change already applied (or from before the snapshot): ignored.
     Duplicate,
     /// A change that skips revisions: the caller must resubscribe.
@@ -49,6 +52,10 @@ impl Model {
             Event::Catalogue(c) => {
                 self.catalogue = Some(c);
                 Applied::Catalogue
+            }
+            Event::Fleet(f) => {
+                self.fleet = Some(f);
+                Applied::Fleet
             }
             Event::Snapshot(s) => {
                 self.instance_id = s.instance_id;

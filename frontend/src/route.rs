@@ -1,6 +1,6 @@
 //! Pages, addressed by the URL fragment so that links, Back and reloads work without
 //! server routes: `#/` installed packages, `#/catalogue`, `#/repositories`,
-//! `#/packages/NAME?version=V&repository=R`.
+//! `#/packages/NAME?version=V&repository=R`, `#/clusters`.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -11,6 +11,8 @@ pub enum Route {
     Installed,
     Catalogue,
     Repositories,
+    /// Member clusters and their billing.
+    Clusters,
     Package {
         name: String,
         version: String,
@@ -100,6 +102,7 @@ impl Route {
             _ => match path {
                 "catalogue" => Route::Catalogue,
                 "repositories" => Route::Repositories,
+                "clusters" => Route::Clusters,
                 _ => Route::Installed,
             },
         }
@@ -110,6 +113,7 @@ impl Route {
             Route::Installed => "#/".into(),
             Route::Catalogue => "#/catalogue".into(),
             Route::Repositories => "#/repositories".into(),
+            Route::Clusters => "#/clusters".into(),
             Route::Package {
                 name,
                 version,
@@ -239,6 +243,7 @@ mod tests {
         assert_eq!(Route::parse("#/packages/"), Route::Installed);
         assert_eq!(Route::parse("#/catalogue"), Route::Catalogue);
         assert_eq!(Route::parse("#/repositories"), Route::Repositories);
+        assert_eq!(Route::parse("#/clusters"), Route::Clusters);
         assert_eq!(
             Route::parse("#/packages/a?version=%zz"),
             Route::Package {

@@ -28,6 +28,10 @@ pub async fn act(req: pb::ActRequest) -> Result<pb::ActResponse, Status> {
     unary("/hoist.v1.Dashboard/Act", req).await
 }
 
+pub async fn remove_cluster(req: pb::RemoveClusterRequest) -> Result<pb::ActResponse, Status> {
+    unary("/hoist.v1.Dashboard/RemoveCluster", req).await
+}
+
 pub async fn preview(req: pb::PreviewRequest) -> Result<pb::Plan, Status> {
     unary("/hoist.v1.Dashboard/Preview", req).await
 }

@@ -30,6 +30,11 @@ pub struct DashboardService {
     pub heartbeat: Duration,
     /// The RetryInfo delay unary reads suggest while the caches sync.
     pub retry_after: Duration,
+    /// The fleet's message, rebuilt on every change ([`crate::cache::fleet::publish`]).
+    pub fleet: watch::Receiver<Option<Arc<pb::Fleet>>>,
+    pub fleet_view: Arc<crate::cache::fleet::FleetView>,
+    /// Hoist's namespace, where member Clusters live.
+    pub namespace: String,
 }
 
 fn phase(p: Phase) -> pb::Phase {
@@ -206,6 +211,17 @@ impl Dashboard for DashboardService {
         });
         let message = result?;
         tracing::info!(%message, "action from the dashboard");
+        Ok(Response::new(pb::ActResponse { message }))
+    }
+
+    async fn remove_cluster(
+        &self,
+        request: Request<pb::RemoveClusterRequest>,
+    ) -> Result<Response<pb::ActResponse>, Status> {
+        self.require_serving()?;
+        let req = request.into_inner();
+        let message =
+            super::fleet::remove(&self.client, &self.fleet_view, &self.namespace, req).await?;
         Ok(Response::new(pb::ActResponse { message }))
     }
 

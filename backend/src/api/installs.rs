@@ -23,7 +23,7 @@ pub fn target(key: &pb::PackageKey) -> InstallRef {
     )
 }
 
-fn api_error(e: kube::Error) -> Status {
+pub(crate) fn api_error(e: kube::Error) -> Status {
     match &e {
         kube::Error::Api(s) if s.code == 404 => Status::not_found(e.to_string()),
         kube::Error::Api(s) if s.code == 403 => Status::permission_denied(e.to_string()),

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod dashboard;
 pub mod deadline;
+pub mod fleet;
 pub mod guard;
 pub mod headers;
 pub mod health;
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
+    /// The fleet as cached (usage downloads).
+    pub fleet: Arc<crate::cache::fleet::FleetView>,
 }
 
 /// The router, from the outside in: the security [`headers`] on every answer, the
@@ -57,7 +60,7 @@ pub fn router(
     .into_axum_router()
     .layer(tonic_web::GrpcWebLayer::new())
     .layer(axum::middleware::from_fn_with_state(limit, deadline::limit));
-    let http = health::router(state);
+    let http = health::router(state.clone()).merge(fleet::router(state));
     let spa = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
     grpc.merge(http)
         .fallback_service(spa)

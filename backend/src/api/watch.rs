@@ -1,6 +1,6 @@
 //! One `Watch` stream: the status at once and on every change; from READY the package
-//! snapshot (or the replay of what a resuming client missed), the catalogue, then each
-//! change and heartbeats.
+//! snapshot (or the replay of what a resuming client missed), the catalogue and the
+//! fleet, then each change and heartbeats.
 //!
 //! The stream is a state machine polled directly by the connection that carries it: no
 //! task and no channel per stream, so a change costs each stream one wake-up (its
@@ -53,6 +53,7 @@ pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> EventStream {
 struct Live {
     changes: BroadcastStream<HubEvent>,
     catalogue: WatchStream<Current>,
+    fleet: WatchStream<Option<std::sync::Arc<pb::Fleet>>>,
     heartbeat: tokio::time::Interval,
 }
 
@@ -121,6 +122,8 @@ impl WatchState {
                     changes: BroadcastStream::new(changes),
                     // Yields the current catalogue first (after the start below).
                     catalogue: WatchStream::new(self.svc.catalogue.subscribe()),
+                    // The fleet as it is now (once listed), then each rebuild.
+                    fleet: WatchStream::new(self.svc.fleet.clone()),
                     heartbeat,
                 });
                 self.push_start(start);
@@ -145,6 +148,11 @@ impl WatchState {
                 }
             },
             c = live.catalogue.next() => self.push_catalogue(c?),
+            f = live.fleet.next() => {
+                if let Some(f) = f? {
+                    self.pending.push_back(Event::Fleet((*f).clone()));
+                }
+            }
             _ = live.heartbeat.tick() => {
                 self.pending.push_back(Event::Heartbeat(pb::Heartbeat {
                     revision: self.svc.hub.revision(),

@@ -4,6 +4,7 @@
 //! `convert` are the adapter.
 
 pub mod convert;
+pub mod fleet;
 pub mod hub;
 pub mod readiness;
 pub mod reflectors;

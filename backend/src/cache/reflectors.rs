@@ -14,7 +14,7 @@ use super::convert;
 use super::hub::Hub;
 use super::readiness::Gate;
 use crate::metrics::Metrics;
-use crate::types::{ClusterPackage, Package, PackageInfo, PackageRepository};
+use crate::types::{Cluster, ClusterPackage, Package, PackageInfo, PackageRepository, UsageRecord};
 use futures::StreamExt;
 use hoist_proto::v1::Scope;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -35,13 +35,17 @@ pub const PAGE_SIZE: u32 = 500;
 
 /// The kinds the dashboard caches, in the order the gate shows them. Secrets are only
 /// those of Hoist's own namespace (repository credentials).
-pub const KINDS: [&str; 6] = [
+/// Clusters are only those of Hoist's namespace; they and UsageRecords are optional
+/// (the fleet's CRDs may not be installed, or the dashboard not allowed to read them).
+pub const KINDS: [&str; 8] = [
     "ClusterPackage",
     "Package",
     "PackageInfo",
     "PackageRepository",
     "Namespace",
     "Secret",
+    "Cluster",
+    "UsageRecord",
 ];
 
 /// What a kind's events feed besides the readiness gate. Called from the kind's event
@@ -111,6 +115,8 @@ pub struct Sinks {
     pub secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
     /// Hoist's own namespace.
     pub namespace: String,
+    /// Member Clusters (of `namespace`) and UsageRecords.
+    pub fleet: Arc<super::fleet::FleetView>,
 }
 
 /// Starts every watch on `tasks`; they run until the set is dropped or aborted.
@@ -131,6 +137,7 @@ pub fn start(
         secrets,
         secret_relists,
         namespace,
+        fleet,
     } = sinks;
     let ctx = Ctx { gate, metrics };
     tasks.spawn(run::<ClusterPackage>(
@@ -171,6 +178,24 @@ pub fn start(
         ctx.clone(),
         None,
         false,
+        None,
+    ));
+    // Optional: without the fleet's CRDs (or leave to read them) the dashboard still
+    // becomes READY, and its Clusters page says why it is empty.
+    tasks.spawn(run::<Cluster>(
+        Api::namespaced(client.clone(), &namespace),
+        "Cluster",
+        ctx.clone(),
+        Some(fleet.clone()),
+        true,
+        None,
+    ));
+    tasks.spawn(run::<UsageRecord>(
+        Api::all(client.clone()),
+        "UsageRecord",
+        ctx.clone(),
+        Some(fleet),
+        true,
         None,
     ));
     spawn_repositories(
@@ -350,7 +375,7 @@ async fn follow<K>(
                 }
                 tracing::debug!(kind, error = %e, "watch error; kube-rs retries with backoff");
                 ctx.metrics.watch_error(kind);
-                if optional && forbidden(&e) {
+                if optional && (forbidden(&e) || not_installed(&e)) {
                     // Synced, empty, and said: not a failure that makes the dashboard
                     // DEGRADED, since nothing it shows depends on it.
                     if !ctx.gate.is_synced(kind) {
@@ -380,6 +405,15 @@ fn forbidden(e: &watcher::Error) -> bool {
     )
 }
 
+/// Whether the kind is not served (404: its CRD is not installed).
+fn not_installed(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 404
+    )
+}
+
 /// Whether the API server answered (with an error status): it is reachable.
 fn answered(e: &watcher::Error) -> bool {
     matches!(
@@ -406,6 +440,11 @@ fn explain(kind: &str, e: &watcher::Error) -> String {
         "ClusterPackage" | "Package" | "PackageInfo" | "PackageRepository"
     );
     match code {
+        Some(404) if matches!(kind, "Cluster" | "UsageRecord") => format!(
+            "{e}: the fleet's CustomResourceDefinitions (fleet.hoist.dev) are not installed \
+             in this cluster; install Hoist's CRDs with `hoist crdgen | kubectl apply -f -` \
+             to manage member clusters"
+        ),
         Some(404) if ours => format!(
             "{e}: the {kind} CustomResourceDefinition is not installed in this cluster; \
              install Hoist's CRDs with `hoist crdgen | kubectl apply -f -`"

@@ -3,8 +3,8 @@
 //! them. Each returns what to print; bad input changes nothing.
 
 use crate::fleet::time;
+use crate::fleet::usage::Row;
 use crate::types::{Cluster, ClusterSpec, KubeconfigSecretRef, UsageRecord};
-use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self, Record};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DeleteParams, PostParams};
@@ -170,19 +170,14 @@ pub async fn remove(
         return Err(FleetError::NotConfirmed(name.into()));
     }
     let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
-    let Some(c) = clusters.get_opt(name).await? else {
+    if clusters.get_opt(name).await?.is_none() {
         return Err(FleetError::Unknown(name.into()));
-    };
-    clusters.delete(name, &DeleteParams::default()).await?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secret = &c.spec.kubeconfig_secret_ref.name;
-    if let Some(s) = secrets.get_opt(secret).await?
-        && s.labels().get(MADE_BY.0).map(String::as_str) == Some(MADE_BY.1)
-    {
-        let _ = secrets.delete(secret, &DeleteParams::default()).await;
     }
+    clusters.delete(name, &DeleteParams::default()).await?;
     Ok(format!(
-        "cluster {name} removed: billing stops now (the record keeps the second it was asked)\n"
+        "cluster {name} removed: billing stops now (the record keeps the second it was asked); \
+         the operator records the stop, then removes the Cluster and the kubeconfig Secret \
+         `hoist cluster add` made for it\n"
     ))
 }
 
@@ -196,23 +191,7 @@ async fn all_records(client: &Client) -> Result<Vec<Record>, FleetError> {
         .collect())
 }
 
-/// How `hoist usage` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Csv,
-    Jsonl,
-    Cloudevents,
-}
-
-/// The start of the current month, UTC.
-pub fn month_start(now: Seconds) -> Seconds {
-    use chrono::Datelike;
-    let t = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
-    chrono::NaiveDate::from_ymd_opt(t.year(), t.month(), 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(0, |d| d.and_utc().timestamp())
-}
+pub use crate::fleet::usage::{Format, month_start};
 
 /// `usage [--from T] [--to T] [--format F]`: each record's seconds within the period
 /// (default: this month so far), computed by the core's one rule.
@@ -223,121 +202,13 @@ pub async fn usage(
     format: Format,
 ) -> Result<String, FleetError> {
     let now = time::now();
-    let parse = |s: &str| {
-        time::parse(s).ok_or_else(|| FleetError::Usage(format!("{s:?} is not an RFC 3339 time")))
-    };
-    let from = from
-        .map(parse)
-        .transpose()?
-        .unwrap_or_else(|| month_start(now));
-    let to = to.map(parse).transpose()?.unwrap_or(now);
-    if to <= from {
-        return Err(FleetError::Usage("--to must be after --from".into()));
-    }
-    let records: Vec<UsageRecord> = Api::<UsageRecord>::all(client.clone())
+    let (from, to) = crate::fleet::usage::period(from, to, now).map_err(FleetError::Usage)?;
+    let rows: Vec<Row> = Api::<UsageRecord>::all(client.clone())
         .list(&Default::default())
         .await?
-        .items;
-    let mut rows: Vec<(UsageRecord, Record)> = records
-        .into_iter()
-        .filter_map(|u| crate::fleet::ledger::to_core(&u).map(|r| (u, r)))
-        // Every record that overlaps the period (one that just opened counts too).
-        .filter(|(_, r)| r.start <= to && r.stop.is_none_or(|(t, _)| t >= from))
+        .items
+        .iter()
+        .filter_map(Row::from_record)
         .collect();
-    rows.sort_by_key(|(u, r)| (u.spec.cluster_name.clone(), r.start));
-    let total: Seconds = rows.iter().map(|(_, r)| r.seconds_in(from, to, now)).sum();
-    let json = |u: &UsageRecord, r: &Record| {
-        serde_json::json!({
-            "cluster": u.spec.cluster_name,
-            "clusterUID": r.cluster_uid,
-            "record": r.name(),
-            "start": time::to_rfc3339(r.start),
-            "stop": r.stop.map(|(t, _)| time::to_rfc3339(t)),
-            "stopSource": r.stop.map(|(_, s)| s.as_str()),
-            "seconds": r.seconds_in(from, to, now),
-        })
-    };
-    let mut out = String::new();
-    match format {
-        Format::Jsonl => {
-            for (u, r) in &rows {
-                out.push_str(&json(u, r).to_string());
-                out.push('\n');
-            }
-        }
-        Format::Cloudevents => {
-            for (u, r) in &rows {
-                let event = serde_json::json!({
-                    "specversion": "1.0",
-                    "id": ledger::event_id(r, from, to),
-                    "source": format!("hoist://{}", u.spec.cluster_namespace),
-                    "type": "dev.hoist.fleet.usage",
-                    "subject": u.spec.cluster_name,
-                    "time": time::to_rfc3339(to.min(now)),
-                    "datacontenttype": "application/json",
-                    "data": json(u, r),
-                });
-                out.push_str(&event.to_string());
-                out.push('\n');
-            }
-        }
-        Format::Csv => {
-            out.push_str("cluster,clusterUID,record,start,stop,stopSource,seconds\n");
-            for (u, r) in &rows {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{}\n",
-                    u.spec.cluster_name,
-                    r.cluster_uid,
-                    r.name(),
-                    time::to_rfc3339(r.start),
-                    r.stop.map(|(t, _)| time::to_rfc3339(t)).unwrap_or_default(),
-                    r.stop.map(|(_, s)| s.as_str()).unwrap_or_default(),
-                    r.seconds_in(from, to, now)
-                ));
-            }
-        }
-        Format::Table => {
-            out.push_str(&format!(
-                "Usage from {} to {}\n{:<20} {:<22} {:<22} {:<9} {:>10}\n",
-                time::to_rfc3339(from),
-                time::to_rfc3339(to),
-                "CLUSTER",
-                "START",
-                "STOP",
-                "SOURCE",
-                "HOURS"
-            ));
-            for (u, r) in &rows {
-                out.push_str(&format!(
-                    "{:<20} {:<22} {:<22} {:<9} {:>10.2}\n",
-                    u.spec.cluster_name,
-                    time::to_rfc3339(r.start),
-                    r.stop
-                        .map(|(t, _)| time::to_rfc3339(t))
-                        .unwrap_or_else(|| "(billed now)".into()),
-                    r.stop.map(|(_, s)| s.as_str()).unwrap_or(""),
-                    r.seconds_in(from, to, now) as f64 / 3600.0
-                ));
-            }
-            out.push_str(&format!(
-                "{} cluster-hours in the period\n",
-                format_args!("{:.2}", total as f64 / 3600.0)
-            ));
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_month_starts_on_its_first_at_midnight_utc() {
-        let t = time::parse("2026-11-30T10:00:00Z").expect("time");
-        assert_eq!(
-            month_start(t),
-            time::parse("2026-11-01T00:00:00Z").expect("time")
-        );
-    }
+    Ok(crate::fleet::usage::render(rows, from, to, now, format))
 }

@@ -17,11 +17,13 @@
 //! - The status is written only when something visible changed (probe times at most
 //!   every [`PROBE_TIMES_EVERY`]).
 
+pub mod facts;
 pub mod ledger;
 pub mod metrics;
 pub mod probe;
 pub mod relay;
 pub mod time;
+pub mod usage;
 
 use crate::types::{Cluster, ClusterIdentity, ClusterStatus, Condition, UsageRecord};
 use futures::StreamExt;
@@ -517,6 +519,7 @@ async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         .deletion_timestamp
         .as_ref()
         .map_or_else(time::now, |t| t.0.as_second());
+    say_deleting(cluster, ctx, at).await?;
     let api: Api<UsageRecord> = Api::all(ctx.client.clone());
     // Read fresh, not from the watch: a record created a moment ago must be stopped too.
     let lp = kube::api::ListParams::default();
@@ -527,6 +530,7 @@ async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
             ledger::count_stop(&ctx.metrics, stop);
         }
     }
+    forget_kubeconfig(cluster, ctx).await?;
     ctx.probed
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -536,6 +540,67 @@ async fn cleanup(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         .unwrap_or_else(|p| p.into_inner())
         .remove(&uid);
     Ok(Action::await_change())
+}
+
+/// Deletes the kubeconfig Secret `hoist cluster add` made for this Cluster (labelled
+/// so), unless another Cluster still uses it. A Secret the user made is theirs: kept.
+async fn forget_kubeconfig(cluster: &Cluster, ctx: &Context) -> Result<(), Error> {
+    let namespace = cluster.namespace().unwrap_or_default();
+    let name = &cluster.spec.kubeconfig_secret_ref.name;
+    // From the watch: the operator may list Secrets, not get them one by one.
+    let key = kube::runtime::reflector::ObjectRef::new(name).within(&namespace);
+    let Some(secret) = ctx.secrets.get(&key) else {
+        return Ok(());
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let (label, value) = crate::cli::fleet::MADE_BY;
+    if secret.labels().get(label).map(String::as_str) != Some(value) {
+        return Ok(());
+    }
+    let others = Api::<Cluster>::namespaced(ctx.client.clone(), &namespace)
+        .list(&Default::default())
+        .await?;
+    if others.items.iter().any(|c| {
+        c.uid() != cluster.uid()
+            && c.metadata.deletion_timestamp.is_none()
+            && &c.spec.kubeconfig_secret_ref.name == name
+    }) {
+        return Ok(());
+    }
+    match secrets.delete(name, &Default::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `Deleting` condition, naming the step the delete waits on (once: a retry of
+/// the cleanup does not write it again).
+async fn say_deleting(cluster: &Cluster, ctx: &Context, at: Seconds) -> Result<(), Error> {
+    let mut status = cluster.status.clone().unwrap_or_default();
+    if status.conditions.iter().any(|c| c.type_ == "Deleting") {
+        return Ok(());
+    }
+    let mut c = condition(
+        "Deleting",
+        Some(true),
+        "StoppingBilling",
+        &format!(
+            "recording billing's stop at {} (the delete), then releasing the finalizer",
+            time::to_rfc3339(at)
+        ),
+    );
+    c.last_transition_time = Some(time::to_rfc3339(time::now()));
+    status.conditions.push(c);
+    let api: Api<Cluster> =
+        Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
+    api.patch_status(
+        &cluster.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "status": { "conditions": status.conditions } })),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Every 5 s: the gauges (clusters by state, billed, open records, export lag), from
@@ -550,32 +615,11 @@ async fn gauges_loop(
         tick.tick().await;
         let mut counts: HashMap<&'static str, i64> = HashMap::new();
         for c in clusters.state() {
-            let status = |t: &str| {
-                c.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.iter().find(|x| x.type_ == t))
-                    .map(|x| x.status.clone())
-            };
-            let state = if c.metadata.deletion_timestamp.is_some() {
-                "Deleting"
-            } else if status("CredentialsValid").as_deref() == Some("False") {
-                "CredentialsRefused"
-            } else if status("Reachable").as_deref() == Some("False") {
-                "Unreachable"
-            } else if status("Ready").as_deref() == Some("True") {
-                "Ready"
-            } else {
-                "Pending"
-            };
+            // Billing is not part of the state word.
+            let state = hoist_core::fleet::view::state(&facts::facts(&c, false)).as_str();
             *counts.entry(state).or_default() += 1;
         }
-        for state in [
-            "Ready",
-            "Unreachable",
-            "CredentialsRefused",
-            "Pending",
-            "Deleting",
-        ] {
+        for state in hoist_core::fleet::view::State::ALL.map(|s| s.as_str()) {
             ctx.metrics
                 .clusters
                 .get_or_create(&metrics::StateLabel { state })

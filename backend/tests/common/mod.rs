@@ -133,7 +133,8 @@ pub async fn next_data(stream: &mut tonic::Streaming<pb::WatchEvent>) -> pb::wat
         match ev.event.expect("event set") {
             pb::watch_event::Event::Status(_)
             | pb::watch_event::Event::Heartbeat(_)
-            | pb::watch_event::Event::Catalogue(_) => continue,
+            | pb::watch_event::Event::Catalogue(_)
+            | pb::watch_event::Event::Fleet(_) => continue,
             other => return other,
         }
     }

@@ -4,6 +4,7 @@
 
 mod banner;
 mod catalogue;
+mod clusters;
 mod details;
 mod install;
 mod packages;
@@ -75,6 +76,11 @@ fn repositories_page(
     )
 }
 
+#[wasm_split(page_clusters, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn clusters_page(live: Live, now: RwSignal<f64>) -> Result<AnyView, SplitLoaderError> {
+    Ok(view! { <clusters::ClustersPage live=live now=now /> }.into_any())
+}
+
 /// A page whose code is still loading: a spinner, then the page, or why it could not
 /// load with a way out (the load is retried from scratch by a reload).
 fn lazy_page(
@@ -134,6 +140,7 @@ pub fn App() -> impl IntoView {
         .into_any(),
         Route::Catalogue => lazy_page(catalogue_page(live)),
         Route::Repositories => lazy_page(repositories_page(live, now, clear_cache)),
+        Route::Clusters => lazy_page(clusters_page(live, now)),
         Route::Package {
             name,
             version,
@@ -152,6 +159,7 @@ pub fn App() -> impl IntoView {
                 {tab(Route::Installed, "Installed", "tab-installed")}
                 {tab(Route::Catalogue, "Catalogue", "tab-catalogue")}
                 {tab(Route::Repositories, "Repositories", "tab-repositories")}
+                {tab(Route::Clusters, "Clusters", "tab-clusters")}
             </nav>
             <banner::ConnectionPill live=live now=now />
             <button id="refresh" class="button" on:click=on_refresh title="Ask the backend for a fresh snapshot">
