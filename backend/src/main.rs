@@ -293,6 +293,18 @@ struct OperatorArgs {
     /// once, with stable ids), e.g. a metering service's ingest endpoint.
     #[arg(long)]
     usage_sink: Option<String>,
+    /// Keep a stopped usage record this long after its stop (and, with --usage-sink,
+    /// after the sink acknowledged it), then delete it; 0 keeps records forever.
+    #[arg(long, default_value = "400d", value_parser = retention)]
+    usage_retention: Retention,
+}
+
+/// `--usage-retention`: `None` keeps records forever.
+#[derive(Debug, Clone, Copy)]
+struct Retention(Option<i64>);
+
+fn retention(s: &str) -> Result<Retention, String> {
+    hoist::fleet::time::parse_retention(s).map(Retention)
 }
 
 /// Which cluster, and where Hoist's own Secrets are.
@@ -773,6 +785,7 @@ async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow
                 .usage_sink
                 .clone()
                 .map(hoist::fleet::relay::RelayOptions::new),
+            retention: args.usage_retention.0,
             ..Default::default()
         }),
     };

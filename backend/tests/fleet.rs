@@ -557,3 +557,133 @@ async fn a_management_cluster_restarted_from_its_state_file_keeps_every_record()
             .contains(&"fleet.hoist.dev/retain".to_string())
     }));
 }
+
+#[tokio::test]
+async fn two_controllers_and_a_conflict_on_the_stop_write_record_one_stop_that_never_moves() {
+    let (m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    // Two controllers on one management cluster (as two replicas between leases), each
+    // counting the stops it sets.
+    let (one, two) = (
+        hoist::operator::metrics::Metrics::new(),
+        hoist::operator::metrics::Metrics::new(),
+    );
+    let _first = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(one.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
+    let _second = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(two.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
+    let clusters = register(&client, "delta", &member).await;
+    let billed = wait(&clusters, "delta", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    // The first stop write conflicts, as when another writer changed the record.
+    m.faults().add(
+        Fault::new(FaultAction::Error {
+            code: 409,
+            retry_after: None,
+        })
+        .verb("patch")
+        .path("/usagerecords/")
+        .times(1),
+    );
+    clusters
+        .delete("delta", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let deleted_at = clusters
+        .get_opt("delta")
+        .await
+        .expect("get")
+        .and_then(|c| c.metadata.deletion_timestamp)
+        .map(|t| t.0.as_second());
+    let gone = await_condition(clusters.clone(), "delta", |c: Option<&Cluster>| c.is_none());
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the delete completes")
+        .expect("watch");
+    let all = records(&client, &billed).await;
+    assert_eq!(all.len(), 1, "one record, never a second");
+    let stop = all[0]
+        .spec
+        .stop
+        .as_deref()
+        .and_then(hoist::fleet::time::parse);
+    if let Some(at) = deleted_at {
+        assert_eq!(stop, Some(at), "stopped at the deletionTimestamp");
+    }
+    assert_eq!(all[0].spec.stop_source.as_deref(), Some("Deleted"));
+    let counted = |m: &hoist::operator::metrics::Metrics| {
+        m.encode()
+            .lines()
+            .find(|l| l.starts_with("hoist_fleet_usage_stops_total{source=\"Deleted\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        counted(&one) + counted(&two),
+        1,
+        "exactly one writer set the stop"
+    );
+}
+
+#[tokio::test]
+async fn a_record_past_its_retention_is_released_and_one_deleted_by_hand_while_open_keeps_billing()
+{
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let _running = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            retention: Some(1),
+            ..quick()
+        },
+    )
+    .await;
+    let clusters = register(&client, "epsilon", &member).await;
+    let billed = wait(&clusters, "epsilon", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    let api: Api<UsageRecord> = Api::all(client.clone());
+    let open = records(&client, &billed).await.remove(0);
+    // Someone deletes the open record by hand: the retain finalizer keeps it, and it
+    // still bills (the ledger never loses an interval to a stray delete).
+    api.delete(&open.name_any(), &DeleteParams::default())
+        .await
+        .expect("delete by hand");
+    let kept = api
+        .get(&open.name_any())
+        .await
+        .expect("kept by its finalizer");
+    assert!(kept.metadata.deletion_timestamp.is_some());
+    assert!(kept.spec.stop.is_none(), "still open");
+    // The Cluster goes: the record stops, and a second past its stop the sweep
+    // releases it.
+    clusters
+        .delete("epsilon", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let name = open.name_any();
+    let released = await_condition(api.clone(), &name, |u: Option<&UsageRecord>| u.is_none());
+    tokio::time::timeout(PATIENCE, released)
+        .await
+        .expect("released after its retention")
+        .expect("watch");
+}

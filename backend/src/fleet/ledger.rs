@@ -87,6 +87,35 @@ async fn create(api: &Api<UsageRecord>, cluster: &Cluster, r: &Record) -> Result
     }
 }
 
+/// Deletes an expired record: the delete first (a record being deleted by hand is
+/// already), then the retain finalizer goes and the API server removes it. Only the
+/// sweep calls this, for records [`hoist_core::fleet::ledger::expired`] allows.
+pub async fn release(api: &Api<UsageRecord>, u: &UsageRecord) -> Result<(), kube::Error> {
+    let name = u.name_any();
+    if u.metadata.deletion_timestamp.is_none() {
+        match api.delete(&name, &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    let rest: Vec<String> = u
+        .finalizers()
+        .iter()
+        .filter(|f| f.as_str() != RETAIN)
+        .cloned()
+        .collect();
+    let patch = serde_json::json!({"metadata": {"finalizers": rest}});
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Counts a stop this writer set (one found set before is not counted again).
 pub fn count_stop(metrics: &super::metrics::FleetMetrics, stop: (Seconds, StopSource, bool)) {
     if stop.2 {

@@ -63,6 +63,11 @@ pub struct FleetOptions {
     pub sweep_interval: Duration,
     /// Deliver closed periods to a usage sink (`--usage-sink`).
     pub relay: Option<relay::RelayOptions>,
+    /// How long a stopped record is kept after its stop (and, with a usage sink, after
+    /// the sink acknowledged it) before the sweep releases and deletes it; `None`
+    /// keeps every record forever. Default 400 days: a year of invoices and their
+    /// disputes.
+    pub retention: Option<Seconds>,
     /// Where to count (the operator's registry); unregistered ones when unset.
     pub metrics: Option<metrics::FleetMetrics>,
 }
@@ -76,6 +81,7 @@ impl Default for FleetOptions {
             policy: Policy::default(),
             sweep_interval: Duration::from_secs(600),
             relay: None,
+            retention: Some(400 * 86_400),
             metrics: None,
         }
     }
@@ -677,7 +683,9 @@ async fn sweep_loop(ctx: Arc<Context>, every: Duration) {
     }
 }
 
-/// One sweep (see [`sweep_loop`]); returns the records it stopped. The Clusters are
+/// One sweep (see [`sweep_loop`]): stops orphaned records and releases expired ones
+/// (past the retention, and acknowledged by the usage sink when there is one);
+/// returns the records it stopped. The Clusters are
 /// listed from the API server, not taken from a watch: "gone" must never be read off a
 /// cache that has not listed yet.
 pub async fn sweep(ctx: &Context) -> Result<Vec<String>, Error> {
@@ -697,6 +705,17 @@ pub async fn sweep(ctx: &Context) -> Result<Vec<String>, Error> {
                 ledger::stop_once(&api, &u.name_any(), now, rules::StopSource::Orphaned).await?;
             ledger::count_stop(&ctx.metrics, stop);
             stopped.push(u.name_any());
+        } else if let Some(retention) = ctx.opts.retention
+            && let Some(r) = ledger::to_core(&u)
+        {
+            let through = u
+                .status
+                .as_ref()
+                .and_then(|s| s.exported_through.as_deref())
+                .and_then(time::parse);
+            if rules::expired(&r, ctx.opts.relay.is_some(), through, now, retention) {
+                ledger::release(&api, &u).await?;
+            }
         }
     }
     Ok(stopped)

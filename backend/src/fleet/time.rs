@@ -32,6 +32,17 @@ pub fn parse_duration(s: &str) -> Option<Seconds> {
     })
 }
 
+/// A retention for clap: `400d`, `12h`…; `0` keeps records forever (`None`).
+pub fn parse_retention(s: &str) -> Result<Option<Seconds>, String> {
+    match parse_duration(s) {
+        Some(0) => Ok(None),
+        Some(n) => Ok(Some(n)),
+        None => Err(format!(
+            "invalid retention {s:?}: expected e.g. 400d, 12h or 0 (forever)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

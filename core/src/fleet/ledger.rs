@@ -245,6 +245,24 @@ pub fn periods_to_export(
     out
 }
 
+/// Whether `record` may leave the ledger at `now`: it is stopped, its stop is at least
+/// `retention` old, and, when a usage sink receives exports (`exported_through` is then
+/// `Some` or the record was never acknowledged), every period up to its stop was
+/// acknowledged. An open record, or one the sink has not confirmed, is never expired.
+pub fn expired(
+    record: &Record,
+    relayed: bool,
+    exported_through: Option<Seconds>,
+    now: Seconds,
+    retention: Seconds,
+) -> bool {
+    let Some((stop, _)) = record.stop else {
+        return false;
+    };
+    let exported = !relayed || exported_through.is_some_and(|t| t >= stop);
+    exported && now - stop >= retention
+}
+
 /// What is wrong with a ledger, if anything: two open records of one cluster, records
 /// of one cluster that overlap, a stop before its start.
 pub fn violations(ledger: &[Record]) -> Vec<String> {
@@ -275,6 +293,30 @@ pub fn violations(ledger: &[Record]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_record_expires_only_stopped_old_enough_and_exported_when_a_sink_receives_exports() {
+        let mut r = Record {
+            cluster_uid: "c".into(),
+            seq: 1,
+            identity: "k".into(),
+            start: 0,
+            stop: None,
+        };
+        assert!(
+            !expired(&r, false, None, 1_000_000, 10),
+            "open records stay"
+        );
+        r.stop = Some((100, StopSource::Deleted));
+        assert!(!expired(&r, false, None, 105, 10), "too recent");
+        assert!(expired(&r, false, None, 110, 10));
+        assert!(!expired(&r, true, None, 1_000, 10), "never acknowledged");
+        assert!(
+            !expired(&r, true, Some(99), 1_000, 10),
+            "acknowledged short of its stop"
+        );
+        assert!(expired(&r, true, Some(100), 1_000, 10));
+    }
+
     use super::*;
 
     #[test]
