@@ -49,6 +49,8 @@ pub struct InstallRequest {
     pub namespace: Option<String>,
     /// `KEY=VALUE` settings, in order (a later one wins).
     pub values: Vec<(String, String)>,
+    /// Values the operator reads from a ConfigMap, a Secret or another package.
+    pub references: Vec<hoist_core::install::plan::Reference>,
 }
 
 /// Why an install was refused. Nothing was created in any case.
@@ -107,6 +109,7 @@ pub async fn prepare(
         name: req.name.clone(),
         namespace: req.namespace.clone(),
         values: req.values.clone(),
+        references: req.references.clone(),
     };
     let plan = plan::plan(&r.name, &r.manifest, &asked)?;
     let spec = PackageSpec {
@@ -125,6 +128,13 @@ pub async fn prepare(
                 };
                 (k.clone(), value)
             })
+            .chain(plan.references.iter().map(|r| {
+                let value = ValueConfiguration {
+                    value: None,
+                    value_from: Some(value_source(&r.source)),
+                };
+                (r.key.clone(), value)
+            }))
             .collect(),
         suspend: false,
     };
@@ -133,6 +143,45 @@ pub async fn prepare(
         plan,
         spec,
     })
+}
+
+/// A checked reference as the spec's `valueFrom`.
+fn value_source(s: &hoist_core::install::plan::Source) -> crate::types::ValueSource {
+    use crate::types::{PackageValueReference, ValueReference, ValueSource};
+    use hoist_core::install::plan::Source;
+    match s {
+        Source::ConfigMap {
+            namespace,
+            name,
+            key,
+        } => ValueSource {
+            config_map_ref: Some(ValueReference {
+                name: name.clone(),
+                namespace: namespace.clone(),
+                key: key.clone(),
+            }),
+            ..Default::default()
+        },
+        Source::Secret {
+            namespace,
+            name,
+            key,
+        } => ValueSource {
+            secret_ref: Some(ValueReference {
+                name: name.clone(),
+                namespace: namespace.clone(),
+                key: key.clone(),
+            }),
+            ..Default::default()
+        },
+        Source::Package { name, value } => ValueSource {
+            package_ref: Some(PackageValueReference {
+                name: name.clone(),
+                value: value.clone(),
+            }),
+            ..Default::default()
+        },
+    }
 }
 
 /// Resolves `req` in `catalogue` and creates the resource. See the module doc.

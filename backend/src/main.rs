@@ -174,6 +174,10 @@ enum Command {
         /// A value, as KEY=VALUE; repeat for more.
         #[arg(long = "set", value_parser = hoist::cli::install::parse_set)]
         set: Vec<(String, String)>,
+        /// A value the operator reads (and follows): KEY=configmap:[NS/]NAME/KEY,
+        /// KEY=secret:[NS/]NAME/KEY or KEY=package:NAME/VALUE; repeat for more.
+        #[arg(long = "set-from", value_name = "KEY=SOURCE", value_parser = hoist::cli::install::parse_set_from)]
+        set_from: Vec<hoist_core::install::plan::Reference>,
         /// Wait until the operator says it is Ready (exit 0) or Failed (exit 1).
         #[arg(long)]
         wait: bool,
@@ -467,6 +471,7 @@ async fn run() -> anyhow::Result<()> {
             name,
             in_namespace,
             set,
+            set_from,
             wait,
             timeout,
             dry_run,
@@ -479,6 +484,7 @@ async fn run() -> anyhow::Result<()> {
                 name,
                 namespace: in_namespace,
                 values: set,
+                references: set_from,
             };
             let client = target.client().await?;
             if dry_run {

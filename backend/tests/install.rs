@@ -242,3 +242,82 @@ async fn writes_from_another_site_or_a_rebinding_name_are_refused_before_the_ser
         .expect("installed from the dashboard's own origin");
     assert_eq!(created.spec.package_info.name, "cert-issuer");
 }
+
+#[tokio::test]
+async fn an_install_with_references_stores_value_from_and_refuses_another_namespace_or_a_value_set_twice()
+ {
+    let (_c, client, _samples, running) = setup().await;
+    let mut g = grpc(&running).await;
+    let secret_ref = |namespace: &str| pb::ValueRef {
+        key: "message".into(),
+        kind: "secret".into(),
+        namespace: namespace.into(),
+        name: "greeting".into(),
+        item: "text".into(),
+    };
+    // Refused, each with its reason, and nothing created.
+    for (req, code, says) in [
+        (
+            pb::InstallRequest {
+                references: vec![secret_ref("other")],
+                ..install("hello-web", "team-a", &[])
+            },
+            tonic::Code::InvalidArgument,
+            "only read values from its own namespace",
+        ),
+        (
+            pb::InstallRequest {
+                references: vec![secret_ref("")],
+                ..install("hello-web", "team-a", &[("message", "hi")])
+            },
+            tonic::Code::InvalidArgument,
+            "both as a value and from Secret",
+        ),
+        (
+            pb::InstallRequest {
+                references: vec![pb::ValueRef {
+                    kind: "vault".into(),
+                    ..secret_ref("")
+                }],
+                ..install("hello-web", "team-a", &[])
+            },
+            tonic::Code::InvalidArgument,
+            "a configMap, a secret or a package",
+        ),
+    ] {
+        let what = format!("{req:?}");
+        let e = g.install(req).await.expect_err(&what);
+        assert_eq!(e.code(), code, "{what}: {}", e.message());
+        assert!(e.message().contains(says), "{what}: {}", e.message());
+    }
+    nothing_installed(&client).await;
+
+    // Accepted: the Package's spec carries the reference, its own namespace implicit.
+    g.install(pb::InstallRequest {
+        references: vec![
+            secret_ref("team-a"),
+            pb::ValueRef {
+                key: "replicas".into(),
+                kind: "configMap".into(),
+                name: "sizes".into(),
+                item: "web".into(),
+                ..Default::default()
+            },
+        ],
+        ..install("hello-web", "team-a", &[])
+    })
+    .await
+    .expect("installed");
+    let p = kube::Api::<hoist::types::Package>::namespaced(client.clone(), "team-a")
+        .get("hello-web")
+        .await
+        .expect("created");
+    let values = serde_json::to_value(&p.spec.values).expect("json");
+    assert_eq!(
+        values,
+        serde_json::json!({
+            "message": {"valueFrom": {"secretRef": {"name": "greeting", "key": "text"}}},
+            "replicas": {"valueFrom": {"configMapRef": {"name": "sizes", "key": "web"}}},
+        })
+    );
+}

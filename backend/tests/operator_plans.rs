@@ -21,6 +21,7 @@ fn kv_request(name: &str, version: &str) -> InstallRequest {
         name: Some(name.into()),
         namespace: Some("team-a".into()),
         values: vec![("replicas".into(), "2".into())],
+        references: Vec::new(),
     }
 }
 

@@ -112,3 +112,80 @@ async fn the_package_page_installs_and_says_why_when_it_cannot() {
     backend.shutdown().await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_from_a_secret_is_picked_in_the_form_and_stored_as_value_from() {
+    let (cluster, client, _samples) = hoist_tests::cluster_with_samples().await;
+    let backend = hoist_tests::serve(&client).await;
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&format!("{}/#/packages/hello-web", backend.url()))
+        .await
+        .expect("open the package page");
+    browser
+        .wait_text("#package-installed", |t| t == "not installed")
+        .await;
+    let row = "#values tr[data-key=message]";
+    b.find(Locator::Css(&format!("{row} select.value-source")))
+        .await
+        .expect("the value's source")
+        .select_by_value("secret")
+        .await
+        .expect("from Secret");
+    b.find(Locator::Css(&format!("{row} .ref-name")))
+        .await
+        .expect("the Secret's name")
+        .send_keys("greeting")
+        .await
+        .expect("type");
+    // No key yet: refused by the install's rules, in words.
+    let install = || async {
+        b.find(Locator::Css("#install-button"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("click");
+    };
+    install().await;
+    browser
+        .wait_text("#install-result", |t| {
+            t.contains("Not installed") && t.contains("needs its name and key")
+        })
+        .await;
+    b.find(Locator::Css(&format!("{row} .ref-item")))
+        .await
+        .expect("the Secret's key")
+        .send_keys("text")
+        .await
+        .expect("type");
+    install().await;
+    browser
+        .wait_text("#install-result", |t| {
+            t.contains("the operator installs it")
+        })
+        .await;
+    let p = Api::<Package>::namespaced(client.clone(), "hello-web")
+        .get("hello-web")
+        .await
+        .expect("created");
+    let from = p
+        .spec
+        .values
+        .get("message")
+        .and_then(|v| v.value_from.clone())
+        .and_then(|f| f.secret_ref)
+        .expect("a Secret reference");
+    assert_eq!(
+        (from.name.as_str(), from.key.as_str()),
+        ("greeting", "text")
+    );
+    assert_eq!(
+        from.namespace, None,
+        "the Package's own namespace, implicit"
+    );
+
+    browser.close().await;
+    backend.shutdown().await;
+    cluster.shutdown().await;
+}

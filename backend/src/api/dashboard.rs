@@ -255,6 +255,7 @@ impl Dashboard for DashboardService {
             name: opt(req.name),
             namespace: opt(req.namespace),
             values: req.values.into_iter().map(|s| (s.key, s.value)).collect(),
+            references: super::installs::references(req.references)?,
         };
         let catalogue = self.loaded_catalogue().await;
         let result =

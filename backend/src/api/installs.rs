@@ -23,6 +23,42 @@ pub fn target(key: &pb::PackageKey) -> InstallRef {
     )
 }
 
+/// The protocol's references as the install rules take them; an unknown kind is
+/// INVALID_ARGUMENT (the rules check the rest).
+pub fn references(
+    refs: Vec<pb::ValueRef>,
+) -> Result<Vec<hoist_core::install::plan::Reference>, Status> {
+    use hoist_core::install::plan::{Reference, Source};
+    refs.into_iter()
+        .map(|r| {
+            let namespace = (!r.namespace.is_empty()).then_some(r.namespace);
+            let source = match r.kind.as_str() {
+                "configMap" => Source::ConfigMap {
+                    namespace,
+                    name: r.name,
+                    key: r.item,
+                },
+                "secret" => Source::Secret {
+                    namespace,
+                    name: r.name,
+                    key: r.item,
+                },
+                "package" => Source::Package {
+                    name: r.name,
+                    value: r.item,
+                },
+                other => {
+                    return Err(Status::invalid_argument(format!(
+                        "value {:?}: a reference is to a configMap, a secret or a package, not {other:?}",
+                        r.key
+                    )));
+                }
+            };
+            Ok(Reference { key: r.key, source })
+        })
+        .collect()
+}
+
 pub(crate) fn api_error(e: kube::Error) -> Status {
     match &e {
         kube::Error::Api(s) if s.code == 404 => Status::not_found(e.to_string()),
@@ -428,6 +464,7 @@ pub async fn preview(
             name: opt(i.name),
             namespace: opt(i.namespace),
             values: i.values.into_iter().map(|s| (s.key, s.value)).collect(),
+            references: references(i.references)?,
         };
         crate::preview::install(client, repositories, catalogue, &install)
             .await

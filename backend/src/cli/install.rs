@@ -20,6 +20,62 @@ pub fn parse_set(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// `--set-from KEY=configmap:[NS/]NAME/KEY`, `KEY=secret:[NS/]NAME/KEY` or
+/// `KEY=package:NAME/VALUE`: a value the operator reads, as `valueFrom`.
+pub fn parse_set_from(s: &str) -> Result<hoist_core::install::plan::Reference, String> {
+    use hoist_core::install::plan::{Reference, Source};
+    let usage = || {
+        format!(
+            "{s:?}: expected KEY=configmap:[NAMESPACE/]NAME/KEY, KEY=secret:[NAMESPACE/]NAME/KEY \
+             or KEY=package:NAME/VALUE"
+        )
+    };
+    let (key, source) = s.split_once('=').ok_or_else(usage)?;
+    let (kind, path) = source.split_once(':').ok_or_else(usage)?;
+    let parts: Vec<&str> = path.split('/').collect();
+    if key.trim().is_empty() || parts.iter().any(|p| p.trim().is_empty()) {
+        return Err(usage());
+    }
+    let object = |namespace: Option<&str>, name: &str, k: &str| {
+        (
+            namespace.map(str::to_string),
+            name.to_string(),
+            k.to_string(),
+        )
+    };
+    let (namespace, name, k) = match (kind, parts.as_slice()) {
+        ("configmap" | "secret", [name, k]) => object(None, name, k),
+        ("configmap" | "secret", [ns, name, k]) => object(Some(ns), name, k),
+        ("package", [name, value]) => {
+            return Ok(Reference {
+                key: key.trim().to_string(),
+                source: Source::Package {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                },
+            });
+        }
+        _ => return Err(usage()),
+    };
+    let source = if kind == "configmap" {
+        Source::ConfigMap {
+            namespace,
+            name,
+            key: k,
+        }
+    } else {
+        Source::Secret {
+            namespace,
+            name,
+            key: k,
+        }
+    };
+    Ok(Reference {
+        key: key.trim().to_string(),
+        source,
+    })
+}
+
 /// Installs; returns what to print and what was created (for `--wait`).
 pub async fn install(
     client: &Client,
@@ -87,4 +143,58 @@ pub async fn upgrade(
     let (set, cat) = fresh_catalogue(client, hoist_namespace).await?;
     let done = crate::upgrade::upgrade(client, &set, &cat, req).await?;
     Ok(format!("{done}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoist_core::install::plan::Source;
+
+    #[test]
+    fn set_from_reads_configmaps_secrets_with_or_without_namespace_and_package_values() {
+        let r = parse_set_from("password=secret:db/pw").expect("secret");
+        assert_eq!(r.key, "password");
+        assert_eq!(
+            r.source,
+            Source::Secret {
+                namespace: None,
+                name: "db".into(),
+                key: "pw".into()
+            }
+        );
+        let r = parse_set_from("host=configmap:infra/endpoints/db").expect("configmap");
+        assert_eq!(
+            r.source,
+            Source::ConfigMap {
+                namespace: Some("infra".into()),
+                name: "endpoints".into(),
+                key: "db".into()
+            }
+        );
+        let r = parse_set_from("token=package:vault/rootToken").expect("package");
+        assert_eq!(
+            r.source,
+            Source::Package {
+                name: "vault".into(),
+                value: "rootToken".into()
+            }
+        );
+    }
+
+    #[test]
+    fn set_from_refuses_what_it_cannot_read_and_says_the_forms() {
+        for bad in [
+            "password",
+            "password=db/pw",
+            "password=vault:db/pw",
+            "=secret:db/pw",
+            "password=secret:db",
+            "password=secret:db//pw",
+            "password=package:vault",
+            "password=secret:a/b/c/d",
+        ] {
+            let e = parse_set_from(bad).expect_err(bad);
+            assert!(e.contains("KEY=secret:[NAMESPACE/]NAME/KEY"), "{e}");
+        }
+    }
 }

@@ -19,8 +19,8 @@ pub use fleet::{
 };
 pub use package::{
     ClusterPackage, NamespacedPackageSpec, ObjectStatus, OwnedResource, Package,
-    PackageInfoTemplate, PackageSpec, PackageStatus, ValueConfiguration, ValueReference,
-    ValueSource,
+    PackageInfoTemplate, PackageSpec, PackageStatus, PackageValueReference, ValueConfiguration,
+    ValueReference, ValueSource,
 };
 pub use package_info::{PackageInfo, PackageInfoSpec, PackageInfoStatus};
 pub use repository::{

@@ -15,6 +15,45 @@ pub struct Asked {
     pub namespace: Option<String>,
     /// `KEY=VALUE` settings, in order (a later one wins).
     pub values: Vec<(String, String)>,
+    /// Values the operator reads when it installs (and follows when they change).
+    pub references: Vec<Reference>,
+}
+
+/// A value read from elsewhere by the operator: `valueFrom` in the package's spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The value's name (one of the package's `valueDefinitions`).
+    pub key: String,
+    pub source: Source,
+}
+
+/// Where a referenced value is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A key of a ConfigMap; `namespace` `None` is the Package's own.
+    ConfigMap {
+        namespace: Option<String>,
+        name: String,
+        key: String,
+    },
+    /// A key of a Secret; `namespace` `None` is the Package's own.
+    Secret {
+        namespace: Option<String>,
+        name: String,
+        key: String,
+    },
+    /// A value another ClusterPackage sets.
+    Package { name: String, value: String },
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::ConfigMap { name, key, .. } => format!("ConfigMap {name:?} key {key:?}"),
+            Source::Secret { name, key, .. } => format!("Secret {name:?} key {key:?}"),
+            Source::Package { name, value } => format!("package {name:?} value {value:?}"),
+        }
+    }
 }
 
 /// Why an install is refused by the rules (before anything is asked of a cluster).
@@ -26,6 +65,10 @@ pub enum PlanError {
     NoNamespace(String),
     #[error("{0} is cluster-scoped: a namespace does not apply")]
     NamespaceNotApplicable(String),
+    #[error("value {key:?} is given both as a value and from {source_}: keep one")]
+    SetTwice { key: String, source_: String },
+    #[error("value {key:?}: {why}")]
+    Reference { key: String, why: String },
 }
 
 /// The install to create.
@@ -34,6 +77,8 @@ pub struct InstallPlan {
     pub target: InstallRef,
     /// The values checked, only those given (defaults stay the package's).
     pub values: BTreeMap<String, String>,
+    /// The references, checked; the Package's own namespace left implicit (`None`).
+    pub references: Vec<Reference>,
     /// `NAME RANGE` for each dependency, as declared.
     pub dependencies: Vec<String>,
     /// The target namespace is the package's own home: create it when it is missing.
@@ -45,13 +90,40 @@ pub struct InstallPlan {
 ///
 /// # Errors
 /// Values the package does not define or accept; a namespace given for a cluster-scoped
-/// package; no namespace given for a namespaced package that declares none.
+/// package; no namespace given for a namespaced package that declares none; a
+/// reference that names no object or key, a value both given and referenced, a
+/// Package's reference into another namespace (the operator would refuse it), a
+/// ClusterPackage's ConfigMap or Secret reference without a namespace.
 pub fn plan(
     package: &str,
     manifest: &PackageManifest,
     asked: &Asked,
 ) -> Result<InstallPlan, PlanError> {
-    let values = values::validate(package, &manifest.value_definitions, &asked.values)?;
+    if let Some(r) = asked
+        .references
+        .iter()
+        .find(|r| asked.values.iter().any(|(k, _)| *k == r.key))
+    {
+        return Err(PlanError::SetTwice {
+            key: r.key.clone(),
+            source_: r.source.describe(),
+        });
+    }
+    let referenced: Vec<String> = asked.references.iter().map(|r| r.key.clone()).collect();
+    values::require_known(package, &manifest.value_definitions, referenced.iter())?;
+    let given: Vec<(String, String)> = asked
+        .values
+        .iter()
+        .cloned()
+        .chain(referenced.iter().map(|k| (k.clone(), String::new())))
+        .collect();
+    // Referenced values count as given for `required`; their content is checked by
+    // the operator when it reads them.
+    let mut values =
+        values::validate_present(package, &manifest.value_definitions, &given, &referenced)?;
+    for k in &referenced {
+        values.remove(k);
+    }
     let name = asked.name.clone().unwrap_or_else(|| package.to_string());
     let dependencies = manifest
         .dependencies
@@ -78,11 +150,84 @@ pub fn plan(
             (InstallRef::namespaced(ns, name), home)
         }
     };
+    let references = asked
+        .references
+        .iter()
+        .map(|r| check_reference(r, &target))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(InstallPlan {
         target,
         values,
+        references,
         dependencies,
         may_create_namespace,
+    })
+}
+
+fn check_reference(r: &Reference, target: &InstallRef) -> Result<Reference, PlanError> {
+    let bad = |why: &str| PlanError::Reference {
+        key: r.key.clone(),
+        why: why.to_string(),
+    };
+    let own = target.namespace.as_deref();
+    let source = match &r.source {
+        Source::ConfigMap {
+            namespace,
+            name,
+            key,
+        }
+        | Source::Secret {
+            namespace,
+            name,
+            key,
+        } => {
+            if name.trim().is_empty() || key.trim().is_empty() {
+                return Err(bad(
+                    "a ConfigMap or Secret reference needs its name and key",
+                ));
+            }
+            let namespace = match (own, namespace.as_deref().filter(|n| !n.is_empty())) {
+                (Some(_), None) => None,
+                (Some(own), Some(ns)) if ns == own => None,
+                (Some(own), Some(ns)) => {
+                    return Err(bad(&format!(
+                        "a Package in {own:?} may only read values from its own namespace, not {ns:?}"
+                    )));
+                }
+                (None, Some(ns)) => Some(ns.to_string()),
+                (None, None) => {
+                    return Err(bad(
+                        "a cluster package's ConfigMap or Secret reference must name its namespace",
+                    ));
+                }
+            };
+            let (name, key) = (name.clone(), key.clone());
+            if matches!(r.source, Source::ConfigMap { .. }) {
+                Source::ConfigMap {
+                    namespace,
+                    name,
+                    key,
+                }
+            } else {
+                Source::Secret {
+                    namespace,
+                    name,
+                    key,
+                }
+            }
+        }
+        Source::Package { name, value } => {
+            if name.trim().is_empty() || value.trim().is_empty() {
+                return Err(bad(
+                    "a package reference needs the package's name and its value's name",
+                ));
+            }
+            r.source.clone()
+        }
+    };
+    Ok(Reference {
+        key: r.key.clone(),
+        source,
     })
 }
 
@@ -135,6 +280,105 @@ mod tests {
             namespace: namespace.map(str::to_string),
             ..Default::default()
         }
+    }
+
+    const WITH_VALUES: &str = "name: web\nscope: Namespaced\ndefaultNamespace: web\nvalueDefinitions:\n  password:\n    type: text\n    constraints:\n      required: true\n  replicas:\n    type: number\n";
+
+    fn secret(namespace: Option<&str>) -> Reference {
+        Reference {
+            key: "password".into(),
+            source: Source::Secret {
+                namespace: namespace.map(str::to_string),
+                name: "db".into(),
+                key: "pw".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_reference_satisfies_a_required_value_and_keeps_its_own_namespace_implicit() {
+        let m = manifest(WITH_VALUES);
+        assert!(matches!(
+            plan("web", &m, &asked(None)),
+            Err(PlanError::Value(ValueError::Missing { .. }))
+        ));
+        let p = plan(
+            "web",
+            &m,
+            &Asked {
+                references: vec![secret(Some("web"))],
+                ..asked(None)
+            },
+        )
+        .expect("planned");
+        assert_eq!(p.references, vec![secret(None)]);
+        assert!(p.values.is_empty(), "a reference is not a literal value");
+    }
+
+    #[test]
+    fn references_into_another_namespace_unknown_keys_and_values_set_twice_are_refused() {
+        let m = manifest(WITH_VALUES);
+        let with = |references: Vec<Reference>, values: Vec<(String, String)>| {
+            plan(
+                "web",
+                &m,
+                &Asked {
+                    references,
+                    values,
+                    ..asked(None)
+                },
+            )
+        };
+        assert!(matches!(
+            with(vec![secret(Some("other"))], vec![]),
+            Err(PlanError::Reference { why, .. }) if why.contains("own namespace")
+        ));
+        let unknown = Reference {
+            key: "nope".into(),
+            ..secret(None)
+        };
+        assert!(matches!(
+            with(vec![unknown], vec![]),
+            Err(PlanError::Value(ValueError::Unknown { .. }))
+        ));
+        assert!(matches!(
+            with(vec![secret(None)], vec![("password".into(), "x".into())]),
+            Err(PlanError::SetTwice { .. })
+        ));
+        let nameless = Reference {
+            key: "password".into(),
+            source: Source::ConfigMap {
+                namespace: None,
+                name: " ".into(),
+                key: "k".into(),
+            },
+        };
+        assert!(matches!(
+            with(vec![nameless], vec![]),
+            Err(PlanError::Reference { .. })
+        ));
+    }
+
+    #[test]
+    fn a_cluster_packages_object_reference_must_name_its_namespace_and_a_package_value_need_not() {
+        let m = manifest("name: cm\nvalueDefinitions:\n  password:\n    type: text\n");
+        let refs = |r: Reference| Asked {
+            references: vec![r],
+            ..Default::default()
+        };
+        assert!(matches!(
+            plan("cm", &m, &refs(secret(None))),
+            Err(PlanError::Reference { why, .. }) if why.contains("must name its namespace")
+        ));
+        assert!(plan("cm", &m, &refs(secret(Some("vault")))).is_ok());
+        let from_package = Reference {
+            key: "password".into(),
+            source: Source::Package {
+                name: "vault".into(),
+                value: "rootToken".into(),
+            },
+        };
+        assert!(plan("cm", &m, &refs(from_package)).is_ok());
     }
 
     #[test]

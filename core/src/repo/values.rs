@@ -110,18 +110,20 @@ pub fn require_known<'a>(
     }
 }
 
-/// Checks `given` against `defs`: every key known and valid, every required value given
-/// or defaulted. Returns the values to store (only those given: defaults stay the
-/// package's, so a new version's defaults apply).
-pub fn validate(
+/// As [`validate`], where the keys in `present` (values read from elsewhere) are
+/// known, count as given, and are not checked against their definition here.
+pub fn validate_present(
     package: &str,
     defs: &BTreeMap<String, ValueDefinition>,
     given: &[(String, String)],
+    present: &[String],
 ) -> Result<BTreeMap<String, String>, ValueError> {
     let mut out = BTreeMap::new();
     for (key, value) in given {
         let def = defs.get(key).ok_or_else(|| unknown(package, defs, key))?;
-        check(key, def, value)?;
+        if !present.contains(key) {
+            check(key, def, value)?;
+        }
         out.insert(key.clone(), value.clone());
     }
     for (key, def) in defs {
@@ -131,6 +133,17 @@ pub fn validate(
         }
     }
     Ok(out)
+}
+
+/// Checks `given` against `defs`: every key known and valid, every required value given
+/// or defaulted. Returns the values to store (only those given: defaults stay the
+/// package's, so a new version's defaults apply).
+pub fn validate(
+    package: &str,
+    defs: &BTreeMap<String, ValueDefinition>,
+    given: &[(String, String)],
+) -> Result<BTreeMap<String, String>, ValueError> {
+    validate_present(package, defs, given, &[])
 }
 
 #[cfg(test)]

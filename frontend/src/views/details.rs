@@ -154,18 +154,18 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
             view! { <table id="values">
                 <thead><tr><th>"Key"</th><th>"Type"</th><th>"Default"</th><th>"Description"</th><th>"Install with"</th></tr></thead>
                 <tbody>{d.values.iter().map(|v| {
-                    let key = v.key.clone();
-                    let set = move |ev| form.set_value(&key, event_target_value(&ev));
                     view! {
                     <tr data-key=v.key.clone()>
                         <td class="name">{v.key.clone()}{v.required.then(|| view! { <span class="muted">" required"</span> })}</td>
                         <td>{v.r#type.clone()}{(!v.options.is_empty()).then(|| format!(" ({})", v.options.join(", ")))}</td>
                         <td>{v.default_value.clone()}</td>
                         <td>{if v.label.is_empty() { v.description.clone() } else if v.description.is_empty() { v.label.clone() } else { format!("{}: {}", v.label, v.description) }}</td>
-                        <td><input class="value" name=v.key.clone() placeholder=v.default_value.clone() on:input=set /></td>
+                        <td><ValueInput key=v.key.clone() placeholder=v.default_value.clone() form=form cluster_scoped=d.scope != "Namespaced" /></td>
                     </tr>
                 }}).collect_view()}</tbody>
-            </table> }.into_any()
+            </table>
+            <datalist id="cluster-package-names">{move || live.model.with(|m| m.of_scope(pb::Scope::Cluster)).into_iter().filter_map(|p| p.key).map(|k| view! { <option value=k.name></option> }).collect_view()}</datalist>
+            }.into_any()
         }}
         <InstallForm package=d.name.clone() version=d.version.clone() repository=d.repository.clone() namespace=(d.scope == "Namespaced").then(|| d.default_namespace.clone()) form=form />
         <h3>"Manifests"</h3>
@@ -183,14 +183,86 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
     }
 }
 
+/// One value's input: typed, or read by the operator from a ConfigMap key, a Secret
+/// key or another (cluster) package's value, which it follows when it changes. The
+/// ConfigMap and Secret are named, not listed: the dashboard reads no Secrets outside
+/// Hoist's namespace (decision 0019), and the operator says which it waits for when
+/// one is missing. Packages come from the installed ones (a datalist).
+#[component]
+fn ValueInput(
+    key: String,
+    placeholder: String,
+    form: InstallValues,
+    cluster_scoped: bool,
+) -> impl IntoView {
+    let key = StoredValue::new(key);
+    let kind = RwSignal::new(String::new());
+    let namespace = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let item = RwSignal::new(String::new());
+    // Copy: every piece it reads is a signal or a stored value.
+    let sync = move || {
+        let k = kind.get_untracked();
+        let key = key.get_value();
+        form.set_ref(
+            &key,
+            (!k.is_empty()).then(|| pb::ValueRef {
+                namespace: if k == "package" {
+                    String::new()
+                } else {
+                    namespace.get_untracked().trim().to_string()
+                },
+                key: key.clone(),
+                kind: k,
+                name: name.get_untracked().trim().to_string(),
+                item: item.get_untracked().trim().to_string(),
+            }),
+        );
+    };
+    let field = move |signal: RwSignal<String>, class: &'static str, hint: &'static str| {
+        view! { <input class=class placeholder=hint on:input=move |ev| { signal.set(event_target_value(&ev)); sync(); } /> }
+    };
+    view! {
+        <select class="value-source" on:change=move |ev| {
+            // A new source starts empty, as its fields are drawn.
+            for field in [namespace, name, item] {
+                field.set(String::new());
+            }
+            kind.set(event_target_value(&ev));
+            form.set_value(&key.get_value(), String::new());
+            sync();
+        }>
+            <option value="">"value"</option>
+            <option value="configMap">"from ConfigMap"</option>
+            <option value="secret">"from Secret"</option>
+            <option value="package">"from package"</option>
+        </select>
+        {move || match kind.get().as_str() {
+            "" => view! { <input class="value" name=key.get_value() placeholder=placeholder.clone() on:input=move |ev| form.set_value(&key.get_value(), event_target_value(&ev)) /> }.into_any(),
+            "package" => view! {
+                <input class="ref-name" list="cluster-package-names" placeholder="cluster package" on:input=move |ev| { name.set(event_target_value(&ev)); sync(); } />
+                {field(item, "ref-item", "its value")}
+            }.into_any(),
+            _ => view! {
+                {cluster_scoped.then(|| field(namespace, "ref-namespace", "namespace"))}
+                {field(name, "ref-name", "name")}
+                {field(item, "ref-item", "key")}
+            }.into_any(),
+        }}
+    }
+}
+
 /// The values typed into the values table, in the order first typed; empty ones are
-/// not sent (the package's default applies).
+/// not sent (the package's default applies). References replace a typed value.
 #[derive(Clone, Copy)]
-struct InstallValues(StoredValue<Vec<pb::Setting>>);
+struct InstallValues(
+    StoredValue<Vec<pb::Setting>>,
+    StoredValue<Vec<pb::ValueRef>>,
+);
 
 impl InstallValues {
     fn new() -> Self {
-        Self(StoredValue::new(Vec::new()))
+        Self(StoredValue::new(Vec::new()), StoredValue::new(Vec::new()))
     }
 
     fn set_value(&self, key: &str, value: String) {
@@ -202,6 +274,18 @@ impl InstallValues {
                     value,
                 }),
             });
+    }
+
+    /// Sets (or with `None` removes) the reference for `key`.
+    fn set_ref(&self, key: &str, r: Option<pb::ValueRef>) {
+        self.1.update_value(|all| {
+            all.retain(|x| x.key != key);
+            all.extend(r);
+        });
+    }
+
+    fn references(&self) -> Vec<pb::ValueRef> {
+        self.1.get_value()
     }
 
     fn settings(&self) -> Vec<pb::Setting> {
@@ -250,6 +334,7 @@ fn InstallForm(
             },
             name: name.get_untracked().trim().to_string(),
             values: form.settings(),
+            references: form.references(),
         }
     };
     let preview = move |_| {
@@ -283,6 +368,7 @@ fn InstallForm(
             },
             name: name.get_untracked().trim().to_string(),
             values: form.settings(),
+            references: form.references(),
         };
         pending.set(true);
         leptos::task::spawn_local(async move {
