@@ -308,17 +308,26 @@ impl Sink<UsageRecord> for FleetView {
     }
 }
 
-/// Publishes the view on `tx` after every burst of changes, until `view` is dropped by
-/// every sink and its sender closes. Building takes the lock once per burst: changes
-/// arriving meanwhile are folded into the next build.
+/// How often the message is rebuilt without a change: warnings that depend on the time
+/// alone ("billing stops as Vanished in …") move on with it.
+pub const REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Publishes the view on `tx` after every burst of changes (and every [`REFRESH`]),
+/// until the task is aborted (the server's shutdown). Building takes the lock
+/// once per burst: changes arriving meanwhile are folded into the next build.
 pub async fn publish(view: Arc<FleetView>, tx: watch::Sender<Option<Arc<pb::Fleet>>>) {
     let mut changes = view.subscribe();
     loop {
         if let Some(f) = view.build(time::now()) {
             tx.send_replace(Some(Arc::new(f)));
         }
-        if changes.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(REFRESH) => {}
         }
     }
 }
