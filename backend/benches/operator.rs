@@ -539,6 +539,13 @@ struct Run {
 
 #[tokio::main]
 async fn main() {
+    // RUST_LOG (e.g. hoist::operator=debug) shows what the operator does, for profiling.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let f = floor().await;
     let (run, installed, installed_client) = with_operator().await;
     // `cargo bench --bench operator -- create-to-ready`: only the first measure (for

@@ -25,6 +25,19 @@ async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_a
     let ready = wait_package(&packages, "site", is_ready).await;
     let status = ready.status.clone().expect("status");
     assert_eq!(status.version.as_deref(), Some("v1.1.0+2"));
+    // Each object created once (a pass that comes before its watch event reads the
+    // create's answer, not the API), and the version's PackageInfo written once.
+    let counted = h.setup.cluster.counters();
+    for resource in ["deployments.apps", "services"] {
+        assert_eq!(counted.get("create", resource), 1, "{resource} created once");
+        assert_eq!(counted.get("get", resource), 0, "{resource} never read");
+    }
+    assert_eq!(counted.get("create", "packageinfos.packages.hoist.dev"), 1);
+    assert_eq!(
+        counted.get("patch", "packageinfos.packages.hoist.dev"),
+        1,
+        "its status written once, not by every pass"
+    );
     let kinds: Vec<(String, String)> = status
         .owned_resources
         .iter()

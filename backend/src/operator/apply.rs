@@ -311,7 +311,10 @@ async fn create(
         ..Default::default()
     };
     match api.create(&pp, &obj).await {
-        Ok(written) => {
+        Ok(mut written) => {
+            written.metadata.managed_fields = None;
+            let ns = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
+            ctx.objects.created(kind, ns, written.clone());
             let mut live = serde_json::to_value(&written)?;
             if let Some(m) = live.pointer_mut("/metadata").and_then(Value::as_object_mut) {
                 m.remove("managedFields");

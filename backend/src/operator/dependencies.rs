@@ -120,7 +120,13 @@ pub async fn ensure<K: Installable>(
         waiting: Vec::new(),
         namespaces: Vec::new(),
     };
-    let all = existing(ctx);
+    // Every install, read only by a package that has dependencies: built for each pass
+    // otherwise, it made a thousand installs cost a million copies.
+    let all = if manifest.dependencies.is_empty() {
+        Vec::new()
+    } else {
+        existing(ctx)
+    };
     for d in &manifest.dependencies {
         let versions = repo.versions(&d.name, Freshness::Cached).await?.value;
         let offered: Vec<String> = versions

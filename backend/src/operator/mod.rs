@@ -32,7 +32,7 @@ pub mod status;
 pub use error::Error;
 
 use crate::repo::clientset::Clientset;
-use crate::types::{ClusterPackage, Package};
+use crate::types::{ClusterPackage, Package, PackageStatus};
 use futures::StreamExt;
 use hoist_core::operator::retry::Policy;
 use k8s_openapi::api::core::v1::Namespace;
@@ -83,6 +83,11 @@ impl Default for OperatorOptions {
 /// The least time between two progress status writes that only change words
 /// (messages, object health) of one package.
 pub const PROGRESS_WORDS_EVERY: Duration = Duration::from_secs(2);
+
+/// How long a new package may go without a status while it becomes Ready: most are
+/// Ready within it, and then their first status is `Ready` (one write, not two). One
+/// that is not gets its `Progressing` status when the time is up.
+pub const FIRST_STATUS_GRACE: Duration = Duration::from_secs(1);
 
 /// What identifies a run of failures of one package (see [`reconcile::RETRY_ANNOTATION`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -156,6 +161,14 @@ pub struct Context {
     /// When each package (by uid) last had a progress status written: words-only
     /// progress updates are written at most once per [`PROGRESS_WORDS_EVERY`].
     pub progress_words: Mutex<HashMap<String, std::time::Instant>>,
+    /// The status each package (by uid) was last given, with the resourceVersion of that
+    /// write, until the package's watch delivers it: a pass started by another event
+    /// before that reads this status, not the older one (see [`Context::fresher`]).
+    pub written: Mutex<HashMap<String, (String, PackageStatus, std::time::Instant)>>,
+    /// When each new package (by uid) first came out of a pass still progressing.
+    pub first_progress: Mutex<HashMap<String, std::time::Instant>>,
+    /// True once the operator stops: passes finishing then write what they have.
+    pub stopping: watch::Receiver<bool>,
     /// Who waits on which install (dependencies): reconciled when its `Ready` moves.
     pub dependents:
         Mutex<HashMap<hoist_core::install::InstallRef, std::collections::BTreeSet<inputs::User>>>,
@@ -170,6 +183,68 @@ impl Context {
             .entry(at.clone())
             .or_default()
             .insert(user.clone());
+    }
+
+    /// Records the status just written to `uid` (at resourceVersion `rv`).
+    pub fn wrote_status(&self, uid: &str, rv: String, status: &PackageStatus) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        written.retain(|_, (_, _, at)| at.elapsed() < objects::CREATED_TRUSTED_FOR);
+        written.insert(
+            uid.to_string(),
+            (rv, status.clone(), std::time::Instant::now()),
+        );
+    }
+
+    /// `pkg` with the status this operator last wrote, when its watch has not delivered
+    /// that write yet (the object is at another resourceVersion and shows another
+    /// status); `None` when `pkg` is current. Passes are triggered by the events of
+    /// what a package applied too, and those can come before the package's own: judged
+    /// against the older status, a pass would write the same status twice.
+    ///
+    /// Caveat: the memory is trusted for [`objects::CREATED_TRUSTED_FOR`] at most; the
+    /// status subresource is written by this operator only, so a newer object with
+    /// another status is not expected within that time.
+    pub fn fresher<K: package::Installable>(&self, pkg: &K) -> Option<K> {
+        use kube::ResourceExt;
+        let uid = pkg.uid()?;
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let (rv, status, at) = written.get(&uid)?;
+        if pkg.resource_version().as_deref() == Some(rv.as_str())
+            || at.elapsed() >= objects::CREATED_TRUSTED_FOR
+        {
+            written.remove(&uid);
+            return None;
+        }
+        if pkg.status() == Some(status) {
+            return None;
+        }
+        let mut newer = pkg.clone();
+        newer.set_status(status.clone());
+        Some(newer)
+    }
+
+    /// How long the first (progressing) status of the new package `uid` may still wait
+    /// (see [`FIRST_STATUS_GRACE`]); `None`: write it now.
+    pub fn first_status_wait(&self, uid: &str) -> Option<Duration> {
+        if *self.stopping.borrow() {
+            // A pass that finishes as the operator stops leaves its status.
+            return None;
+        }
+        let mut first = self
+            .first_progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        first.retain(|_, at| at.elapsed() < FIRST_STATUS_GRACE * 60);
+        let at = *first
+            .entry(uid.to_string())
+            .or_insert_with(std::time::Instant::now);
+        let wait = FIRST_STATUS_GRACE
+            .checked_sub(at.elapsed())
+            .filter(|w| !w.is_zero());
+        if wait.is_none() {
+            first.remove(uid);
+        }
+        wait
     }
 
     /// Records that a progress status of `uid` is being written now.
@@ -396,6 +471,10 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         inputs,
         finished: watch::channel(0).0,
         progress_words: Mutex::new(HashMap::new()),
+        written: Mutex::new(HashMap::new()),
+        first_progress: Mutex::new(HashMap::new()),
+        // Never stopping: nothing waits on its passes.
+        stopping: watch::channel(false).1,
         dependents: Mutex::new(HashMap::new()),
     });
     Ok(Detached {
@@ -475,6 +554,7 @@ pub async fn start_with(
         cluster.store(),
         namespaced.store(),
     );
+    let (stop, stopped) = watch::channel(false);
     let context = Arc::new(Context {
         client: client.clone(),
         repositories,
@@ -496,9 +576,11 @@ pub async fn start_with(
         inputs,
         finished,
         progress_words: Mutex::new(HashMap::new()),
+        written: Mutex::new(HashMap::new()),
+        first_progress: Mutex::new(HashMap::new()),
+        stopping: stopped.clone(),
         dependents: Mutex::new(HashMap::new()),
     });
-    let (stop, stopped) = watch::channel(false);
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };

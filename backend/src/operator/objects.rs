@@ -59,7 +59,18 @@ pub struct Objects {
     /// Triggers dropped because a controller's channel was full.
     pub dropped: AtomicU64,
     tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Objects this operator created that its watches have not delivered yet (the
+    /// "expectations" of Kubernetes' own controllers): a pass that comes before the
+    /// watch event reads them here instead of creating them a second time.
+    created: std::sync::Mutex<HashMap<Created, (Arc<DynamicObject>, std::time::Instant)>>,
 }
+
+/// (kind, namespace, name) of a created object.
+type Created = (KindKey, Option<String>, String);
+
+/// How long a created object is trusted before its watch delivers it (then it is not:
+/// it may have been deleted meanwhile, and the watch is the truth).
+pub const CREATED_TRUSTED_FOR: Duration = Duration::from_secs(30);
 
 /// The receiving ends, for the controllers' `reconcile_on`.
 pub struct Triggers {
@@ -68,6 +79,10 @@ pub struct Triggers {
     /// Packages to look over after users' changes (see [`super::relist`]).
     pub cluster_relist: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
     pub namespaced_relist: mpsc::UnboundedReceiver<ObjectRef<Package>>,
+}
+
+fn key_of(r: &kube::api::ApiResource) -> KindKey {
+    (r.group.clone(), r.version.clone(), r.kind.clone())
 }
 
 /// The label selector of everything Hoist applies.
@@ -90,6 +105,7 @@ impl Objects {
             namespaced_relist: nrtx,
             dropped: AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
+            created: std::sync::Mutex::new(HashMap::new()),
         });
         (
             objects,
@@ -103,8 +119,21 @@ impl Objects {
     }
 
     fn key(kind: &Kind) -> KindKey {
-        let r = &kind.resource;
-        (r.group.clone(), r.version.clone(), r.kind.clone())
+        key_of(&kind.resource)
+    }
+
+    /// Whether `obj` is exactly what this operator created (its resourceVersion), as
+    /// the watch delivers it; the memory of the create goes then (the store has it).
+    fn own_create(&self, kind: &KindKey, obj: &DynamicObject) -> bool {
+        let key: Created = (kind.clone(), obj.namespace(), obj.name_any());
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        match created.get(&key) {
+            Some((o, _)) if o.resource_version() == obj.resource_version() => {
+                created.remove(&key);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The store of `kind`, watching it first if nobody did; waits (up to
@@ -152,10 +181,14 @@ impl Objects {
             o.managed_fields_mut().clear();
         });
         let this = Arc::clone(self);
+        let kind_key = key_of(&kind.resource);
         let task = async move {
             let mut events = std::pin::pin!(reflector::reflector(writer, stream));
             while let Some(event) = events.next().await {
                 match event {
+                    // The echo of this operator's own create: the pass that created it
+                    // judged it from the create's answer already.
+                    Ok(watcher::Event::Apply(o)) if this.own_create(&kind_key, &o) => {}
                     Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => this.trigger(&o),
                     // A (re)list is no change: its packages are looked over after
                     // users' changes, not before.
@@ -218,20 +251,51 @@ impl Objects {
         }
     }
 
-    /// The stored object, if the kind is watched and the object exists and is Hoist's.
+    /// The stored object, if the kind is watched and the object exists and is Hoist's;
+    /// else one this operator created less than [`CREATED_TRUSTED_FOR`] ago that the
+    /// watch has not delivered yet.
     pub fn get(
         &self,
         kind: &Kind,
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Arc<DynamicObject>> {
-        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
-        let store = &stores.get(&Self::key(kind))?.store;
-        let mut r = ObjectRef::new_with(name, kind.resource.clone());
-        if let Some(ns) = namespace {
-            r = r.within(ns);
+        let key: Created = (
+            Self::key(kind),
+            namespace.map(String::from),
+            name.to_string(),
+        );
+        let stored = {
+            let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+            let store = &stores.get(&key.0)?.store;
+            let mut r = ObjectRef::new_with(name, kind.resource.clone());
+            if let Some(ns) = namespace {
+                r = r.within(ns);
+            }
+            store.get(&r)
+        };
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        if stored.is_some() {
+            // Delivered: the watch is the truth from now on.
+            created.remove(&key);
+            return stored;
         }
-        store.get(&r)
+        match created.get(&key) {
+            Some((o, at)) if at.elapsed() < CREATED_TRUSTED_FOR => Some(o.clone()),
+            Some(_) => {
+                created.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Records an object this operator just created (see [`Objects::get`]).
+    pub fn created(&self, kind: &Kind, namespace: Option<&str>, obj: DynamicObject) {
+        let key: Created = (Self::key(kind), namespace.map(String::from), obj.name_any());
+        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
+        created.retain(|_, (_, at)| at.elapsed() < CREATED_TRUSTED_FOR);
+        created.insert(key, (Arc::new(obj), std::time::Instant::now()));
     }
 
     /// Senders for other sources of reconciles (referenced inputs), with the same

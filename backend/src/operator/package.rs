@@ -22,6 +22,8 @@ pub trait Installable:
     const KIND: &'static str;
     fn spec(&self) -> &PackageSpec;
     fn status(&self) -> Option<&PackageStatus>;
+    /// Replaces the status (of a copy the reconciler reads; never written as such).
+    fn set_status(&mut self, status: PackageStatus);
     /// Who owns what the package applies; `default_namespace` is package.yaml's.
     fn owner(&self, default_namespace: Option<String>) -> Owner;
     /// The API for this object (namespaced for a Package).
@@ -43,6 +45,9 @@ impl Installable for ClusterPackage {
     fn status(&self) -> Option<&PackageStatus> {
         self.status.as_ref()
     }
+    fn set_status(&mut self, status: PackageStatus) {
+        self.status = Some(status);
+    }
     fn owner(&self, default_namespace: Option<String>) -> Owner {
         Owner::Cluster {
             name: self.name_any(),
@@ -61,6 +66,9 @@ impl Installable for Package {
     }
     fn status(&self) -> Option<&PackageStatus> {
         self.status.as_ref()
+    }
+    fn set_status(&mut self, status: PackageStatus) {
+        self.status = Some(status);
     }
     fn owner(&self, _default_namespace: Option<String>) -> Owner {
         Owner::Namespaced {

@@ -52,6 +52,21 @@ pub fn owned(name: &str) -> OwnedResource {
     }
 }
 
+/// `v` without null object fields, at every depth (what a JSON merge patch stores).
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
 /// Makes the PackageInfo of `package` at `version` say `sync`; returns its name.
 pub async fn ensure(
     ctx: &Context,
@@ -68,7 +83,10 @@ pub async fn ensure(
             manifest,
             resolved_url,
         } => PackageInfoStatus {
-            manifest: Some(serde_json::to_value(manifest)?),
+            // As the API server keeps it: a merge patch drops null fields, so a
+            // manifest with them would never compare equal to the stored one (and be
+            // written again by every pass).
+            manifest: Some(without_nulls(serde_json::to_value(manifest)?)),
             resolved_url: Some(resolved_url.clone()),
             conditions: vec![condition(
                 true,
@@ -162,4 +180,18 @@ pub async fn release(ctx: &Context, me: &str, released: &[OwnedResource]) -> Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_fields_go_at_every_depth_and_array_nulls_stay() {
+        let v = serde_json::json!({"a": null, "b": {"c": null, "d": 1}, "e": [null, {"f": null}]});
+        assert_eq!(
+            without_nulls(v),
+            serde_json::json!({"b": {"d": 1}, "e": [null, {}]})
+        );
+    }
 }

@@ -135,7 +135,8 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
         announce(pkg, ctx, new).await;
     }
     let api = pkg.api(&ctx.client);
-    if status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
+    if let Some(rv) = status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
+        ctx.wrote_status(&pkg.uid().unwrap_or_default(), rv, new);
         ctx.metrics.status_written();
         tracing::debug!(
             package = %pkg.describe(),
@@ -213,6 +214,8 @@ async fn announce_update<K: Installable>(pkg: &K, ctx: &Context, to: &str) {
 }
 
 async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
+    let fresher = ctx.fresher(pkg);
+    let pkg = fresher.as_ref().unwrap_or(pkg);
     let current = pkg.status().cloned().unwrap_or_default();
     if pkg.spec().suspend {
         write(pkg, ctx, &with_phase(pkg, current, &Phase::Suspended)).await?;
@@ -223,6 +226,14 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
         Ok((phase, status)) => {
             ctx.retries.reset(&key);
             let next = with_phase(pkg, status, &phase);
+            if matches!(phase, Phase::Progressing { .. })
+                && pkg.status().is_none_or(|s| s.conditions.is_empty())
+                && let Some(wait) = ctx.first_status_wait(&key.uid)
+            {
+                // A new package on its way: its first status waits a moment, so one that
+                // becomes Ready meanwhile is written once, as Ready.
+                return Ok(Action::requeue(wait));
+            }
             if matches!(phase, Phase::Progressing { .. })
                 && status::only_progress_words(pkg.status(), &next)
                 && let Some(wait) = ctx.progress_words_wait(&key.uid)

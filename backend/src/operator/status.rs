@@ -135,18 +135,19 @@ pub fn only_progress_words(old: Option<&PackageStatus>, new: &PackageStatus) -> 
 }
 
 /// Writes `status` through the status subresource, as a merge patch that also clears
-/// fields the new status no longer has. Nothing is sent when it equals `old`.
+/// fields the new status no longer has. Nothing is sent when it equals `old`; else the
+/// resourceVersion the write made.
 pub async fn write<K>(
     api: &Api<K>,
     name: &str,
     old: Option<&PackageStatus>,
     status: &PackageStatus,
-) -> Result<bool, kube::Error>
+) -> Result<Option<String>, kube::Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
     if !differs(old, status) {
-        return Ok(false);
+        return Ok(None);
     }
     let mut body = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
     if let Value::Object(m) = &mut body {
@@ -161,13 +162,16 @@ where
             m.entry(field).or_insert(Value::Null);
         }
     }
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": body })),
-    )
-    .await?;
-    Ok(true)
+    let written = api
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": body })),
+        )
+        .await?;
+    Ok(Some(
+        written.meta().resource_version.clone().unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]
