@@ -29,7 +29,11 @@ async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_a
     // create's answer, not the API), and the version's PackageInfo written once.
     let counted = h.setup.cluster.counters();
     for resource in ["deployments.apps", "services"] {
-        assert_eq!(counted.get("create", resource), 1, "{resource} created once");
+        assert_eq!(
+            counted.get("create", resource),
+            1,
+            "{resource} created once"
+        );
         assert_eq!(counted.get("get", resource), 0, "{resource} never read");
     }
     assert_eq!(counted.get("create", "packageinfos.packages.hoist.dev"), 1);
