@@ -594,7 +594,7 @@ async fn main() {
         run.passes
     );
     println!(
-        "| status writes per package (Progressing as its Deployment's status moves, then Ready) | {:.1} |",
+        "| status writes per package (Ready; a Progressing one first only for a package not Ready within a second) | {:.1} |",
         run.writes
     );
     println!(

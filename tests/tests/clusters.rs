@@ -149,6 +149,12 @@ async fn the_clusters_page_shows_billing_live_warns_on_an_unreachable_member_and
         .wait_count("#clusters tr[data-name=edge-a]", 0)
         .await;
     browser.wait_text("#billed-now", |t| t == "1").await;
+    // Gone from the clusters, kept where billing is: the recorded stop and why.
+    browser
+        .wait_text("#removed tr[data-name=edge-a] .stop", |t| {
+            t.contains("(Deleted)")
+        })
+        .await;
 
     // The page's download link, and what it serves: edge-a's record, stopped as Deleted.
     let href = b

@@ -142,6 +142,60 @@ fn row(c: &Cluster) -> ClusterRow {
     }
 }
 
+/// The clusters whose records remain but whose Cluster is gone, billed in the period:
+/// the recorded stop for each (its last record's), most recent first. One still open
+/// (its Cluster gone without cleanup) is billed and says the sweep will stop it.
+fn removed(
+    s: &State,
+    present: &std::collections::HashSet<&str>,
+    period_start: Seconds,
+    now: Seconds,
+) -> Vec<pb::FleetCluster> {
+    let mut gone: BTreeMap<&str, Vec<&usage::Row>> = BTreeMap::new();
+    for r in s.records.items.values() {
+        if !present.contains(r.record.cluster_uid.as_str()) {
+            gone.entry(r.record.cluster_uid.as_str())
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut out: Vec<pb::FleetCluster> = gone
+        .into_values()
+        .filter_map(|rows| {
+            let last = rows.iter().max_by_key(|r| r.record.seq)?;
+            let seconds: Seconds = rows
+                .iter()
+                .map(|r| r.record.seconds_in(period_start, now, now))
+                .sum();
+            let open = last.record.is_open();
+            if seconds == 0 && !open {
+                return None;
+            }
+            let (until, source) = last.record.stop.map_or((0, ""), |(t, src)| (t, src.as_str()));
+            Some(pb::FleetCluster {
+                namespace: last.namespace.clone(),
+                name: last.cluster.clone(),
+                state: "Removed".into(),
+                identity: last.record.identity.clone(),
+                billing_enabled: true,
+                billed: open,
+                billed_since_unix_ms: last.record.start * 1000,
+                billed_until_unix_ms: until * 1000,
+                stop_source: source.into(),
+                period_seconds: seconds,
+                warnings: if open {
+                    vec!["its Cluster is gone and billing is still open: the sweep stops it as Orphaned".into()]
+                } else {
+                    Vec::new()
+                },
+                ..Default::default()
+            })
+        })
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse((c.billed, c.billed_until_unix_ms)));
+    out
+}
+
 fn key(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
@@ -213,6 +267,9 @@ impl FleetView {
                 m
             })
             .collect();
+        let present: std::collections::HashSet<&str> =
+            s.clusters.items.values().map(|c| c.uid.as_str()).collect();
+        let removed = removed(&s, &present, period_start, now);
         let unavailable = [&s.clusters.unavailable, &s.records.unavailable]
             .into_iter()
             .flatten()
@@ -227,6 +284,7 @@ impl FleetView {
             period_seconds: ledger::seconds(&all, period_start, now, now),
             period_start_unix_ms: period_start * 1000,
             as_of_unix_ms: now * 1000,
+            removed,
         })
     }
 
@@ -438,6 +496,13 @@ mod tests {
         assert_eq!(c.billed_until_unix_ms, (now - 3600) * 1000);
         Sink::<Cluster>::init(&*v);
         Sink::<Cluster>::init_done(&*v);
-        assert!(v.build(now).expect("listed").clusters.is_empty());
+        let f = v.build(now).expect("listed");
+        assert!(f.clusters.is_empty());
+        // Its Cluster gone, its billing stays visible with the recorded stop.
+        assert_eq!(f.removed.len(), 1);
+        assert_eq!(f.removed[0].name, "edge");
+        assert_eq!(f.removed[0].stop_source, "Deleted");
+        assert_eq!(f.removed[0].billed_until_unix_ms, (now - 3600) * 1000);
+        assert_eq!(f.removed[0].period_seconds, 3600);
     }
 }

@@ -143,12 +143,49 @@ pub fn ClustersPage(live: Live, now: RwSignal<f64>) -> impl IntoView {
         .into_any()
     };
 
+    // Clusters deleted whose billing touches the period, with the recorded stop.
+    let removed = move || {
+        let f = fleet()?;
+        if f.removed.is_empty() {
+            return None;
+        }
+        let rows = f
+            .removed
+            .iter()
+            .map(|c| {
+                let (f, c2) = (f.clone(), c.clone());
+                let period = move || hours(cluster_seconds_at(&f, &c2, now.get()));
+                let stop = if c.billed {
+                    "still billed".to_string()
+                } else {
+                    format!("{} ({})", utc(c.billed_until_unix_ms), c.stop_source)
+                };
+                view! {
+                    <tr data-name=c.name.clone()>
+                        <td class="name">{c.name.clone()}</td>
+                        <td>{utc(c.billed_since_unix_ms)}</td>
+                        <td class="stop">{stop}{c.warnings.iter().map(|w| view! { <div class="warning">"⚠ "{w.clone()}</div> }).collect_view()}</td>
+                        <td class="period">{period}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <h3>"Removed this period"</h3>
+            <table id="removed">
+                <thead><tr><th>"Name"</th><th>"Billed since"</th><th>"Billing stopped"</th><th>"This period"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        })
+    };
+
     view! {
         <section class="packages" id="clusters-page">
             <h2>"Clusters "<span class="count">{move || fleet().map_or(0, |f| f.clusters.len())}</span></h2>
             {summary}
             <p class="muted" id="cluster-answer">{move || answer.get()}</p>
             {rows}
+            {removed}
             <h3>"Usage"</h3>
             <div class="toolbar" id="usage-download">
                 <label>"From (UTC) "<input type="date" id="usage-from" on:input=move |ev| from.set(event_target_value(&ev)) /></label>
