@@ -129,7 +129,7 @@ pub fn ClustersPage(live: Live, now: RwSignal<f64>) -> impl IntoView {
         let rows = f
             .clusters
             .iter()
-            .map(|c| cluster_row(&f, c, now, removing, confirm, pending, remove))
+            .map(|c| cluster_row(&f, c, now, removing, confirm))
             .collect_view();
         view! {
             <table id="clusters">
@@ -141,6 +141,30 @@ pub fn ClustersPage(live: Live, now: RwSignal<f64>) -> impl IntoView {
             </table>
         }
         .into_any()
+    };
+
+    // The removal's confirmation, apart from the rows: a fleet update redraws the table,
+    // never this (what is typed keeps its focus).
+    let confirmation = move || {
+        removing.get().map(|name| {
+            let typed_ok = {
+                let name = name.clone();
+                move || confirm.get() == name
+            };
+            view! {
+                <div class="banner confirm" id="remove-confirmation" data-name=name.clone()>
+                    <p>"Billing for "<strong>{name.clone()}</strong>" stops at the moment you confirm; the operator then removes it. Type "<code>{name.clone()}</code>" to confirm."</p>
+                    <div class="actions">
+                        <input id="remove-confirm" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev)) />
+                        <button class="button danger" id="remove-button" disabled=move || !typed_ok() || pending.get() on:click={
+                            let name = name.clone();
+                            move |_| remove.run(name.clone())
+                        }>"Remove and stop billing"</button>
+                        <button class="button" on:click=move |_| removing.set(None)>"Cancel"</button>
+                    </div>
+                </div>
+            }
+        })
     };
 
     // Clusters deleted whose billing touches the period, with the recorded stop.
@@ -184,6 +208,7 @@ pub fn ClustersPage(live: Live, now: RwSignal<f64>) -> impl IntoView {
             <h2>"Clusters "<span class="count">{move || fleet().map_or(0, |f| f.clusters.len())}</span></h2>
             {summary}
             <p class="muted" id="cluster-answer">{move || answer.get()}</p>
+            {confirmation}
             {rows}
             {removed}
             <h3>"Usage"</h3>
@@ -208,8 +233,6 @@ fn cluster_row(
     now: RwSignal<f64>,
     removing: RwSignal<Option<String>>,
     confirm: RwSignal<String>,
-    pending: RwSignal<bool>,
-    remove: Callback<String>,
 ) -> impl IntoView {
     let name = c.name.clone();
     let state_class = match c.state.as_str() {
@@ -267,9 +290,7 @@ fn cluster_row(
     } else {
         c.identity.chars().take(8).collect::<String>()
     };
-    let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
-    let asking = move || removing.get().as_deref() == Some(n1.as_str());
-    let typed_ok = move || confirm.get() == n2;
+    let n3 = name.clone();
     view! {
         <tr data-name=name.clone() data-state=c.state.clone()>
             <td class="name">{name.clone()}<div class="muted">{c.kubeconfig_secret.clone()}</div></td>
@@ -291,25 +312,6 @@ fn cluster_row(
                 })}
             </td>
         </tr>
-        <Show when=asking>
-            {
-                let name = name.clone();
-                let typed_ok = typed_ok.clone();
-                view! {
-                    <tr class="confirm-row"><td colspan="8">
-                        <p>"Billing for "<strong>{name.clone()}</strong>" stops at the moment you confirm; the operator then removes it. Type "<code>{name.clone()}</code>" to confirm."</p>
-                        <div class="actions">
-                            <input id="remove-confirm" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev)) />
-                            <button class="button danger" id="remove-button" disabled=move || !typed_ok() || pending.get() on:click={
-                                let name = name.clone();
-                                move |_| remove.run(name.clone())
-                            }>"Remove and stop billing"</button>
-                            <button class="button" on:click=move |_| removing.set(None)>"Cancel"</button>
-                        </div>
-                    </td></tr>
-                }
-            }
-        </Show>
     }
 }
 
