@@ -546,8 +546,16 @@ async fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let f = floor().await;
-    let (run, installed, installed_client) = with_operator().await;
+    // The floor and the operator in turn, twice: the best of each. These machines are
+    // noisy (either side has measured 1.4x its own best in one run), and a process's
+    // first round also pays for its warm-up.
+    let mut f = floor().await;
+    let (mut run, _, _) = with_operator().await;
+    f = f.min(floor().await);
+    let (again, installed, installed_client) = with_operator().await;
+    if again.took < run.took {
+        run = again;
+    }
     // `cargo bench --bench operator -- create-to-ready`: only the first measure (for
     // profiling it), printed as a line, not the section.
     if std::env::args().any(|a| a == "create-to-ready") {

@@ -1089,3 +1089,82 @@ async fn a_helm_package_waits_for_flux_then_installs_through_a_helm_release_that
     assert!(releases.get_opt("web").await.expect("get").is_none());
     assert!(sources.get_opt("web").await.expect("get").is_none());
 }
+
+#[tokio::test]
+async fn the_pass_that_adds_the_finalizer_goes_on_to_install_the_package_as_patched() {
+    use hoist::operator::finalizer::{OwnWrites, run};
+    use hoist::operator::reconcile::FINALIZER;
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::Event;
+    use std::sync::{Arc, Mutex};
+
+    let (cluster, client) = common::cluster().await;
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let api = install(&client, "team-a", "site", "hello-web", "v1.1.0+2").await;
+    let fresh = Arc::new(api.get("site").await.expect("created"));
+    assert!(fresh.finalizers().is_empty());
+    let own = OwnWrites::default();
+    let seen: Mutex<Vec<Package>> = Mutex::new(Vec::new());
+    let remember = |event: Event<Package>| {
+        let seen = &seen;
+        async move {
+            match event {
+                Event::Apply(p) => seen.lock().expect("lock").push((*p).clone()),
+                Event::Cleanup(_) => panic!("nothing is being deleted"),
+            }
+            Ok::<_, hoist::operator::Error>(Action::await_change())
+        }
+    };
+    run(&api, &own, FINALIZER, fresh.clone(), remember)
+        .await
+        .expect("the pass");
+    let installed = seen
+        .lock()
+        .expect("lock")
+        .pop()
+        .expect("installed in that pass");
+    assert_eq!(
+        installed.finalizers(),
+        [FINALIZER],
+        "after the finalizer was accepted"
+    );
+    let stored = api.get("site").await.expect("read");
+    assert_eq!(
+        stored.resource_version(),
+        installed.resource_version(),
+        "as patched"
+    );
+    let manager = stored
+        .managed_fields()
+        .iter()
+        .find(|m| {
+            m.operation.as_deref() == Some("Update")
+                && m.fields_v1
+                    .as_ref()
+                    .is_some_and(|f| f.0.pointer("/f:metadata/f:finalizers").is_some())
+        })
+        .and_then(|m| m.manager.clone());
+    assert_eq!(
+        manager.as_deref(),
+        Some("hoist-operator"),
+        "managedFields say who added it"
+    );
+
+    // A second pass over the copy from before (the watch has not delivered the patch):
+    // installs, and does not add the finalizer twice.
+    run(&api, &own, FINALIZER, fresh, remember)
+        .await
+        .expect("the second pass");
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+    assert_eq!(
+        cluster
+            .counters()
+            .get("patch", "packages.packages.hoist.dev"),
+        1,
+        "one finalizer patch"
+    );
+    assert!(own.is_echo(&stored), "the patch's echo starts no pass");
+    assert!(!own.is_echo(&stored), "only once");
+}

@@ -8,7 +8,7 @@ use crate::types::{Cluster, UsageRecord, UsageRecordSpec};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{Record, StopSource};
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PostParams};
 use kube::runtime::reflector::Store;
 
 /// Kept on every record until it is exported and retained (never garbage-collected).
@@ -107,7 +107,11 @@ pub async fn release(api: &Api<UsageRecord>, u: &UsageRecord) -> Result<(), kube
         .collect();
     let patch = serde_json::json!({"metadata": {"finalizers": rest}});
     match api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &name,
+            &crate::operator::apply::patch_params(),
+            &Patch::Merge(&patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
@@ -152,7 +156,11 @@ pub async fn stop_once(
         ]))
         .map_err(kube::Error::SerdeError)?;
         match api
-            .patch(name, &PatchParams::default(), &Patch::<()>::Json(patch))
+            .patch(
+                name,
+                &crate::operator::apply::patch_params(),
+                &Patch::<()>::Json(patch),
+            )
             .await
         {
             Ok(_) => return Ok((at, source, true)),

@@ -31,7 +31,7 @@ use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self as rules, Record};
 use hoist_core::fleet::probe::{Event, Outcome, Policy, Probed};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -509,7 +509,7 @@ async fn write_status(
         Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
     api.patch_status(
         &cluster.name_any(),
-        &PatchParams::default(),
+        &crate::operator::apply::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": next })),
     )
     .await?;
@@ -602,7 +602,7 @@ async fn say_deleting(cluster: &Cluster, ctx: &Context, at: Seconds) -> Result<(
         Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
     api.patch_status(
         &cluster.name_any(),
-        &PatchParams::default(),
+        &crate::operator::apply::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": { "conditions": status.conditions } })),
     )
     .await?;

@@ -24,6 +24,15 @@ use std::time::Duration;
 /// The field manager of every write the operator makes.
 pub const FIELD_MANAGER: &str = "hoist-operator";
 
+/// Parameters of the operator's merge and JSON patches: written as [`FIELD_MANAGER`],
+/// so `managedFields` names the operator, not "unknown".
+pub fn patch_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..Default::default()
+    }
+}
+
 /// How long a stage's CRDs may take to be Established before the pass is retried.
 pub const STAGE_WAIT: Duration = Duration::from_secs(30);
 

@@ -15,7 +15,7 @@ use super::error::Error;
 use super::package::Installable;
 use crate::upgrade::{self, Install};
 use kube::ResourceExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::Patch;
 
 /// The annotation that asks for auto-update.
 pub const AUTO_UPDATE: &str = "packages.hoist.dev/auto-update";
@@ -65,7 +65,7 @@ pub async fn check<K: Installable>(pkg: &K, ctx: &Context) -> Result<Option<Stri
         .api(&ctx.client)
         .patch(
             &pkg.name_any(),
-            &PatchParams::default(),
+            &super::apply::patch_params(),
             &Patch::<()>::Json(patch),
         )
         .await

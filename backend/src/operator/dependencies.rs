@@ -310,7 +310,7 @@ async fn component<K: Installable>(
                 }});
                 api.patch(
                     &at.name,
-                    &kube::api::PatchParams::default(),
+                    &super::apply::patch_params(),
                     &kube::api::Patch::Merge(&patch),
                 )
                 .await?;

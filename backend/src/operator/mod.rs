@@ -13,6 +13,7 @@ pub mod apply;
 pub mod auto_update;
 pub mod dependencies;
 pub mod error;
+pub mod finalizer;
 pub mod helm;
 pub mod inputs;
 pub mod lease;
@@ -172,6 +173,9 @@ pub struct Context {
     /// Who waits on which install (dependencies): reconciled when its `Ready` moves.
     pub dependents:
         Mutex<HashMap<hoist_core::install::InstallRef, std::collections::BTreeSet<inputs::User>>>,
+    /// The resourceVersions of this operator's finalizer patches, whose watch echoes
+    /// start no pass (the pass that wrote one went on to install).
+    pub own_writes: Arc<finalizer::OwnWrites>,
 }
 
 impl Context {
@@ -450,6 +454,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         cluster_reader,
         namespaced_reader,
     );
+    let own_writes = Arc::new(finalizer::OwnWrites::default());
     let context = Arc::new(Context {
         client: client.clone(),
         repositories,
@@ -476,6 +481,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         // Never stopping: nothing waits on its passes.
         stopping: watch::channel(false).1,
         dependents: Mutex::new(HashMap::new()),
+        own_writes: own_writes.clone(),
     });
     Ok(Detached {
         context,
@@ -511,11 +517,13 @@ pub async fn start_with(
     let (cluster_reader, cluster_writer) = reflector::store();
     let (namespaced_reader, namespaced_writer) = reflector::store();
     let (cluster_deferred, namespaced_deferred) = objects.relist_senders();
+    let own_writes = Arc::new(finalizer::OwnWrites::default());
     let cluster = Controller::for_stream(
         intents(
             Api::<ClusterPackage>::all(client.clone()),
             cluster_writer,
             cluster_deferred,
+            own_writes.clone(),
         ),
         cluster_reader,
     )
@@ -525,6 +533,7 @@ pub async fn start_with(
             Api::<Package>::all(client.clone()),
             namespaced_writer,
             namespaced_deferred,
+            own_writes.clone(),
         ),
         namespaced_reader,
     )
@@ -580,6 +589,7 @@ pub async fn start_with(
         first_progress: Mutex::new(HashMap::new()),
         stopping: stopped.clone(),
         dependents: Mutex::new(HashMap::new()),
+        own_writes: own_writes.clone(),
     });
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -681,7 +691,8 @@ pub fn watch_repositories(
 
 /// What a pass acts on: the package's spec (generation), its annotations (a retry), its
 /// finalizers and its deletion. Status-only changes (the operator's own writes, above
-/// all) do not start a pass: each would be a pass that finds nothing to do.
+/// all) do not start a pass: each would be a pass that finds nothing to do. Nor does
+/// the echo of the operator's own finalizer patch (see [`finalizer`]).
 fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let meta = obj.meta();
@@ -696,11 +707,13 @@ fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
 /// The watch of one package kind: every change kept in the store (dependencies and
 /// package references read status from it), only intent changes passed on; packages
 /// of the initial list that are already done go to `deferred` instead (see
-/// [`relist`]).
+/// [`relist`]), and the echoes of `own` finalizer patches go nowhere (after the
+/// predicate has seen them, so the next change is compared with them).
 fn intents<K: Installable>(
     api: Api<K>,
     writer: reflector::store::Writer<K>,
     deferred: mpsc::UnboundedSender<ObjectRef<K>>,
+    own: Arc<finalizer::OwnWrites>,
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
@@ -719,6 +732,10 @@ fn intents<K: Installable>(
             futures::future::ready(passed)
         })
         .predicate_filter(intent, Default::default())
+        .filter(move |event| {
+            let echo = matches!(event, Ok(o) if own.is_echo(o));
+            futures::future::ready(!echo)
+        })
 }
 
 /// How `hoist operator` runs besides the controllers.

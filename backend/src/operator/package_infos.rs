@@ -15,7 +15,7 @@ use crate::types::{
     Condition, OwnedResource, PackageInfo, PackageInfoSpec, PackageInfoStatus, PackageStatus,
 };
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PostParams};
 use kube::runtime::reflector::ObjectRef;
 
 /// What a pass learned about one package version.
@@ -142,7 +142,7 @@ pub async fn ensure(
     }
     api.patch_status(
         &name,
-        &PatchParams::default(),
+        &super::apply::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": status })),
     )
     .await?;

@@ -22,7 +22,7 @@ use hoist_core::operator::placement::Owner;
 use hoist_core::operator::retry::Next;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
+use kube::runtime::finalizer::{self, Event as Finalizer};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +46,7 @@ pub async fn reconcile<K: Installable>(
     let started = std::time::Instant::now();
     let (who, version) = (pkg.describe(), pkg.resource_version().unwrap_or_default());
     ctx.metrics.reconcile_started();
-    let run = finalizer(&api, FINALIZER, pkg, |event| async {
+    let run = super::finalizer::run(&api, &ctx.own_writes, FINALIZER, pkg, |event| async {
         match event {
             Finalizer::Apply(p) => install(&*p, &ctx).await,
             Finalizer::Cleanup(p) => uninstall(&*p, &ctx).await.map(|()| Action::await_change()),

@@ -10,7 +10,7 @@ use crate::repo::clientset::{Clientset, RepoClient};
 use crate::repo::fetch::Freshness;
 use crate::types::{Condition, PackageRepository};
 use kube::Client;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub async fn run(
             };
             let patch = Patch::Merge(json!({"status": {"conditions": [ready]}}));
             match api
-                .patch_status(&repo.name, &PatchParams::default(), &patch)
+                .patch_status(&repo.name, &super::apply::patch_params(), &patch)
                 .await
             {
                 Ok(_) => {

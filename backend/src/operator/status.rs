@@ -7,7 +7,7 @@ use crate::types::{Condition, ObjectStatus, OwnedResource, PackageStatus};
 use hoist_core::operator::conditions::{self, Phase};
 use hoist_core::operator::health::Health;
 use hoist_core::operator::inventory::ObjectRef;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, Patch};
 use serde_json::{Value, json};
 
 /// The most objects listed in `status.objects` (the rest are counted in the message).
@@ -165,7 +165,7 @@ where
     let written = api
         .patch_status(
             name,
-            &PatchParams::default(),
+            &super::apply::patch_params(),
             &Patch::Merge(json!({ "status": body })),
         )
         .await?;
