@@ -129,6 +129,75 @@ fn p99_between(before: &[(f64, u64)], after: &[(f64, u64)]) -> (f64, u64) {
     (bound, total)
 }
 
+/// What the Cluster status writes changed, by what (`Reachable: False→True`,
+/// `probe.lastError`), counted.
+type Changed = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>;
+
+/// Watches the Clusters from now on and counts what each status change changed.
+async fn what_changes(clusters: Api<Cluster>, changed: Changed) {
+    use futures::StreamExt;
+    use kube::runtime::watcher;
+    let mut last: std::collections::HashMap<String, serde_json::Value> = Default::default();
+    let mut events = watcher::watcher(clusters, watcher::Config::default()).boxed();
+    let mut listed = false;
+    while let Some(Ok(event)) = events.next().await {
+        let c = match event {
+            watcher::Event::InitDone => {
+                listed = true;
+                continue;
+            }
+            watcher::Event::InitApply(c) | watcher::Event::Apply(c) => c,
+            _ => continue,
+        };
+        let name = kube::ResourceExt::name_any(&c);
+        let now = serde_json::to_value(&c.status).unwrap_or_default();
+        let before = last.insert(name, now.clone());
+        let (Some(before), true) = (before, listed) else {
+            continue;
+        };
+        let mut what = Vec::new();
+        for (field, v) in now
+            .get("probe")
+            .and_then(|p| p.as_object())
+            .into_iter()
+            .flatten()
+        {
+            if before.pointer(&format!("/probe/{field}")) != Some(v) {
+                what.push(format!("probe.{field}"));
+            }
+        }
+        let said = |s: &serde_json::Value, t: &str| {
+            s.get("conditions")
+                .and_then(|c| c.as_array())
+                .and_then(|c| c.iter().find(|x| x["type"] == t))
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        x["status"].as_str().unwrap_or(""),
+                        x["reason"].as_str().unwrap_or("")
+                    )
+                })
+                .unwrap_or_default()
+        };
+        for t in ["CredentialsValid", "Reachable", "Billed", "Ready"] {
+            let (b, n) = (said(&before, t), said(&now, t));
+            if b != n {
+                what.push(format!("{t}: {b} → {n}"));
+            }
+        }
+        if before.get("billing") != now.get("billing") {
+            what.push("billing".into());
+        }
+        if what.is_empty() {
+            what.push("nothing compared here".into());
+        }
+        let mut counted = changed.lock().unwrap_or_else(|p| p.into_inner());
+        for w in what {
+            *counted.entry(w).or_default() += 1;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let management = devcluster::DevCluster::start(Default::default())
@@ -212,7 +281,10 @@ async fn main() {
         .counters()
         .get("patch", "clusters.fleet.hoist.dev");
     let measured = Duration::from_secs(60);
+    let changed = Changed::default();
+    let watching = tokio::spawn(what_changes(clusters.clone(), changed.clone()));
     tokio::time::sleep(measured).await;
+    watching.abort();
     let writes = management
         .counters()
         .get("patch", "clusters.fleet.hoist.dev")
@@ -281,6 +353,18 @@ async fn main() {
         floor.as_secs_f64() * 1000.0,
         took.as_secs_f64() / floor.as_secs_f64()
     );
+    // Should a write at rest ever be measured again, it says what it changed.
+    let changed = changed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !changed.is_empty() {
+        let said: Vec<String> = changed
+            .iter()
+            .map(|(what, n)| format!("{what} ×{n}"))
+            .collect();
+        println!(
+            "\nWhat the status writes at rest changed: {}.",
+            said.join(", ")
+        );
+    }
     println!();
     drop(members);
 }
