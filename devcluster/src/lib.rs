@@ -47,6 +47,7 @@ pub mod route;
 pub mod selector;
 pub mod server;
 pub mod store;
+pub mod table;
 pub mod verbs;
 pub mod workloads;
 

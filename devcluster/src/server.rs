@@ -186,6 +186,7 @@ async fn resource(
         .and_then(|ua| ua.split('/').next())
         .unwrap_or_default()
         .to_string();
+    let printer = table_printer(app, &rt, verb, req.headers(), &query);
     let ctx = verbs::Ctx {
         app,
         rt: &rt,
@@ -194,6 +195,7 @@ async fn resource(
         status,
         query: &query,
         user_agent: &user_agent,
+        table: printer.as_ref(),
     };
     if op.subresource.as_deref() == Some("scale") {
         let body = match verb {
@@ -212,6 +214,37 @@ async fn resource(
         "delete" => verbs::delete::handle(&ctx, read_body(app, req).await?),
         _ => Err(ApiError::method_not_allowed(verb.to_string())),
     }
+}
+
+/// The printer of a read that asks for a Table of a custom kind (see [`crate::table`]).
+fn table_printer(
+    app: &App,
+    rt: &ResourceType,
+    verb: &str,
+    headers: &axum::http::HeaderMap,
+    query: &Query,
+) -> Option<crate::table::Printer> {
+    if !matches!(verb, "get" | "list" | "watch") || !rt.custom {
+        return None;
+    }
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let request = crate::table::requested(
+        &accept.join(","),
+        query.get("includeObject").map(String::as_str),
+    )?;
+    let state = app.store.lock();
+    let crds = state
+        .registry
+        .get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .cloned()?;
+    let crd = state
+        .get(&crds, "", &format!("{}.{}", rt.plural, rt.group))
+        .ok();
+    crate::table::Printer::for_kind(rt, crd.as_deref(), request)
 }
 
 /// Whether the client takes a JSON answer: no `Accept`, or one naming JSON, a JSON

@@ -177,6 +177,58 @@ fn kubectl_applies_gets_watches_and_deletes_custom_objects() {
 }
 
 #[test]
+fn kubectl_get_prints_a_custom_kind_s_printer_columns_as_the_api_server_does() {
+    require("kubectl", "apt-get install -y kubernetes-client");
+    let s = serve();
+    let k = |args: &[&str]| kubectl(&s.kubeconfig, args);
+    install_gadgets(&s.kubeconfig);
+    for f in ["gadget-a.yaml", "gadget-b.yaml"] {
+        let (ok, out) = k(&["apply", "-f", &manifest(f)]);
+        assert!(ok, "apply {f}: {out}");
+    }
+    let rows = |out: &str| -> Vec<Vec<String>> {
+        out.lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+
+    // The CRD's columns after NAME, a filter's match, a blank where nothing matches (a
+    // null cell), and the age in Kubernetes' words; the priority-1 column only with
+    // -o wide.
+    let (ok, out) = k(&["get", "gadgets"]);
+    assert!(ok, "{out}");
+    let table = rows(&out);
+    assert_eq!(table[0], ["NAME", "SIZE", "COLOR", "AGE"], "{out}");
+    assert_eq!(table[1].len(), 3, "no color for a: {out}");
+    assert_eq!(table[1][..2], ["a", "1"], "{out}");
+    assert_eq!(table[2][..3], ["b", "2", "red"], "{out}");
+    assert!(table[2][3].ends_with('s'), "an age in seconds: {out}");
+
+    let (ok, out) = k(&["get", "gadget", "b", "-o", "wide"]);
+    assert!(ok, "{out}");
+    let table = rows(&out);
+    assert_eq!(table[0], ["NAME", "SIZE", "COLOR", "AGE", "NOTE"], "{out}");
+    assert_eq!(table[1][4], "shiny", "{out}");
+
+    // kubectl adds NAMESPACE from each row's object metadata.
+    let (ok, out) = k(&["get", "gd", "-A", "--show-labels"]);
+    assert!(ok, "{out}");
+    let table = rows(&out);
+    assert_eq!(table[0][0], "NAMESPACE", "{out}");
+    assert_eq!(table[1][..2], ["default", "a"], "{out}");
+
+    // Output formats other than the table still read whole objects.
+    let (ok, out) = k(&[
+        "get",
+        "gadget",
+        "b",
+        "-o",
+        "jsonpath={.spec.parts[1].color}",
+    ]);
+    assert!(ok && out.trim() == "red", "{out}");
+}
+
+#[test]
 fn the_official_python_client_works_unchanged() {
     // `cargo xtask test` installs the client into a virtualenv and names its python here.
     let python = std::env::var("DEVCLUSTER_PYTHON").unwrap_or_else(|_| "python3".into());

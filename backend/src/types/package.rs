@@ -64,7 +64,11 @@ pub struct ValueConfiguration {
     status = "PackageStatus",
     printcolumn = r#"{"name":"Package","type":"string","jsonPath":".spec.packageInfo.name"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.packageInfo.version"}"#,
-    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#
+    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PackageSpec {
@@ -142,7 +146,11 @@ pub struct PackageStatus {
     status = "PackageStatus",
     printcolumn = r#"{"name":"Package","type":"string","jsonPath":".spec.packageInfo.name"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.packageInfo.version"}"#,
-    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#
+    printcolumn = r#"{"name":"Installed","type":"string","jsonPath":".status.version"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 pub struct NamespacedPackageSpec {
     #[serde(flatten)]

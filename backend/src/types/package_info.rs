@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
     version = "v1alpha1",
     kind = "PackageInfo",
     shortname = "pkgi",
-    status = "PackageInfoStatus"
+    status = "PackageInfoStatus",
+    printcolumn = r#"{"name":"Package","type":"string","jsonPath":".spec.name"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".spec.version"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PackageInfoSpec {

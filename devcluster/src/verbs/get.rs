@@ -7,5 +7,14 @@ use axum::response::Response;
 
 pub fn handle(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let obj = ctx.app.store.lock().get(ctx.rt, ctx.ns, ctx.name)?;
-    Ok(json_response(200, &render(ctx.rt, &obj)))
+    let obj = render(ctx.rt, &obj);
+    match ctx.table {
+        // kubectl get NAME: a Table of one row.
+        Some(printer) => {
+            let rv = obj.pointer("/metadata/resourceVersion").cloned();
+            let metadata = serde_json::json!({ "resourceVersion": rv });
+            Ok(json_response(200, &printer.table([&obj], metadata)))
+        }
+        None => Ok(json_response(200, &obj)),
+    }
 }

@@ -69,6 +69,10 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
     if let Some(r) = page.remaining {
         metadata["remainingItemCount"] = json!(r);
     }
+    if let Some(printer) = ctx.table {
+        let table = printer.table(items.iter().map(|o| &**o), metadata);
+        return Ok(crate::server::json_response(200, &table));
+    }
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct List<'a> {

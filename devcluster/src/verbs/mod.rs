@@ -28,6 +28,8 @@ pub struct Ctx<'a> {
     /// The client's user agent, up to its first `/` (the field manager of writes that
     /// name none, as the API server takes it).
     pub user_agent: &'a str,
+    /// A custom kind's printer when the client asked for a Table (reads only).
+    pub table: Option<&'a crate::table::Printer>,
 }
 
 impl Ctx<'_> {

@@ -40,6 +40,8 @@ struct Spec {
     timeout: Duration,
     end: Option<(usize, WatchEnding)>,
     stall: Option<(usize, Duration)>,
+    /// Each event's object as a Table of one row (`kubectl get -w`).
+    table: Option<crate::table::Printer>,
 }
 
 pub fn handle(
@@ -85,6 +87,7 @@ pub fn handle(
         timeout,
         end: None,
         stall: None,
+        table: ctx.table.cloned(),
     };
     for f in faults {
         match f {
@@ -145,7 +148,7 @@ impl Writer {
         self.check_faults().await?;
         for obj in &sub.initial {
             if self.wanted(obj) {
-                let line = watch_line("ADDED", &crate::server::render(&self.spec.rt, obj));
+                let line = self.line("ADDED", obj);
                 self.event(line).await?;
             }
         }
@@ -206,15 +209,25 @@ impl Writer {
         };
         let same_version = c.object.get("apiVersion").and_then(Value::as_str)
             == Some(self.spec.rt.api_version().as_str());
-        let line = if event == c.event && same_version {
+        let line = if event == c.event && same_version && self.spec.table.is_none() {
             c.line.clone()
         } else {
-            watch_line(
-                event.as_str(),
-                &crate::server::render(&self.spec.rt, &c.object),
-            )
+            self.line(event.as_str(), &c.object)
         };
         self.event(line).await
+    }
+
+    /// The watch line of `obj` in the served version: the object, or its Table row.
+    fn line(&self, event: &str, obj: &Value) -> Bytes {
+        let rendered = crate::server::render(&self.spec.rt, obj);
+        match &self.spec.table {
+            Some(printer) => {
+                let rv = rendered.pointer("/metadata/resourceVersion").cloned();
+                let table = printer.table([&rendered], json!({ "resourceVersion": rv }));
+                watch_line(event, &table)
+            }
+            None => watch_line(event, &rendered),
+        }
     }
 
     async fn event(&mut self, line: Bytes) -> Result<(), Stop> {
