@@ -224,7 +224,7 @@ fn table_printer(
     headers: &axum::http::HeaderMap,
     query: &Query,
 ) -> Option<crate::table::Printer> {
-    if !matches!(verb, "get" | "list" | "watch") || !rt.custom {
+    if !matches!(verb, "get" | "list" | "watch") {
         return None;
     }
     let accept: Vec<&str> = headers
@@ -236,6 +236,9 @@ fn table_printer(
         &accept.join(","),
         query.get("includeObject").map(String::as_str),
     )?;
+    if !rt.custom {
+        return crate::table::Printer::for_kind(rt, None, request);
+    }
     let state = app.store.lock();
     let crds = state
         .registry

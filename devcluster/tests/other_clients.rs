@@ -341,6 +341,31 @@ fn kubectl_rollout_status_sees_a_deployment_become_available_and_scale() {
         ok && out.trim() == "3 front hi",
         "diff changed nothing: {out}"
     );
+
+    // kubectl get prints the API server's Deployment columns (a Table), as on a real
+    // cluster, and -o wide adds the containers, images and selector.
+    let (ok, out) = k(&["get", "deployment", "web", "-o", "wide"]);
+    assert!(ok, "{out}");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{out}"
+    );
+    assert_eq!(lines[1][..4], ["web", "3/3", "3", "3"], "{out}");
+    assert_eq!(lines[1][5..], ["web", "nginx:1.27", "app=web"], "{out}");
 }
 
 #[test]

@@ -11,10 +11,14 @@
 //! is `null` (kubectl prints `<none>`). Each row carries the object's metadata
 //! (`includeObject=Metadata`, the default), the whole object (`Object`), or nothing.
 //!
-//! Caveats: built-in kinds are answered as lists, as before (kubectl then prints NAME
-//! and AGE itself): the API server's per-kind printers are not reproduced. A column
-//! whose path does not parse prints `null` in every row (the real API server refuses
-//! such a CRD when it is created).
+//! Built-in kinds get the columns of the API server's own printers where
+//! [`builtin`] has them (Deployments' READY 1/1, Services' ports, Secrets' types);
+//! other built-in kinds are answered as lists, and kubectl prints NAME and AGE itself.
+//!
+//! Caveat: a column whose path does not parse prints `null` in every row (the real API
+//! server refuses such a CRD when it is created).
+
+pub mod builtin;
 
 use crate::resources::ResourceType;
 use serde_json::{Map, Value, json};
@@ -66,11 +70,37 @@ pub fn requested(accept: &str, include_object: Option<&str>) -> Option<Request> 
     })
 }
 
+/// A cell computed from the whole object, as a built-in kind's printer computes it.
+pub type CellFn = fn(&Value, chrono::DateTime<chrono::Utc>) -> Value;
+
+#[derive(Clone)]
+enum Source {
+    Name,
+    /// A CRD column: its type and its path (`None`: it did not parse).
+    Path {
+        kind: String,
+        path: Option<serde_json_path::JsonPath>,
+    },
+    Computed(CellFn),
+}
+
 #[derive(Clone)]
 struct Column {
     definition: Value,
-    kind: String,
-    path: Option<serde_json_path::JsonPath>,
+    source: Source,
+}
+
+fn name_column() -> Column {
+    Column {
+        definition: json!({
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "description": NAME_DESCRIPTION,
+            "priority": 0,
+        }),
+        source: Source::Name,
+    }
 }
 
 /// Prints objects of one custom kind as Table rows.
@@ -84,11 +114,24 @@ const NAME_DESCRIPTION: &str = "Name must be unique within a namespace. Is requi
 const CREATED_DESCRIPTION: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.";
 
 impl Printer {
-    /// The printer of `rt` from its CRD (`crd`, the stored CustomResourceDefinition);
-    /// `None` for a built-in kind.
+    /// The printer of `rt`: from its CRD (`crd`, the stored CustomResourceDefinition)
+    /// for a custom kind, from [`builtin`] for a built-in one; `None` for a built-in
+    /// kind without one.
     pub fn for_kind(rt: &ResourceType, crd: Option<&Value>, request: Request) -> Option<Self> {
         if !rt.custom {
-            return None;
+            let printed = builtin::columns(&rt.group, &rt.plural)?;
+            let mut columns = vec![name_column()];
+            columns.extend(printed.iter().map(|c| Column {
+                definition: json!({
+                    "name": c.name,
+                    "type": c.kind,
+                    "format": "",
+                    "description": c.description,
+                    "priority": c.priority,
+                }),
+                source: Source::Computed(c.cell),
+            }));
+            return Some(Self { request, columns });
         }
         let listed = crd
             .and_then(|c| c.pointer("/spec/versions"))
@@ -109,17 +152,7 @@ impl Printer {
                     "jsonPath": ".metadata.creationTimestamp",
                 })]
             });
-        let mut columns = vec![Column {
-            definition: json!({
-                "name": "Name",
-                "type": "string",
-                "format": "name",
-                "description": NAME_DESCRIPTION,
-                "priority": 0,
-            }),
-            kind: "name".into(),
-            path: None,
-        }];
+        let mut columns = vec![name_column()];
         for c in listed {
             let text = c.get("jsonPath").and_then(Value::as_str).unwrap_or("");
             let kind = c.get("type").and_then(Value::as_str).unwrap_or("string");
@@ -131,8 +164,10 @@ impl Printer {
                     "description": c.get("description").cloned().unwrap_or(json!("")),
                     "priority": c.get("priority").cloned().unwrap_or(json!(0)),
                 }),
-                kind: kind.to_string(),
-                path: serde_json_path::JsonPath::parse(&format!("${text}")).ok(),
+                source: Source::Path {
+                    kind: kind.to_string(),
+                    path: serde_json_path::JsonPath::parse(&format!("${text}")).ok(),
+                },
             });
         }
         Some(Self { request, columns })
@@ -143,16 +178,20 @@ impl Printer {
         let cells: Vec<Value> = self
             .columns
             .iter()
-            .map(|c| match &c.path {
-                None if c.kind == "name" => obj
+            .map(|c| match &c.source {
+                Source::Name => obj
                     .pointer("/metadata/name")
                     .cloned()
                     .unwrap_or(Value::Null),
-                None => Value::Null,
-                Some(path) => match path.query(obj).first() {
+                Source::Path { path: None, .. } => Value::Null,
+                Source::Path {
+                    kind,
+                    path: Some(path),
+                } => match path.query(obj).first() {
                     None => Value::Null,
-                    Some(v) => cell(&c.kind, v, now),
+                    Some(v) => cell(kind, v, now),
                 },
+                Source::Computed(f) => f(obj, now),
             })
             .collect();
         let mut row = Map::new();
@@ -317,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn built_in_kinds_get_no_printer() {
+    fn built_in_kinds_without_a_printer_get_none() {
         let r = requested(KUBECTL, None).expect("a table");
         assert!(Printer::for_kind(&rt(false), None, r).is_none());
     }
