@@ -385,6 +385,7 @@ async fn package_infos_store(
     tasks.spawn(
         watcher::watcher(api, watcher::Config::default())
             .default_backoff()
+            .modify(without_managed_fields)
             .reflect(writer)
             .for_each(|_| futures::future::ready(())),
     );
@@ -507,6 +508,7 @@ pub async fn start_with(
     let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
     let ns_stream = watcher::watcher(ns_api, watcher::Config::default())
         .default_backoff()
+        .modify(without_managed_fields)
         .reflect(ns_writer)
         .for_each(|_| futures::future::ready(()));
     background.spawn(ns_stream);
@@ -689,6 +691,12 @@ pub fn watch_repositories(
     }
 }
 
+/// Drops `managedFields` from what the operator's stores keep: nothing reads them, and
+/// they are a good part of a package's size (every writer's field set, as JSON).
+fn without_managed_fields<K: kube::Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+}
+
 /// What a pass acts on: the package's spec (generation), its annotations (a retry), its
 /// finalizers and its deletion. Status-only changes (the operator's own writes, above
 /// all) do not start a pass: each would be a pass that finds nothing to do. Nor does
@@ -717,6 +725,7 @@ fn intents<K: Installable>(
 ) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
     watcher::watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(without_managed_fields)
         .reflect(writer)
         .filter_map(move |event| {
             let passed = match event {

@@ -11,13 +11,15 @@
 //! a controller falls behind, triggers are dropped and counted (the package's own
 //! periodic pass still comes).
 //! Caveat: `managedFields` are dropped from the stored objects (they are not needed to
-//! judge health or drift, and are most of an object's size).
+//! judge health or drift), and each object is kept as its JSON text, parsed when a
+//! pass reads it: a Deployment is 1.4 KB as text and 13 KB as a `serde_json::Value`
+//! (a B-tree node per JSON object), and a pass reads an object once.
 
 use super::scopes::Kind;
 use futures::StreamExt;
 use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
 use kube::api::{Api, DynamicObject};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use std::collections::HashMap;
@@ -35,15 +37,17 @@ pub const FIRST_LIST: Duration = Duration::from_secs(30);
 /// (group, version, kind).
 pub type KindKey = (String, String, String);
 
-/// One watched kind: its store, and whether its first list is in.
-///
-/// Readiness is re-published on a `watch` channel by one task, because kube-runtime's
-/// `Store::wait_until_ready` wakes only the last of several concurrent waiters (a
-/// oneshot receiver keeps one waker): passes waiting on the same new kind at once
-/// would otherwise sleep until their timeout.
+/// (namespace, name) of a stored object.
+type Key = (Option<String>, String);
+
+/// One watched kind's objects, each as its JSON text (see the module's caveat).
+type Texts = Arc<RwLock<HashMap<Key, Arc<str>>>>;
+
+/// One watched kind: its objects, and whether its first list is in (on a `watch`
+/// channel, so that every pass waiting on a new kind wakes at once).
 #[derive(Clone)]
 struct Watched {
-    store: Store<DynamicObject>,
+    store: Texts,
     ready: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -79,6 +83,15 @@ pub struct Triggers {
     /// Packages to look over after users' changes (see [`super::relist`]).
     pub cluster_relist: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
     pub namespaced_relist: mpsc::UnboundedReceiver<ObjectRef<Package>>,
+}
+
+/// The JSON text an object is kept as; `None` (not kept) if it does not serialize.
+fn as_text(o: &DynamicObject) -> Option<Arc<str>> {
+    serde_json::to_string(o).ok().map(Arc::from)
+}
+
+fn key_of_object(o: &DynamicObject) -> Key {
+    (o.namespace(), o.name_any())
 }
 
 fn key_of(r: &kube::api::ApiResource) -> KindKey {
@@ -136,9 +149,9 @@ impl Objects {
         }
     }
 
-    /// The store of `kind`, watching it first if nobody did; waits (up to
-    /// [`FIRST_LIST`]) for its first list. `None` if that did not come in time.
-    pub async fn store(self: &Arc<Self>, kind: &Kind) -> Option<Store<DynamicObject>> {
+    /// Watches `kind` if nobody did yet, and waits (up to [`FIRST_LIST`]) for its first
+    /// list; `false` if that did not come in time.
+    pub async fn store(self: &Arc<Self>, kind: &Kind) -> bool {
         let key = Self::key(kind);
         let existing = self
             .stores
@@ -152,10 +165,10 @@ impl Objects {
         };
         let waited = tokio::time::timeout(FIRST_LIST, watched.ready.wait_for(|r| *r)).await;
         match waited {
-            Ok(Ok(_)) => Some(watched.store),
+            Ok(Ok(_)) => true,
             _ => {
                 tracing::warn!(kind = %kind.resource.kind, "the watch of applied objects did not list in time");
-                None
+                false
             }
         }
     }
@@ -167,11 +180,10 @@ impl Objects {
             return w.clone();
         }
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &kind.resource);
-        let writer = reflector::store::Writer::new(kind.resource.clone());
-        let reader = writer.as_reader();
+        let store: Texts = Arc::default();
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let watched = Watched {
-            store: reader.clone(),
+            store: store.clone(),
             ready,
         };
         stores.insert(key, watched.clone());
@@ -183,28 +195,54 @@ impl Objects {
         let this = Arc::clone(self);
         let kind_key = key_of(&kind.resource);
         let task = async move {
-            let mut events = std::pin::pin!(reflector::reflector(writer, stream));
+            let mut events = std::pin::pin!(stream);
+            // A (re)list's objects, swapped in whole when it is done (as kube-runtime's
+            // reflector does): an object deleted while the watch was down goes.
+            let mut relisted: HashMap<Key, Arc<str>> = HashMap::new();
             while let Some(event) = events.next().await {
                 match event {
-                    // The echo of this operator's own create: the pass that created it
-                    // judged it from the create's answer already.
-                    Ok(watcher::Event::Apply(o)) if this.own_create(&kind_key, &o) => {}
-                    Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => this.trigger(&o),
+                    Ok(watcher::Event::Init) => relisted.clear(),
                     // A (re)list is no change: its packages are looked over after
                     // users' changes, not before.
-                    Ok(watcher::Event::InitApply(o)) => this.defer(&o),
-                    Ok(_) => {}
+                    Ok(watcher::Event::InitApply(o)) => {
+                        this.defer(&o);
+                        if let Some(text) = as_text(&o) {
+                            relisted.insert(key_of_object(&o), text);
+                        }
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        *store.write().unwrap_or_else(|p| p.into_inner()) =
+                            std::mem::take(&mut relisted);
+                        let _ = ready_tx.send(true);
+                    }
+                    Ok(watcher::Event::Apply(o)) => {
+                        if let Some(text) = as_text(&o) {
+                            store
+                                .write()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(key_of_object(&o), text);
+                        }
+                        // The echo of this operator's own create: the pass that created
+                        // it judged it from the create's answer already.
+                        if !this.own_create(&kind_key, &o) {
+                            this.trigger(&o);
+                        }
+                    }
+                    Ok(watcher::Event::Delete(o)) => {
+                        store
+                            .write()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&key_of_object(&o));
+                        this.trigger(&o);
+                    }
                     Err(e) => tracing::debug!(error = %e, "watch of applied objects restarts"),
                 }
             }
         };
-        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
-        tasks.spawn(task);
-        tasks.spawn(async move {
-            if reader.wait_until_ready().await.is_ok() {
-                let _ = ready_tx.send(true);
-            }
-        });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spawn(task);
         watched
     }
 
@@ -267,12 +305,20 @@ impl Objects {
         );
         let stored = {
             let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
-            let store = &stores.get(&key.0)?.store;
-            let mut r = ObjectRef::new_with(name, kind.resource.clone());
-            if let Some(ns) = namespace {
-                r = r.within(ns);
-            }
-            store.get(&r)
+            let store = stores.get(&key.0)?.store.clone();
+            drop(stores);
+            let text = store
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(key.1.clone(), key.2.clone()))
+                .cloned();
+            text.and_then(|t| match serde_json::from_str::<DynamicObject>(&t) {
+                Ok(o) => Some(Arc::new(o)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a stored object does not parse back");
+                    None
+                }
+            })
         };
         let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
         if stored.is_some() {
