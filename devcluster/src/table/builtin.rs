@@ -39,6 +39,10 @@ const AGE: Column = Column {
     cell: age,
 };
 
+/// A pod template's containers and images, with `-o wide`.
+const CONTAINERS: Column = col("Containers", "string", 1, |o, _| containers(o, "name"));
+const IMAGES: Column = col("Images", "string", 1, |o, _| containers(o, "image"));
+
 /// The printed columns of `(group, plural)`, `None` when devcluster has no printer.
 pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
     Some(match (group, plural) {
@@ -55,8 +59,8 @@ pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
                         int(o, "/status/availableReplicas")
                     }),
                     AGE,
-                    col("Containers", "string", 1, |o, _| containers(o, "name")),
-                    col("Images", "string", 1, |o, _| containers(o, "image")),
+                    CONTAINERS,
+                    IMAGES,
                     col("Selector", "string", 1, |o, _| {
                         selector(o.pointer("/spec/selector"))
                     }),
@@ -70,8 +74,8 @@ pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
                         ready_of(o, "/status/readyReplicas", "/spec/replicas")
                     }),
                     AGE,
-                    col("Containers", "string", 1, |o, _| containers(o, "name")),
-                    col("Images", "string", 1, |o, _| containers(o, "image")),
+                    CONTAINERS,
+                    IMAGES,
                 ]
             }
         }
@@ -95,8 +99,8 @@ pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
                         labels(o.pointer("/spec/template/spec/nodeSelector"))
                     }),
                     AGE,
-                    col("Containers", "string", 1, |o, _| containers(o, "name")),
-                    col("Images", "string", 1, |o, _| containers(o, "image")),
+                    CONTAINERS,
+                    IMAGES,
                     col("Selector", "string", 1, |o, _| {
                         selector(o.pointer("/spec/selector"))
                     }),
@@ -122,8 +126,8 @@ pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
                     col("Completions", "string", 0, |o, _| completions(o)),
                     col("Duration", "string", 0, job_duration),
                     AGE,
-                    col("Containers", "string", 1, |o, _| containers(o, "name")),
-                    col("Images", "string", 1, |o, _| containers(o, "image")),
+                    CONTAINERS,
+                    IMAGES,
                 ]
             }
         }
