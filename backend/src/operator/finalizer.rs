@@ -2,7 +2,8 @@
 //!
 //! kube-runtime's `finalizer` helper adds the finalizer and ends the pass: the install
 //! waits for the watch to deliver the patched package and for a second pass (for a new
-//! package, one pass and one watch round trip in three). This one adds it, then
+//! package, one of its three passes and a watch round trip before anything is
+//! applied). This one adds it, then
 //! installs the package exactly as the patch returned it, and remembers the patch's
 //! resourceVersion so that its watch echo starts no pass ([`OwnWrites`]): one pass
 //! does what two did, with the same guarantee.
@@ -17,7 +18,6 @@
 //!   who added it.
 //! - Cleanup runs only while the finalizer is there; the finalizer goes only after
 //!   cleanup succeeded, removed by index with a test that it is still ours.
-//!
 //! - A pass over an older copy of the package (started by an event of what the pass
 //!   that added the finalizer applied, before the watch delivered the patch) knows the
 //!   finalizer is there and does not add it twice.
