@@ -382,6 +382,21 @@ enum RepoCommand {
     },
     /// Remove a repository.
     Remove { name: String },
+    /// Check a repository (a directory, or the http(s) URL of its index.yaml's folder)
+    /// against the format: every file, every manifest, every value target with the
+    /// defaults, dependencies, components, entrypoints. Needs no cluster. Exits 1 when
+    /// it finds an error.
+    Lint {
+        /// The repository: a directory or an http(s) URL.
+        source: String,
+        /// Fetch nothing outside the repository: manifests at absolute URLs are noted as
+        /// not checked.
+        #[arg(long)]
+        offline: bool,
+        /// `json`: the findings as a JSON array.
+        #[arg(short = 'o', long = "output", value_parser = ["json"])]
+        output: Option<String>,
+    },
 }
 
 /// `SECRET:KEY`.
@@ -690,7 +705,7 @@ async fn show(
     Ok(())
 }
 
-/// `hoist repo add|list|update|remove`.
+/// `hoist repo add|list|update|remove|lint`.
 async fn repo(command: RepoCommand, target: Target) -> anyhow::Result<()> {
     use hoist::cli::auth::{AuthFlags, auth_from_flags, read_secret};
     use hoist::cli::repo;
@@ -733,10 +748,42 @@ async fn repo(command: RepoCommand, target: Target) -> anyhow::Result<()> {
             repo::update(&target.client().await?, &name, url.as_deref(), default).await?
         }
         RepoCommand::Remove { name } => repo::remove(&target.client().await?, &name).await?,
+        // Reads a repository, not the cluster: no client, no kubeconfig.
+        RepoCommand::Lint {
+            source,
+            offline,
+            output,
+        } => return lint(&source, offline, output.as_deref()).await,
     };
     print!("{out}");
     if !out.ends_with('\n') {
         println!();
+    }
+    Ok(())
+}
+
+/// `hoist repo lint`: the findings on stdout; an error when any is an error (exit 1).
+async fn lint(source: &str, offline: bool, output: Option<&str>) -> anyhow::Result<()> {
+    use hoist::cli::lint;
+    let opts = lint::LintOptions {
+        offline,
+        ..Default::default()
+    };
+    let findings = lint::lint(source, &opts).await?;
+    if output == Some("json") {
+        println!("{}", lint::json(&findings));
+    } else {
+        print!("{}", lint::human(&findings));
+    }
+    if lint::has_errors(&findings) {
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == hoist_core::repo::lint::Severity::Error)
+            .count();
+        anyhow::bail!(
+            "{source}: {errors} error{} found",
+            if errors == 1 { "" } else { "s" }
+        );
     }
     Ok(())
 }

@@ -12,19 +12,7 @@ struct Cli {
 
 impl Cli {
     async fn run(&self, args: &[&str]) -> (bool, String) {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
-            .args(args)
-            .env("KUBECONFIG", self.kubeconfig.path())
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .await
-            .expect("hoist runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        common::run_hoist(self.kubeconfig.path(), args).await
     }
 }
 

@@ -1168,3 +1168,290 @@ async fn the_pass_that_adds_the_finalizer_goes_on_to_install_the_package_as_patc
     assert!(own.is_echo(&stored), "the patch's echo starts no pass");
     assert!(!own.is_echo(&stored), "only once");
 }
+
+/// `hoist` as a user runs it, against the harness' devcluster.
+async fn hoist_cli(h: &Harness, args: &[&str]) -> (bool, String) {
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), h.setup.cluster.kubeconfig()).expect("kubeconfig");
+    common::run_hoist(kubeconfig.path(), args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_in_the_real_glasskube_format_installs_with_its_memory_value_and_uninstalls() {
+    let h = harness().await;
+    let _repo = glasskube_format_repository(&h.client).await;
+    let (ok, out) = hoist_cli(
+        &h,
+        &[
+            "install",
+            "redis",
+            "-n",
+            "default",
+            "--repository",
+            "glasskube-format",
+            "--set",
+            "memory=256Mi",
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "default");
+    let ready = wait_package(&packages, "redis", is_ready).await;
+    let status = ready.status.expect("status");
+    assert!(
+        status.warnings.is_empty(),
+        "every target resolved: {:?}",
+        status.warnings
+    );
+    // `apiGroup: apps/v1` matched the Deployment by its name in the manifest; the two
+    // `replace`s wrote the value as the string it is (no template).
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "default");
+    let d = deployments
+        .get("redis-redis")
+        .await
+        .expect("the prefixed Deployment");
+    let container = &d.spec.template.spec.expect("pod").containers[0];
+    let resources = container.resources.clone().expect("resources");
+    let memory = |m: Option<
+        std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+    >| { m.and_then(|m| m.get("memory").map(|q| q.0.clone())) };
+    assert_eq!(memory(resources.requests.clone()).as_deref(), Some("256Mi"));
+    assert_eq!(memory(resources.limits).as_deref(), Some("256Mi"));
+    let cpu = resources
+        .requests
+        .and_then(|r| r.get("cpu").map(|q| q.0.clone()));
+    assert_eq!(cpu.as_deref(), Some("50m"), "the rest of the manifest kept");
+    let services: Api<Service> = Api::namespaced(h.client.clone(), "default");
+    services.get("redis-redis").await.expect("the Service");
+
+    let (ok, out) = hoist_cli(&h, &["uninstall", "redis", "-n", "default"]).await;
+    assert!(ok, "{out}");
+    wait_package_gone(&packages, "redis").await;
+    assert!(
+        deployments
+            .get_opt("redis-redis")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        services
+            .get_opt("redis-redis")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_matches_nothing_is_skipped_as_glasskube_skips_it_and_said_in_the_status() {
+    let h = harness().await;
+    let repo = common::repo_server::RepoServer::start().await;
+    repo.set(
+        "/index.yaml",
+        common::repo_server::Reply::Body("packages:\n- name: cache\n  scope: Namespaced\n".into()),
+    );
+    repo.set(
+        "/cache/versions.yaml",
+        common::repo_server::Reply::Body(
+            "latestVersion: v1.0.0\nversions:\n- version: v1.0.0\n".into(),
+        ),
+    );
+    // Copied in shape from a real package's slip: a value aimed at a Deployment the
+    // package does not have, and a target in the old group-only reading; plus a field
+    // Hoist does not know.
+    repo.set(
+        "/cache/v1.0.0/package.yaml",
+        common::repo_server::Reply::Body(
+            "name: cache\nscope: Namespaced\nmanifests:\n- url: m.yaml\nsecondaryIcon: x.png\nvalueDefinitions:\n  memory:\n    type: text\n    defaultValue: 256Mi\n    targets:\n    - resource: {apiGroup: apps/v1, kind: Deployment, name: redis}\n      patch: {op: replace, path: /spec/resources/requests/memory}\n  size:\n    type: text\n    defaultValue: small\n    targets:\n    - resource: {apiGroup: \"\", kind: ConfigMap, name: settings}\n      patch: {op: add, path: /data/size}\n    - resource: {apiGroup: v1, kind: ConfigMap, name: settings}\n      patch: {op: add, path: /data/size}\n"
+                .into(),
+        ),
+    );
+    repo.set(
+        "/cache/v1.0.0/m.yaml",
+        common::repo_server::Reply::Body(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n".into(),
+        ),
+    );
+    common::add_repository(&h.client, "slips", &repo.url("/")).await;
+    // Said before anyone installs it.
+    let (ok, shown) = hoist_cli(&h, &["show", "cache", "--repository", "slips"]).await;
+    assert!(ok, "{shown}");
+    let said = shown
+        .split_once("Not installed exactly as written:")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("hoist show says it: {shown}"));
+    for slip in [
+        "secondaryIcon",
+        "apps/v1 Deployment redis",
+        "apiGroup is missing",
+    ] {
+        assert!(said.contains(slip), "{slip}: {shown}");
+    }
+    let mut s = spec("cache", "v1.0.0");
+    s.package_info.repository_name = Some("slips".into());
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    packages
+        .create(
+            &PostParams::default(),
+            &Package::new("c1", NamespacedPackageSpec { spec: s }),
+        )
+        .await
+        .expect("create");
+    let ready = wait_package(&packages, "c1", is_ready).await;
+    let warnings = ready.status.expect("status").warnings;
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(
+        warnings[0].contains("unknown field secondaryIcon"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("value \"memory\": no apps/v1 Deployment redis"),
+        "{warnings:?}"
+    );
+    assert!(warnings[2].contains("apiGroup is missing"), "{warnings:?}");
+    let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
+    let settings = configmaps.get("c1-settings").await.expect("applied");
+    assert_eq!(
+        settings.data.expect("data").get("size").map(String::as_str),
+        Some("small"),
+        "the target that does match is written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_of_targets_transformations_and_transitive_resources_renders_as_in_glasskube() {
+    let h = harness().await;
+    let _repo = glasskube_format_repository(&h.client).await;
+    let mut s = spec("tracker", "v0.3.0+1");
+    s.package_info.repository_name = Some("glasskube-format".into());
+    for (k, v) in [
+        ("domain", "tracker.example.org"),
+        ("workers", "3"),
+        ("region", "eu"),
+    ] {
+        s.values.insert(
+            k.into(),
+            ValueConfiguration {
+                value: Some(v.into()),
+                ..Default::default()
+            },
+        );
+    }
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    packages
+        .create(
+            &PostParams::default(),
+            &Package::new("t1", NamespacedPackageSpec { spec: s }),
+        )
+        .await
+        .expect("create");
+    let ready = wait_package(&packages, "t1", is_ready).await;
+    // `region` names its ConfigMap in another namespace: skipped, and said.
+    let warnings = ready.status.expect("status").warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .contains("value \"region\": no v1 ConfigMap tracker-config in namespace elsewhere"),
+        "{warnings:?}"
+    );
+
+    let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
+    let data = configmaps
+        .get("t1-tracker-config")
+        .await
+        .expect("config")
+        .data
+        .expect("data");
+    let get = |k: &str| data.get(k).map(String::as_str);
+    assert_eq!(get("PUBLIC_URL"), Some("https://tracker.example.org"));
+    assert_eq!(
+        get("SMTP_TLS"),
+        Some("1"),
+        "`{{ if . }}` is true for the text \"false\", as in Go"
+    );
+    assert_eq!(
+        get("API_URL"),
+        Some("http://t1-tracker-api:8000"),
+        "the transformation read the install's name"
+    );
+    assert_eq!(get("LOG_LEVEL"), Some("info"));
+    assert_eq!(get("REGION"), None);
+
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "team-a");
+    let replicas = |d: Deployment| d.spec.replicas;
+    let worker = deployments.get("t1-tracker-worker").await.expect("worker");
+    assert_eq!(
+        replicas(worker),
+        Some(3),
+        "`{{ . }}` of a number is a number"
+    );
+    let gpu = deployments.get("t1-tracker-gpu").await.expect("gpu");
+    assert_eq!(replicas(gpu), Some(0), "`eq . \"true\"` on the default");
+    let ui = deployments.get("t1-tracker-ui").await.expect("ui");
+    let pod = ui.spec.template.clone();
+    assert_eq!(
+        pod.metadata
+            .and_then(|m| m.labels)
+            .and_then(|l| l.get("packages.glasskube.dev/instance").cloned())
+            .as_deref(),
+        Some("t1"),
+        "Glasskube's instance label, for the downward API"
+    );
+    let env = pod.spec.expect("pod").containers[0]
+        .env
+        .clone()
+        .expect("env");
+    let signing = env
+        .iter()
+        .find(|e| e.name == "SIGNING_KEY")
+        .and_then(|e| e.value_from.clone())
+        .and_then(|v| v.secret_key_ref)
+        .expect("secretKeyRef");
+    assert_eq!(
+        signing.name, "t1-tracker-keys",
+        "a transitive resource is renamed as if the package had it"
+    );
+
+    let ingresses: Api<k8s_openapi::api::networking::v1::Ingress> =
+        Api::namespaced(h.client.clone(), "team-a");
+    let ingress = ingresses.get("t1-tracker-ui").await.expect("ingress");
+    let ingress = serde_json::to_value(ingress).expect("json");
+    assert_eq!(ingress["spec"]["rules"][0]["host"], "tracker.example.org");
+    assert_eq!(
+        ingress["spec"]["tls"][0]["hosts"],
+        json!(["tracker.example.org"]),
+        "`-` appends"
+    );
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+        "t1-tracker-ui"
+    );
+
+    let cronjobs: Api<k8s_openapi::api::batch::v1::CronJob> =
+        Api::namespaced(h.client.clone(), "team-a");
+    let job = serde_json::to_value(cronjobs.get("t1-tracker-cleanup").await.expect("cronjob"))
+        .expect("json");
+    assert_eq!(
+        job["spec"]["schedule"], "0 3 * * *",
+        "a default without a template"
+    );
+    assert_eq!(
+        job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]
+            ["name"],
+        "t1-tracker-config",
+        "a reference into another manifest file of the package is renamed"
+    );
+
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(h.client.clone(), "team-a");
+    let api = secrets.get("t1-tracker-api").await.expect("secret");
+    assert_eq!(
+        api.data.expect("data").get("key").map(|b| b.0.clone()),
+        Some(b" ".to_vec()),
+        "a default of one space is applied (only an empty one is not)"
+    );
+}

@@ -51,14 +51,11 @@ pub fn catalogue(c: &Catalogue) -> pb::Catalogue {
     }
 }
 
-fn text(v: Option<&serde_json::Value>, key: &str) -> String {
-    v.and_then(|m| m.get(key))
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_string()
-}
-
-pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetails {
+pub fn details(
+    r: &Resolved,
+    installed: Vec<pb::PackageKey>,
+    conformance: Vec<String>,
+) -> pb::PackageDetails {
     let m = &r.manifest;
     let mut hidden = 0u32;
     let mut keep = |url: &str| {
@@ -112,16 +109,11 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
             .map(|(key, v)| pb::ValueDefinition {
                 key: key.clone(),
                 r#type: v.type_.clone(),
-                label: text(v.metadata.as_ref(), "label"),
-                description: text(v.metadata.as_ref(), "description"),
+                label: v.label().unwrap_or_default().to_string(),
+                description: v.description().unwrap_or_default().to_string(),
                 default_value: v.default_value.clone().unwrap_or_default(),
                 options: v.options.clone(),
-                required: v
-                    .constraints
-                    .as_ref()
-                    .and_then(|c| c.get("required"))
-                    .and_then(|x| x.as_bool())
-                    .unwrap_or(false),
+                required: v.required(),
             })
             .collect(),
         manifests,
@@ -138,5 +130,6 @@ pub fn details(r: &Resolved, installed: Vec<pb::PackageKey>) -> pb::PackageDetai
         installed,
         stale: r.stale.clone().unwrap_or_default(),
         hidden_links: hidden,
+        conformance,
     }
 }

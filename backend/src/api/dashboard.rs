@@ -180,8 +180,16 @@ impl Dashboard for DashboardService {
             }
         })?;
         let installed = self.hub.installed(&resolved.name);
+        let conformance = crate::repo::resolve::conformance(
+            &self.repositories,
+            &resolved,
+            crate::repo::fetch::Freshness::Cached,
+        )
+        .await;
         Ok(Response::new(super::catalogue::details(
-            &resolved, installed,
+            &resolved,
+            installed,
+            conformance,
         )))
     }
 

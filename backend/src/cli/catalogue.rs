@@ -141,7 +141,13 @@ pub async fn show(
     };
     let _ = writeln!(out, "Latest:      {latest}");
     let _ = writeln!(out, "Versions:    {}", r.versions.join(", "));
-    let _ = writeln!(out, "Scope:       {}", m.scope.as_deref().unwrap_or("-"));
+    let _ = writeln!(
+        out,
+        "Scope:       {}",
+        m.scope
+            .as_deref()
+            .unwrap_or("Cluster (not set: the format's default)")
+    );
     if let Some(ns) = &m.default_namespace {
         let _ = writeln!(out, "Namespace:   {ns} (default)");
     }
@@ -192,6 +198,13 @@ pub async fn show(
         let _ = writeln!(out, "\nReferences:");
         for x in &m.references {
             let _ = writeln!(out, "  {}: {}", x.label, x.url);
+        }
+    }
+    let conformance = resolve::conformance(&set, &r, Freshness::Cached).await;
+    if !conformance.is_empty() {
+        let _ = writeln!(out, "\nNot installed exactly as written:");
+        for c in &conformance {
+            let _ = writeln!(out, "  {c}");
         }
     }
     if let Some(s) = &r.stale {

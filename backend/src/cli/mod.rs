@@ -5,5 +5,6 @@ pub mod auth;
 pub mod catalogue;
 pub mod fleet;
 pub mod install;
+pub mod lint;
 pub mod repo;
 pub mod status;

@@ -28,7 +28,9 @@ pub enum Error {
     #[error("{0}")]
     Values(#[from] hoist_core::repo::values::ValueError),
     #[error("{0}")]
-    ValueTargets(#[from] hoist_core::operator::values::ValuesError),
+    /// Boxed: its messages name the value, the patch and the target, which would make
+    /// every `Result` of a pass that large.
+    ValueTargets(Box<hoist_core::operator::values::ValuesError>),
     #[error(
         "{object} already exists and was not created by Hoist; it is never taken over silently"
     )]
@@ -40,7 +42,7 @@ pub enum Error {
         transient: bool,
     },
     #[error("{0}")]
-    NotYet(&'static str),
+    Unsupported(String),
     /// The dependencies cannot be met as things are (versions, scopes).
     #[error("conflicting dependencies: {0}")]
     Dependencies(String),
@@ -52,6 +54,12 @@ pub enum Error {
     Timeout(std::time::Duration),
     #[error("{0}")]
     Serialize(#[from] serde_json::Error),
+}
+
+impl From<hoist_core::operator::values::ValuesError> for Error {
+    fn from(e: hoist_core::operator::values::ValuesError) -> Self {
+        Self::ValueTargets(Box::new(e))
+    }
 }
 
 impl Error {
@@ -75,7 +83,7 @@ impl Error {
             Self::Format(_)
             | Self::Placement(_)
             | Self::HelmControllerMissing
-            | Self::NotYet(_)
+            | Self::Unsupported(_)
             | Self::Dependencies(_)
             | Self::InvalidValue { .. }
             | Self::Values(_)
@@ -94,7 +102,7 @@ impl Error {
             Self::Format(_) => "InvalidManifest",
             Self::Placement(_) => "InvalidManifest",
             Self::HelmControllerMissing => "HelmControllerMissing",
-            Self::NotYet(_) => "UnsupportedFormat",
+            Self::Unsupported(_) => "UnsupportedFormat",
             Self::Dependencies(_) => "DependencyConflict",
             Self::Waiting(_) => "ValueSourceMissing",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
@@ -115,7 +123,7 @@ impl Error {
             Self::Fetch(_) => "fetch",
             Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
             Self::HelmControllerMissing => "helm",
-            Self::NotYet(_) => "not_yet",
+            Self::Unsupported(_) => "unsupported",
             Self::Dependencies(_) => "dependencies",
             Self::Waiting(_) => "waiting",
             Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",

@@ -382,6 +382,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             owned_packages: deps.owned,
             owned_package_infos: pis,
             conditions: Vec::new(),
+            warnings: rendered.warnings,
             ..pkg.status().cloned().unwrap_or_default()
         };
         let phase = Phase::Progressing {
@@ -447,6 +448,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             pkg.status().map(|s| s.objects.as_slice()).unwrap_or(&[]),
         ),
         last_handled_retry: None,
+        warnings: rendered.warnings,
     };
     Ok((phase, status))
 }

@@ -15,6 +15,9 @@ use kube::ResourceExt;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The most warnings an install's status carries.
+const MAX_WARNINGS: usize = 20;
+
 /// A package, rendered.
 pub struct Render {
     pub manifest: Arc<PackageManifest>,
@@ -23,6 +26,9 @@ pub struct Render {
     pub placed: Placed,
     /// The values in force (given over defaults).
     pub values: BTreeMap<String, String>,
+    /// What the package says that was not installed as written: fields Hoist does not
+    /// know, value targets that matched no object (Glasskube skips both silently).
+    pub warnings: Vec<String>,
 }
 
 pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Error> {
@@ -41,6 +47,9 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         .manifest(&info.name, &info.version, Freshness::Cached)
         .await?
         .value;
+    if let Some(why) = manifest.unsupported() {
+        return Err(Error::Unsupported(why));
+    }
     if manifest.helm.is_some() {
         super::helm::check_flux(ctx).await?;
     }
@@ -62,6 +71,13 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     let given =
         hoist_core::repo::values::validate(&info.name, &manifest.value_definitions, &given)?;
     let values = values::effective(&manifest.value_definitions, &given);
+    let install = serde_json::to_value(pkg)?;
+    let writes = values::writes(
+        &manifest.value_definitions,
+        &values,
+        &manifest.transformations,
+        &install,
+    )?;
     let mut rendered = Vec::new();
     for m in &manifest.manifests {
         let docs = repo
@@ -72,18 +88,28 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
             default_namespace: m.default_namespace.clone(),
         }));
     }
-    values::apply(&manifest.value_definitions, &values, &mut rendered)?;
     let owner = pkg.owner(manifest.default_namespace.clone());
     let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
-    let mut placed = match placement::place(rendered.clone(), &owner, scope) {
+    let namespaces = placement::effective_namespaces(&rendered, &owner, scope);
+    let unresolved = values::apply(&writes, &mut rendered, &namespaces)?;
+    values::mark_pod_templates(&values, &mut rendered);
+    let transitive = &manifest.transitive_resources;
+    let mut placed = match placement::place_with(rendered.clone(), &owner, scope, transitive) {
         Err(PlacementError::UnknownKind { .. }) => {
             // A kind installed since discovery last ran: look again, once.
             ctx.scopes.refresh(false).await?;
             let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
-            placement::place(rendered, &owner, scope)?
+            placement::place_with(rendered, &owner, scope, transitive)?
         }
         other => other?,
     };
+    let mut warnings: Vec<String> = manifest
+        .unknown_fields
+        .iter()
+        .map(|f| format!("package.yaml: unknown field {f} (not installed)"))
+        .collect();
+    warnings.extend(unresolved.iter().map(ToString::to_string));
+    warnings.truncate(MAX_WARNINGS);
     if let Some(helm) = &manifest.helm {
         // Placed already (named after the install, in its namespace, labelled), so
         // placement never renames them and the release's sourceRef holds.
@@ -96,8 +122,9 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
                     "a Helm package installed cluster-wide needs defaultNamespace for its release"
                         .into(),
             })?;
-        let chart_values =
-            hoist_core::operator::helm::chart_values(helm, &manifest.value_definitions, &values)?;
+        let (chart_values, other_charts) = hoist_core::operator::helm::chart_values(helm, &writes)?;
+        warnings.extend(other_charts.iter().map(ToString::to_string));
+        warnings.truncate(MAX_WARNINGS);
         placed.objects.extend(hoist_core::operator::helm::objects(
             helm,
             &owner,
@@ -113,5 +140,6 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         repository: repo,
         placed,
         values,
+        warnings,
     })
 }

@@ -156,3 +156,79 @@ pub async fn resolve(
         stale,
     })
 }
+
+/// What the resolved version says that Hoist would not install as written, found
+/// before anyone installs it: `hoist repo lint`'s rules on this one version (unknown
+/// fields, unsupported parts, targets that match no object, defaults that break their
+/// constraints, entrypoints without their Service), each as one line. Its manifests
+/// come through the repository's cache, as the operator reads them.
+///
+/// Caveat: rules about other packages (dependencies, components) are left to `hoist
+/// repo lint`, which sees the whole index; a manifest that cannot be fetched now is
+/// said as such, not guessed at.
+pub async fn conformance(clientset: &Clientset, r: &Resolved, freshness: Freshness) -> Vec<String> {
+    use hoist_core::repo::format::{Index, IndexEntry, VersionEntry, Versions};
+    use hoist_core::repo::lint::{self, ManifestFile, PackageFiles, Release, Repository, Severity};
+    let Some(client) = clientset.get(&r.repository) else {
+        return Vec::new();
+    };
+    let mut manifests = Vec::new();
+    for (m, url) in r.manifest.manifests.iter().zip(&r.manifest_urls) {
+        manifests.push(
+            match client.objects(&r.name, &r.version, &m.url, freshness).await {
+                Ok(docs) => ManifestFile::Read {
+                    file: url.clone(),
+                    documents: (*docs.value).clone(),
+                },
+                Err(e) => ManifestFile::Unavailable {
+                    reason: e.to_string(),
+                },
+            },
+        );
+    }
+    let repo = Repository {
+        index: Ok(Index {
+            packages: vec![IndexEntry {
+                name: r.name.clone(),
+                scope: r.manifest.scope.clone(),
+                ..Default::default()
+            }],
+            unknown_fields: Vec::new(),
+        }),
+        packages: [(
+            r.name.clone(),
+            PackageFiles {
+                versions: Ok(Versions {
+                    latest_version: Some(r.version.clone()),
+                    versions: vec![VersionEntry {
+                        version: r.version.clone(),
+                    }],
+                    unknown_fields: Vec::new(),
+                }),
+                releases: [(
+                    r.version.clone(),
+                    Ok(Release {
+                        manifest: (*r.manifest).clone(),
+                        manifests,
+                    }),
+                )]
+                .into(),
+            },
+        )]
+        .into(),
+    };
+    lint::lint(&repo)
+        .into_iter()
+        .filter(|f| f.severity != Severity::Note)
+        .filter(|f| f.version.as_deref() == Some(r.version.as_str()))
+        .filter(|f| {
+            !f.field
+                .as_deref()
+                .is_some_and(|x| x.starts_with("dependencies") || x.starts_with("components"))
+        })
+        .map(|f| match &f.field {
+            Some(field) if !field.is_empty() => format!("{field}: {}", f.message),
+            _ => f.message,
+        })
+        .collect()
+}

@@ -133,6 +133,11 @@ pub struct PackageStatus {
     /// `lastHandledReconcileAt`): how `hoist retry` knows its request was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_retry: Option<String>,
+    /// What the package says that was not installed as written (at most 20): fields
+    /// Hoist does not know, value targets that matched no object. Glasskube skips both
+    /// without a word; a package author fixes them (`hoist repo lint` finds them too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A namespaced package: the same spec and status as [`ClusterPackage`].

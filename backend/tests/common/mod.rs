@@ -200,3 +200,21 @@ pub async fn cluster_with_samples() -> (DevCluster, Client, hoist::demo::samples
         .expect("namespace");
     (c, client, samples)
 }
+
+/// Runs the `hoist` binary as a user would, with `kubeconfig`: whether it succeeded,
+/// and what it printed (stdout, then stderr).
+pub async fn run_hoist(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .await
+        .expect("hoist runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

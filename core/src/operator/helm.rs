@@ -10,10 +10,9 @@
 //! as resource targets; a target naming another chart is an error, never skipped.
 
 use super::placement::Owner;
-use super::values::{ValuesError, render_target};
-use crate::repo::format::{Helm, ValueDefinition};
+use super::values::{Unresolved, ValuesError, Write, prepare};
+use crate::repo::format::Helm;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// Flux's kinds, as Hoist writes them.
 pub const HELM_REPOSITORY: (&str, &str, &str) =
@@ -27,37 +26,40 @@ const RELEASE_INTERVAL: &str = "5m";
 /// (helm-controller's default is 0: one failed install is final).
 const REMEDIATION_RETRIES: u32 = 3;
 
-/// The chart's values: the package's own `helm.values` patched by every chart target.
+/// The chart's values: the package's own `helm.values` patched by every chart target of
+/// `writes` (values, then transformations), and the chart targets that name another
+/// chart (Glasskube matches a target to a release by chart name, so such a target
+/// writes nothing; Hoist says so, decision 0021). A resource target is not the chart's.
 pub fn chart_values(
     helm: &Helm,
-    definitions: &BTreeMap<String, ValueDefinition>,
-    values: &BTreeMap<String, String>,
-) -> Result<Value, ValuesError> {
+    writes: &[Write<'_>],
+) -> Result<(Value, Vec<Unresolved>), ValuesError> {
     let mut out = helm.values.clone().unwrap_or_else(|| json!({}));
     if !out.is_object() {
         out = json!({});
     }
-    for (name, value) in values {
-        let Some(def) = definitions.get(name) else {
-            continue;
-        };
-        for target in &def.targets {
-            let Some(chart) = target.get("chartName").and_then(Value::as_str) else {
+    let mut unresolved = Vec::new();
+    for w in writes {
+        for target in w.targets {
+            if target.resource.is_some() {
+                continue;
+            }
+            let Some(chart) = target.chart_name.as_deref() else {
                 continue;
             };
+            let op = prepare(&w.label, &w.value, target)?;
             if chart != helm.chart_name {
-                return Err(ValuesError::Target {
-                    value: name.clone(),
-                    why: format!(
-                        "targets chart {chart:?}, but the package installs {:?}",
-                        helm.chart_name
-                    ),
+                unresolved.push(Unresolved {
+                    value: w.label.clone(),
+                    target: target.describe(),
+                    hint: Some(format!("the package installs chart {}", helm.chart_name)),
                 });
+                continue;
             }
-            render_target(name, value, target, &mut out)?;
+            op.apply(&w.label, target, &mut out)?;
         }
     }
-    Ok(out)
+    Ok((out, unresolved))
 }
 
 /// The HelmRepository and HelmRelease for `owner`'s install of `helm`, in `namespace`
@@ -106,31 +108,44 @@ mod tests {
             chart_name: "podinfo".into(),
             chart_version: "6.5.0".into(),
             values: Some(json!({"replicaCount": 1, "ui": {"color": "#34577c"}})),
+            releases: vec![],
         }
     }
 
-    fn definitions(chart: &str) -> BTreeMap<String, ValueDefinition> {
-        let def: ValueDefinition = serde_json::from_value(json!({
-            "type": "number",
-            "targets": [{"chartName": chart, "patch": {"op": "add", "path": "/replicaCount"}, "valueTemplate": "{{ . }}"}]
-        }))
-        .expect("definition");
-        BTreeMap::from([("replicas".to_string(), def)])
+    fn targets(chart: &str) -> Vec<crate::repo::format::ValueTarget> {
+        serde_json::from_value(json!([
+            {"chartName": chart, "patch": {"op": "add", "path": "/replicaCount"}, "valueTemplate": "{{ . }}"}
+        ]))
+        .expect("targets")
+    }
+
+    fn three(targets: &[crate::repo::format::ValueTarget]) -> Vec<Write<'_>> {
+        vec![Write {
+            label: "value \"replicas\"".into(),
+            value: json!("3"),
+            targets,
+        }]
     }
 
     #[test]
     fn chart_targets_patch_the_packages_own_values() {
-        let values = BTreeMap::from([("replicas".to_string(), "3".to_string())]);
-        let out = chart_values(&helm("https://x"), &definitions("podinfo"), &values).expect("ok");
+        let t = targets("podinfo");
+        let (out, unresolved) = chart_values(&helm("https://x"), &three(&t)).expect("ok");
+        assert!(unresolved.is_empty());
         assert_eq!(out, json!({"replicaCount": 3, "ui": {"color": "#34577c"}}));
     }
 
     #[test]
-    fn a_target_for_another_chart_is_an_error() {
-        let values = BTreeMap::from([("replicas".to_string(), "3".to_string())]);
-        let e = chart_values(&helm("https://x"), &definitions("other"), &values)
-            .expect_err("another chart");
-        assert!(e.to_string().contains("targets chart \"other\""), "{e}");
+    fn a_target_for_another_chart_writes_nothing_and_is_reported() {
+        let t = targets("other");
+        let (out, unresolved) = chart_values(&helm("https://x"), &three(&t)).expect("skipped");
+        assert_eq!(out["replicaCount"], 1);
+        assert_eq!(unresolved.len(), 1);
+        assert!(
+            unresolved[0].to_string().contains("no chart other"),
+            "{}",
+            unresolved[0]
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The package operator's rules, apart from any cluster (issue 10, decision 0015): where
 //! objects go and what they are called ([`placement`]), the order they are applied and
-//! pruned in ([`order`], [`inventory`]), how values patch them ([`values`]), how healthy each is ([`health`], kstatus'
+//! pruned in ([`order`], [`inventory`]), how values and transformations patch them ([`values`], [`jsonpath`]), how healthy each is ([`health`], kstatus'
 //! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]) and what the package's conditions say
 //! ([`conditions`]). The controller that runs them is the backend's `operator/`.
 
@@ -9,6 +9,7 @@ pub mod dependencies;
 pub mod health;
 pub mod helm;
 pub mod inventory;
+pub mod jsonpath;
 pub mod order;
 pub mod package_info;
 pub mod placement;

@@ -25,6 +25,9 @@ pub const PACKAGE_LABEL: &str = "packages.hoist.dev/package";
 pub const PACKAGE_NAMESPACE_LABEL: &str = "packages.hoist.dev/package-namespace";
 /// Added to selectors and pod templates of a Package's workloads.
 pub const INSTANCE_LABEL: &str = "packages.hoist.dev/instance";
+/// Glasskube's instance label, which packages written for Glasskube may read (through
+/// the downward API): on a Package's objects and pod templates, never in selectors.
+pub const GLASSKUBE_INSTANCE_LABEL: &str = "packages.glasskube.dev/instance";
 
 /// Who owns the objects being placed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,46 @@ pub struct Placed {
     pub namespaces: Vec<String>,
 }
 
+/// The namespace each of `rendered` will be placed in, as [`place`] decides it: what
+/// value targets with a `namespace` are matched against, before names are prefixed. A
+/// cluster-scoped object, and a kind the cluster does not serve ([`place`] refuses it),
+/// keep the namespace their manifest names (`None` if none), as Glasskube matches them.
+pub fn effective_namespaces(
+    rendered: &[Rendered],
+    owner: &Owner,
+    namespaced: impl Fn(&str, &str) -> Option<bool>,
+) -> Vec<Option<String>> {
+    let defined = defined_kinds(rendered);
+    rendered
+        .iter()
+        .map(|r| {
+            let o = &r.object;
+            let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("");
+            let group = s("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
+            let kind = s("/kind");
+            let declared = Some(s("/metadata/namespace").to_string()).filter(|n| !n.is_empty());
+            let scope = defined
+                .get(&(group.to_string(), kind.to_string()))
+                .copied()
+                .or_else(|| namespaced(group, kind));
+            match (scope, owner) {
+                // Cluster-scoped: what the manifest says, as Glasskube matches it (the
+                // API server drops it).
+                (Some(false), _) | (None, _) => declared,
+                (Some(true), Owner::Namespaced { namespace, .. }) => Some(namespace.clone()),
+                (
+                    Some(true),
+                    Owner::Cluster {
+                        default_namespace, ..
+                    },
+                ) => declared
+                    .or_else(|| r.default_namespace.clone())
+                    .or_else(|| default_namespace.clone()),
+            }
+        })
+        .collect()
+}
+
 /// Places `rendered` for `owner`. `namespaced(group, kind)` says whether the cluster
 /// serves a kind as namespaced (`None`: not served); CRDs in `rendered` answer for the
 /// kinds they define, so a CRD and its custom resources can ship in one manifest.
@@ -93,6 +136,18 @@ pub fn place(
     rendered: Vec<Rendered>,
     owner: &Owner,
     namespaced: impl Fn(&str, &str) -> Option<bool>,
+) -> Result<Placed, PlacementError> {
+    place_with(rendered, owner, namespaced, &[])
+}
+
+/// As [`place`]; for a Package, references to the `transitive` objects (Glasskube's
+/// `transitiveResources`: made by someone else under the prefixed name, a component or
+/// an operator) are renamed as if the package had them.
+pub fn place_with(
+    rendered: Vec<Rendered>,
+    owner: &Owner,
+    namespaced: impl Fn(&str, &str) -> Option<bool>,
+    transitive: &[crate::repo::format::ObjectReference],
 ) -> Result<Placed, PlacementError> {
     let defined = defined_kinds(&rendered);
     let scope = |group: &str, kind: &str| {
@@ -159,6 +214,13 @@ pub fn place(
             }
         }
         objects.push(obj);
+    }
+    if let Owner::Namespaced { name: pkg, .. } = owner {
+        for t in transitive {
+            renamed
+                .entry((t.kind.clone(), t.name.clone()))
+                .or_insert_with(|| format!("{pkg}-{}", t.name));
+        }
     }
     if let Owner::Namespaced { name, .. } = owner {
         for obj in &mut objects {
@@ -366,13 +428,32 @@ fn add_instance_label(obj: &mut Value, instance: &str) {
         .entry("labels")
         .or_insert_with(|| Value::Object(Map::new()));
     label(obj.pointer_mut("/metadata/labels"));
+    // Glasskube's own instance label on the object and its pods, never in a selector
+    // (selectors are immutable): packages read it through the downward API (tracecat's
+    // key generator names its Secret from it).
+    let glasskube = |at: Option<&mut Value>| {
+        if let Some(Value::Object(m)) = at {
+            m.insert(
+                GLASSKUBE_INSTANCE_LABEL.into(),
+                Value::String(instance.into()),
+            );
+        }
+    };
+    glasskube(obj.pointer_mut("/metadata/labels"));
     match kind.as_str() {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
             label(obj.pointer_mut("/spec/selector/matchLabels"));
             label(obj.pointer_mut("/spec/template/metadata/labels"));
+            glasskube(obj.pointer_mut("/spec/template/metadata/labels"));
         }
-        "Job" => label(obj.pointer_mut("/spec/template/metadata/labels")),
-        "CronJob" => label(obj.pointer_mut("/spec/jobTemplate/spec/template/metadata/labels")),
+        "Job" => {
+            label(obj.pointer_mut("/spec/template/metadata/labels"));
+            glasskube(obj.pointer_mut("/spec/template/metadata/labels"));
+        }
+        "CronJob" => {
+            label(obj.pointer_mut("/spec/jobTemplate/spec/template/metadata/labels"));
+            glasskube(obj.pointer_mut("/spec/jobTemplate/spec/template/metadata/labels"));
+        }
         "Service" => label(obj.pointer_mut("/spec/selector")),
         "PodDisruptionBudget" => label(obj.pointer_mut("/spec/selector/matchLabels")),
         "NetworkPolicy" => label(obj.pointer_mut("/spec/podSelector/matchLabels")),
@@ -451,6 +532,16 @@ mod tests {
         assert_eq!(
             d["spec"]["template"]["metadata"]["labels"][INSTANCE_LABEL],
             "site"
+        );
+        assert_eq!(
+            d["spec"]["template"]["metadata"]["labels"][GLASSKUBE_INSTANCE_LABEL], "site",
+            "pods can read Glasskube's instance label"
+        );
+        assert!(
+            d["spec"]["selector"]["matchLabels"]
+                .get(GLASSKUBE_INSTANCE_LABEL)
+                .is_none(),
+            "never in an (immutable) selector"
         );
         assert_eq!(
             placed.objects[3]["spec"]["selector"][INSTANCE_LABEL],

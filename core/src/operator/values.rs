@@ -1,19 +1,37 @@
-//! A package's values applied to its objects, as Glasskube applies them, so real
-//! packages behave as their authors wrote them: each value (given, else its
-//! `defaultValue`) goes through every target of its definition: rendered by the
-//! target's `valueTemplate` (Go `text/template`, the syntax package authors write:
-//! `{{.}}`, `{{ if eq . "" }}false{{ else }}true{{ end }}`, `{{ . | base64 }}`;
-//! `{{.}}` when absent), the output read as JSON (a number, `true`, a quoted string,
-//! `null`) or else taken as a string, and written by the target's JSON patch into the
-//! object it names by API group, kind and the name in the manifest.
+//! A package's values (and its transformations' results) written into its objects and
+//! chart values exactly as Glasskube writes them (`internal/resourcepatch/patch.go`),
+//! so real packages behave as their authors wrote them. Every rule below has a row in
+//! `core/tests/glasskube_rules.rs` and a line in `docs/glasskube-format.md`.
 //!
-//! Guarantees: the template engine is gtmpl, a port of Go's `text/template`, not string
-//! replacement; a template that does not parse or render, or a target naming an object
-//! the package does not have, is an error naming the value (terminal: the package is
-//! wrong). A workload's pod template carries a hash of the values, so a changed value
-//! rolls it.
+//! For each value in force (a given one, else a non-empty `defaultValue`), in the order
+//! of the value names, then each transformation, every target of it:
+//! 1. **Renders** the value: without a `valueTemplate` the value goes in as a JSON
+//!    string (`"3"`, even for a number); with one, Go `text/template` (gtmpl, a port)
+//!    runs with the value as `.` and `base64` as its one added function, and the output
+//!    **must be JSON** (`3`, `true`, `"text"`, `null`, an object), else the target fails.
+//! 2. **Resolves** the target: a `resource` names an object by group/version (`apps/v1`,
+//!    `v1` for the core group), kind, the name in the manifest and, if given, the
+//!    namespace the object is placed in; a target that matches no object is **skipped**,
+//!    as Glasskube skips it, and reported as [`Unresolved`]; one that matches several
+//!    patches each. A `chartName` target writes into the Helm chart's values
+//!    ([`super::helm`]).
+//! 3. **Patches** with one RFC 6902 operation as evanphx/json-patch v5 applies it:
+//!    `add` needs the parent and appends at `-`, `replace` and `remove` need the path,
+//!    a negative array index counts from the end; `move` and `copy` cannot work (the
+//!    format has no `from`).
+//!
+//! Guarantees: a template that does not parse or render, output that is not JSON, an
+//! `apiGroup` that is not a group/version, or a patch that does not apply is an error
+//! naming the value and the target (terminal: the package is wrong); no value's text is
+//! quoted in an error (it may come from a Secret). A workload's pod template carries a
+//! hash of the values, so a changed value rolls it.
+//!
+//! Caveat: the template's output is parsed as JSON after the value is pasted in, so a
+//! value holding `"` can change the JSON's shape, as in Glasskube (the trust-boundaries
+//! work confines it; `docs/glasskube-format.md`).
 
 use super::placement::Rendered;
+use crate::repo::format::{Transformation, ValueDefinition, ValueTarget, parse_group_version};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -22,48 +40,140 @@ pub const VALUES_HASH_ANNOTATION: &str = "packages.hoist.dev/values-hash";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValuesError {
-    #[error("value {value:?}: the valueTemplate {template:?} does not render: {why}")]
+    #[error("{value}: the valueTemplate {template:?} does not render: {why}")]
     Template {
         value: String,
         template: String,
         why: String,
     },
-    #[error("value {value:?}: a target is malformed: {why}")]
-    Target { value: String, why: String },
-    #[error("value {value:?}: no {kind} {name:?} in the package to patch")]
-    NoSuchObject {
+    #[error("{value}: the valueTemplate {template:?} rendered text that is not JSON ({why})")]
+    NotJson {
         value: String,
-        kind: String,
-        name: String,
-    },
-    #[error("value {value:?}: the patch at {path} does not apply: {why}")]
-    Patch {
-        value: String,
-        path: String,
+        template: String,
         why: String,
     },
+    #[error("{value}: a target is malformed: {why}")]
+    Target { value: String, why: String },
+    #[error("{value}: the patch {op} {path} on {target} does not apply: {why}")]
+    Patch {
+        value: String,
+        op: String,
+        path: String,
+        target: String,
+        why: String,
+    },
+    #[error("transformation {index}: {why}")]
+    Source { index: usize, why: String },
 }
 
-/// The values in force: the given ones over the definitions' defaults.
+/// A target that matched nothing, so nothing was written (Glasskube skips it without a
+/// word; Hoist says so in the install's status and in `hoist repo lint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    /// `value "memory"` or `transformation 1`.
+    pub value: String,
+    /// What the target names.
+    pub target: String,
+    /// Why nothing matched, when there is more to say (an `apiGroup` without a version).
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: no {} in the package", self.value, self.target)?;
+        if let Some(h) = &self.hint {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One value to write: its label for messages, the value, and where it goes.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub label: String,
+    pub value: Value,
+    pub targets: &'a [ValueTarget],
+}
+
+/// The values in force: the given ones over the definitions' non-empty defaults
+/// (Glasskube never applies an empty `defaultValue`).
 pub fn effective(
-    definitions: &BTreeMap<String, crate::repo::format::ValueDefinition>,
+    definitions: &BTreeMap<String, ValueDefinition>,
     given: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = definitions
         .iter()
-        .filter_map(|(k, d)| Some((k.clone(), d.default_value.clone()?)))
+        .filter_map(|(k, d)| Some((k.clone(), d.default()?.to_string())))
         .collect();
     out.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
 }
 
+/// Every write, in Glasskube's order: the values in force by name, then the
+/// transformations in order with the value each one's source yields from `install`
+/// (the Package or ClusterPackage as the API server has it).
+pub fn writes<'a>(
+    definitions: &'a BTreeMap<String, ValueDefinition>,
+    values: &BTreeMap<String, String>,
+    transformations: &'a [Transformation],
+    install: &Value,
+) -> Result<Vec<Write<'a>>, ValuesError> {
+    let mut out = Vec::new();
+    for (name, value) in values {
+        if let Some(def) = definitions.get(name) {
+            out.push(Write {
+                label: format!("value {name:?}"),
+                value: Value::String(value.clone()),
+                targets: &def.targets,
+            });
+        }
+    }
+    for (i, t) in transformations.iter().enumerate() {
+        let index = i + 1;
+        if t.source.resource.is_some() {
+            return Err(ValuesError::Source {
+                index,
+                why: "a source that reads another object (source.resource) is not supported".into(),
+            });
+        }
+        let value = super::jsonpath::evaluate(&t.source.path, install)
+            .map_err(|why| ValuesError::Source { index, why })?;
+        out.push(Write {
+            label: format!("transformation {index}"),
+            value,
+            targets: &t.targets,
+        });
+    }
+    Ok(out)
+}
+
 /// Renders `template` (Go `text/template`) with `value` as `.`; `base64` is available.
-pub fn render(template: &str, value: &str) -> Result<String, String> {
+pub fn render(template: &str, value: &Value) -> Result<String, String> {
     let mut t = gtmpl::Template::default();
     t.add_func("base64", base64_func);
     t.parse(template).map_err(|e| e.to_string())?;
-    let ctx = gtmpl::Context::from(gtmpl::Value::from(value.to_string()));
+    let ctx = gtmpl::Context::from(to_template_value(value));
     t.render(&ctx).map_err(|e| e.to_string())
+}
+
+fn to_template_value(v: &Value) -> gtmpl::Value {
+    match v {
+        Value::Null => gtmpl::Value::Nil,
+        Value::Bool(b) => gtmpl::Value::from(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => gtmpl::Value::from(i),
+            (None, Some(f)) => gtmpl::Value::from(f),
+            _ => gtmpl::Value::from(n.to_string()),
+        },
+        Value::String(s) => gtmpl::Value::from(s.clone()),
+        Value::Array(a) => gtmpl::Value::Array(a.iter().map(to_template_value).collect()),
+        Value::Object(o) => gtmpl::Value::Map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), to_template_value(v)))
+                .collect(),
+        ),
+    }
 }
 
 fn base64_func(args: &[gtmpl::Value]) -> Result<gtmpl::Value, gtmpl::FuncError> {
@@ -78,31 +188,132 @@ fn base64_func(args: &[gtmpl::Value]) -> Result<gtmpl::Value, gtmpl::FuncError> 
     ))
 }
 
-/// A rendered value as JSON: what it parses as, else the text as a string.
-fn as_json(rendered: &str) -> Value {
-    serde_json::from_str(rendered.trim()).unwrap_or_else(|_| Value::String(rendered.to_string()))
+/// What `target` writes for `value`: the value itself when there is no template, else
+/// the template's output read as JSON.
+pub fn rendered_value(
+    label: &str,
+    value: &Value,
+    target: &ValueTarget,
+) -> Result<Value, ValuesError> {
+    let Some(template) = target.value_template.as_deref().filter(|t| !t.is_empty()) else {
+        return Ok(value.clone());
+    };
+    let text = render(template, value).map_err(|why| ValuesError::Template {
+        value: label.into(),
+        template: template.into(),
+        why,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ValuesError::NotJson {
+        value: label.into(),
+        template: template.into(),
+        // serde_json's message names a line and column, never the text.
+        why: e.to_string(),
+    })
 }
 
-/// Applies `values` (already [`effective`]) through the resource targets of
-/// `definitions` to `objects` (before placement: names as in the manifest), and marks
-/// every pod template with the values' hash.
+/// Whether the object `object`, placed in `namespace` (`None`: cluster-scoped), is the
+/// one `target` names: Glasskube's rule, group, version, kind and name equal, and the
+/// namespace equal when the target gives one. `Err` when `apiGroup` is not a
+/// group/version.
+pub fn matches(
+    target: &crate::repo::format::ResourceTarget,
+    object: &Value,
+    namespace: Option<&str>,
+) -> Result<bool, String> {
+    let (tg, tv) = parse_group_version(target.api_group.as_deref().unwrap_or(""))?;
+    let s = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let Ok((og, ov)) = parse_group_version(s("/apiVersion")) else {
+        return Ok(false);
+    };
+    Ok(tg == og
+        && tv == ov
+        && target.kind == s("/kind")
+        && target.name == s("/metadata/name")
+        && target
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| ns == namespace.unwrap_or("")))
+}
+
+/// Why a target that matched nothing may have been meant for something else.
+fn hint(target: &crate::repo::format::ResourceTarget) -> Option<String> {
+    let group = target.api_group.as_deref().unwrap_or("");
+    if group.is_empty() {
+        return Some("apiGroup is missing: write the group/version, v1 for the core group".into());
+    }
+    if !group.contains('/') && !looks_like_version(group) {
+        return Some(format!(
+            "apiGroup {group:?} is read as a group/version, as Glasskube reads it: write {group}/<version>, e.g. apps/v1"
+        ));
+    }
+    None
+}
+
+fn looks_like_version(s: &str) -> bool {
+    s.strip_prefix('v')
+        .and_then(|r| r.chars().next())
+        .is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Writes every resource target of `writes` into `objects` (names as in the manifest),
+/// each placed in `namespaces[i]` (`None`: cluster-scoped). Returns the targets that
+/// matched nothing.
+///
+/// As Glasskube (`GeneratePatches`), every target's patch is made before any is
+/// matched: a template that fails, an operation that is not one, an `apiGroup` that is
+/// not a group/version fail the package even where the target names nothing.
 pub fn apply(
-    definitions: &BTreeMap<String, crate::repo::format::ValueDefinition>,
-    values: &BTreeMap<String, String>,
+    writes: &[Write<'_>],
     objects: &mut [Rendered],
-) -> Result<(), ValuesError> {
-    for (name, value) in values {
-        let Some(def) = definitions.get(name) else {
-            continue;
-        };
-        for target in &def.targets {
-            let Some(resource) = target.get("resource") else {
-                // A chart target: applied to the Helm release's values, not to objects.
-                continue;
-            };
-            apply_target(name, value, resource, target, objects)?;
+    namespaces: &[Option<String>],
+) -> Result<Vec<Unresolved>, ValuesError> {
+    let mut prepared = Vec::new();
+    for w in writes {
+        for target in w.targets {
+            let op = prepare(&w.label, &w.value, target)?;
+            if let Some(resource) = &target.resource {
+                parse_group_version(resource.api_group.as_deref().unwrap_or("")).map_err(
+                    |why| ValuesError::Target {
+                        value: w.label.clone(),
+                        why,
+                    },
+                )?;
+            }
+            prepared.push((w, target, op));
         }
     }
+    let mut unresolved = Vec::new();
+    for (w, target, op) in prepared {
+        let Some(resource) = &target.resource else {
+            // A chart target: written into the Helm release's values.
+            continue;
+        };
+        let mut found = false;
+        for (i, r) in objects.iter_mut().enumerate() {
+            let ns = namespaces.get(i).and_then(Option::as_deref);
+            let hit = matches(resource, &r.object, ns).map_err(|why| ValuesError::Target {
+                value: w.label.clone(),
+                why,
+            })?;
+            if hit {
+                found = true;
+                op.apply(&w.label, target, &mut r.object)?;
+            }
+        }
+        if !found {
+            unresolved.push(Unresolved {
+                value: w.label.clone(),
+                target: target.describe(),
+                hint: hint(resource),
+            });
+        }
+    }
+    Ok(unresolved)
+}
+
+/// Marks every pod template in `objects` with the values' hash, so a changed value
+/// rolls the workload.
+pub fn mark_pod_templates(values: &BTreeMap<String, String>, objects: &mut [Rendered]) {
     let hash = values_hash(values);
     for r in objects.iter_mut() {
         let path = match r.object.get("kind").and_then(Value::as_str) {
@@ -125,86 +336,117 @@ pub fn apply(
             meta["annotations"][VALUES_HASH_ANNOTATION] = Value::String(hash.clone());
         }
     }
-    Ok(())
 }
 
-fn apply_target(
-    name: &str,
-    value: &str,
-    resource: &Value,
-    target: &Value,
-    objects: &mut [Rendered],
-) -> Result<(), ValuesError> {
-    let bad = |why: &str| ValuesError::Target {
-        value: name.into(),
-        why: why.into(),
+/// One target's patch, made: the operation checked and the value rendered.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    op: String,
+    path: String,
+    value: Value,
+}
+
+/// Makes `target`'s patch for `value`: the operation must be one RFC 6902 names and
+/// can work without a `from`; the value is rendered ([`rendered_value`]).
+pub fn prepare(label: &str, value: &Value, target: &ValueTarget) -> Result<Prepared, ValuesError> {
+    let op = target.patch.op.as_str();
+    let bad = |why: String| ValuesError::Target {
+        value: label.into(),
+        why,
     };
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let (group, kind, object) = (
-        s(resource, "apiGroup"),
-        s(resource, "kind"),
-        s(resource, "name"),
-    );
-    if kind.is_empty() || object.is_empty() {
-        return Err(bad("resource needs kind and name"));
+    if !matches!(op, "add" | "remove" | "replace" | "move" | "copy" | "test") {
+        return Err(bad(format!(
+            "patch op {op:?} is not an RFC 6902 operation (add, remove, replace, test)"
+        )));
     }
-    let found = objects.iter_mut().find(|r| {
-        let o = &r.object;
-        let av = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let g = av.rsplit_once('/').map_or("", |(g, _)| g);
-        g == group
-            && o.get("kind").and_then(Value::as_str) == Some(kind.as_str())
-            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(object.as_str())
-    });
-    let Some(r) = found else {
-        return Err(ValuesError::NoSuchObject {
-            value: name.into(),
-            kind,
-            name: object,
-        });
-    };
-    render_target(name, value, target, &mut r.object)
+    if matches!(op, "move" | "copy") {
+        return Err(bad(format!(
+            "patch op {op:?} needs a from, which a value target cannot give"
+        )));
+    }
+    Ok(Prepared {
+        op: op.into(),
+        path: target.patch.path.clone(),
+        value: rendered_value(label, value, target)?,
+    })
 }
 
-/// Renders `target`'s `valueTemplate` with `value` and applies its `patch` (one RFC
-/// 6902 operation) to `doc`: an object for a resource target, the chart's values for a
-/// chart target.
-pub fn render_target(
-    name: &str,
-    value: &str,
-    target: &Value,
+impl Prepared {
+    /// Applies the patch to `doc` (an object for a resource target, the chart's values
+    /// for a chart target).
+    pub fn apply(
+        &self,
+        label: &str,
+        target: &ValueTarget,
+        doc: &mut Value,
+    ) -> Result<(), ValuesError> {
+        let failed = |why: String| ValuesError::Patch {
+            value: label.into(),
+            op: self.op.clone(),
+            path: self.path.clone(),
+            target: target.describe(),
+            why,
+        };
+        let path = with_negative_indices(doc, &self.op, &self.path).map_err(failed)?;
+        let mut op_json = json!({"op": self.op, "path": path});
+        if self.op != "remove" {
+            op_json["value"] = self.value.clone();
+        }
+        let ops: json_patch::Patch =
+            serde_json::from_value(json!([op_json])).map_err(|e| ValuesError::Target {
+                value: label.into(),
+                why: e.to_string(),
+            })?;
+        json_patch::patch(doc, &ops).map_err(|e| failed(e.to_string()))
+    }
+}
+
+/// Renders `target` for `value` and applies its patch to `doc`.
+pub fn patch(
+    label: &str,
+    value: &Value,
+    target: &ValueTarget,
     doc: &mut Value,
 ) -> Result<(), ValuesError> {
-    let bad = |why: &str| ValuesError::Target {
-        value: name.into(),
-        why: why.into(),
-    };
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let patch = target.get("patch").ok_or_else(|| bad("no patch"))?;
-    let (op, path) = (s(patch, "op"), s(patch, "path"));
-    if op.is_empty() || path.is_empty() {
-        return Err(bad("patch needs op and path"));
+    prepare(label, value, target)?.apply(label, target, doc)
+}
+
+/// `path` with every negative array index made positive as evanphx/json-patch reads it
+/// (`-1` is the last item; for `add` as the last token, the end): RFC 6901 has no
+/// negative indices, real packages' authors test with Glasskube, which takes them.
+fn with_negative_indices(doc: &Value, op: &str, path: &str) -> Result<String, String> {
+    if !path.contains("/-") {
+        return Ok(path.to_string());
     }
-    let template = target
-        .get("valueTemplate")
-        .and_then(Value::as_str)
-        .unwrap_or("{{.}}");
-    let rendered = render(template, value).map_err(|why| ValuesError::Template {
-        value: name.into(),
-        template: template.into(),
-        why,
-    })?;
-    let mut op_json = json!({"op": op, "path": path});
-    if op != "remove" {
-        op_json["value"] = as_json(&rendered);
+    let tokens: Vec<&str> = path.split('/').skip(1).collect();
+    let mut node = Some(doc);
+    let mut out = String::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let last = i + 1 == tokens.len();
+        let mut token = token.to_string();
+        if let (Some(Value::Array(items)), Ok(n)) = (node, token.parse::<i64>())
+            && n < 0
+        {
+            let len = items.len() as i64;
+            let at = if last && op == "add" {
+                n + len + 1
+            } else {
+                n + len
+            };
+            if at < 0 {
+                return Err(format!("Unable to access invalid index: {n}"));
+            }
+            token = at.to_string();
+        }
+        node = match node {
+            Some(Value::Array(items)) => token.parse::<usize>().ok().and_then(|n| items.get(n)),
+            Some(Value::Object(o)) => o.get(&token.replace("~1", "/").replace("~0", "~")),
+            _ => None,
+        };
+        out.push('/');
+        out.push_str(&token);
     }
-    let ops: json_patch::Patch =
-        serde_json::from_value(json!([op_json])).map_err(|e| bad(&e.to_string()))?;
-    json_patch::patch(doc, &ops).map_err(|e| ValuesError::Patch {
-        value: name.into(),
-        path,
-        why: e.to_string(),
-    })
+    Ok(out)
 }
 
 /// A short, stable hash of the values (FNV-1a over `key=value` lines).
@@ -222,7 +464,6 @@ pub fn values_hash(values: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo::format::ValueDefinition;
 
     fn def(default: Option<&str>, targets: Value) -> ValueDefinition {
         ValueDefinition {
@@ -242,110 +483,150 @@ mod tests {
         }]
     }
 
-    #[test]
-    fn go_templates_as_real_packages_write_them() {
-        assert_eq!(render("{{.}}", "3").as_deref(), Ok("3"));
-        assert_eq!(
-            render(r#"{{ if eq . "" }}false{{ else }}true{{ end }}"#, "").as_deref(),
-            Ok("false")
-        );
-        assert_eq!(
-            render(r#"{{ if eq . "" }}false{{ else }}true{{ end }}"#, "x").as_deref(),
-            Ok("true")
-        );
-        assert_eq!(
-            render(r#"{{if .}}"{{.}}"{{else}}null{{end}}"#, "").as_deref(),
-            Ok("null")
-        );
-        assert_eq!(
-            render(r#"{{if .}}"{{.}}"{{else}}null{{end}}"#, "abc").as_deref(),
-            Ok("\"abc\"")
-        );
-        assert_eq!(
-            render("{{ . | base64 }}", "hunter2").as_deref(),
-            Ok("aHVudGVyMg==")
-        );
-        assert!(render("{{ if }}", "x").is_err());
+    fn run(
+        defs: &BTreeMap<String, ValueDefinition>,
+        given: &BTreeMap<String, String>,
+        objs: &mut [Rendered],
+    ) -> Result<Vec<Unresolved>, ValuesError> {
+        let values = effective(defs, given);
+        let w = writes(defs, &values, &[], &json!({}))?;
+        let ns = vec![Some("default".to_string()); objs.len()];
+        let out = apply(&w, objs, &ns)?;
+        mark_pod_templates(&values, objs);
+        Ok(out)
     }
 
     #[test]
-    fn values_and_defaults_patch_their_targets_as_json_or_text() {
+    fn go_templates_as_real_packages_write_them() {
+        let s = |v: &str| Value::String(v.into());
+        assert_eq!(render("{{.}}", &s("3")).as_deref(), Ok("3"));
+        assert_eq!(
+            render(r#"{{ if eq . "" }}false{{ else }}true{{ end }}"#, &s("")).as_deref(),
+            Ok("false")
+        );
+        assert_eq!(
+            render(r#"{{if .}}"{{.}}"{{else}}null{{end}}"#, &s("abc")).as_deref(),
+            Ok("\"abc\"")
+        );
+        assert_eq!(
+            render("{{ . | base64 }}", &s("hunter2")).as_deref(),
+            Ok("aHVudGVyMg==")
+        );
+        assert!(render("{{ if }}", &s("x")).is_err());
+    }
+
+    #[test]
+    fn values_and_defaults_patch_their_targets_and_a_changed_value_rolls_the_pods() {
+        let t = |path: &str, template: Option<&str>| {
+            let mut t = json!({"resource": {"apiGroup": "apps/v1", "kind": "Deployment", "name": "web"},
+                "patch": {"op": "add", "path": path}});
+            if let Some(template) = template {
+                t["valueTemplate"] = json!(template);
+            }
+            json!([t])
+        };
         let defs: BTreeMap<String, ValueDefinition> = [
             (
                 "replicas".to_string(),
-                def(
-                    Some("1"),
-                    json!([{"resource": {"apiGroup": "apps", "kind": "Deployment", "name": "web"},
-                    "patch": {"op": "add", "path": "/spec/replicas"}, "valueTemplate": "{{.}}"}]),
-                ),
+                def(Some("1"), t("/spec/replicas", Some("{{.}}"))),
             ),
             (
                 "greeting".to_string(),
                 def(
                     Some("Hello there"),
-                    json!([{"resource": {"apiGroup": "apps", "kind": "Deployment", "name": "web"},
-                    "patch": {"op": "add", "path": "/spec/template/spec/containers/0/env/-"},
-                    "valueTemplate": "{\"name\": \"GREETING\", \"value\": \"{{.}}\"}"}]),
+                    t(
+                        "/spec/template/spec/containers/0/env/-",
+                        Some("{\"name\": \"GREETING\", \"value\": \"{{.}}\"}"),
+                    ),
                 ),
             ),
             (
                 "debug".to_string(),
-                def(
-                    None,
-                    json!([{"resource": {"apiGroup": "apps", "kind": "Deployment", "name": "web"},
-                    "patch": {"op": "add", "path": "/metadata/annotations"},
-                    "valueTemplate": "{\"debug\": \"{{.}}\"}"}]),
-                ),
+                def(None, t("/metadata/annotations", None)),
+            ),
+            (
+                "empty".to_string(),
+                def(Some(""), t("/metadata/labels", None)),
             ),
         ]
         .into();
         let given: BTreeMap<String, String> = [("replicas".to_string(), "3".to_string())].into();
-        let values = effective(&defs, &given);
-        assert_eq!(values.len(), 2, "debug has no default and was not given");
         let mut objs = deployment();
-        apply(&defs, &values, &mut objs).expect("applies");
+        assert_eq!(run(&defs, &given, &mut objs), Ok(vec![]));
         let d = &objs[0].object;
         assert_eq!(d["spec"]["replicas"], 3, "a number, not \"3\"");
         assert_eq!(
             d["spec"]["template"]["spec"]["containers"][0]["env"][0],
             json!({"name": "GREETING", "value": "Hello there"})
         );
-        assert!(d.pointer("/metadata/annotations").is_none());
+        assert!(
+            d.pointer("/metadata/annotations").is_none(),
+            "no default, not given"
+        );
+        assert!(
+            d.pointer("/metadata/labels").is_none(),
+            "an empty default is not applied"
+        );
         let hash = d["spec"]["template"]["metadata"]["annotations"][VALUES_HASH_ANNOTATION].clone();
         let mut again = deployment();
         let more: BTreeMap<String, String> = [("replicas".to_string(), "4".to_string())].into();
-        apply(&defs, &effective(&defs, &more), &mut again).expect("applies");
+        run(&defs, &more, &mut again).expect("applies");
         assert_ne!(
             again[0].object["spec"]["template"]["metadata"]["annotations"][VALUES_HASH_ANNOTATION],
             hash,
-            "a changed value changes the pod template, which rolls the workload"
         );
     }
 
     #[test]
-    fn a_target_naming_nothing_in_the_package_is_refused_by_name() {
+    fn a_target_naming_nothing_is_skipped_and_reported_with_a_hint_for_a_bare_group() {
+        let defs: BTreeMap<String, ValueDefinition> = [
+            (
+                "a".to_string(),
+                def(
+                    Some("1"),
+                    json!([{"resource": {"apiGroup": "apps/v1", "kind": "Deployment", "name": "nope"},
+                    "patch": {"op": "add", "path": "/spec/replicas"}}]),
+                ),
+            ),
+            (
+                "b".to_string(),
+                def(
+                    Some("1"),
+                    json!([{"resource": {"apiGroup": "apps", "kind": "Deployment", "name": "web"},
+                    "patch": {"op": "add", "path": "/spec/replicas"}}]),
+                ),
+            ),
+        ]
+        .into();
+        let mut objs = deployment();
+        let before = objs[0].object["spec"]["replicas"].clone();
+        let unresolved = run(&defs, &BTreeMap::new(), &mut objs).expect("skipped, not failed");
+        assert_eq!(objs[0].object["spec"]["replicas"], before);
+        assert_eq!(unresolved.len(), 2);
+        assert_eq!(unresolved[0].target, "apps/v1 Deployment nope");
+        assert!(unresolved[0].hint.is_none());
+        assert!(
+            unresolved[1].to_string().contains("write apps/<version>"),
+            "{}",
+            unresolved[1]
+        );
+    }
+
+    #[test]
+    fn errors_never_quote_the_value() {
         let defs: BTreeMap<String, ValueDefinition> = [(
-            "replicas".to_string(),
+            "password".to_string(),
             def(
-                Some("1"),
-                json!([{"resource": {"apiGroup": "apps", "kind": "Deployment", "name": "nope"},
-                "patch": {"op": "add", "path": "/spec/replicas"}}]),
+                None,
+                json!([{"resource": {"apiGroup": "apps/v1", "kind": "Deployment", "name": "web"},
+                "patch": {"op": "add", "path": "/spec/replicas"}, "valueTemplate": "{{.}}"}]),
             ),
         )]
         .into();
-        let e = apply(
-            &defs,
-            &effective(&defs, &BTreeMap::new()),
-            &mut deployment(),
-        )
-        .expect_err("no such object");
-        assert_eq!(
-            e,
-            ValuesError::NoSuchObject {
-                value: "replicas".into(),
-                kind: "Deployment".into(),
-                name: "nope".into()
-            }
-        );
+        let given: BTreeMap<String, String> =
+            [("password".to_string(), "hunter2-secret".to_string())].into();
+        let e = run(&defs, &given, &mut deployment()).expect_err("not JSON");
+        assert!(matches!(e, ValuesError::NotJson { .. }), "{e:?}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

@@ -203,6 +203,7 @@ mod tests {
             url: format!("https://{name}.example/"),
             is_default: default,
             index: Some(Arc::new(Index {
+                unknown_fields: vec![],
                 packages: packages
                     .iter()
                     .map(|p| IndexEntry {

@@ -5,5 +5,6 @@
 pub mod catalogue;
 pub mod format;
 pub mod links;
+pub mod lint;
 pub mod values;
 pub mod version;

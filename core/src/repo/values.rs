@@ -1,8 +1,10 @@
 //! Checking the values a user gives a package against its `valueDefinitions`: known
-//! keys, the right type, the options, the constraints. Pure, so the CLI, the UI and the
-//! operator share one set of rules.
+//! keys, the right type, the options, the constraints, by Glasskube's rules (a number
+//! is an integer, lengths count bytes, a pattern is searched for, `required` is met by
+//! any value given, even `""`, or by a non-empty default). Pure, so the CLI, the UI
+//! and the operator share one set of rules.
 
-use super::format::ValueDefinition;
+use super::format::{Constraints, ValueDefinition};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,70 +21,102 @@ pub enum ValueError {
         expected: String,
         given: String,
     },
+    #[error(
+        "value {key:?}: the package's defaultValue is not {expected} (the package is wrong; give the value)"
+    )]
+    InvalidDefault { key: String, expected: String },
     #[error("value {key:?} is required and has no default")]
     Missing { key: String },
+    #[error("value {key:?} has type {type_:?}, which is none of boolean, number, text, options")]
+    UnknownType { key: String, type_: String },
 }
 
-fn constraint_f64(def: &ValueDefinition, name: &str) -> Option<f64> {
-    def.constraints.as_ref()?.get(name)?.as_f64()
+/// Glasskube's boolean words (`strconv.ParseBool`).
+const BOOLEAN_WORDS: &[&str] = &[
+    "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False",
+];
+
+/// The largest compiled `pattern` a package may ask for: RE2 semantics (linear time),
+/// and a bound on the memory a hostile pattern can take.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// Whether `given` is a number as Glasskube reads one (`strconv.Atoi`: a base-10
+/// integer with an optional sign, nothing else).
+fn integer(given: &str) -> Option<i64> {
+    let digits = given.strip_prefix(['+', '-']).unwrap_or(given);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    given.strip_prefix('+').unwrap_or(given).parse().ok()
 }
 
-fn constraint_bool(def: &ValueDefinition, name: &str) -> bool {
-    def.constraints
-        .as_ref()
-        .and_then(|c| c.get(name))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false)
+/// `pattern` searched for in `given` (unanchored, as Go's `MatchString`).
+fn pattern_matches(pattern: &str, given: &str) -> Result<bool, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map(|re| re.is_match(given))
+        .map_err(|e| format!("the package's pattern does not compile: {e}"))
 }
 
-fn check(key: &str, def: &ValueDefinition, given: &str) -> Result<(), ValueError> {
+/// Checks one value against its definition, by Glasskube's validators per type
+/// (`internal/manifestvalues/validate.go`): text (maxLength, minLength in bytes,
+/// pattern), number (an integer, min, max, pattern), options (one of them), boolean
+/// (`strconv.ParseBool`'s words). Constraints of another type are not checked.
+pub fn check(key: &str, def: &ValueDefinition, given: &str) -> Result<(), ValueError> {
     let invalid = |expected: String| ValueError::Invalid {
         key: key.into(),
         expected,
         given: given.into(),
     };
-    match def.type_.as_str() {
-        "boolean" if !matches!(given, "true" | "false") => {
-            return Err(invalid("true or false".into()));
+    let none = Constraints::default();
+    let c = def.constraints.as_ref().unwrap_or(&none);
+    let pattern = |given: &str| -> Result<(), ValueError> {
+        match &c.pattern {
+            Some(p) => match pattern_matches(p, given) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(invalid(format!("text matching {p:?}"))),
+                Err(why) => Err(invalid(why)),
+            },
+            None => Ok(()),
         }
+    };
+    match def.type_.as_str() {
+        "boolean" if !BOOLEAN_WORDS.contains(&given) => Err(invalid("true or false".into())),
+        "boolean" => Ok(()),
         "number" => {
-            // `f64::from_str` takes "NaN" and "inf", which compare false with any bound
-            // and would pass every range: they are not numbers a package can use.
-            let n: f64 = given
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n: &f64| n.is_finite())
-                .ok_or_else(|| invalid("a number".into()))?;
-            let (min, max) = (constraint_f64(def, "min"), constraint_f64(def, "max"));
-            if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                let range = match (min, max) {
+            let n = integer(given).ok_or_else(|| invalid("a whole number".into()))?;
+            if c.min.is_some_and(|m| n < m) || c.max.is_some_and(|m| n > m) {
+                return Err(invalid(match (c.min, c.max) {
                     (Some(a), Some(b)) => format!("a number from {a} to {b}"),
                     (Some(a), None) => format!("a number of at least {a}"),
                     (None, Some(b)) => format!("a number of at most {b}"),
                     (None, None) => "a number".into(),
-                };
-                return Err(invalid(range));
+                }));
             }
+            pattern(given)
         }
         "options" if !def.options.iter().any(|o| o == given) => {
-            return Err(invalid(format!("one of {}", def.options.join(", "))));
+            Err(invalid(format!("one of {}", def.options.join(", "))))
         }
+        "options" => Ok(()),
         "text" => {
-            let len = given.chars().count() as f64;
-            let min = constraint_f64(def, "minLength");
-            let max = constraint_f64(def, "maxLength");
-            if min.is_some_and(|m| len < m) || max.is_some_and(|m| len > m) {
+            let len = given.len() as i64;
+            if c.min_length.is_some_and(|m| len < m) || c.max_length.is_some_and(|m| len > m) {
                 return Err(invalid(format!(
-                    "text of {} to {} characters",
-                    min.unwrap_or(0.0),
-                    max.map_or("any number of".to_string(), |m| m.to_string())
+                    "text of {} to {} bytes",
+                    c.min_length.unwrap_or(0),
+                    c.max_length
+                        .map_or("any number of".to_string(), |m| m.to_string())
                 )));
             }
+            pattern(given)
         }
-        _ => {}
+        other => Err(ValueError::UnknownType {
+            key: key.into(),
+            type_: other.into(),
+        }),
     }
-    Ok(())
 }
 
 fn unknown(package: &str, defs: &BTreeMap<String, ValueDefinition>, key: &str) -> ValueError {
@@ -127,9 +161,20 @@ pub fn validate_present(
         out.insert(key.clone(), value.clone());
     }
     for (key, def) in defs {
-        if constraint_bool(def, "required") && !out.contains_key(key) && def.default_value.is_none()
-        {
-            return Err(ValueError::Missing { key: key.clone() });
+        if out.contains_key(key) {
+            continue;
+        }
+        match def.default() {
+            None if def.required() => return Err(ValueError::Missing { key: key.clone() }),
+            // A default in force is checked as a value is (Glasskube's clients write it
+            // into the spec, where its webhook checks it).
+            Some(default) => check(key, def, default).map_err(|e| match e {
+                ValueError::Invalid { key, expected, .. } => {
+                    ValueError::InvalidDefault { key, expected }
+                }
+                other => other,
+            })?,
+            None => {}
         }
     }
     Ok(out)
@@ -201,16 +246,66 @@ mod tests {
     }
 
     #[test]
-    fn nan_and_infinities_are_not_numbers_even_without_bounds() {
+    fn a_number_is_an_integer_as_go_atoi_reads_it() {
         let defs: BTreeMap<String, ValueDefinition> =
-            serde_json::from_value(json!({"ratio": {"type": "number"}})).expect("definitions");
-        for bad in ["NaN", "nan", "inf", "-infinity", "1e999"] {
-            let e = validate("p", &defs, &given(&[("ratio", bad)]))
+            serde_json::from_value(json!({"n": {"type": "number"}})).expect("definitions");
+        for bad in [
+            "NaN",
+            "inf",
+            "1e3",
+            "1.5",
+            " 5",
+            "1_000",
+            "0x10",
+            "",
+            "+",
+            "99999999999999999999",
+        ] {
+            let e = validate("p", &defs, &given(&[("n", bad)]))
                 .expect_err(bad)
                 .to_string();
-            assert!(e.contains("a number"), "{bad}: {e}");
+            assert!(e.contains("a whole number"), "{bad}: {e}");
         }
-        assert!(validate("p", &defs, &given(&[("ratio", "-2.5e3")])).is_ok());
+        for good in ["0", "-3", "+5", "007"] {
+            assert!(
+                validate("p", &defs, &given(&[("n", good)])).is_ok(),
+                "{good}"
+            );
+        }
+    }
+
+    #[test]
+    fn booleans_take_go_parsebool_words_and_patterns_are_searched_not_anchored() {
+        let defs: BTreeMap<String, ValueDefinition> = serde_json::from_value(json!({
+            "b": {"type": "boolean"},
+            "key": {"type": "text", "constraints": {"pattern": "sk-.+", "minLength": 4}},
+            "n": {"type": "number", "constraints": {"pattern": "^[0-9]$"}},
+            "odd": {"type": "colour"},
+        }))
+        .expect("definitions");
+        for ok in ["1", "t", "TRUE", "False", "0"] {
+            assert!(validate("p", &defs, &given(&[("b", ok)])).is_ok(), "{ok}");
+        }
+        assert!(validate("p", &defs, &given(&[("b", "yes")])).is_err());
+        assert!(validate("p", &defs, &given(&[("key", "my sk-abc")])).is_ok());
+        let e = validate("p", &defs, &given(&[("key", "pk-abcdef")])).expect_err("no sk-");
+        assert!(e.to_string().contains("sk-.+"), "{e}");
+        assert!(validate("p", &defs, &given(&[("n", "12")])).is_err());
+        let e = validate("p", &defs, &given(&[("odd", "red")])).expect_err("no such type");
+        assert!(e.to_string().contains("\"colour\""), "{e}");
+        // Lengths count bytes: "é" is two.
+        assert!(validate("p", &defs, &given(&[("key", "sk-é")])).is_ok());
+        assert!(validate("p", &defs, &given(&[("key", "sk-")])).is_err());
+    }
+
+    #[test]
+    fn required_is_met_by_an_empty_value_but_not_by_an_empty_default() {
+        let defs: BTreeMap<String, ValueDefinition> = serde_json::from_value(json!({
+            "a": {"type": "text", "defaultValue": "", "constraints": {"required": true}},
+        }))
+        .expect("definitions");
+        assert!(validate("p", &defs, &given(&[("a", "")])).is_ok());
+        assert!(validate("p", &defs, &given(&[])).is_err());
     }
 
     #[test]
@@ -221,11 +316,11 @@ mod tests {
                 .to_string()
         };
         let with_title = |k: &'static str, v: &'static str| [("title", "hi"), (k, v)];
-        assert!(err(&with_title("replicas", "many")).contains("a number"));
+        assert!(err(&with_title("replicas", "many")).contains("a whole number"));
         assert!(err(&with_title("replicas", "11")).contains("from 1 to 10"));
         assert!(err(&with_title("tls", "yes")).contains("true or false"));
         assert!(err(&with_title("size", "huge")).contains("one of small, large"));
-        assert!(err(&[("title", "too long")]).contains("characters"));
+        assert!(err(&[("title", "too long")]).contains("bytes"));
         assert!(err(&with_title("colour", "red")).contains("has: replicas, size, title, tls"));
         assert!(err(&[]).contains("\"title\" is required"));
     }

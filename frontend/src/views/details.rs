@@ -128,6 +128,12 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
         </div>
         <p class="lead">{d.short_description.clone()}</p>
         {(!d.stale.is_empty()).then(|| view! { <p class="stale">"Shown from the cache: "{d.stale.clone()}</p> })}
+        {(!d.conformance.is_empty()).then(|| view! {
+            <div id="conformance" class="stale">
+                <p>"This version is not installed exactly as written:"</p>
+                <ul>{d.conformance.iter().map(|c| view! { <li>{c.clone()}</li> }).collect_view()}</ul>
+            </div>
+        })}
         <dl class="facts">
             <dt>"Repository"</dt><dd id="package-repository">{d.repository.clone()}" "<span class="muted">{d.repository_url.clone()}</span></dd>
             {(!d.also_in.is_empty()).then(|| view! { <dt>"Also in"</dt><dd>{d.also_in.join(", ")}</dd> })}
