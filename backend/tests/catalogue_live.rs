@@ -196,6 +196,11 @@ async fn package_details_come_from_the_repository_and_make_no_api_requests() {
     assert!(d.differs_from_declared);
     assert_eq!(d.versions, ["v1.1.0+2", "v1.1.0+1", "v1.0.0+1"]);
     assert_eq!(d.repository, hoist::demo::samples::REPOSITORY_NAME);
+    assert!(
+        d.conformance.is_empty(),
+        "the sample is in the real format: {:?}",
+        d.conformance
+    );
     let replicas = d
         .values
         .iter()

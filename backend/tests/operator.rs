@@ -1313,6 +1313,13 @@ async fn a_target_that_matches_nothing_is_skipped_as_glasskube_skips_it_and_said
         "{warnings:?}"
     );
     assert!(warnings[2].contains("apiGroup is missing"), "{warnings:?}");
+    let (ok, status) = hoist_cli(&h, &["status", "c1", "-n", "team-a"]).await;
+    assert!(ok, "{status}");
+    assert!(
+        status.contains("Not installed exactly as written:")
+            && status.contains("unknown field secondaryIcon"),
+        "{status}"
+    );
     let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
     let settings = configmaps.get("c1-settings").await.expect("applied");
     assert_eq!(

@@ -233,6 +233,7 @@ pub async fn details(
             .is_some_and(|v| v == "true"),
         dead_lettered,
         deleting: r.deleting,
+        warnings: status.warnings.clone(),
     })
 }
 

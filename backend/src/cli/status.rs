@@ -124,6 +124,12 @@ pub fn render(
             );
         }
     }
+    if !status.warnings.is_empty() {
+        let _ = writeln!(out, "\nNot installed exactly as written:");
+        for w in &status.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
     out
 }
 

@@ -169,6 +169,12 @@ fn Install(
             {(!d.owned_packages.is_empty()).then(|| view! { <dt>"Installed for it"</dt><dd id="owned-packages">{d.owned_packages.join(", ")}</dd> })}
             {(!needed.is_empty()).then(|| view! { <dt>"Needed by"</dt><dd id="needed-by">{needed.join(", ")}</dd> })}
         </dl>
+        {(!d.warnings.is_empty()).then(|| view! {
+            <div id="install-warnings" class="stale">
+                <p>"Not installed exactly as written:"</p>
+                <ul>{d.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+            </div>
+        })}
         <div class="actions" id="actions">
             <button class="button" id="retry" on:click=move |_| act(Action::Retry, String::new(), false) disabled=move || pending.get()>"Retry"</button>
             {if suspended {
