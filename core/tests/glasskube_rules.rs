@@ -1153,6 +1153,126 @@ transitiveResources: [{apiGroup: v1, kind: Secret, name: test1}]
         &[("replicas", "3")],
         Objects(&[("/0/spec/replicas", "3"), ("/1/kind", r#""Service""#)]),
     ),
+    row(
+        "SAMPLE hello-web v1.1.0+2 a message with quotes goes in as text, never parsed (no template)",
+        "@manifests",
+        "@samples/hello-web/v1.1.0+2",
+        &[("message", "say \"hi\"")],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/env/0/value",
+            r#""say \"hi\"""#,
+        )]),
+    ),
+    row(
+        "SAMPLE redis-cache v7.0.15+1 defaults: maxmemory 128mb, append-only no",
+        "@manifests",
+        "@samples/redis-cache/v7.0.15+1",
+        &[],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/args",
+            r#"["--maxmemory", "128mb", "--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]"#,
+        )]),
+    ),
+    row(
+        "SAMPLE redis-cache v7.2.4+1 defaults: maxmemory 128mb, append-only no",
+        "@manifests",
+        "@samples/redis-cache/v7.2.4+1",
+        &[],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/args",
+            r#"["--maxmemory", "128mb", "--maxmemory-policy", "allkeys-lru", "--appendonly", "no"]"#,
+        )]),
+    ),
+    row(
+        "SAMPLE redis-cache v7.2.4+1 persistence=1 (a ParseBool word) turns append-only on",
+        "@manifests",
+        "@samples/redis-cache/v7.2.4+1",
+        &[("persistence", "1"), ("maxMemory", "256mb")],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/args",
+            r#"["--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru", "--appendonly", "yes"]"#,
+        )]),
+    ),
+    row(
+        "SAMPLE guestbook v0.2.0+1 defaults: TITLE is Guestbook",
+        "@manifests",
+        "@samples/guestbook/v0.2.0+1",
+        &[],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/env/1",
+            r#"{"name": "TITLE", "value": "Guestbook"}"#,
+        )]),
+    ),
+    row(
+        "SAMPLE guestbook v0.3.0+1 defaults: TITLE is Guestbook",
+        "@manifests",
+        "@samples/guestbook/v0.3.0+1",
+        &[],
+        Objects(&[(
+            "/0/spec/template/spec/containers/0/env/1",
+            r#"{"name": "TITLE", "value": "Guestbook"}"#,
+        )]),
+    ),
+    row(
+        "SAMPLE ingress-gateway v0.9.1+1 defaults: the default IngressClass",
+        "@manifests",
+        "@samples/ingress-gateway/v0.9.1+1",
+        &[],
+        Objects(&[(
+            "/1/metadata/annotations/ingressclass.kubernetes.io~1is-default-class",
+            r#""true""#,
+        )]),
+    ),
+    row(
+        "SAMPLE ingress-gateway v0.9.2+1 defaults: the default IngressClass",
+        "@manifests",
+        "@samples/ingress-gateway/v0.9.2+1",
+        &[],
+        Objects(&[(
+            "/1/metadata/annotations/ingressclass.kubernetes.io~1is-default-class",
+            r#""true""#,
+        )]),
+    ),
+    row(
+        "SAMPLE ingress-gateway v0.9.2+1 defaultClass=false: not the default",
+        "@manifests",
+        "@samples/ingress-gateway/v0.9.2+1",
+        &[("defaultClass", "false")],
+        Objects(&[(
+            "/1/metadata/annotations/ingressclass.kubernetes.io~1is-default-class",
+            r#""false""#,
+        )]),
+    ),
+    row(
+        "SAMPLE metrics-agent v1.9.0+1 defaults: scraped every 30s",
+        "@manifests",
+        "@samples/metrics-agent/v1.9.0+1",
+        &[],
+        Objects(&[(
+            "/2/spec/template/metadata/annotations/prometheus.io~1interval",
+            r#""30s""#,
+        )]),
+    ),
+    row(
+        "SAMPLE metrics-agent v2.0.1+1 defaults: scraped every 30s",
+        "@manifests",
+        "@samples/metrics-agent/v2.0.1+1",
+        &[],
+        Objects(&[(
+            "/2/spec/template/metadata/annotations/prometheus.io~1interval",
+            r#""30s""#,
+        )]),
+    ),
+    row(
+        "SAMPLE metrics-agent v2.0.1+3 defaults: scraped every 30s",
+        "@manifests",
+        "@samples/metrics-agent/v2.0.1+3",
+        &[],
+        Objects(&[(
+            "/2/spec/template/metadata/annotations/prometheus.io~1interval",
+            r#""30s""#,
+        )]),
+    ),
 ];
 
 fn samples() -> PathBuf {
