@@ -448,3 +448,55 @@ async fn only_referenced_secret_keys_are_held_and_a_new_reference_reads_a_droppe
         Some(&vec!["token".to_string()])
     );
 }
+
+#[tokio::test]
+async fn a_package_page_says_what_would_not_be_installed_as_written_before_anyone_installs() {
+    let server = RepoServer::start().await;
+    server.set(
+        "/index.yaml",
+        Reply::Body("packages:\n- name: slip\n  scope: Namespaced\n".into()),
+    );
+    server.set(
+        "/slip/versions.yaml",
+        Reply::Body("latestVersion: v1.0.0\nversions:\n- version: v1.0.0\n".into()),
+    );
+    server.set(
+        "/slip/v1.0.0/package.yaml",
+        Reply::Body(
+            "name: slip\nscope: Namespaced\ndefaultNamespace: slip\nmanifests:\n- url: m.yaml\nvalueDefinitions:\n  replicas:\n    type: number\n    defaultValue: \"1\"\n    targets:\n    - resource: {apiGroup: apps, kind: Deployment, name: web}\n      patch: {op: add, path: /spec/replicas}\n      valueTemplate: \"{{ . }}\"\n    tagets: []\n"
+                .into(),
+        ),
+    );
+    server.set(
+        "/slip/v1.0.0/m.yaml",
+        Reply::Body(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: []}}}\n"
+                .into(),
+        ),
+    );
+    let (_c, client, running, mut stream) = ready_backend(options()).await;
+    add_repository(&client, "slips", &server.base).await;
+    catalogue_until(&mut stream, |c| {
+        repo(c, "slips").is_some_and(|r| r.packages == 1)
+    })
+    .await;
+    let mut g = grpc(&running).await;
+    let d = g
+        .get_package_details(details_request("slip", ""))
+        .await
+        .expect("details")
+        .into_inner();
+    assert_eq!(d.conformance.len(), 2, "{:?}", d.conformance);
+    assert!(
+        d.conformance.iter().any(|c| c.contains("tagets")),
+        "the misspelt field: {:?}",
+        d.conformance
+    );
+    assert!(
+        d.conformance
+            .iter()
+            .any(|c| c.contains("apps Deployment web") && c.contains("apps/<version>")),
+        "the target in the old reading, with the fix: {:?}",
+        d.conformance
+    );
+}
