@@ -1,5 +1,14 @@
-//! Who may do what: kube-apiserver's RBAC authorizer and the policy a cluster starts with.
+//! Who is asking and what they may do: kube-apiserver's authenticators, its RBAC
+//! authorizer and the policy a cluster starts with.
 //!
+//! - [`authn`]: authentication as kube-apiserver does it with bearer tokens: the admin
+//!   token devcluster's kubeconfig carries (`devcluster-admin` in `system:masters`), a
+//!   static token file in `--token-file`'s CSV format, ServiceAccount tokens as
+//!   `TokenRequest` issues them (ES256 JWTs with `aud`, `exp`, `jti` and the bound-object
+//!   claims, verified against the ServiceAccount's current uid), anonymous requests when
+//!   allowed, `TokenReview` answers, and the API server's 401 body
+//!   ([`authn::Authenticator::authenticate`], [`authn::Authenticator::issue`],
+//!   [`authn::Authenticator::review`], [`authn::unauthorized_status`]).
 //! - [`rbac`]: the RBAC authorizer as a pure function of a snapshot of Roles,
 //!   ClusterRoles, RoleBindings and ClusterRoleBindings (as stored: JSON objects of
 //!   `rbac.authorization.k8s.io/v1`). It decides requests ([`rbac::Authorizer::authorize`]),
@@ -11,15 +20,20 @@
 //! - [`bootstrap`]: the default ClusterRoles and ClusterRoleBindings (`cluster-admin`,
 //!   `admin`, `edit`, `view`, `system:discovery`, ...) with their aggregation labels.
 //!
-//! Guarantees: nothing here does I/O, locks or allocates per request beyond the decision;
-//! the same snapshot and attributes always give the same decision.
+//! Guarantees: the authorizer does no I/O, locks nothing and allocates per request only
+//! for the decision; the same snapshot and attributes always give the same decision. The
+//! authenticator does no I/O after start (reading the token file is the caller's choice,
+//! [`authn::TokenFile::load`]); it locks only its small verification cache; it asks the
+//! caller whether a ServiceAccount exists through a lookup function.
 //!
-//! Caveats: not wired into the request path yet. Nothing here authenticates (a
-//! [`rbac::UserInfo`] is taken as given), maps an HTTP request to [`rbac::Attributes`]
+//! Caveats: neither half is wired into the request path yet. Nothing here serves the
+//! `TokenRequest` or `TokenReview` endpoints, writes the admin token into the kubeconfig,
+//! handles impersonation headers, maps an HTTP request to [`rbac::Attributes`]
 //! (verb from method, `metadata.name` field selectors on list/watch), keeps the snapshot
 //! up to date as RBAC objects change, seeds the bootstrap objects into the store, or
 //! writes aggregated rules back into stored ClusterRoles the way kube-controller-manager's
 //! aggregation controller does (the snapshot computes aggregation itself).
 
+pub mod authn;
 pub mod bootstrap;
 pub mod rbac;
