@@ -136,6 +136,26 @@ impl ApiError {
         Self::new(403, "Forbidden", message)
     }
 
+    /// An error from a Status the authorizer wrote (`{code, reason, message, details}`).
+    pub fn from_status(status: &serde_json::Value) -> Self {
+        let s = |p: &str| status.pointer(p).and_then(serde_json::Value::as_str);
+        let code = status
+            .get("code")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or(403);
+        let reason = match s("/reason").unwrap_or("Forbidden") {
+            "NotFound" => "NotFound",
+            "Invalid" => "Invalid",
+            _ => "Forbidden",
+        };
+        let mut e = Self::new(code, reason, s("/message").unwrap_or("forbidden"));
+        if let Some(kind) = s("/details/kind") {
+            e = e.with_details(s("/details/name").unwrap_or(""), kind);
+        }
+        e
+    }
+
     /// An error with an arbitrary code, as fault injection produces: the reason is the
     /// one the apiserver uses for that code.
     pub fn from_code(code: u16, retry_after: Option<u32>) -> Self {
@@ -207,4 +227,6 @@ pub enum StartError {
     CorruptState { path: String, reason: String },
     #[error("cannot build a kube client for {url}: {reason}")]
     Client { url: String, reason: String },
+    #[error("cannot set up authentication: {reason}")]
+    Auth { reason: String },
 }

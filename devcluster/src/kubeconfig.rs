@@ -1,7 +1,12 @@
 //! A kubeconfig that kube-rs (`Config::infer` with `KUBECONFIG`) and kubectl use as is.
 
-/// The kubeconfig for a server at `url` (`http://127.0.0.1:PORT`), context `devcluster`.
-pub fn render(url: &str) -> String {
+/// The kubeconfig for a server at `url` (`http://127.0.0.1:PORT`), context `devcluster`,
+/// with the admin's bearer `token` when the server authenticates.
+pub fn render(url: &str, token: Option<&str>) -> String {
+    let user = match token {
+        Some(t) => format!("{{token: \"{t}\"}}"),
+        None => "{}".to_string(),
+    };
     format!(
         "apiVersion: v1
 kind: Config
@@ -19,7 +24,7 @@ current-context: devcluster
 preferences: {{}}
 users:
 - name: devcluster
-  user: {{}}
+  user: {user}
 "
     )
 }

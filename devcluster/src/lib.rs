@@ -80,6 +80,18 @@ pub struct Options {
     /// DaemonSet becomes ready, a Job completes, this long after each change. `None`:
     /// workloads keep whatever status their writers give them.
     pub workloads: Option<Duration>,
+    /// Authenticate and authorize every request as kube-apiserver does (bearer tokens,
+    /// RBAC); `None`: every request may do everything (issue 19 makes this the default).
+    pub auth: Option<AuthOptions>,
+}
+
+/// How a devcluster with authentication and RBAC is set up.
+#[derive(Debug, Clone, Default)]
+pub struct AuthOptions {
+    /// Let requests without credentials in as `system:anonymous` (`--anonymous-auth`).
+    pub anonymous: bool,
+    /// Extra static users, kube-apiserver's CSV (`--token-file`).
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -91,6 +103,7 @@ impl Default for Options {
             bookmark_interval: Duration::from_secs(5),
             body_limit: 3 * 1024 * 1024,
             workloads: Some(Duration::from_millis(100)),
+            auth: None,
         }
     }
 }
@@ -129,8 +142,40 @@ impl DevCluster {
             addr: opts.listen.to_string(),
             source,
         })?;
+        let gate = match &opts.auth {
+            None => None,
+            Some(a) => {
+                let token_file =
+                    match &a.token_file {
+                        Some(path) => Some(auth::authn::TokenFile::load(path).map_err(|e| {
+                            StartError::Auth {
+                                reason: e.to_string(),
+                            }
+                        })?),
+                        None => None,
+                    };
+                if let Some(tf) = &token_file {
+                    for w in tf.warnings() {
+                        tracing::warn!(warning = %w, "token file");
+                    }
+                }
+                let authn = auth::authn::Authenticator::new(auth::authn::AuthnConfig {
+                    anonymous: a.anonymous,
+                    token_file,
+                    ..Default::default()
+                })
+                .map_err(|e| StartError::Auth {
+                    reason: e.to_string(),
+                })?;
+                auth::gate::seed(&store).map_err(|e| StartError::Auth {
+                    reason: format!("cannot create the bootstrap roles: {e}"),
+                })?;
+                Some(auth::gate::Gate::new(authn))
+            }
+        };
         let (stop, stopped) = watch::channel(false);
         let app = Arc::new(server::App {
+            gate,
             store,
             faults: Faults::default(),
             counters: Counters::default(),
@@ -204,12 +249,25 @@ impl DevCluster {
         let uri = url
             .parse()
             .map_err(|e: axum::http::uri::InvalidUri| err(e.to_string()))?;
-        kube::Client::try_from(kube::Config::new(uri)).map_err(|e| err(e.to_string()))
+        let mut config = kube::Config::new(uri);
+        if let Some(token) = self.admin_token() {
+            config.auth_info.token = Some(token.to_string().into());
+        }
+        kube::Client::try_from(config).map_err(|e| err(e.to_string()))
     }
 
-    /// The kubeconfig for this server.
+    /// The kubeconfig for this server (with the admin token when it authenticates).
     pub fn kubeconfig(&self) -> String {
-        kubeconfig::render(&self.url())
+        kubeconfig::render(&self.url(), self.admin_token())
+    }
+
+    /// The admin's bearer token (user `devcluster-admin`, group `system:masters`), when
+    /// this server authenticates.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.app
+            .gate
+            .as_ref()
+            .map(|g| g.authenticator().admin_token())
     }
 
     pub fn faults(&self) -> &Faults {

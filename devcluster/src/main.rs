@@ -39,6 +39,17 @@ enum Command {
         /// writers give them.
         #[arg(long)]
         no_workloads: bool,
+        /// Authenticate (bearer tokens; the kubeconfig carries the admin's) and
+        /// authorize by RBAC, as kube-apiserver does.
+        #[arg(long)]
+        rbac: bool,
+        /// With --rbac: let requests without credentials in as system:anonymous.
+        #[arg(long, requires = "rbac")]
+        anonymous: bool,
+        /// With --rbac: extra static users, kube-apiserver's CSV
+        /// (token,user,uid,"group1,group2").
+        #[arg(long, requires = "rbac")]
+        token_file: Option<PathBuf>,
     },
 }
 
@@ -57,12 +68,19 @@ async fn main() -> anyhow::Result<()> {
         history,
         workload_delay_ms,
         no_workloads,
+        rbac,
+        anonymous,
+        token_file,
     } = Cli::parse().command;
     let opts = devcluster::Options {
         listen,
         state_file: state,
         history_limit: history,
         workloads: (!no_workloads).then(|| std::time::Duration::from_millis(workload_delay_ms)),
+        auth: rbac.then_some(devcluster::AuthOptions {
+            anonymous,
+            token_file,
+        }),
         ..Default::default()
     };
     let cluster = devcluster::DevCluster::start(opts).await?;

@@ -31,6 +31,27 @@ pub fn check_subdomain(name: &str) -> Result<(), String> {
     }
 }
 
+/// A path segment (`path.IsValidPathSegmentName`): what RBAC kinds require of their
+/// names, so `system:discovery` is one.
+pub fn check_path_segment(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("metadata.name: Required value: name or generateName is required".into());
+    }
+    if name == "." || name == ".." {
+        return Err(format!(
+            "metadata.name: Invalid value: {name:?}: may not be '{name}'"
+        ));
+    }
+    for bad in ["/", "%"] {
+        if name.contains(bad) {
+            return Err(format!(
+                "metadata.name: Invalid value: {name:?}: may not contain '{bad}'"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A DNS-1123 label: what Namespaces require.
 pub fn check_label(name: &str) -> Result<(), String> {
     check_subdomain(name)?;

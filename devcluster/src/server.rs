@@ -1,5 +1,6 @@
 //! The HTTP front: routing, request counting, fault injection, body limits.
 
+use crate::auth::rbac::{Attributes, UserInfo};
 use crate::counters::Counters;
 use crate::error::ApiError;
 use crate::faults::{FaultAction, Faults};
@@ -30,6 +31,8 @@ pub struct Settings {
 
 /// Everything a request handler can reach.
 pub struct App {
+    /// Authentication and RBAC, when the server was started with them.
+    pub gate: Option<crate::auth::gate::Gate>,
     pub store: Store,
     pub faults: Faults,
     pub counters: Counters,
@@ -71,6 +74,8 @@ fn verb_of(method: &Method, path: &ObjectPath, query: &Query) -> Result<&'static
         ("GET", false) => "list",
         ("GET", true) => "get",
         ("POST", false) => "create",
+        // A subresource that is created (`serviceaccounts/NAME/token`).
+        ("POST", true) if path.subresource.is_some() => "create",
         ("PUT", true) => "update",
         ("PATCH", true) => "patch",
         ("DELETE", true) => "delete",
@@ -82,13 +87,61 @@ fn verb_of(method: &Method, path: &ObjectPath, query: &Query) -> Result<&'static
     })
 }
 
+/// Who sent `req`, when the server authenticates (`Ok(None)` when it does not); why the
+/// credentials were refused (answered 401) when they are bad or missing.
+fn authenticate(
+    app: &App,
+    req: &Request,
+) -> Result<Option<UserInfo>, crate::auth::authn::AuthnError> {
+    let Some(gate) = &app.gate else {
+        return Ok(None);
+    };
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    gate.authenticate(&app.store, header).map(Some)
+}
+
+/// Whether `user` may make this request; the 403 answer when not.
+fn authorize(app: &App, attrs: impl FnOnce() -> Attributes) -> Result<(), ApiError> {
+    let Some(gate) = &app.gate else {
+        return Ok(());
+    };
+    let attrs = attrs();
+    gate.authorize(&app.store, &attrs)
+        .map_err(|status| ApiError::from_status(&status))
+}
+
 async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
+    let user = match authenticate(&app, &req) {
+        Ok(u) => u,
+        Err(refused) => return crate::auth::gate::unauthorized(&refused),
+    };
+    let method = req.method().as_str().to_ascii_lowercase();
     if let Some(admin) = path.strip_prefix("/devcluster/") {
+        // The dev endpoints (faults, counters) are the admin's alone.
+        if user.as_ref().is_some_and(|u| !u.is_master()) {
+            return ApiError::forbidden(format!(
+                "forbidden: User \"{}\" cannot {method} path \"{path}\": the devcluster endpoints are the admin's",
+                user.as_ref().map_or("", |u| u.name.as_str())
+            ))
+            .into_response();
+        }
         return crate::admin::handle(&app, req.method().clone(), admin, req.into_body()).await;
     }
+    let non_resource = |user: &Option<UserInfo>| {
+        let user = user.clone().unwrap_or_default();
+        let path = path.clone();
+        let method = method.clone();
+        move || Attributes::non_resource(&user, &method, &path)
+    };
     if let Some(rest) = path.strip_prefix("/openapi/") {
+        if let Err(e) = authorize(&app, non_resource(&user)) {
+            return e.into_response();
+        }
         app.counters.record("get", "openapi");
         let result = match apply_faults(&app, "get", &path).await {
             Ok(_) => verbs::openapi::handle(&app, rest, req.headers()),
@@ -100,15 +153,18 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         return ApiError::not_acceptable(&accept).into_response();
     }
     let result = match route::parse(&path) {
-        None => Err(ApiError::no_route(&path)),
-        Some(Target::Object(op)) => resource(&app, req, &path, op, query).await,
-        Some(target) => {
-            app.counters.record("get", "discovery");
-            match apply_faults(&app, "get", &path).await {
-                Ok(_) => verbs::discovery::handle(&app, &target, req.headers()),
-                Err(e) => Err(e),
+        None => authorize(&app, non_resource(&user)).and(Err(ApiError::no_route(&path))),
+        Some(Target::Object(op)) => resource(&app, req, &path, op, query, user.as_ref()).await,
+        Some(target) => match authorize(&app, non_resource(&user)) {
+            Err(e) => Err(e),
+            Ok(()) => {
+                app.counters.record("get", "discovery");
+                match apply_faults(&app, "get", &path).await {
+                    Ok(_) => verbs::discovery::handle(&app, &target, req.headers()),
+                    Err(e) => Err(e),
+                }
             }
-        }
+        },
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -138,13 +194,36 @@ async fn apply_faults(app: &App, verb: &str, path: &str) -> Result<Vec<FaultActi
     Ok(actions)
 }
 
+/// The RBAC attributes of a resource request (`list` with `metadata.name=X` names X,
+/// as the API server reads it).
+fn resource_attributes(user: &UserInfo, verb: &str, op: &ObjectPath, query: &Query) -> Attributes {
+    let mut attrs = Attributes::resource(user, verb, &op.group, &op.plural);
+    attrs.namespace = op.namespace.clone().unwrap_or_default();
+    attrs.subresource = op.subresource.clone().unwrap_or_default();
+    attrs.name = op.name.clone().unwrap_or_default();
+    if attrs.name.is_empty()
+        && let Some(name) = query
+            .get("fieldSelector")
+            .and_then(|f| f.strip_prefix("metadata.name="))
+            .filter(|n| !n.contains(','))
+    {
+        attrs.name = name.to_string();
+    }
+    attrs
+}
+
 async fn resource(
     app: &Shared,
     req: Request,
     path: &str,
     op: ObjectPath,
     query: Query,
+    user: Option<&UserInfo>,
 ) -> Result<Response, ApiError> {
+    if let Some(user) = user {
+        let verb = verb_of(req.method(), &op, &query)?;
+        authorize(app, || resource_attributes(user, verb, &op, &query))?;
+    }
     let rt = app
         .store
         .lock()
@@ -162,6 +241,8 @@ async fn resource(
         None => {}
         Some("status") if rt.status_subresource => {}
         Some("scale") if verbs::scale::has_scale(&rt) => {}
+        Some("token")
+            if rt.group.is_empty() && rt.plural == "serviceaccounts" && app.gate.is_some() => {}
         Some(other) => {
             return Err(ApiError::no_route(&format!(
                 "{path} (no subresource {other:?})"
@@ -169,7 +250,8 @@ async fn resource(
         }
     }
     let verb = verb_of(req.method(), &op, &query)?;
-    if op.subresource.is_some() && !matches!(verb, "get" | "update" | "patch") {
+    let creates_token = op.subresource.as_deref() == Some("token") && verb == "create";
+    if op.subresource.is_some() && !creates_token && !matches!(verb, "get" | "update" | "patch") {
         return Err(ApiError::method_not_allowed(format!(
             "{verb} is not allowed on a subresource"
         )));
@@ -197,6 +279,19 @@ async fn resource(
         user_agent: &user_agent,
         table: printer.as_ref(),
     };
+    if op.subresource.as_deref() == Some("token") {
+        let Some(gate) = &app.gate else {
+            return Err(ApiError::no_route(path));
+        };
+        if !creates_token {
+            return Err(ApiError::method_not_allowed(format!(
+                "{verb} is not allowed on serviceaccounts/token"
+            )));
+        }
+        let body = parse_object(&read_body(app, req).await?)?;
+        let answer = crate::auth::token_request::handle(gate, &app.store, &ns, &name, &body)?;
+        return Ok(json_response(201, &answer));
+    }
     if op.subresource.as_deref() == Some("scale") {
         let body = match verb {
             "get" => None,

@@ -700,6 +700,9 @@ impl State {
         }
         let valid = if rt.plural == "namespaces" && rt.group.is_empty() {
             meta::check_label(&name)
+        } else if rt.group == "rbac.authorization.k8s.io" {
+            // `ValidateRBACName`: any path segment (`system:discovery`).
+            meta::check_path_segment(&name)
         } else {
             meta::check_subdomain(&name)
         };

@@ -36,4 +36,6 @@
 
 pub mod authn;
 pub mod bootstrap;
+pub mod gate;
 pub mod rbac;
+pub mod token_request;
