@@ -1,8 +1,17 @@
 //! A kubeconfig that kube-rs (`Config::infer` with `KUBECONFIG`) and kubectl use as is.
 
 /// The kubeconfig for a server at `url` (`http://127.0.0.1:PORT`), context `devcluster`,
-/// with the admin's bearer `token` when the server authenticates.
-pub fn render(url: &str, token: Option<&str>) -> String {
+/// with the admin's bearer `token` and the server's CA (`ca_pem`) when it authenticates.
+pub fn render(url: &str, token: Option<&str>, ca_pem: Option<&str>) -> String {
+    use base64::Engine;
+    let ca = ca_pem
+        .map(|pem| {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            )
+        })
+        .unwrap_or_default();
     let user = match token {
         Some(t) => format!("{{token: \"{t}\"}}"),
         None => "{}".to_string(),
@@ -13,7 +22,7 @@ kind: Config
 clusters:
 - name: devcluster
   cluster:
-    server: {url}
+    server: {url}{ca}
 contexts:
 - name: devcluster
   context:

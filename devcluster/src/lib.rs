@@ -112,6 +112,8 @@ impl Default for Options {
 /// waits for it and flushes the state file.
 pub struct DevCluster {
     addr: SocketAddr,
+    /// The CA (PEM, DER) when serving HTTPS (with [`AuthOptions`]).
+    ca: Option<(String, Vec<u8>)>,
     app: server::Shared,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -189,14 +191,35 @@ impl DevCluster {
         let mut tasks = Vec::new();
         let router = server::router(app.clone());
         let mut until = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
-                let _ = until.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "devcluster server failed");
-            }
-        }));
+        let mut ca = None;
+        if app.gate.is_some() {
+            // Tokens go over TLS only: client-go sends none over plain http.
+            let identity = auth::tls::identity().map_err(|e| StartError::Auth {
+                reason: e.to_string(),
+            })?;
+            ca = Some((identity.ca_pem.clone(), identity.ca_der.clone()));
+            let listener = auth::tls::TlsListener {
+                tcp: listener,
+                acceptor: identity.acceptor,
+            };
+            tasks.push(tokio::spawn(async move {
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                    let _ = until.wait_for(|s| *s).await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "devcluster server failed");
+                }
+            }));
+        } else {
+            tasks.push(tokio::spawn(async move {
+                let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+                    let _ = until.wait_for(|s| *s).await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "devcluster server failed");
+                }
+            }));
+        }
         let ticker_app = app.clone();
         let mut until = stopped.clone();
         tasks.push(tokio::spawn(async move {
@@ -224,6 +247,7 @@ impl DevCluster {
         }
         Ok(Self {
             addr,
+            ca,
             app,
             stop,
             tasks,
@@ -234,9 +258,20 @@ impl DevCluster {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` when it authenticates.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA a client must trust (PEM), when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca.as_ref().map(|(pem, _)| pem.as_str())
+    }
+
+    /// The same CA, DER (kube-rs' `Config::root_cert`).
+    pub fn ca_der(&self) -> Option<&[u8]> {
+        self.ca.as_ref().map(|(_, der)| der.as_slice())
     }
 
     /// A kube client for this server, default namespace `default`.
@@ -253,12 +288,15 @@ impl DevCluster {
         if let Some(token) = self.admin_token() {
             config.auth_info.token = Some(token.to_string().into());
         }
+        if let Some((_, der)) = &self.ca {
+            config.root_cert = Some(vec![der.clone()]);
+        }
         kube::Client::try_from(config).map_err(|e| err(e.to_string()))
     }
 
     /// The kubeconfig for this server (with the admin token when it authenticates).
     pub fn kubeconfig(&self) -> String {
-        kubeconfig::render(&self.url(), self.admin_token())
+        kubeconfig::render(&self.url(), self.admin_token(), self.ca_pem())
     }
 
     /// The admin's bearer token (user `devcluster-admin`, group `system:masters`), when

@@ -24,6 +24,7 @@ async fn cluster(anonymous: bool) -> (DevCluster, Client) {
 fn client_with(cluster: &DevCluster, token: Option<&str>) -> Client {
     let mut config = Config::new(cluster.url().parse().expect("url"));
     config.auth_info.token = token.map(|t| t.to_string().into());
+    config.root_cert = cluster.ca_der().map(|der| vec![der.to_vec()]);
     Client::try_from(config).expect("client")
 }
 
@@ -191,5 +192,85 @@ async fn the_dev_endpoints_are_the_admins_and_anonymous_users_get_only_public_in
             "Forbidden".into(),
             "configmaps is forbidden: User \"system:anonymous\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\"".into()
         )
+    );
+}
+
+/// kubectl with `kubeconfig`, on a blocking thread (the cluster is served by this test's
+/// runtime).
+async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let mut cmd = std::process::Command::new("kubectl");
+    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("joined")
+        .expect("kubectl runs (cargo xtask test installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_over_https_creates_a_token_and_is_refused_with_it_in_the_api_servers_words() {
+    let (cluster, admin) = cluster(false).await;
+    assert!(
+        cluster.url().starts_with("https://"),
+        "tokens only over TLS"
+    );
+    namespace(&admin, "team-a").await;
+    let sas: Api<ServiceAccount> = Api::namespaced(admin.clone(), "team-a");
+    let sa: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "builder"}})).expect("sa");
+    sas.create(&PostParams::default(), &sa).await.expect("sa");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let (ok, out) = kubectl(kubeconfig.path(), &["get", "namespaces"]).await;
+    assert!(
+        ok && out.contains("team-a"),
+        "the admin's kubeconfig: {out}"
+    );
+    let (ok, token) = kubectl(
+        kubeconfig.path(),
+        &[
+            "create",
+            "token",
+            "builder",
+            "-n",
+            "team-a",
+            "--duration",
+            "15m",
+        ],
+    )
+    .await;
+    assert!(ok, "{token}");
+    let token = token.trim().to_string();
+    let (ok, out) = kubectl(
+        kubeconfig.path(),
+        &["get", "configmaps", "-n", "team-a", "--token", &token],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        out.contains("Error from server (Forbidden): configmaps is forbidden: User \"system:serviceaccount:team-a:builder\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\""),
+        "{out}"
+    );
+    let (ok, out) = kubectl(
+        kubeconfig.path(),
+        &[
+            "create",
+            "token",
+            "builder",
+            "-n",
+            "team-a",
+            "--duration",
+            "5m",
+        ],
+    )
+    .await;
+    assert!(
+        !ok && out.contains("may not specify a duration less than 10 minutes"),
+        "{out}"
     );
 }

@@ -17,8 +17,8 @@
 //! - Escalation checks on Role and binding writes, impersonation and the review APIs
 //!   are not wired yet (issue 19).
 //! - client-go (kubectl, controller-runtime) sends no credentials over plain HTTP
-//!   (kubernetes/kubectl#744): with this gate on, kubectl is refused 401 until
-//!   devcluster serves HTTPS with its own CA in the kubeconfig. kube-rs sends them.
+//!   (kubernetes/kubectl#744), so with this gate on devcluster serves HTTPS with a CA
+//!   of its own, which the kubeconfig carries ([`super::tls`]).
 
 use super::authn::{self, Authenticator, AuthnError, ServiceAccountState};
 use super::rbac::{Attributes, Authorizer, Decision, UserInfo, forbidden_status};

@@ -38,4 +38,5 @@ pub mod authn;
 pub mod bootstrap;
 pub mod gate;
 pub mod rbac;
+pub mod tls;
 pub mod token_request;

@@ -7,6 +7,7 @@ use super::field::{Message, Object};
 use super::{invalid, unsupported};
 use crate::error::ApiError;
 use k8s_pb::api::apps::v1 as apps;
+use k8s_pb::api::authentication::v1 as authentication;
 use k8s_pb::api::batch::v1 as batch;
 use k8s_pb::api::core::v1 as core;
 use k8s_pb::api::rbac::v1 as rbac;
@@ -39,6 +40,9 @@ pub fn to_json(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, ApiEr
             decode::<rbac::ClusterRoleBinding>(kind, raw)
         }
         ("v1" | "meta.k8s.io/v1", "DeleteOptions") => decode::<meta::DeleteOptions>(kind, raw),
+        ("authentication.k8s.io/v1", "TokenRequest") => {
+            decode::<authentication::TokenRequest>(kind, raw)
+        }
         _ => Err(unsupported(format!("{kind} ({api_version})"))),
     }
 }
@@ -60,6 +64,7 @@ macro_rules! object {
 }
 
 object!(
+    authentication::TokenRequest => "TokenRequest",
     core::Namespace => "Namespace",
     core::Service => "Service",
     apps::Deployment => "Deployment",
@@ -965,6 +970,51 @@ impl Message for rbac::RoleRef {
             .put("apiGroup", api_group)?
             .put("kind", kind)?
             .put("name", name)?
+            .done())
+    }
+}
+
+impl Message for authentication::TokenRequestSpec {
+    fn to_json(&self) -> Result<Value, ApiError> {
+        let Self {
+            audiences,
+            expiration_seconds,
+            bound_object_ref,
+        } = self;
+        Ok(Object::new("TokenRequestSpec")
+            .put("audiences", audiences)?
+            .put("expirationSeconds", expiration_seconds)?
+            .put("boundObjectRef", bound_object_ref)?
+            .done())
+    }
+}
+
+impl Message for authentication::BoundObjectReference {
+    fn to_json(&self) -> Result<Value, ApiError> {
+        let Self {
+            kind,
+            api_version,
+            name,
+            u_id,
+        } = self;
+        Ok(Object::new("BoundObjectReference")
+            .put("kind", kind)?
+            .put("apiVersion", api_version)?
+            .put("name", name)?
+            .put("uid", u_id)?
+            .done())
+    }
+}
+
+impl Message for authentication::TokenRequestStatus {
+    fn to_json(&self) -> Result<Value, ApiError> {
+        let Self {
+            token,
+            expiration_timestamp,
+        } = self;
+        Ok(Object::new("TokenRequestStatus")
+            .put("token", token)?
+            .put("expirationTimestamp", expiration_timestamp)?
             .done())
     }
 }
