@@ -6,9 +6,12 @@
 //!   made at start (rcgen, on the workspace's aws-lc-rs); the CA is what the kubeconfig
 //!   and [`crate::DevCluster::client`] trust, nothing else is.
 //! - A client that does not finish its handshake within [`HANDSHAKE_TIMEOUT`] is
-//!   dropped, so it cannot hold the accept loop.
+//!   dropped.
 //!
 //! # Caveats
+//! - Handshakes run one at a time in the accept loop: a stalled client delays the next
+//!   connection by at most [`HANDSHAKE_TIMEOUT`]. Enough for a loopback dev server; a
+//!   server for many clients would hand each handshake to its own task.
 //! - The CA lives as long as the process: a restarted devcluster has a new one, and a
 //!   kubeconfig written before does not trust it (write it again).
 
