@@ -1,6 +1,8 @@
 //! The run-time control endpoint under `/devcluster/`, outside the Kubernetes API:
 //!
 //! - `GET /devcluster/counters` (JSON `{"verb resource": n}`), `DELETE` resets them;
+//!   `GET /devcluster/counters/users`: the same per user (`{"user": {"verb resource": n}}`),
+//!   when the server authenticates;
 //! - `GET /devcluster/faults`, `POST` adds one ([`crate::faults::Fault`] as JSON),
 //!   `DELETE` clears them all;
 //! - `POST /devcluster/compact` forgets the watch history (next old watch gets 410).
@@ -17,6 +19,10 @@ pub async fn handle(app: &App, method: Method, path: &str, body: Body) -> Respon
     let result: Result<Response, ApiError> = async {
         match (method, path.trim_end_matches('/')) {
             (Method::GET, "counters") => Ok(json_response(200, &json!(app.counters.snapshot()))),
+            (Method::GET, "counters/users") => Ok(json_response(
+                200,
+                &json!(app.counters.snapshot_by_user()),
+            )),
             (Method::DELETE, "counters") => {
                 app.counters.reset();
                 Ok(json_response(200, &json!({})))

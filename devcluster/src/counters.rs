@@ -1,25 +1,86 @@
-//! Request counters by verb and resource: how many API calls a feature costs.
+//! Request counters by verb and resource, in all and per user: how many API calls a
+//! feature costs, and who made them ("the operator's ServiceAccount made no write at
+//! rest").
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+/// The verbs that change something.
+pub const WRITE_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+
 /// Counts requests as `(verb, resource)`, the resource named as kubectl names it
 /// (`configmaps`, `packages.packages.hoist.dev`); discovery counts as resource `discovery`.
+/// When the server authenticates, each request is also counted for the user it ran as
+/// (after impersonation); without authentication there is no user to count.
 #[derive(Debug, Default)]
 pub struct Counters {
-    counts: Mutex<BTreeMap<(String, String), u64>>,
+    counts: Mutex<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    all: BTreeMap<(String, String), u64>,
+    /// `user → (verb, resource) → n`.
+    by_user: BTreeMap<String, BTreeMap<(String, String), u64>>,
 }
 
 impl Counters {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), u64>> {
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn lock(&self) -> CountsGuard<'_> {
+        CountsGuard(self.tables())
+    }
+
     pub fn record(&self, verb: &str, resource: &str) {
-        *self
-            .lock()
-            .entry((verb.to_string(), resource.to_string()))
-            .or_default() += 1;
+        self.record_as(None, verb, resource);
+    }
+
+    /// Counts a request of `verb` on `resource`, and for `user` when there is one.
+    pub fn record_as(&self, user: Option<&str>, verb: &str, resource: &str) {
+        let mut t = self.tables();
+        let key = (verb.to_string(), resource.to_string());
+        if let Some(user) = user {
+            *t.by_user
+                .entry(user.to_string())
+                .or_default()
+                .entry(key.clone())
+                .or_default() += 1;
+        }
+        *t.all.entry(key).or_default() += 1;
+    }
+
+    /// Requests of `verb` on `resource` made as `user` so far.
+    pub fn get_as(&self, user: &str, verb: &str, resource: &str) -> u64 {
+        self.tables()
+            .by_user
+            .get(user)
+            .and_then(|m| m.get(&(verb.to_string(), resource.to_string())))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Writes (see [`WRITE_VERBS`]) of any resource made as `user` so far.
+    pub fn writes_by(&self, user: &str) -> u64 {
+        self.tables().by_user.get(user).map_or(0, |m| {
+            m.iter()
+                .filter(|((v, _), _)| WRITE_VERBS.contains(&v.as_str()))
+                .map(|(_, n)| n)
+                .sum()
+        })
+    }
+
+    /// All counts per user: `user → "verb resource" → n`.
+    pub fn snapshot_by_user(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.tables()
+            .by_user
+            .iter()
+            .map(|(u, m)| {
+                let m = m.iter().map(|((v, r), n)| (format!("{v} {r}"), *n)).collect();
+                (u.clone(), m)
+            })
+            .collect()
     }
 
     /// Requests of `verb` on `resource` so far.
@@ -48,6 +109,18 @@ impl Counters {
     }
 
     pub fn reset(&self) {
-        self.lock().clear();
+        let mut t = self.tables();
+        t.all.clear();
+        t.by_user.clear();
+    }
+}
+
+/// The all-users table, for the readers above.
+struct CountsGuard<'a>(std::sync::MutexGuard<'a, Tables>);
+
+impl std::ops::Deref for CountsGuard<'_> {
+    type Target = BTreeMap<(String, String), u64>;
+    fn deref(&self) -> &Self::Target {
+        &self.0.all
     }
 }

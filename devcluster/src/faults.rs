@@ -56,6 +56,10 @@ pub struct Fault {
     /// A substring of the request path; any when unset.
     #[serde(default)]
     pub path: Option<String>,
+    /// The user the request runs as (after impersonation); any when unset. Only an
+    /// authenticating server knows users: without authentication such a fault never fires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub action: FaultAction,
     /// Applies to this many matching requests, then is gone; forever when unset.
     #[serde(default)]
@@ -67,6 +71,7 @@ impl Fault {
         Self {
             verb: None,
             path: None,
+            user: None,
             action,
             times: None,
         }
@@ -77,6 +82,10 @@ impl Fault {
     }
     pub fn path(mut self, path: &str) -> Self {
         self.path = Some(path.into());
+        self
+    }
+    pub fn user(mut self, user: &str) -> Self {
+        self.user = Some(user.into());
         self
     }
     pub fn times(mut self, n: u32) -> Self {
@@ -110,11 +119,18 @@ impl Faults {
 
     /// The actions for one request, counting down `times`.
     pub fn take(&self, verb: &str, path: &str) -> Vec<FaultAction> {
+        self.take_as(None, verb, path)
+    }
+
+    /// The actions for one request made as `user` (`None`: no authenticated user),
+    /// counting down `times`.
+    pub fn take_as(&self, user: Option<&str>, verb: &str, path: &str) -> Vec<FaultAction> {
         let mut rules = self.lock();
         let mut out = Vec::new();
         for rule in rules.iter_mut() {
             let matches = rule.verb.as_deref().is_none_or(|v| v == verb)
-                && rule.path.as_deref().is_none_or(|p| path.contains(p));
+                && rule.path.as_deref().is_none_or(|p| path.contains(p))
+                && rule.user.as_deref().is_none_or(|u| Some(u) == user);
             if matches {
                 out.push(rule.action.clone());
                 if let Some(n) = &mut rule.times {

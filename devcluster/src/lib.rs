@@ -185,6 +185,7 @@ impl DevCluster {
                 bookmark_interval: opts.bookmark_interval,
                 body_limit: opts.body_limit,
                 default_watch_timeout: Duration::from_secs(1800),
+                loopback_only: addr.ip().is_loopback(),
             },
             shutdown: stopped.clone(),
         });

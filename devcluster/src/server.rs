@@ -27,6 +27,9 @@ pub struct Settings {
     pub body_limit: usize,
     /// Watch length when the client sets no `timeoutSeconds`.
     pub default_watch_timeout: Duration,
+    /// The listener is on loopback: refuse requests a web page addressed to it
+    /// (see [`crate::auth::loopback`]).
+    pub loopback_only: bool,
 }
 
 /// Everything a request handler can reach.
@@ -79,6 +82,7 @@ fn verb_of(method: &Method, path: &ObjectPath, query: &Query) -> Result<&'static
         ("PUT", true) => "update",
         ("PATCH", true) => "patch",
         ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
         (m, _) => {
             return Err(ApiError::method_not_allowed(format!(
                 "the server does not allow this method on the requested resource ({m})"
@@ -103,6 +107,23 @@ fn authenticate(
     gate.authenticate(&app.store, header).map(Some)
 }
 
+/// The identity the request runs as: the impersonated one when its headers ask for
+/// one and RBAC lets `user` impersonate it (see [`crate::auth::impersonate`]).
+fn impersonate(
+    app: &App,
+    gate: &crate::auth::gate::Gate,
+    user: UserInfo,
+    headers: &axum::http::HeaderMap,
+) -> Result<UserInfo, ApiError> {
+    use crate::auth::impersonate::{Refusal, resolve};
+    resolve(user, headers, |attrs| gate.authorize(&app.store, attrs)).map_err(|r| match r {
+        Refusal::Forbidden(status) => ApiError::from_status(&status),
+        Refusal::NoUser(why) => {
+            ApiError::new(500, "InternalError", format!("Internal error occurred: {why}"))
+        }
+    })
+}
+
 /// Whether `user` may make this request; the 403 answer when not.
 fn authorize(app: &App, attrs: impl FnOnce() -> Attributes) -> Result<(), ApiError> {
     let Some(gate) = &app.gate else {
@@ -114,11 +135,23 @@ fn authorize(app: &App, attrs: impl FnOnce() -> Attributes) -> Result<(), ApiErr
 }
 
 async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
+    if app.settings.loopback_only
+        && let Err(e) = crate::auth::loopback::check(req.headers(), req.uri())
+    {
+        return e.into_response();
+    }
     let path = req.uri().path().to_string();
     let query = parse_query(req.uri().query());
     let user = match authenticate(&app, &req) {
         Ok(u) => u,
         Err(refused) => return crate::auth::gate::unauthorized(&refused),
+    };
+    let user = match (user, &app.gate) {
+        (Some(user), Some(gate)) => match impersonate(&app, gate, user, req.headers()) {
+            Ok(user) => Some(user),
+            Err(refused) => return refused.into_response(),
+        },
+        (user, _) => user,
     };
     let method = req.method().as_str().to_ascii_lowercase();
     if let Some(admin) = path.strip_prefix("/devcluster/") {
@@ -142,8 +175,9 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         if let Err(e) = authorize(&app, non_resource(&user)) {
             return e.into_response();
         }
-        app.counters.record("get", "openapi");
-        let result = match apply_faults(&app, "get", &path).await {
+        let who = user.as_ref().map(|u| u.name.as_str());
+        app.counters.record_as(who, "get", "openapi");
+        let result = match apply_faults(&app, who, "get", &path).await {
             Ok(_) => verbs::openapi::handle(&app, rest, req.headers()),
             Err(e) => Err(e),
         };
@@ -158,8 +192,9 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
         Some(target) => match authorize(&app, non_resource(&user)) {
             Err(e) => Err(e),
             Ok(()) => {
-                app.counters.record("get", "discovery");
-                match apply_faults(&app, "get", &path).await {
+                let who = user.as_ref().map(|u| u.name.as_str());
+                app.counters.record_as(who, "get", "discovery");
+                match apply_faults(&app, who, "get", &path).await {
                     Ok(_) => verbs::discovery::handle(&app, &target, req.headers()),
                     Err(e) => Err(e),
                 }
@@ -170,8 +205,13 @@ async fn dispatch(State(app): State<Shared>, req: Request) -> Response {
 }
 
 /// Applies latency and error faults; hands back the rest (watch-stream faults).
-async fn apply_faults(app: &App, verb: &str, path: &str) -> Result<Vec<FaultAction>, ApiError> {
-    let actions = app.faults.take(verb, path);
+async fn apply_faults(
+    app: &App,
+    user: Option<&str>,
+    verb: &str,
+    path: &str,
+) -> Result<Vec<FaultAction>, ApiError> {
+    let actions = app.faults.take_as(user, verb, path);
     let delay = crate::faults::latency(&actions);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -224,6 +264,11 @@ async fn resource(
         let verb = verb_of(req.method(), &op, &query)?;
         authorize(app, || resource_attributes(user, verb, &op, &query))?;
     }
+    if let (Some(gate), Some(user)) = (&app.gate, user)
+        && let Some(review) = crate::auth::review::find(&op.group, &op.version, &op.plural)
+    {
+        return review_request(app, gate, user, review, req, &op).await;
+    }
     let rt = app
         .store
         .lock()
@@ -256,8 +301,10 @@ async fn resource(
             "{verb} is not allowed on a subresource"
         )));
     }
-    app.counters.record(verb, &rt.store_key().to_string());
-    let faults = apply_faults(app, verb, path).await?;
+    let who = user.map(|u| u.name.as_str());
+    app.counters
+        .record_as(who, verb, &rt.store_key().to_string());
+    let faults = apply_faults(app, who, verb, path).await?;
     let ns = op.namespace.clone().unwrap_or_default();
     let name = op.name.clone().unwrap_or_default();
     let status = op.subresource.as_deref() == Some("status");
@@ -278,6 +325,7 @@ async fn resource(
         query: &query,
         user_agent: &user_agent,
         table: printer.as_ref(),
+        user,
     };
     if op.subresource.as_deref() == Some("token") {
         let Some(gate) = &app.gate else {
@@ -309,6 +357,36 @@ async fn resource(
         "delete" => verbs::delete::handle(&ctx, read_body(app, req).await?),
         _ => Err(ApiError::method_not_allowed(verb.to_string())),
     }
+}
+
+/// A review (`SelfSubjectAccessReview`, `TokenReview`, ...): a `create` at the
+/// collection that stores nothing; every other verb is refused as the API server
+/// refuses it.
+async fn review_request(
+    app: &Shared,
+    gate: &crate::auth::gate::Gate,
+    user: &UserInfo,
+    review: &crate::auth::review::ReviewType,
+    req: Request,
+    op: &ObjectPath,
+) -> Result<Response, ApiError> {
+    if op.namespace.is_some() != review.namespaced {
+        return Err(ApiError::no_route(req.uri().path()));
+    }
+    if req.method() != Method::POST || op.name.is_some() {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            review.plural
+        )));
+    }
+    let who = Some(user.name.as_str());
+    let resource = format!("{}.{}", review.plural, review.group);
+    app.counters.record_as(who, "create", &resource);
+    apply_faults(app, who, "create", req.uri().path()).await?;
+    let namespace = op.namespace.clone().unwrap_or_default();
+    let body = parse_object(&read_body(app, req).await?)?;
+    let answer = crate::auth::review::handle(gate, &app.store, user, review, &namespace, &body)?;
+    Ok(json_response(201, &answer))
 }
 
 /// The printer of a read that asks for a Table of a custom kind (see [`crate::table`]).

@@ -128,6 +128,8 @@ struct Kind {
     history: VecDeque<Arc<Change>>,
     /// Events with a resourceVersion at or below the floor may be gone from history.
     floor: u64,
+    /// The resourceVersion of the kind's last change (0: none since start).
+    changed: u64,
     tx: broadcast::Sender<Signal>,
 }
 
@@ -137,6 +139,7 @@ impl Kind {
             objects: BTreeMap::new(),
             history: VecDeque::new(),
             floor,
+            changed: 0,
             tx: broadcast::channel(WATCH_BUFFER).0,
         }
     }
@@ -218,6 +221,24 @@ pub struct Writer {
     pub force: bool,
     pub dry_run: bool,
     pub field_validation: Option<crate::openapi::FieldValidation>,
+    /// A check of each object the write is about to store (`None`: none).
+    pub admission: Option<Admission>,
+}
+
+/// A check of an object about to be stored, given its type, the request's namespace,
+/// the object and, for an update, the stored one: the RBAC storages' escalation check
+/// ([`crate::auth::rbac::Authorizer::authorize_write`]). It runs under the store's
+/// lock, so it must not lock the store.
+#[derive(Clone)]
+pub struct Admission(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<dyn Fn(&ResourceType, &str, &Value, Option<&Value>) -> Result<(), ApiError> + Send + Sync>,
+);
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admission")
+    }
 }
 
 impl Default for Writer {
@@ -228,6 +249,7 @@ impl Default for Writer {
             force: false,
             dry_run: false,
             field_validation: None,
+            admission: None,
         }
     }
 }
@@ -353,6 +375,12 @@ impl State {
             .or_insert_with(|| Kind::new(floor))
     }
 
+    /// The resourceVersion of the last change to any object of `key` (0 when none was
+    /// changed since start): a cache of a kind is current while this stays put.
+    pub fn kind_changed(&self, key: &StoreKey) -> u64 {
+        self.kinds.get(key).map_or(0, |k| k.changed)
+    }
+
     /// Every stored object with its kind, for persistence.
     pub fn all_objects(&self) -> Vec<(StoreKey, Obj)> {
         let mut out: Vec<_> = self
@@ -399,6 +427,7 @@ impl State {
         self.compacted = rv;
         for kind in self.kinds.values_mut() {
             kind.floor = rv;
+            kind.changed = rv;
         }
         Ok(())
     }
@@ -647,6 +676,7 @@ impl State {
             _ => kind.objects.insert(key, obj.clone()),
         };
         kind.history.push_back(change.clone());
+        kind.changed = rv;
         while kind.history.len() > limit {
             if let Some(old) = kind.history.pop_front() {
                 kind.floor = old.rv;
@@ -666,6 +696,7 @@ impl State {
         }
         check_type(rt, &obj)?;
         normalize(rt, &mut obj);
+        self.admit(rt, ns, &obj, None)?;
         obj["apiVersion"] = Value::String(rt.api_version());
         obj["kind"] = Value::String(rt.kind.clone());
         self.check_fields(rt, &mut obj)?;
@@ -758,6 +789,20 @@ impl State {
             self.commit(rt, EventType::Added, obj, None)
         };
         Ok(created)
+    }
+
+    /// Runs the current writer's admission check, if any, on an object to be stored.
+    fn admit(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        obj: &Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        match &self.writer.admission {
+            Some(Admission(check)) => check(rt, ns, obj, old),
+            None => Ok(()),
+        }
     }
 
     /// Sets a new CRD's accepted names and `Established` condition (a MODIFIED event).
@@ -933,6 +978,7 @@ impl State {
             };
             next
         };
+        self.admit(rt, ns, &next, Some(&old))?;
         self.check_fields(rt, &mut next)?;
         self.set_managed(rt, Some(&old), &mut next, opts.status);
         if meta::generation_relevant(&old, rt.custom) != meta::generation_relevant(&next, rt.custom)

@@ -10,8 +10,7 @@
 //!   asked whether the resource exists (so a refused user learns nothing of what is
 //!   served); a refusal is a 403 with the API server's text.
 //! - The authorizer is a snapshot of the RBAC objects, rebuilt only when one of them
-//!   changed: a request costs a look at the store's resourceVersion, and after a write
-//!   elsewhere a walk over the RBAC objects' versions, not a rebuild.
+//!   changed: a request costs four integer comparisons, whatever else was written.
 //!
 //! # Caveats
 //! - Escalation checks on Role and binding writes, impersonation and the review APIs
@@ -44,10 +43,8 @@ pub struct Gate {
 
 #[derive(Default)]
 struct Snapshot {
-    /// The store's resourceVersion when last checked.
-    seen_rv: u64,
-    /// `(uid or name, resourceVersion)` of every RBAC object the authorizer was built from.
-    fingerprint: Vec<(String, String)>,
+    /// [`crate::store::State::kind_changed`] of each RBAC kind when the authorizer was built.
+    built_at: [u64; 4],
     authorizer: Option<Arc<Authorizer>>,
 }
 
@@ -91,56 +88,29 @@ impl Gate {
     }
 
     /// The authorizer over the store's RBAC objects as they are now.
+    ///
+    /// Guarantees: rebuilt only when a Role, ClusterRole or binding changed since the
+    /// last build; otherwise four integer comparisons under the store's lock.
     pub fn authorizer(&self, store: &Store) -> Arc<Authorizer> {
         let mut snap = self
             .snapshot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = store.lock();
-        let rv = state.resource_version();
+        let keys = RBAC_KINDS.map(|plural| StoreKey {
+            group: RBAC_GROUP.into(),
+            plural: plural.into(),
+        });
+        let now = [0, 1, 2, 3].map(|i| state.kind_changed(&keys[i]));
         if let Some(a) = &snap.authorizer
-            && snap.seen_rv == rv
+            && snap.built_at == now
         {
             return a.clone();
         }
-        let objects: Vec<_> = RBAC_KINDS
-            .iter()
-            .flat_map(|plural| {
-                state.objects_of(&StoreKey {
-                    group: RBAC_GROUP.into(),
-                    plural: (*plural).into(),
-                })
-            })
-            .collect();
+        let objects: Vec<_> = keys.iter().flat_map(|k| state.objects_of(k)).collect();
         drop(state);
-        let fingerprint: Vec<(String, String)> = objects
-            .iter()
-            .map(|o| {
-                let s = |p: &str| {
-                    o.pointer(p)
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                (
-                    format!(
-                        "{}/{}/{}",
-                        s("/kind"),
-                        s("/metadata/namespace"),
-                        s("/metadata/name")
-                    ),
-                    s("/metadata/resourceVersion"),
-                )
-            })
-            .collect();
-        snap.seen_rv = rv;
-        if let Some(a) = &snap.authorizer
-            && snap.fingerprint == fingerprint
-        {
-            return a.clone();
-        }
         let authorizer = Arc::new(Authorizer::from_objects(objects.iter().map(|o| &**o)));
-        snap.fingerprint = fingerprint;
+        snap.built_at = now;
         snap.authorizer = Some(authorizer.clone());
         authorizer
     }

@@ -37,6 +37,9 @@
 pub mod authn;
 pub mod bootstrap;
 pub mod gate;
+pub mod impersonate;
+pub mod loopback;
 pub mod rbac;
 pub mod tls;
+pub mod review;
 pub mod token_request;

@@ -30,6 +30,8 @@ pub struct Ctx<'a> {
     pub user_agent: &'a str,
     /// A custom kind's printer when the client asked for a Table (reads only).
     pub table: Option<&'a crate::table::Printer>,
+    /// Who asks, when the server authenticates.
+    pub user: Option<&'a crate::auth::rbac::UserInfo>,
 }
 
 impl Ctx<'_> {
@@ -47,7 +49,36 @@ impl Ctx<'_> {
             field_validation: Some(crate::openapi::FieldValidation::from_query(
                 self.query.get("fieldValidation").map(String::as_str),
             )?),
+            admission: self.admission(),
         })
+    }
+
+    /// The escalation check of a Role, ClusterRole or binding write by someone outside
+    /// `system:masters` (see [`crate::auth::rbac::Authorizer::authorize_write`]), over
+    /// the RBAC objects as they are when the request arrives.
+    fn admission(&self) -> Option<crate::store::Admission> {
+        use crate::auth::rbac::{RBAC_GROUP, RbacWrite};
+        let (Some(gate), Some(user)) = (&self.app.gate, self.user) else {
+            return None;
+        };
+        if self.rt.group != RBAC_GROUP || user.is_master() {
+            return None;
+        }
+        let authorizer = gate.authorizer(&self.app.store);
+        let user = user.clone();
+        Some(crate::store::Admission(std::sync::Arc::new(
+            move |rt, namespace, object, old| {
+                let write = RbacWrite {
+                    resource: &rt.plural,
+                    namespace,
+                    object,
+                    old,
+                };
+                authorizer
+                    .authorize_write(&user, &write)
+                    .map_err(|refused| ApiError::from_status(&refused.to_status()))
+            },
+        )))
     }
 
     /// `dryRun`: absent (a real write) or `All`; anything else is refused, as the API
