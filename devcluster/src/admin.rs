@@ -19,10 +19,9 @@ pub async fn handle(app: &App, method: Method, path: &str, body: Body) -> Respon
     let result: Result<Response, ApiError> = async {
         match (method, path.trim_end_matches('/')) {
             (Method::GET, "counters") => Ok(json_response(200, &json!(app.counters.snapshot()))),
-            (Method::GET, "counters/users") => Ok(json_response(
-                200,
-                &json!(app.counters.snapshot_by_user()),
-            )),
+            (Method::GET, "counters/users") => {
+                Ok(json_response(200, &json!(app.counters.snapshot_by_user())))
+            }
             (Method::DELETE, "counters") => {
                 app.counters.reset();
                 Ok(json_response(200, &json!({})))

@@ -77,7 +77,10 @@ impl Counters {
             .by_user
             .iter()
             .map(|(u, m)| {
-                let m = m.iter().map(|((v, r), n)| (format!("{v} {r}"), *n)).collect();
+                let m = m
+                    .iter()
+                    .map(|((v, r), n)| (format!("{v} {r}"), *n))
+                    .collect();
                 (u.clone(), m)
             })
             .collect()

@@ -118,9 +118,11 @@ fn impersonate(
     use crate::auth::impersonate::{Refusal, resolve};
     resolve(user, headers, |attrs| gate.authorize(&app.store, attrs)).map_err(|r| match r {
         Refusal::Forbidden(status) => ApiError::from_status(&status),
-        Refusal::NoUser(why) => {
-            ApiError::new(500, "InternalError", format!("Internal error occurred: {why}"))
-        }
+        Refusal::NoUser(why) => ApiError::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {why}"),
+        ),
     })
 }
 

@@ -232,7 +232,9 @@ pub struct Writer {
 #[derive(Clone)]
 pub struct Admission(
     #[allow(clippy::type_complexity)]
-    pub  Arc<dyn Fn(&ResourceType, &str, &Value, Option<&Value>) -> Result<(), ApiError> + Send + Sync>,
+    pub  Arc<
+        dyn Fn(&ResourceType, &str, &Value, Option<&Value>) -> Result<(), ApiError> + Send + Sync,
+    >,
 );
 
 impl std::fmt::Debug for Admission {

@@ -21,7 +21,7 @@
 //! - The API server's error text lists Go ObjectReferences; ours names the headers
 //!   instead. The status code and reason are the same.
 
-use super::authn::{AUTHENTICATED_GROUP, ANONYMOUS_USER, UNAUTHENTICATED_GROUP};
+use super::authn::{ANONYMOUS_USER, AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP};
 use super::rbac::{Attributes, SERVICE_ACCOUNT_PREFIX, UserInfo};
 use axum::http::HeaderMap;
 use serde_json::Value;
@@ -162,7 +162,10 @@ pub fn resolve(
             Request::Group(g) => user.groups.push(g.clone()),
             Request::Uid(uid) => user.uid = uid.clone(),
             Request::Extra { key, value } => {
-                user.extra.entry(key.clone()).or_default().push(value.clone());
+                user.extra
+                    .entry(key.clone())
+                    .or_default()
+                    .push(value.clone());
             }
         }
     }
