@@ -2,7 +2,8 @@
 //!
 //! - `GET /devcluster/counters` (JSON `{"verb resource": n}`), `DELETE` resets them;
 //!   `GET /devcluster/counters/users`: the same per user (`{"user": {"verb resource": n}}`),
-//!   when the server authenticates;
+//!   when the server authenticates; `GET /devcluster/counters/refused`: what
+//!   authorization refused, per user (`{"user": {"verb resource": n}}`);
 //! - `GET /devcluster/faults`, `POST` adds one ([`crate::faults::Fault`] as JSON),
 //!   `DELETE` clears them all;
 //! - `POST /devcluster/compact` forgets the watch history (next old watch gets 410).
@@ -21,6 +22,9 @@ pub async fn handle(app: &App, method: Method, path: &str, body: Body) -> Respon
             (Method::GET, "counters") => Ok(json_response(200, &json!(app.counters.snapshot()))),
             (Method::GET, "counters/users") => {
                 Ok(json_response(200, &json!(app.counters.snapshot_by_user())))
+            }
+            (Method::GET, "counters/refused") => {
+                Ok(json_response(200, &json!(app.counters.refused_by_user())))
             }
             (Method::DELETE, "counters") => {
                 app.counters.reset();

@@ -22,7 +22,12 @@ struct Tables {
     all: BTreeMap<(String, String), u64>,
     /// `user → (verb, resource) → n`.
     by_user: BTreeMap<String, BTreeMap<(String, String), u64>>,
+    /// `user → "verb resource" → n` of requests authorization refused.
+    refused: BTreeMap<String, BTreeMap<String, u64>>,
 }
+
+/// Distinct refusals remembered per user; beyond it they are counted under `(more)`.
+const REFUSALS_KEPT: usize = 1000;
 
 impl Counters {
     fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -71,6 +76,30 @@ impl Counters {
         })
     }
 
+    /// Counts a request authorization refused (RBAC, impersonation, escalation):
+    /// `what` is `"verb resource"` (`"create configmaps"`, `"get /metrics"`).
+    pub fn record_refused(&self, user: &str, what: &str) {
+        let mut t = self.tables();
+        let mine = t.refused.entry(user.to_string()).or_default();
+        let key = if mine.len() >= REFUSALS_KEPT && !mine.contains_key(what) {
+            "(more)".to_string()
+        } else {
+            what.to_string()
+        };
+        *mine.entry(key).or_default() += 1;
+    }
+
+    /// What authorization refused `user` so far (`"verb resource" → n`): empty for a
+    /// component whose RBAC grants everything it does.
+    pub fn refused(&self, user: &str) -> BTreeMap<String, u64> {
+        self.tables().refused.get(user).cloned().unwrap_or_default()
+    }
+
+    /// Every refusal so far, per user.
+    pub fn refused_by_user(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        self.tables().refused.clone()
+    }
+
     /// All counts per user: `user → "verb resource" → n`.
     pub fn snapshot_by_user(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
         self.tables()
@@ -115,6 +144,7 @@ impl Counters {
         let mut t = self.tables();
         t.all.clear();
         t.by_user.clear();
+        t.refused.clear();
     }
 }
 

@@ -116,7 +116,13 @@ fn impersonate(
     headers: &axum::http::HeaderMap,
 ) -> Result<UserInfo, ApiError> {
     use crate::auth::impersonate::{Refusal, resolve};
-    resolve(user, headers, |attrs| gate.authorize(&app.store, attrs)).map_err(|r| match r {
+    let allowed = |attrs: &Attributes| {
+        gate.authorize(&app.store, attrs).inspect_err(|_| {
+            app.counters
+                .record_refused(&attrs.user.name, &refused_what(attrs));
+        })
+    };
+    resolve(user, headers, allowed).map_err(|r| match r {
         Refusal::Forbidden(status) => ApiError::from_status(&status),
         Refusal::NoUser(why) => ApiError::new(
             500,
@@ -132,8 +138,27 @@ fn authorize(app: &App, attrs: impl FnOnce() -> Attributes) -> Result<(), ApiErr
         return Ok(());
     };
     let attrs = attrs();
-    gate.authorize(&app.store, &attrs)
-        .map_err(|status| ApiError::from_status(&status))
+    gate.authorize(&app.store, &attrs).map_err(|status| {
+        app.counters
+            .record_refused(&attrs.user.name, &refused_what(&attrs));
+        ApiError::from_status(&status)
+    })
+}
+
+/// How [`crate::counters::Counters::record_refused`] names a refused request:
+/// `"create configmaps"`, `"patch packages/status.packages.hoist.dev"`, `"get /metrics"`.
+pub fn refused_what(attrs: &Attributes) -> String {
+    if !attrs.resource_request {
+        return format!("{} {}", attrs.verb, attrs.path);
+    }
+    let mut resource = attrs.resource.clone();
+    if !attrs.subresource.is_empty() {
+        resource = format!("{resource}/{}", attrs.subresource);
+    }
+    if !attrs.api_group.is_empty() {
+        resource = format!("{resource}.{}", attrs.api_group);
+    }
+    format!("{} {resource}", attrs.verb)
 }
 
 async fn dispatch(State(app): State<Shared>, req: Request) -> Response {

@@ -335,6 +335,13 @@ async fn a_namespace_admin_cannot_bind_or_write_a_role_that_grants_more_than_it_
         message.contains("{APIGroups:[\"*\"], Resources:[\"*\"], Verbs:[\"*\"]}"),
         "{message}"
     );
+    assert_eq!(
+        cluster
+            .counters()
+            .refused("system:serviceaccount:team-a:lead")
+            .get("escalate rolebindings.rbac.authorization.k8s.io"),
+        Some(&1)
+    );
     assert!(
         Api::<RoleBinding>::namespaced(admin.clone(), "team-a")
             .get_opt("mallory-root")
@@ -528,6 +535,25 @@ async fn impersonation_is_authorized_per_part_and_the_request_runs_as_the_impers
     assert!(
         message.contains("without impersonating a user"),
         "{message}"
+    );
+
+    // Each refusal is remembered for the one refused, whoever it was acting as.
+    let refused = cluster
+        .counters()
+        .refused("system:serviceaccount:team-a:operator");
+    for what in [
+        "impersonate serviceaccounts",
+        "impersonate users",
+        "impersonate groups",
+    ] {
+        assert_eq!(refused.get(what), Some(&1), "{what}: {refused:?}");
+    }
+    assert_eq!(
+        cluster
+            .counters()
+            .refused("system:serviceaccount:team-a:tenant")
+            .get("create configmaps"),
+        Some(&1)
     );
 
     // The counters see who a request ran as: the tenant's list, made by the operator.

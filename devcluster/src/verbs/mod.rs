@@ -66,6 +66,7 @@ impl Ctx<'_> {
         }
         let authorizer = gate.authorizer(&self.app.store);
         let user = user.clone();
+        let app = self.app.clone();
         Some(crate::store::Admission(std::sync::Arc::new(
             move |rt, namespace, object, old| {
                 let write = RbacWrite {
@@ -76,7 +77,13 @@ impl Ctx<'_> {
                 };
                 authorizer
                     .authorize_write(&user, &write)
-                    .map_err(|refused| ApiError::from_status(&refused.to_status()))
+                    .map_err(|refused| {
+                        if refused.code() == 403 {
+                            let what = format!("escalate {}.{RBAC_GROUP}", rt.plural);
+                            app.counters.record_refused(&user.name, &what);
+                        }
+                        ApiError::from_status(&refused.to_status())
+                    })
             },
         )))
     }
