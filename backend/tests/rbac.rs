@@ -59,14 +59,48 @@ fn used(counters: &std::collections::BTreeMap<String, u64>) -> BTreeSet<Grant> {
         .collect()
 }
 
+/// devcluster enforcing RBAC, with the sample repository, namespaces team-a and
+/// hoist-system, and the grants of `files` in `deploy/` created as written. The client
+/// is the admin's; keep the repository alive for the test.
+async fn enforcing(
+    files: &[&str],
+) -> (
+    devcluster::DevCluster,
+    kube::Client,
+    hoist::demo::samples::SampleRepository,
+) {
+    let (c, admin) = cluster_with_rbac().await;
+    let samples = hoist::demo::samples::SampleRepository::start()
+        .await
+        .expect("sample repository");
+    samples.register(&admin).await.expect("registered");
+    for ns in ["team-a", "hoist-system"] {
+        hoist::demo::seed::namespace(&admin, ns)
+            .await
+            .expect("namespace");
+    }
+    apply_deploy_rbac(&admin, files).await;
+    (c, admin, samples)
+}
+
+/// What authorization refused `user`, with what it asked for: empty when its grants
+/// cover everything it did.
+fn refusals(c: &devcluster::DevCluster, user: &str) -> std::collections::BTreeMap<String, u64> {
+    c.counters().refused(user)
+}
+
+const DASHBOARD: &str = "system:serviceaccount:hoist-system:hoist-dashboard";
+const OPERATOR: &str = "system:serviceaccount:hoist-system:hoist-operator";
+
 #[tokio::test]
 async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
-    let (c, client, _samples) = cluster_with_samples().await;
-    hoist::demo::seed::namespace(&client, "hoist-system")
-        .await
-        .expect("namespace");
+    // The dashboard runs as its ServiceAccount, bound exactly as deploy/rbac.yaml binds
+    // it, on a devcluster that enforces RBAC: a request it makes without a grant is
+    // refused there (and counted), a grant it never uses fails the comparison below.
+    let (c, admin, _samples) = enforcing(&["rbac.yaml"]).await;
+    let client = service_account_client(&c, &admin, "hoist-system", "hoist-dashboard").await;
     // A member cluster to remove from the Clusters page (made by an admin, uncounted).
-    kube::Api::<hoist::types::Cluster>::namespaced(client.clone(), "hoist-system")
+    kube::Api::<hoist::types::Cluster>::namespaced(admin.clone(), "hoist-system")
         .create(
             &Default::default(),
             &hoist::types::Cluster::new(
@@ -159,8 +193,14 @@ async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
     })
     .await
     .expect("removed");
+    assert!(
+        refusals(&c, DASHBOARD).is_empty(),
+        "refused: {:?}",
+        refusals(&c, DASHBOARD)
+    );
     // devcluster counts events.k8s.io Events under the core store they share.
-    let used: BTreeSet<Grant> = used(&c.counters().snapshot())
+    let by_user = c.counters().snapshot_by_user();
+    let used: BTreeSet<Grant> = used(by_user.get(DASHBOARD).expect("the dashboard's requests"))
         .into_iter()
         .map(|(g, r, v)| {
             if g.is_empty() && r == "events" {
@@ -191,10 +231,11 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     use kube::api::{Api, DeleteParams, PostParams};
     use std::time::Duration;
 
-    let (c, client, _samples) = cluster_with_samples().await;
-    hoist::demo::seed::namespace(&client, "hoist-system")
-        .await
-        .expect("namespace");
+    // The operator runs as its ServiceAccount, bound exactly as deploy/operator.yaml
+    // binds it, on a devcluster that enforces RBAC; the test acts as the admin.
+    let (c, client, _samples) = enforcing(&["operator.yaml"]).await;
+    let operator_client =
+        service_account_client(&c, &client, "hoist-system", "hoist-operator").await;
     // A member cluster, registered before the count starts, as `hoist cluster add` does
     // (so its removal deletes the kubeconfig Secret made for it).
     let member = devcluster::DevCluster::start(Default::default())
@@ -234,7 +275,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     sink.set("/events", common::repo_server::Reply::Body(String::new()));
     c.counters().reset();
     let repositories = operator::watch_repositories(
-        &client,
+        &operator_client,
         hoist::repo::fetch::FetchOptions::default(),
         "hoist-system",
     );
@@ -262,7 +303,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         }),
     };
     let task = tokio::spawn(operator::run(
-        client.clone(),
+        operator_client.clone(),
         repositories.clientset.clone(),
         OperatorOptions::default(),
         run,
@@ -275,6 +316,15 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         .create(
             &PostParams::default(),
             &package("metrics-agent", "v2.0.1+3"),
+        )
+        .await
+        .expect("create");
+    // A cluster-scoped package with a cluster-scoped dependency: the operator creates
+    // the ClusterPackage cert-issuer for it, and deletes it with it.
+    cluster
+        .create(
+            &PostParams::default(),
+            &package("ingress-gateway", "v0.9.2+1"),
         )
         .await
         .expect("create");
@@ -329,7 +379,12 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         "guestbook",
         move |p: Option<&Package>| ready(p.and_then(|p| p.status.as_ref())),
     );
-    let both = async { tokio::join!(waits.0, waits.1, guestbook) };
+    let gateway = kube::runtime::wait::await_condition(
+        cluster.clone(),
+        "ingress-gateway",
+        move |p: Option<&hoist::types::ClusterPackage>| ready(p.and_then(|p| p.status.as_ref())),
+    );
+    let both = async { tokio::join!(waits.0, waits.1, guestbook, gateway) };
     let _ = tokio::time::timeout(PATIENCE, both)
         .await
         .expect("both Ready in time");
@@ -386,10 +441,12 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     // Its usage is delivered (the relay records the acknowledgement).
     sink.until("a delivered usage period", |s| s.hits("/events") >= 1)
         .await;
-    cluster
-        .delete("metrics-agent", &DeleteParams::default())
-        .await
-        .expect("delete");
+    for name in ["metrics-agent", "ingress-gateway"] {
+        cluster
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+    }
     for name in ["guestbook", "site"] {
         namespaced
             .delete(name, &DeleteParams::default())
@@ -408,6 +465,12 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
                 "site",
                 |p: Option<&Package>| p.is_none()
             ),
+            // ingress-gateway's own dependency goes with it.
+            kube::runtime::wait::await_condition(
+                cluster.clone(),
+                "cert-issuer",
+                |p: Option<&hoist::types::ClusterPackage>| p.is_none()
+            ),
             // guestbook's own dependency goes with it (the operator deletes it).
             kube::runtime::wait::await_condition(
                 namespaced.clone(),
@@ -424,14 +487,17 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         .await
         .expect("stops in time");
 
+    assert!(
+        refusals(&c, OPERATOR).is_empty(),
+        "refused: {:?}",
+        refusals(&c, OPERATOR)
+    );
     // devcluster counts events.k8s.io Events under the core store they share, and a
-    // /status write under its resource. (The test's own creates and deletes of packages
-    // count too; the operator makes its own, for guestbook's redis-cache.)
-    let used: BTreeSet<Grant> = used(&c.counters().snapshot())
+    // /status write under its resource. Only the operator's own requests count.
+    let by_user = c.counters().snapshot_by_user();
+    let used: BTreeSet<Grant> = used(by_user.get(OPERATOR).expect("the operator's requests"))
         .into_iter()
         .filter(|(_, r, _)| r != "discovery")
-        // The test's own delete of the member Cluster (the operator deletes none).
-        .filter(|(g, r, v)| !(g == "fleet.hoist.dev" && r == "clusters" && v == "delete"))
         .map(|(g, r, v)| {
             if g.is_empty() && r == "events" {
                 ("events.k8s.io".into(), r, v)

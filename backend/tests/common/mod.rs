@@ -218,3 +218,84 @@ pub async fn run_hoist(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, St
     );
     (out.status.success(), text)
 }
+
+/// devcluster with authentication and RBAC on (HTTPS with its own CA; `client` is its
+/// admin, in `system:masters`) and the CRDs.
+pub async fn cluster_with_rbac() -> (DevCluster, Client) {
+    let cluster = DevCluster::start(devcluster::Options {
+        auth: Some(devcluster::AuthOptions {
+            anonymous: false,
+            token_file: None,
+        }),
+        ..Default::default()
+    })
+    .await
+    .expect("devcluster");
+    let client = cluster.client().expect("client");
+    hoist::demo::install_crds(&client).await.expect("CRDs");
+    (cluster, client)
+}
+
+/// Creates, as the admin, the ServiceAccounts, Roles, ClusterRoles and bindings in
+/// `deploy/{file}` for each of `files`, exactly as written (other kinds are skipped).
+pub async fn apply_deploy_rbac(admin: &Client, files: &[&str]) {
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    for file in files {
+        let path = format!("{}/../deploy/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the deploy file exists");
+        for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+            let doc: serde_json::Value =
+                serde::Deserialize::deserialize(doc).expect("each document parses");
+            let kind = doc["kind"].as_str().unwrap_or("");
+            let (group, plural) = match kind {
+                "ServiceAccount" => ("", "serviceaccounts"),
+                "Role" => ("rbac.authorization.k8s.io", "roles"),
+                "ClusterRole" => ("rbac.authorization.k8s.io", "clusterroles"),
+                "RoleBinding" => ("rbac.authorization.k8s.io", "rolebindings"),
+                "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "clusterrolebindings"),
+                _ => continue,
+            };
+            let ar = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, "v1", kind),
+                plural,
+            );
+            let obj: DynamicObject = serde_json::from_value(doc.clone()).expect("an object");
+            let api: Api<DynamicObject> = match doc["metadata"]["namespace"].as_str() {
+                Some(ns) => Api::namespaced_with(admin.clone(), ns, &ar),
+                None => Api::all_with(admin.clone(), &ar),
+            };
+            api.create(&PostParams::default(), &obj)
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {kind}: {e}"));
+        }
+    }
+}
+
+/// A client of `cluster` that is the ServiceAccount `ns/name`, with a token from
+/// TokenRequest (an hour long).
+pub async fn service_account_client(
+    cluster: &DevCluster,
+    admin: &Client,
+    ns: &str,
+    name: &str,
+) -> Client {
+    use k8s_openapi::api::authentication::v1::TokenRequest;
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let req: TokenRequest = serde_json::from_value(serde_json::json!({
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 3600}
+    }))
+    .expect("a TokenRequest");
+    let token = Api::<ServiceAccount>::namespaced(admin.clone(), ns)
+        .create_token_request(name, &PostParams::default(), &req)
+        .await
+        .expect("a token")
+        .status
+        .and_then(|s| s.token)
+        .expect("status.token");
+    let mut config = kube::Config::new(cluster.url().parse().expect("url"));
+    config.auth_info.token = Some(token.into());
+    config.root_cert = cluster.ca_der().map(|der| vec![der.to_vec()]);
+    Client::try_from(config).expect("client")
+}
