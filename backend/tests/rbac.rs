@@ -564,3 +564,39 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         "broad verbs never used: {broad_unused:?}"
     );
 }
+
+#[tokio::test]
+async fn the_preview_needs_dashboard_preview_yaml_and_works_as_the_dashboard_with_it() {
+    let (c, admin, _samples) = enforcing(&["rbac.yaml"]).await;
+    let client = service_account_client(&c, &admin, "hoist-system", "hoist-dashboard").await;
+    let running = backend(&client, options()).await;
+    running.ready().await;
+    let mut g = grpc(&running).await;
+    let request = || pb::PreviewRequest {
+        install: Some(pb::InstallRequest {
+            package: "redis-cache".into(),
+            namespace: "team-a".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // Without the optional grant: refused by the API server, said with the remedy.
+    let refused = g.preview(request()).await.expect_err("no dry-run rights");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused}");
+    assert!(
+        refused.message().contains("deploy/dashboard-preview.yaml"),
+        "{refused}"
+    );
+    assert!(!refusals(&c, DASHBOARD).is_empty());
+
+    // With it, exactly as written: the plan, and no further refusal.
+    apply_deploy_rbac(&admin, &["dashboard-preview.yaml"]).await;
+    c.counters().reset();
+    let plan = g.preview(request()).await.expect("a plan").into_inner();
+    assert!(plan.steps.iter().any(|s| s.action == "create"), "{plan:?}");
+    assert!(
+        refusals(&c, DASHBOARD).is_empty(),
+        "refused: {:?}",
+        refusals(&c, DASHBOARD)
+    );
+}
