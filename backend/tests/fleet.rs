@@ -208,6 +208,20 @@ async fn a_replaced_member_closes_its_record_and_opens_another() {
     .expect("a new member on the same address");
     let new_identity = member_identity(&fresh).await;
     assert_ne!(old_identity, new_identity);
+    // Its credentials are new too (its own CA and admin token): the kubeconfig Secret
+    // is updated, as whoever replaced the cluster would.
+    let secret = Secret {
+        string_data: Some([("value".to_string(), fresh.kubeconfig())].into()),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .patch(
+            "beta-kubeconfig",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&secret),
+        )
+        .await
+        .expect("the new kubeconfig");
     wait(&clusters, "beta", "the new identity", |c| {
         c.status
             .as_ref()

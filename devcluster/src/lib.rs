@@ -103,7 +103,8 @@ impl Default for Options {
             bookmark_interval: Duration::from_secs(5),
             body_limit: 3 * 1024 * 1024,
             workloads: Some(Duration::from_millis(100)),
-            auth: None,
+            // As a real cluster: who asks is authenticated, what they do authorized.
+            auth: Some(AuthOptions::default()),
         }
     }
 }
@@ -199,10 +200,13 @@ impl DevCluster {
                 reason: e.to_string(),
             })?;
             ca = Some((identity.ca_pem.clone(), identity.ca_der.clone()));
-            let listener = auth::tls::TlsListener {
-                tcp: listener,
-                acceptor: identity.acceptor,
-            };
+            let listener =
+                auth::tls::TlsListener::new(listener, identity.acceptor).map_err(|e| {
+                    StartError::Bind {
+                        addr: opts.listen.to_string(),
+                        source: e,
+                    }
+                })?;
             tasks.push(tokio::spawn(async move {
                 let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
                     let _ = until.wait_for(|s| *s).await;

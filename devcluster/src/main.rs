@@ -39,16 +39,16 @@ enum Command {
         /// writers give them.
         #[arg(long)]
         no_workloads: bool,
-        /// Authenticate (bearer tokens; the kubeconfig carries the admin's) and
-        /// authorize by RBAC, as kube-apiserver does.
+        /// Serve plain HTTP and let every request do everything: no authentication,
+        /// no RBAC (by default devcluster authenticates bearer tokens over HTTPS, the
+        /// kubeconfig carrying the admin's, and authorizes by RBAC, as kube-apiserver).
         #[arg(long)]
-        rbac: bool,
-        /// With --rbac: let requests without credentials in as system:anonymous.
-        #[arg(long, requires = "rbac")]
+        no_rbac: bool,
+        /// Let requests without credentials in as system:anonymous.
+        #[arg(long, conflicts_with = "no_rbac")]
         anonymous: bool,
-        /// With --rbac: extra static users, kube-apiserver's CSV
-        /// (token,user,uid,"group1,group2").
-        #[arg(long, requires = "rbac")]
+        /// Extra static users, kube-apiserver's CSV (token,user,uid,"group1,group2").
+        #[arg(long, conflicts_with = "no_rbac")]
         token_file: Option<PathBuf>,
     },
 }
@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
         history,
         workload_delay_ms,
         no_workloads,
-        rbac,
+        no_rbac,
         anonymous,
         token_file,
     } = Cli::parse().command;
@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
         state_file: state,
         history_limit: history,
         workloads: (!no_workloads).then(|| std::time::Duration::from_millis(workload_delay_ms)),
-        auth: rbac.then_some(devcluster::AuthOptions {
+        auth: (!no_rbac).then_some(devcluster::AuthOptions {
             anonymous,
             token_file,
         }),

@@ -209,6 +209,8 @@ pub struct State {
     /// Set by an apply whose configuration was already pruned: what it writes is made
     /// only of checked parts, so the write does not walk the schema again.
     fields_checked: bool,
+    /// Bumped by every committed change to an object of `rbac.authorization.k8s.io`.
+    rbac_changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Who a write is from: the field manager (`fieldManager`, else the client's user
@@ -259,6 +261,8 @@ impl Default for Writer {
 /// The store, shared by every request.
 pub struct Store {
     state: Mutex<State>,
+    /// Counts changes to RBAC objects (see [`Store::rbac_changes`]).
+    rbac_changes: Arc<std::sync::atomic::AtomicU64>,
     /// Woken after each write so the persister can save (see [`crate::persist`]).
     pub changed: Notify,
 }
@@ -274,7 +278,9 @@ pub struct WriteOpts {
 
 impl Store {
     pub fn new(history_limit: usize) -> Self {
+        let rbac_changes = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut state = State {
+            rbac_changes: rbac_changes.clone(),
             rv: 0,
             registry: Registry::with_builtins(),
             kinds: HashMap::new(),
@@ -301,8 +307,16 @@ impl Store {
         }
         Self {
             state: Mutex::new(state),
+            rbac_changes,
             changed: Notify::new(),
         }
+    }
+
+    /// How many changes to Roles, ClusterRoles and bindings were committed so far, read
+    /// without the store's lock: a cache of them is current while this stays put.
+    /// Read it *before* reading the objects, so a change made in between is seen next.
+    pub fn rbac_changes(&self) -> u64 {
+        self.rbac_changes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Locks the state. The lock is never held across an await.
@@ -431,7 +445,23 @@ impl State {
             kind.floor = rv;
             kind.changed = rv;
         }
+        self.rbac_changes
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// Calls `f` with the stored object `ns/name` of `key`, if any, without copying it.
+    pub fn with_object<T>(
+        &self,
+        key: &StoreKey,
+        ns: &str,
+        name: &str,
+        f: impl FnOnce(&Value) -> T,
+    ) -> Option<T> {
+        self.kinds
+            .get(key)
+            .and_then(|k| k.objects.get(&ObjKey::new(ns, name)))
+            .map(|o| f(o))
     }
 
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Result<Obj, ApiError> {
@@ -685,6 +715,11 @@ impl State {
             }
         }
         let _ = kind.tx.send(Signal::Change(change));
+        // After the object is in place: a reader that sees the new count sees it.
+        if rt.group == crate::auth::rbac::RBAC_GROUP {
+            self.rbac_changes
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
         self.dirty = true;
         obj
     }

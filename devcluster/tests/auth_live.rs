@@ -614,8 +614,12 @@ async fn faults_can_single_out_one_user() {
 
 #[tokio::test]
 async fn a_web_page_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_site() {
-    // Without authentication (the default), where a page could otherwise do anything.
-    let (cluster, client) = common::start_with(Options::default()).await;
+    // Without authentication (`--no-rbac`), where a page could otherwise do anything.
+    let (cluster, client) = common::start_with(Options {
+        auth: None,
+        ..Options::default()
+    })
+    .await;
     let send = |host: Option<&str>, origin: Option<&str>| {
         let mut req = axum::http::Request::post("/devcluster/compact");
         if let Some(h) = host {

@@ -4,25 +4,20 @@
 mod common;
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Sends one HTTP/1.1 request and returns the status code and the JSON body.
+/// Sends one HTTP/1.1 request (as the admin) and returns the status code and the JSON body.
 async fn raw(
-    addr: std::net::SocketAddr,
+    c: &devcluster::DevCluster,
     method: &str,
     path: &str,
     content_type: &str,
     body: &[u8],
 ) -> (u16, Value) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
-    s.write_all(head.as_bytes()).await.expect("write head");
-    s.write_all(body).await.expect("write body");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.expect("read");
+    let buf = raw_exchange(c, &head, body).await;
     let text = String::from_utf8_lossy(&buf);
     let code: u16 = text
         .split(' ')
@@ -50,57 +45,36 @@ async fn malformed_and_wrong_typed_bodies_are_rejected_and_change_nothing() {
     let (c, _client) = start().await;
     let rv = c.resource_version();
     assert_status(
-        &raw(c.addr(), "POST", CMS, "application/json", b"{not json").await,
+        &raw(&c, "POST", CMS, "application/json", b"{not json").await,
         400,
         "BadRequest",
     );
     assert_status(
-        &raw(c.addr(), "POST", CMS, "application/json", b"[1,2]").await,
+        &raw(&c, "POST", CMS, "application/json", b"[1,2]").await,
         400,
         "BadRequest",
     );
     assert_status(
-        &raw(c.addr(), "POST", CMS, "text/plain", b"{}").await,
+        &raw(&c, "POST", CMS, "text/plain", b"{}").await,
         415,
         "UnsupportedMediaType",
     );
     let wrong_kind =
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}).to_string();
     assert_status(
-        &raw(
-            c.addr(),
-            "POST",
-            CMS,
-            "application/json",
-            wrong_kind.as_bytes(),
-        )
-        .await,
+        &raw(&c, "POST", CMS, "application/json", wrong_kind.as_bytes()).await,
         400,
         "BadRequest",
     );
     let bad_name = json!({"metadata": {"name": "Not_Valid"}}).to_string();
     assert_status(
-        &raw(
-            c.addr(),
-            "POST",
-            CMS,
-            "application/json",
-            bad_name.as_bytes(),
-        )
-        .await,
+        &raw(&c, "POST", CMS, "application/json", bad_name.as_bytes()).await,
         422,
         "Invalid",
     );
     let other_ns = json!({"metadata": {"name": "x", "namespace": "kube-system"}}).to_string();
     assert_status(
-        &raw(
-            c.addr(),
-            "POST",
-            CMS,
-            "application/json",
-            other_ns.as_bytes(),
-        )
-        .await,
+        &raw(&c, "POST", CMS, "application/json", other_ns.as_bytes()).await,
         400,
         "BadRequest",
     );
@@ -116,7 +90,7 @@ async fn oversized_bodies_are_413() {
     let (c, _client) = start_with(opts).await;
     let big = json!({"metadata": {"name": "x"}, "data": {"k": "v".repeat(4096)}}).to_string();
     assert_status(
-        &raw(c.addr(), "POST", CMS, "application/json", big.as_bytes()).await,
+        &raw(&c, "POST", CMS, "application/json", big.as_bytes()).await,
         413,
         "RequestEntityTooLarge",
     );
@@ -162,7 +136,7 @@ async fn unknown_resources_selectors_and_versions_get_the_right_status() {
         ("DELETE", CMS.to_string(), 405, "MethodNotAllowed"),
     ];
     for (method, path, code, reason) in cases {
-        assert_status(&raw(c.addr(), method, &path, "", b"").await, code, reason);
+        assert_status(&raw(&c, method, &path, "", b"").await, code, reason);
     }
 }
 
@@ -170,7 +144,7 @@ async fn unknown_resources_selectors_and_versions_get_the_right_status() {
 async fn garbage_patches_are_rejected_and_change_nothing() {
     let (c, _client) = start().await;
     let created = raw(
-        c.addr(),
+        &c,
         "POST",
         CMS,
         "application/json",
@@ -180,50 +154,29 @@ async fn garbage_patches_are_rejected_and_change_nothing() {
     assert_eq!(created.0, 201, "{created:?}");
     let path = format!("{CMS}/a");
     assert_status(
-        &raw(c.addr(), "PATCH", &path, "application/json", b"{}").await,
+        &raw(&c, "PATCH", &path, "application/json", b"{}").await,
         415,
         "UnsupportedMediaType",
     );
     assert_status(
-        &raw(
-            c.addr(),
-            "PATCH",
-            &path,
-            "application/merge-patch+json",
-            b"nope",
-        )
-        .await,
+        &raw(&c, "PATCH", &path, "application/merge-patch+json", b"nope").await,
         400,
         "BadRequest",
     );
     assert_status(
-        &raw(
-            c.addr(),
-            "PATCH",
-            &path,
-            "application/json-patch+json",
-            b"{}",
-        )
-        .await,
+        &raw(&c, "PATCH", &path, "application/json-patch+json", b"{}").await,
         400,
         "BadRequest",
     );
     let bad_op = br#"[{"op":"explode","path":"/data"}]"#;
     assert_status(
-        &raw(
-            c.addr(),
-            "PATCH",
-            &path,
-            "application/json-patch+json",
-            bad_op,
-        )
-        .await,
+        &raw(&c, "PATCH", &path, "application/json-patch+json", bad_op).await,
         400,
         "BadRequest",
     );
     assert_status(
         &raw(
-            c.addr(),
+            &c,
             "PATCH",
             &path,
             "application/merge-patch+json",
@@ -248,7 +201,7 @@ async fn invalid_crds_are_rejected_whole() {
     let no_versions = json!({"metadata": {"name": "things.x.dev"}, "spec": {"group": "x.dev", "scope": "Cluster", "names": {"plural": "things", "kind": "Thing"}, "versions": []}});
     assert_status(
         &raw(
-            c.addr(),
+            &c,
             "POST",
             path,
             "application/json",
@@ -261,7 +214,7 @@ async fn invalid_crds_are_rejected_whole() {
     let bad_name = json!({"metadata": {"name": "wrong"}, "spec": {"group": "x.dev", "scope": "Cluster", "names": {"plural": "things", "kind": "Thing"}, "versions": [{"name": "v1", "served": true, "storage": true}]}});
     assert_status(
         &raw(
-            c.addr(),
+            &c,
             "POST",
             path,
             "application/json",
@@ -276,7 +229,7 @@ async fn invalid_crds_are_rejected_whole() {
             .is_empty()
     );
     assert_status(
-        &raw(c.addr(), "GET", "/apis/x.dev/v1/things", "", b"").await,
+        &raw(&c, "GET", "/apis/x.dev/v1/things", "", b"").await,
         404,
         "NotFound",
     );
@@ -288,7 +241,7 @@ async fn admin_endpoint_adds_faults_and_reads_counters() {
     let fault = json!({"verb": "list", "action": {"type": "error", "code": 503, "retry_after": 2}, "times": 1});
     assert_eq!(
         raw(
-            c.addr(),
+            &c,
             "POST",
             "/devcluster/faults",
             "application/json",
@@ -298,21 +251,21 @@ async fn admin_endpoint_adds_faults_and_reads_counters() {
         .0,
         201
     );
-    let (code, body) = raw(c.addr(), "GET", CMS, "", b"").await;
+    let (code, body) = raw(&c, "GET", CMS, "", b"").await;
     assert_eq!(
         (code, body["reason"].as_str()),
         (503, Some("ServiceUnavailable"))
     );
     assert_eq!(
-        raw(c.addr(), "GET", CMS, "", b"").await.0,
+        raw(&c, "GET", CMS, "", b"").await.0,
         200,
         "times: 1 means once"
     );
-    let (_, counters) = raw(c.addr(), "GET", "/devcluster/counters", "", b"").await;
+    let (_, counters) = raw(&c, "GET", "/devcluster/counters", "", b"").await;
     assert_eq!(counters["list configmaps"], 2);
     assert_status(
         &raw(
-            c.addr(),
+            &c,
             "POST",
             "/devcluster/faults",
             "application/json",

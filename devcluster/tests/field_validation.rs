@@ -7,29 +7,23 @@ mod common;
 use common::*;
 use kube::api::{Api, Patch, PatchParams, ValidationDirective};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP/1.1 exchange: status code, `Warning` header values, JSON body.
 async fn send(
-    addr: std::net::SocketAddr,
+    c: &devcluster::DevCluster,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, Vec<String>, Value) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "{method} {path} HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.expect("write head");
-    s.write_all(body).await.expect("write body");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.expect("read");
+    let buf = raw_exchange(c, &head, body).await;
     let text = String::from_utf8_lossy(&buf);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let code = head
@@ -61,7 +55,7 @@ async fn strict_refuses_unknown_fields_by_name_and_stores_nothing() {
     let (c, _client) = start().await;
     let rv = c.resource_version();
     let (code, _, body) = send(
-        c.addr(),
+        &c,
         "POST",
         &format!("{CMS}?fieldValidation=Strict"),
         &[JSON],
@@ -81,8 +75,7 @@ async fn strict_refuses_unknown_fields_by_name_and_stores_nothing() {
 #[tokio::test]
 async fn warn_is_the_default_drops_unknown_fields_and_says_so_in_a_warning_header() {
     let (c, _client) = start().await;
-    let (code, warnings, body) =
-        send(c.addr(), "POST", CMS, &[JSON], &cm_with_typo("warned")).await;
+    let (code, warnings, body) = send(&c, "POST", CMS, &[JSON], &cm_with_typo("warned")).await;
     assert_eq!(code, 201, "{body}");
     assert_eq!(warnings, [r#"299 - "unknown field \"dta\"""#]);
     assert!(body.get("dta").is_none(), "dropped from the answer: {body}");
@@ -92,7 +85,7 @@ async fn warn_is_the_default_drops_unknown_fields_and_says_so_in_a_warning_heade
     assert_eq!(stored[0]["data"]["a"], "1");
 
     let (code, warnings, _) = send(
-        c.addr(),
+        &c,
         "POST",
         &format!("{CMS}?fieldValidation=Ignore"),
         &[JSON],
@@ -103,7 +96,7 @@ async fn warn_is_the_default_drops_unknown_fields_and_says_so_in_a_warning_heade
     assert!(warnings.is_empty(), "Ignore says nothing: {warnings:?}");
 
     let (code, _, body) = send(
-        c.addr(),
+        &c,
         "POST",
         &format!("{CMS}?fieldValidation=Loose"),
         &[JSON],
@@ -165,7 +158,7 @@ async fn custom_resources_are_pruned_by_their_crd_schema_and_apply_never_owns_a_
 async fn openapi_v3_lists_each_group_version_and_describes_kinds_kubectl_can_validate_against() {
     let (c, client) = start().await;
     install_widget_crd(&client).await;
-    let (code, _, root) = send(c.addr(), "GET", "/openapi/v3", &[], b"").await;
+    let (code, _, root) = send(&c, "GET", "/openapi/v3", &[], b"").await;
     assert_eq!(code, 200);
     for gv in ["api/v1", "apis/apps/v1", "apis/test.hoist.dev/v1"] {
         assert!(
@@ -179,7 +172,7 @@ async fn openapi_v3_lists_each_group_version_and_describes_kinds_kubectl_can_val
         .as_str()
         .expect("url")
         .to_string();
-    let (code, _, doc) = send(c.addr(), "GET", &url, &[], b"").await;
+    let (code, _, doc) = send(&c, "GET", &url, &[], b"").await;
     assert_eq!(code, 200);
     let widget = &doc["components"]["schemas"]["dev.hoist.test.v1.Widget"];
     assert_eq!(
@@ -215,7 +208,7 @@ async fn openapi_v3_lists_each_group_version_and_describes_kinds_kubectl_can_val
     )
     .await
     .expect("patch CRD");
-    let (_, _, again) = send(c.addr(), "GET", "/openapi/v3", &[], b"").await;
+    let (_, _, again) = send(&c, "GET", "/openapi/v3", &[], b"").await;
     assert_ne!(
         again["paths"]["apis/test.hoist.dev/v1"]["serverRelativeURL"]
             .as_str()
@@ -231,7 +224,7 @@ async fn openapi_v3_lists_each_group_version_and_describes_kinds_kubectl_can_val
 #[tokio::test]
 async fn openapi_v2_is_json_and_a_protobuf_only_client_gets_406() {
     let (c, _client) = start().await;
-    let (code, _, v2) = send(c.addr(), "GET", "/openapi/v2", &[], b"").await;
+    let (code, _, v2) = send(&c, "GET", "/openapi/v2", &[], b"").await;
     assert_eq!(code, 200);
     assert_eq!(v2["swagger"], "2.0");
     let deployment = &v2["definitions"]["io.k8s.api.apps.v1.Deployment"];
@@ -243,19 +236,19 @@ async fn openapi_v2_is_json_and_a_protobuf_only_client_gets_406() {
         "Accept",
         "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
     );
-    let (code, _, body) = send(c.addr(), "GET", "/openapi/v2", &[pb], b"").await;
+    let (code, _, body) = send(&c, "GET", "/openapi/v2", &[pb], b"").await;
     assert_eq!(
         (code, body["reason"].as_str()),
         (406, Some("NotAcceptable"))
     );
     let only_pb = ("Accept", "application/vnd.kubernetes.protobuf");
-    let (code, _, body) = send(c.addr(), "GET", CMS, &[only_pb], b"").await;
+    let (code, _, body) = send(&c, "GET", CMS, &[only_pb], b"").await;
     assert_eq!((code, body["kind"].as_str()), (406, Some("Status")));
     let both = (
         "Accept",
         "application/vnd.kubernetes.protobuf, application/json",
     );
-    let (code, _, _) = send(c.addr(), "GET", CMS, &[both], b"").await;
+    let (code, _, _) = send(&c, "GET", CMS, &[both], b"").await;
     assert_eq!(
         code, 200,
         "JSON among the accepted types is answered in JSON"

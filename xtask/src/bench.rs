@@ -7,6 +7,7 @@ use std::process::Command;
 /// `(package, bench target)` in the order they appear in the document.
 const BENCHES: &[(&str, &str)] = &[
     ("devcluster", "api"),
+    ("devcluster", "auth"),
     ("hoist", "dashboard"),
     ("hoist", "catalogue"),
     ("hoist", "operator"),

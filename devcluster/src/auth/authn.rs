@@ -733,16 +733,16 @@ fn ensure_crypto_provider() -> Result<(), SetupError> {
 /// Signature-verified claims by SHA-256 of the token, for [`CACHE_TTL_SECONDS`].
 #[derive(Default)]
 struct TokenCache {
-    entries: HashMap<[u8; 32], (i64, Claims)>,
+    entries: HashMap<[u8; 32], (i64, Arc<Claims>)>,
 }
 
 impl TokenCache {
-    fn get(&self, key: &[u8; 32], now: i64) -> Option<Claims> {
+    fn get(&self, key: &[u8; 32], now: i64) -> Option<Arc<Claims>> {
         let (at, claims) = self.entries.get(key)?;
         (now >= *at && now - *at < CACHE_TTL_SECONDS).then(|| claims.clone())
     }
 
-    fn insert(&mut self, key: [u8; 32], now: i64, claims: Claims) {
+    fn insert(&mut self, key: [u8; 32], now: i64, claims: Arc<Claims>) {
         if self.entries.len() >= CACHE_MAX_ENTRIES && !self.entries.contains_key(&key) {
             self.entries
                 .retain(|_, (at, _)| now >= *at && now - *at < CACHE_TTL_SECONDS);
@@ -1058,9 +1058,6 @@ impl Authenticator {
             }
             return Ok(None);
         }
-        if !self.issuer.has_correct_issuer(token) {
-            return Ok(None);
-        }
         let now = (self.clock)();
         let key = token_key(token);
         let cached = self
@@ -1068,10 +1065,13 @@ impl Authenticator {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&key, now);
+        // A cached token passed the issuer check and the signature: the same bytes pass
+        // them again, so neither is redone (nor the token's JSON parsed) on a hit.
         let (claims, fresh) = match cached {
             Some(claims) => (claims, false),
+            None if !self.issuer.has_correct_issuer(token) => return Ok(None),
             None => match self.issuer.verify_signature(token)? {
-                Some(claims) => (claims, true),
+                Some(claims) => (Arc::new(claims), true),
                 None => return Ok(None),
             },
         };
@@ -1362,7 +1362,7 @@ mod tests {
         let mut cache = TokenCache::default();
         for i in 0..(CACHE_MAX_ENTRIES + 50) {
             let key = token_key(&i.to_string());
-            cache.insert(key, T0 + i as i64 / 200, Claims::default());
+            cache.insert(key, T0 + i as i64 / 200, Arc::new(Claims::default()));
         }
         assert_eq!(cache.entries.len(), CACHE_MAX_ENTRIES);
         // The newest entry survived.

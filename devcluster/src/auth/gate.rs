@@ -10,7 +10,8 @@
 //!   asked whether the resource exists (so a refused user learns nothing of what is
 //!   served); a refusal is a 403 with the API server's text.
 //! - The authorizer is a snapshot of the RBAC objects, rebuilt only when one of them
-//!   changed: a request costs four integer comparisons, whatever else was written.
+//!   changed: a request costs one atomic load, whatever else was written, and takes
+//!   the store's lock only to look its ServiceAccount up.
 //!
 //! # Caveats
 //! - Escalation checks on Role and binding writes, impersonation and the review APIs
@@ -20,7 +21,7 @@
 //!   of its own, which the kubeconfig carries ([`super::tls`]).
 
 use super::authn::{self, Authenticator, AuthnError, ServiceAccountState};
-use super::rbac::{Attributes, Authorizer, Decision, UserInfo, forbidden_status};
+use super::rbac::{Attributes, Authorizer, UserInfo, forbidden_status};
 use crate::resources::StoreKey;
 use crate::store::Store;
 use serde_json::Value;
@@ -43,8 +44,8 @@ pub struct Gate {
 
 #[derive(Default)]
 struct Snapshot {
-    /// [`crate::store::State::kind_changed`] of each RBAC kind when the authorizer was built.
-    built_at: [u64; 4],
+    /// [`Store::rbac_changes`] when the authorizer was built.
+    built_at: u64,
     authorizer: Option<Arc<Authorizer>>,
 }
 
@@ -81,34 +82,38 @@ impl Gate {
         if attrs.user.is_master() {
             return Ok(());
         }
-        match self.authorizer(store).authorize(attrs) {
-            Decision::Allow(_) => Ok(()),
-            d @ Decision::NoOpinion(_) => Err(forbidden_status(attrs, d.reason())),
-        }
+        self.authorizer(store)
+            .allows(attrs)
+            .map_err(|reason| forbidden_status(attrs, &reason))
     }
 
     /// The authorizer over the store's RBAC objects as they are now.
     ///
     /// Guarantees: rebuilt only when a Role, ClusterRole or binding changed since the
-    /// last build; otherwise four integer comparisons under the store's lock.
+    /// last build; otherwise one atomic load, without the store's lock.
     pub fn authorizer(&self, store: &Store) -> Arc<Authorizer> {
         let mut snap = self
             .snapshot
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let state = store.lock();
-        let keys = RBAC_KINDS.map(|plural| StoreKey {
-            group: RBAC_GROUP.into(),
-            plural: plural.into(),
-        });
-        let now = [0, 1, 2, 3].map(|i| state.kind_changed(&keys[i]));
+        let now = store.rbac_changes();
         if let Some(a) = &snap.authorizer
             && snap.built_at == now
         {
             return a.clone();
         }
-        let objects: Vec<_> = keys.iter().flat_map(|k| state.objects_of(k)).collect();
-        drop(state);
+        let objects: Vec<_> = {
+            let state = store.lock();
+            RBAC_KINDS
+                .iter()
+                .flat_map(|plural| {
+                    state.objects_of(&StoreKey {
+                        group: RBAC_GROUP.into(),
+                        plural: (*plural).into(),
+                    })
+                })
+                .collect()
+        };
         let authorizer = Arc::new(Authorizer::from_objects(objects.iter().map(|o| &**o)));
         snap.built_at = now;
         snap.authorizer = Some(authorizer.clone());
@@ -116,13 +121,22 @@ impl Gate {
     }
 }
 
+/// The ServiceAccounts' kind in the store.
+static SERVICE_ACCOUNTS: std::sync::LazyLock<StoreKey> = std::sync::LazyLock::new(|| StoreKey {
+    group: String::new(),
+    plural: "serviceaccounts".into(),
+});
+
 /// The ServiceAccount `ns/name` as the authenticator checks it (its uid), if it exists.
+/// One short look under the store's lock, no copy of the object.
 pub fn service_account(store: &Store, ns: &str, name: &str) -> Option<ServiceAccountState> {
     let state = store.lock();
-    let rt = state.registry.get("", "v1", "serviceaccounts")?.clone();
-    let sa = state.get(&rt, ns, name).ok()?;
-    let uid = sa.pointer("/metadata/uid").and_then(Value::as_str)?;
-    Some(ServiceAccountState { uid: uid.into() })
+    let uid = state.with_object(&SERVICE_ACCOUNTS, ns, name, |sa| {
+        sa.pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })??;
+    Some(ServiceAccountState { uid })
 }
 
 /// The 401 answer.

@@ -40,6 +40,6 @@ pub mod gate;
 pub mod impersonate;
 pub mod loopback;
 pub mod rbac;
-pub mod tls;
 pub mod review;
+pub mod tls;
 pub mod token_request;

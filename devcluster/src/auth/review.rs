@@ -51,6 +51,9 @@
 //!   (`metadata` that is not empty) are rendered for the usual fields only.
 //! - A body of another kind is refused with the API server's wording for an unknown
 //!   kind, even when the kind exists elsewhere (upstream then fails to convert it).
+//! - Protobuf bodies (what kubectl's typed clients send) reach [`handle`] as JSON only
+//!   when [`crate::protobuf`] hands review kinds to [`from_protobuf`]; until it does,
+//!   they are its 415.
 
 use super::gate::{Gate, service_account};
 use super::rbac::{Attributes, Decision, PolicyRule, UserInfo, go_quote};
@@ -445,6 +448,258 @@ fn invalid(review: &ReviewType, errors: &[String]) -> ApiError {
         "Invalid",
         format!(".{} \"\" is invalid: {}", review.group, aggregate(errors)),
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// Protobuf bodies: what client-go's typed clients (kubectl auth can-i, kubectl auth
+// whoami) send.
+
+/// The JSON a review kind's protobuf message stands for (`raw`: the `runtime.Unknown`'s
+/// bytes), for [`crate::protobuf::decode`] to hand on; `None` when `kind` in
+/// `api_version` is not a review kind.
+///
+/// Guarantees: every field of the messages is placed (the destructuring makes a field
+/// `k8s-pb` adds a compile error here) but `status`, which the review overwrites, and
+/// `metadata.managedFields`, which the API server replaces; the zero time Go encodes as
+/// an empty `Time` message is `null`, as in JSON. Bytes that are not the message are a
+/// 400.
+pub fn from_protobuf(api_version: &str, kind: &str, raw: &[u8]) -> Option<Result<Value, ApiError>> {
+    let review = SERVED
+        .iter()
+        .find(|r| r.kind == kind && r.api_version() == api_version)?;
+    Some(protobuf_to_json(review, raw))
+}
+
+fn protobuf_to_json(review: &ReviewType, raw: &[u8]) -> Result<Value, ApiError> {
+    use k8s_pb::api::authentication::v1 as authn;
+    use k8s_pb::api::authorization::v1 as authz;
+    use prost::Message;
+    fn parse<M: Message + Default>(kind: &str, raw: &[u8]) -> Result<M, ApiError> {
+        M::decode(raw)
+            .map_err(|e| ApiError::bad_request(format!("the protobuf {kind} is invalid: {e}")))
+    }
+    let kind = review.kind;
+    let object = |metadata: &Option<pb::ObjectMeta>, spec: Option<Value>| {
+        let mut out = Map::new();
+        out.insert(
+            "metadata".into(),
+            metadata.as_ref().map_or_else(|| json!({}), pb::object_meta),
+        );
+        if let Some(spec) = spec {
+            out.insert("spec".into(), spec);
+        }
+        Value::Object(out)
+    };
+    Ok(match review.kind {
+        "TokenReview" => {
+            let authn::TokenReview {
+                metadata,
+                spec,
+                status: _,
+            } = parse(kind, raw)?;
+            let spec = spec.map(|s| {
+                let authn::TokenReviewSpec { token, audiences } = s;
+                json!({"token": token, "audiences": audiences})
+            });
+            object(&metadata, spec)
+        }
+        "SelfSubjectReview" => {
+            let authn::SelfSubjectReview {
+                metadata,
+                status: _,
+            } = parse(kind, raw)?;
+            object(&metadata, None)
+        }
+        "SelfSubjectAccessReview" => {
+            let authz::SelfSubjectAccessReview {
+                metadata,
+                spec,
+                status: _,
+            } = parse(kind, raw)?;
+            let spec = spec.map(|s| {
+                    let authz::SelfSubjectAccessReviewSpec {
+                        resource_attributes,
+                        non_resource_attributes,
+                    } = s;
+                    json!({
+                        "resourceAttributes": resource_attributes.as_ref().map(pb::resource_attributes),
+                        "nonResourceAttributes": non_resource_attributes.as_ref().map(pb::non_resource_attributes),
+                    })
+                });
+            object(&metadata, spec)
+        }
+        "SelfSubjectRulesReview" => {
+            let authz::SelfSubjectRulesReview {
+                metadata,
+                spec,
+                status: _,
+            } = parse(kind, raw)?;
+            let spec = spec.map(|s| {
+                let authz::SelfSubjectRulesReviewSpec { namespace } = s;
+                json!({"namespace": namespace})
+            });
+            object(&metadata, spec)
+        }
+        "LocalSubjectAccessReview" => {
+            let authz::LocalSubjectAccessReview {
+                metadata,
+                spec,
+                status: _,
+            } = parse(kind, raw)?;
+            object(&metadata, spec.as_ref().map(pb::subject_access_review_spec))
+        }
+        _ => {
+            let authz::SubjectAccessReview {
+                metadata,
+                spec,
+                status: _,
+            } = parse(kind, raw)?;
+            object(&metadata, spec.as_ref().map(pb::subject_access_review_spec))
+        }
+    })
+}
+
+/// The messages the review kinds share, as JSON.
+mod pb {
+    use k8s_pb::api::authorization::v1 as authz;
+    use k8s_pb::apimachinery::pkg::apis::meta::v1 as meta;
+    pub use meta::ObjectMeta;
+    use serde_json::{Value, json};
+
+    pub fn object_meta(m: &ObjectMeta) -> Value {
+        let ObjectMeta {
+            name,
+            generate_name,
+            namespace,
+            self_link,
+            uid,
+            resource_version,
+            generation,
+            creation_timestamp,
+            deletion_timestamp,
+            deletion_grace_period_seconds,
+            labels,
+            annotations,
+            owner_references,
+            finalizers,
+            managed_fields: _,
+        } = m;
+        let owners: Vec<Value> = owner_references
+            .iter()
+            .map(|o| {
+                let meta::OwnerReference {
+                    api_version,
+                    kind,
+                    name,
+                    uid,
+                    controller,
+                    block_owner_deletion,
+                } = o;
+                json!({"apiVersion": api_version, "kind": kind, "name": name, "uid": uid,
+                    "controller": controller, "blockOwnerDeletion": block_owner_deletion})
+            })
+            .collect();
+        json!({
+            "name": name, "generateName": generate_name, "namespace": namespace,
+            "selfLink": self_link, "uid": uid, "resourceVersion": resource_version,
+            "generation": generation,
+            "creationTimestamp": creation_timestamp.as_ref().and_then(time),
+            "deletionTimestamp": deletion_timestamp.as_ref().and_then(time),
+            "deletionGracePeriodSeconds": deletion_grace_period_seconds,
+            "labels": labels, "annotations": annotations, "ownerReferences": owners,
+            "finalizers": finalizers,
+        })
+    }
+
+    /// `metav1.Time`: Go marshals the zero time as an empty message.
+    fn time(t: &meta::Time) -> Option<Value> {
+        let meta::Time { seconds, nanos: _ } = t;
+        let at = chrono::DateTime::from_timestamp((*seconds)?, 0)?;
+        Some(json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+    }
+
+    pub fn subject_access_review_spec(s: &authz::SubjectAccessReviewSpec) -> Value {
+        let authz::SubjectAccessReviewSpec {
+            resource_attributes,
+            non_resource_attributes,
+            user,
+            groups,
+            extra,
+            uid,
+        } = s;
+        let extra: serde_json::Map<String, Value> = extra
+            .iter()
+            .map(|(k, v)| {
+                let authz::ExtraValue { items } = v;
+                (k.clone(), json!(items))
+            })
+            .collect();
+        json!({
+            "resourceAttributes": resource_attributes.as_ref().map(self::resource_attributes),
+            "nonResourceAttributes": non_resource_attributes.as_ref().map(self::non_resource_attributes),
+            "user": user, "groups": groups, "extra": extra, "uid": uid,
+        })
+    }
+
+    pub fn resource_attributes(r: &authz::ResourceAttributes) -> Value {
+        let authz::ResourceAttributes {
+            namespace,
+            verb,
+            group,
+            version,
+            resource,
+            subresource,
+            name,
+            field_selector,
+            label_selector,
+        } = r;
+        let field_selector = field_selector.as_ref().map(|f| {
+            let authz::FieldSelectorAttributes {
+                raw_selector,
+                requirements,
+            } = f;
+            let requirements: Vec<Value> = requirements
+                .iter()
+                .map(|r| {
+                    let meta::FieldSelectorRequirement {
+                        key,
+                        operator,
+                        values,
+                    } = r;
+                    json!({"key": key, "operator": operator, "values": values})
+                })
+                .collect();
+            json!({"rawSelector": raw_selector, "requirements": requirements})
+        });
+        let label_selector = label_selector.as_ref().map(|l| {
+            let authz::LabelSelectorAttributes {
+                raw_selector,
+                requirements,
+            } = l;
+            let requirements: Vec<Value> = requirements
+                .iter()
+                .map(|r| {
+                    let meta::LabelSelectorRequirement {
+                        key,
+                        operator,
+                        values,
+                    } = r;
+                    json!({"key": key, "operator": operator, "values": values})
+                })
+                .collect();
+            json!({"rawSelector": raw_selector, "requirements": requirements})
+        });
+        json!({
+            "namespace": namespace, "verb": verb, "group": group, "version": version,
+            "resource": resource, "subresource": subresource, "name": name,
+            "fieldSelector": field_selector, "labelSelector": label_selector,
+        })
+    }
+
+    pub fn non_resource_attributes(n: &authz::NonResourceAttributes) -> Value {
+        let authz::NonResourceAttributes { path, verb } = n;
+        json!({"path": path, "verb": verb})
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1176,6 +1431,56 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn protobuf_bodies_decode_to_what_json_would_carry() {
+        use k8s_pb::api::authorization::v1 as authz;
+        use k8s_pb::apimachinery::pkg::apis::meta::v1 as meta;
+        use prost::Message;
+        // What kubectl auth can-i sends: the zero creation time as an empty message.
+        let sent = authz::SelfSubjectAccessReview {
+            metadata: Some(meta::ObjectMeta {
+                creation_timestamp: Some(meta::Time::default()),
+                ..Default::default()
+            }),
+            spec: Some(authz::SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(authz::ResourceAttributes {
+                    namespace: Some("team-a".into()),
+                    verb: Some("create".into()),
+                    resource: Some("configmaps".into()),
+                    ..Default::default()
+                }),
+                non_resource_attributes: None,
+            }),
+            status: Some(authz::SubjectAccessReviewStatus {
+                allowed: Some(false),
+                ..Default::default()
+            }),
+        };
+        let review = find(AUTHORIZATION, "v1", "selfsubjectaccessreviews").expect("served");
+        let json = from_protobuf(
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            &sent.encode_to_vec(),
+        )
+        .expect("a review kind")
+        .expect("decoded");
+        assert_eq!(
+            decode(review, &json).expect("well-formed"),
+            json!({"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {"creationTimestamp": null},
+                "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "create", "resource": "configmaps"}}})
+        );
+        assert!(from_protobuf("v1", "ConfigMap", &[]).is_none());
+        let e = from_protobuf(
+            "authorization.k8s.io/v1",
+            "SubjectAccessReview",
+            &[0xff, 0xff],
+        )
+        .expect("a review kind")
+        .expect_err("not a message");
+        assert_eq!(e.code, 400);
     }
 
     #[test]

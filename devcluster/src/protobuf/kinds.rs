@@ -43,7 +43,8 @@ pub fn to_json(api_version: &str, kind: &str, raw: &[u8]) -> Result<Value, ApiEr
         ("authentication.k8s.io/v1", "TokenRequest") => {
             decode::<authentication::TokenRequest>(kind, raw)
         }
-        _ => Err(unsupported(format!("{kind} ({api_version})"))),
+        _ => crate::auth::review::from_protobuf(api_version, kind, raw)
+            .unwrap_or_else(|| Err(unsupported(format!("{kind} ({api_version})")))),
     }
 }
 

@@ -2,14 +2,21 @@
 //!
 //! These are the legacy (non-aggregated) documents that kube-rs' `Discovery::run()` and
 //! kubectl read. A group with no versions is never listed (kube-rs treats it as an error).
+//!
+//! When the server authenticates (`app.gate`), what only then is served is listed too:
+//! the review kinds of [`crate::auth::review::SERVED`] (`authentication.k8s.io` and
+//! `authorization.k8s.io`, verbs `create` only, as the API server lists them) and the
+//! `serviceaccounts/token` subresource (`TokenRequest`). Without it, none of them is.
 
+use crate::auth::review::{self, ReviewType};
 use crate::error::ApiError;
-use crate::resources::ResourceType;
+use crate::resources::{Registry, ResourceType};
 use crate::route::Target;
 use crate::server::{App, json_response};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 const VERBS: [&str; 7] = [
     "create", "delete", "get", "list", "patch", "update", "watch",
@@ -41,15 +48,14 @@ pub fn handle(app: &App, target: &Target, headers: &HeaderMap) -> Result<Respons
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
         }),
         Target::Groups => {
-            let groups: Vec<Value> = registry
-                .groups()
+            let groups: Vec<Value> = served_groups(app, registry)
                 .iter()
                 .map(|(g, vs)| group_doc(g, vs))
                 .collect();
             json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
         }
         Target::Group(g) => {
-            let groups = registry.groups();
+            let groups = served_groups(app, registry);
             let vs = groups
                 .get(g)
                 .ok_or_else(|| ApiError::no_route(&format!("/apis/{g}")))?;
@@ -59,12 +65,18 @@ pub fn handle(app: &App, target: &Target, headers: &HeaderMap) -> Result<Respons
             doc
         }
         Target::Resources { group, version } => {
-            if !registry.has_group_version(group, version) {
+            let auth = app.gate.is_some();
+            let reviews: Vec<&ReviewType> = review::SERVED
+                .iter()
+                .filter(|r| auth && r.group == group && r.version == version)
+                .collect();
+            if !registry.has_group_version(group, version) && reviews.is_empty() {
                 return Err(ApiError::no_route(&format!("{group}/{version}")));
             }
             let resources: Vec<Value> = registry
                 .in_group_version(group, version)
-                .flat_map(resource_entries)
+                .flat_map(|t| resource_entries(t, auth))
+                .chain(reviews.into_iter().map(review_entry))
                 .collect();
             let gv = if group.is_empty() {
                 version.clone()
@@ -78,7 +90,31 @@ pub fn handle(app: &App, target: &Target, headers: &HeaderMap) -> Result<Respons
     Ok(json_response(200, &body))
 }
 
-fn resource_entries(t: &ResourceType) -> Vec<Value> {
+/// The groups served, with their versions: the registry's, and the review groups when
+/// the server authenticates.
+fn served_groups(app: &App, registry: &Registry) -> BTreeMap<String, Vec<String>> {
+    let mut groups = registry.groups();
+    if app.gate.is_some() {
+        for r in review::SERVED {
+            let versions = groups.entry(r.group.to_string()).or_default();
+            if !versions.iter().any(|v| v == r.version) {
+                versions.push(r.version.to_string());
+            }
+        }
+    }
+    groups
+}
+
+/// A review kind: created, never stored, so `create` is its only verb.
+fn review_entry(r: &ReviewType) -> Value {
+    json!({
+        "name": r.plural, "singularName": r.singular(), "namespaced": r.namespaced,
+        "kind": r.kind, "verbs": ["create"],
+    })
+}
+
+/// `auth`: whether the server authenticates (and so serves `serviceaccounts/token`).
+fn resource_entries(t: &ResourceType, auth: bool) -> Vec<Value> {
     let mut out = vec![json!({
         "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
         "verbs": VERBS, "shortNames": t.short_names,
@@ -94,6 +130,13 @@ fn resource_entries(t: &ResourceType) -> Vec<Value> {
             "name": format!("{}/scale", t.plural), "singularName": "", "namespaced": t.namespaced,
             "group": "autoscaling", "version": "v1", "kind": "Scale",
             "verbs": ["get", "patch", "update"],
+        }));
+    }
+    if auth && t.group.is_empty() && t.plural == "serviceaccounts" {
+        out.push(json!({
+            "name": "serviceaccounts/token", "singularName": "", "namespaced": t.namespaced,
+            "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest",
+            "verbs": ["create"],
         }));
     }
     out

@@ -149,3 +149,49 @@ pub async fn converge(
         );
     }
 }
+
+/// One raw HTTP/1.1 exchange with `cluster`, as the admin: `head` is the request line
+/// and headers without `Host` or `Authorization` (ending in `\r\n`), sent over TLS
+/// trusting the cluster's CA when it serves HTTPS. Nothing between the test and the
+/// server cleans the request up. Returns the whole answer.
+pub async fn raw_exchange(cluster: &DevCluster, head: &str, body: &[u8]) -> Vec<u8> {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let addr = cluster.addr();
+    let mut request = head.replacen("\r\n", &format!("\r\nHost: {addr}\r\n"), 1);
+    if let Some(token) = cluster.admin_token() {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut answer = Vec::new();
+    match cluster.ca_der() {
+        None => {
+            let mut s = tcp;
+            s.write_all(&bytes).await.expect("write");
+            s.read_to_end(&mut answer).await.expect("read");
+        }
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.to_vec().into()).expect("the CA");
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let mut s = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .expect("TLS handshake");
+            s.write_all(&bytes).await.expect("write");
+            // The server may close without a TLS close_notify after `Connection: close`.
+            let _ = s.read_to_end(&mut answer).await;
+        }
+    }
+    answer
+}
