@@ -657,3 +657,103 @@ async fn a_web_page_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_sit
     }
     drop(cluster);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_as_impersonates_and_create_rolebinding_is_refused_for_escalation_until_bind() {
+    let (cluster, admin) = cluster(false).await;
+    namespace(&admin, "team-a").await;
+    let token = token_for(&admin, "team-a", "lead").await;
+    bind(&admin, "team-a", "lead-admin", "admin", ("team-a", "lead")).await;
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
+    let kc = kubeconfig.path();
+
+    // The admin acting as the ServiceAccount gets exactly its refusal.
+    let (ok, out) = kubectl(
+        kc,
+        &[
+            "get",
+            "configmaps",
+            "-n",
+            "kube-system",
+            "--as",
+            "system:serviceaccount:team-a:lead",
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        out.contains("Error from server (Forbidden): configmaps is forbidden: User \"system:serviceaccount:team-a:lead\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"kube-system\""),
+        "{out}"
+    );
+    let (ok, out) = kubectl(
+        kc,
+        &[
+            "auth",
+            "can-i",
+            "create",
+            "rolebindings",
+            "-n",
+            "team-a",
+            "--as",
+            "system:serviceaccount:team-a:lead",
+        ],
+    )
+    .await;
+    assert!(ok && out.trim() == "yes", "{out}");
+
+    // With its own token: binding cluster-admin is an escalation.
+    let escalate = [
+        "create",
+        "rolebinding",
+        "mallory-root",
+        "-n",
+        "team-a",
+        "--clusterrole",
+        "cluster-admin",
+        "--user",
+        "mallory",
+        "--token",
+        &token,
+    ];
+    let (ok, out) = kubectl(kc, &escalate).await;
+    assert!(!ok);
+    assert!(
+        out.contains("is attempting to grant RBAC permissions not currently held"),
+        "{out}"
+    );
+    let (ok, out) = kubectl(
+        kc,
+        &[
+            "create",
+            "clusterrole",
+            "bind-cluster-admin",
+            "--verb",
+            "bind",
+            "--resource",
+            "clusterroles",
+            "--resource-name",
+            "cluster-admin",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(
+        kc,
+        &[
+            "create",
+            "rolebinding",
+            "lead-bind",
+            "-n",
+            "team-a",
+            "--clusterrole",
+            "bind-cluster-admin",
+            "--serviceaccount",
+            "team-a:lead",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}");
+    let (ok, out) = kubectl(kc, &escalate).await;
+    assert!(ok, "bind on cluster-admin allows it: {out}");
+}

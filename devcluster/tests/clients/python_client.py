@@ -80,4 +80,32 @@ conditions = {c.type: c.status for c in read.status.conditions}
 assert conditions.get("Available") == "True", conditions
 assert read.status.observed_generation == read.metadata.generation, read.status
 apps.delete_namespaced_deployment("py-web", "default")
+
+# A ServiceAccount token from TokenRequest: authenticated, then confined by RBAC.
+core.create_namespaced_service_account("default", client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="py-reader")))
+issued = core.create_namespaced_service_account_token(
+    "py-reader", "default", client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[])))
+assert issued.status.token, issued
+as_sa = client.Configuration.get_default_copy()
+as_sa.api_key = {"authorization": "Bearer " + issued.status.token}
+as_sa.refresh_api_key_hook = None  # else it reloads the kubeconfig's (admin) token
+reader = client.CoreV1Api(client.ApiClient(as_sa))
+try:
+    reader.list_namespaced_config_map("default")
+    raise AssertionError("an unbound ServiceAccount listed ConfigMaps")
+except ApiException as e:
+    assert e.status == 403, e
+    assert ('configmaps is forbidden: User \\"system:serviceaccount:default:py-reader\\" cannot list resource '
+            '\\"configmaps\\" in API group \\"\\" in the namespace \\"default\\"') in e.body, e.body
+rbac = client.RbacAuthorizationV1Api()
+rbac.create_namespaced_role_binding("default", client.V1RoleBinding(
+    metadata=client.V1ObjectMeta(name="py-reader-view"),
+    role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="view"),
+    subjects=[client.RbacV1Subject(kind="ServiceAccount", name="py-reader", namespace="default")]))
+reader.list_namespaced_config_map("default")
+try:
+    reader.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="nope")))
+    raise AssertionError("view created a ConfigMap")
+except ApiException as e:
+    assert e.status == 403, e
 print("python client: ok")
