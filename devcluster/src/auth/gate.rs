@@ -14,8 +14,9 @@
 //!   the store's lock only to look its ServiceAccount up.
 //!
 //! # Caveats
-//! - Escalation checks on Role and binding writes, impersonation and the review APIs
-//!   are not wired yet (issue 19).
+//! - Escalation checks ([`crate::verbs::Ctx`]'s admission), impersonation
+//!   ([`super::impersonate`]) and the review APIs ([`super::review`]) use this gate;
+//!   they are wired in the request path by [`crate::server`].
 //! - client-go (kubectl, controller-runtime) sends no credentials over plain HTTP
 //!   (kubernetes/kubectl#744), so with this gate on devcluster serves HTTPS with a CA
 //!   of its own, which the kubeconfig carries ([`super::tls`]).
@@ -25,6 +26,7 @@ use super::rbac::{Attributes, Authorizer, UserInfo, forbidden_status};
 use crate::resources::StoreKey;
 use crate::store::Store;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The RBAC kinds the authorizer reads.
@@ -47,6 +49,38 @@ struct Snapshot {
     /// [`Store::rbac_changes`] when the authorizer was built.
     built_at: u64,
     authorizer: Option<Arc<Authorizer>>,
+    /// The authorizer's decisions so far, by [`decision_key`]: a pure function of the
+    /// snapshot and the request, so exact until the snapshot is rebuilt, when it is
+    /// emptied. At most [`DECISIONS_KEPT`].
+    decisions: HashMap<String, Result<(), String>>,
+}
+
+/// Decisions remembered per snapshot; when full, it starts again empty.
+const DECISIONS_KEPT: usize = 4096;
+
+/// What RBAC reads of a request, as one string: the user's name and groups (not its
+/// uid or extras, which no rule can name), the verb, and the resource or path.
+fn decision_key(a: &Attributes) -> String {
+    let mut key = String::with_capacity(160);
+    for part in [
+        a.user.name.as_str(),
+        &a.verb,
+        &a.namespace,
+        &a.api_group,
+        &a.resource,
+        &a.subresource,
+        &a.name,
+        &a.path,
+        if a.resource_request { "r" } else { "n" },
+    ] {
+        key.push_str(part);
+        key.push('\0');
+    }
+    for g in &a.user.groups {
+        key.push_str(g);
+        key.push('\0');
+    }
+    key
 }
 
 impl std::fmt::Debug for Gate {
@@ -78,13 +112,37 @@ impl Gate {
     }
 
     /// Whether RBAC allows `attrs`; the 403 body when it does not.
+    ///
+    /// Guarantees: the decision of [`Authorizer::authorize`] over the RBAC objects as
+    /// they are now; a request the current snapshot already decided costs a hash lookup.
     pub fn authorize(&self, store: &Store, attrs: &Attributes) -> Result<(), Value> {
         if attrs.user.is_master() {
             return Ok(());
         }
-        self.authorizer(store)
-            .allows(attrs)
-            .map_err(|reason| forbidden_status(attrs, &reason))
+        let key = decision_key(attrs);
+        let (authorizer, built_at) = {
+            let snap = self.current(store);
+            if let Some(decided) = snap.decisions.get(&key) {
+                return decided
+                    .clone()
+                    .map_err(|reason| forbidden_status(attrs, &reason));
+            }
+            (snap.authorizer.clone(), snap.built_at)
+        };
+        let decided = match &authorizer {
+            Some(a) => a.allows(attrs),
+            None => Err(String::new()),
+        };
+        {
+            let mut snap = self.lock_snapshot();
+            if snap.built_at == built_at {
+                if snap.decisions.len() >= DECISIONS_KEPT {
+                    snap.decisions.clear();
+                }
+                snap.decisions.insert(key, decided.clone());
+            }
+        }
+        decided.map_err(|reason| forbidden_status(attrs, &reason))
     }
 
     /// The authorizer over the store's RBAC objects as they are now.
@@ -92,15 +150,24 @@ impl Gate {
     /// Guarantees: rebuilt only when a Role, ClusterRole or binding changed since the
     /// last build; otherwise one atomic load, without the store's lock.
     pub fn authorizer(&self, store: &Store) -> Arc<Authorizer> {
-        let mut snap = self
-            .snapshot
+        let snap = self.current(store);
+        snap.authorizer
+            .clone()
+            .unwrap_or_else(|| Arc::new(Authorizer::default()))
+    }
+
+    fn lock_snapshot(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        self.snapshot
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The snapshot, rebuilt first when an RBAC object changed since it was built.
+    fn current(&self, store: &Store) -> std::sync::MutexGuard<'_, Snapshot> {
+        let mut snap = self.lock_snapshot();
         let now = store.rbac_changes();
-        if let Some(a) = &snap.authorizer
-            && snap.built_at == now
-        {
-            return a.clone();
+        if snap.authorizer.is_some() && snap.built_at == now {
+            return snap;
         }
         let objects: Vec<_> = {
             let state = store.lock();
@@ -114,10 +181,12 @@ impl Gate {
                 })
                 .collect()
         };
-        let authorizer = Arc::new(Authorizer::from_objects(objects.iter().map(|o| &**o)));
+        snap.authorizer = Some(Arc::new(Authorizer::from_objects(
+            objects.iter().map(|o| &**o),
+        )));
         snap.built_at = now;
-        snap.authorizer = Some(authorizer.clone());
-        authorizer
+        snap.decisions.clear();
+        snap
     }
 }
 

@@ -26,13 +26,22 @@
 //! [`authn::TokenFile::load`]); it locks only its small verification cache; it asks the
 //! caller whether a ServiceAccount exists through a lookup function.
 //!
-//! Caveats: neither half is wired into the request path yet. Nothing here serves the
-//! `TokenRequest` or `TokenReview` endpoints, writes the admin token into the kubeconfig,
-//! handles impersonation headers, maps an HTTP request to [`rbac::Attributes`]
-//! (verb from method, `metadata.name` field selectors on list/watch), keeps the snapshot
-//! up to date as RBAC objects change, seeds the bootstrap objects into the store, or
-//! writes aggregated rules back into stored ClusterRoles the way kube-controller-manager's
-//! aggregation controller does (the snapshot computes aggregation itself).
+//! - [`gate`]: both in the request path (401/403 before routing), the authorizer a
+//!   snapshot rebuilt when an RBAC object changes, its decisions remembered per snapshot.
+//! - [`impersonate`]: `Impersonate-*` headers, each part authorized (`kubectl --as`).
+//! - [`review`]: TokenReview, SelfSubjectReview, SubjectAccessReview,
+//!   LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview.
+//! - [`token_request`]: `serviceaccounts/NAME/token`.
+//! - [`loopback`]: a loopback listener refuses requests a web page addressed to it.
+//! - [`tls`]: HTTPS with a CA made at start (client-go sends tokens only over TLS).
+//!
+//! All of it is on by default ([`crate::AuthOptions`]); `Options.auth: None`
+//! (`devcluster serve --no-rbac`) serves plain HTTP and lets every request do everything.
+//!
+//! Caveats: aggregated rules are computed in the snapshot, not written back into the
+//! stored ClusterRoles as kube-controller-manager's aggregation controller does; the CA
+//! and the token signing key live as long as the process, so tokens and kubeconfigs
+//! from before a restart are refused after it.
 
 pub mod authn;
 pub mod bootstrap;

@@ -978,7 +978,8 @@ impl Authorizer {
     }
 
     /// [`Authorizer::rules_for`] with the resolution errors (missing roles), which a
-    /// SelfSubjectRulesReview reports as `evaluationError` and marks `incomplete`.
+    /// SelfSubjectRulesReview reports as `evaluationError` (RBAC never marks the rules
+    /// `incomplete`: the API server leaves it false).
     pub fn rules_for_with_errors(
         &self,
         user: &UserInfo,
