@@ -45,6 +45,11 @@ struct ServeArgs {
     /// so an unchanged file costs a 304), and nothing is kept on disk.
     #[arg(long)]
     no_repo_cache: bool,
+    /// Let manifest URLs reach private addresses (loopback, link-local, private ranges)
+    /// of any host, not only of the repositories' own. Off by default: a repository's
+    /// content must not make Hoist fetch from the cluster's or the node's network.
+    #[arg(long)]
+    allow_private_manifest_hosts: bool,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
@@ -59,6 +64,7 @@ impl ServeArgs {
                 self.repo_cache_ttl
             },
             disk: self.repo_cache_dir.clone(),
+            allow_private_hosts: self.allow_private_manifest_hosts,
             ..Default::default()
         };
         let token = match &self.token_file {
@@ -286,6 +292,11 @@ struct OperatorArgs {
     /// Keep repository files on disk here, so a restart does not refetch them.
     #[arg(long)]
     repo_cache_dir: Option<PathBuf>,
+    /// Let manifest URLs reach private addresses (loopback, link-local, private ranges)
+    /// of any host, not only of the repositories' own. Off by default: a repository's
+    /// content must not make Hoist fetch from the cluster's or the node's network.
+    #[arg(long)]
+    allow_private_manifest_hosts: bool,
     /// Take part in leader election on the Lease `hoist-operator` in Hoist's namespace,
     /// so of several replicas one reconciles. Default: on inside a cluster, off outside.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -816,6 +827,7 @@ async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow
     let fetch = hoist::repo::fetch::FetchOptions {
         ttl: args.repo_cache_ttl,
         disk: args.repo_cache_dir.clone(),
+        allow_private_hosts: args.allow_private_manifest_hosts,
         ..Default::default()
     };
     let repositories = hoist::operator::watch_repositories(&client, fetch, &args.namespace);

@@ -315,3 +315,107 @@ async fn a_redirect_loop_is_an_error_that_says_so() {
     assert!(matches!(e, FetchError::Redirect { .. }), "{e:?}");
     assert!(e.to_string().contains("more than 5 redirects"), "{e}");
 }
+
+/// A clientset with one repository, `r`, at `url`.
+fn repository(url: &str, opts: FetchOptions) -> Arc<hoist::repo::clientset::RepoClient> {
+    use hoist::cache::reflectors::Sink;
+    let set = hoist::repo::clientset::Clientset::new(opts);
+    let repo = hoist::types::PackageRepository::new(
+        "r",
+        hoist::types::PackageRepositorySpec {
+            url: url.to_string(),
+            auth: None,
+        },
+    );
+    set.apply(&repo);
+    set.get("r").expect("the repository's client")
+}
+
+#[tokio::test]
+async fn names_and_versions_from_a_repository_or_a_tenant_never_change_what_is_fetched() {
+    let repo = RepoServer::start().await;
+    let client = repository(&repo.url("/"), FetchOptions::default());
+    for bad in ["../secret", "a?x=1", "a#frag", "a%2f..", "A", "a/b"] {
+        let e = client
+            .versions(bad, Freshness::default())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{bad:?} was fetched"));
+        assert!(
+            matches!(&e, FetchError::InvalidUrl { reason, .. } if reason.contains("DNS-1123")),
+            "{bad:?}: {e}"
+        );
+    }
+    for bad in ["v1.0.0/../../index", "v1.0.0?x", "1.0", "v1.0.0#"] {
+        assert!(
+            client
+                .manifest("hello", bad, Freshness::default())
+                .await
+                .is_err(),
+            "{bad:?}"
+        );
+        assert!(
+            client
+                .objects("hello", bad, "manifests.yaml", Freshness::default())
+                .await
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(repo.total_hits(), 0, "nothing reached the repository");
+}
+
+#[tokio::test]
+async fn a_manifest_url_cannot_reach_a_private_address_of_another_host() {
+    let repo = RepoServer::start().await;
+    // An internal service on this machine that a repository author would like read.
+    let internal = RepoServer::start().await;
+    internal.set("/secret.yaml", Reply::Body("kind: ConfigMap\n".into()));
+    let port = reqwest::Url::parse(&internal.url("/"))
+        .expect("url")
+        .port()
+        .expect("port");
+    let by_name = format!("http://localhost:{port}/secret.yaml");
+    let client = repository(&repo.url("/"), FetchOptions::default());
+    // A name that resolves to loopback: refused at connection time, nothing sent.
+    let e = client
+        .objects("hello", "v1.0.0", &by_name, Freshness::default())
+        .await
+        .err()
+        .expect("refused");
+    assert!(matches!(e, FetchError::Unreachable { .. }), "{e}");
+    // An address written into the URL: refused before any connection.
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.96.0.1/api",
+        "http://[::ffff:a9fe:a9fe]/",
+    ] {
+        let e = client
+            .objects("hello", "v1.0.0", url, Freshness::default())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{url} was fetched"));
+        assert!(
+            e.to_string().contains("--allow-private-manifest-hosts"),
+            "{url}: {e}"
+        );
+    }
+    assert_eq!(internal.hits("/secret.yaml"), 0);
+    // The repository's own host is the administrator's choice (the demo's is loopback).
+    let same_host = internal.url("/secret.yaml");
+    client
+        .objects("hello", "v1.0.0", &same_host, Freshness::default())
+        .await
+        .expect("the repository's own host (127.0.0.1) may be private");
+    // And with --allow-private-manifest-hosts, any.
+    let open = repository(
+        &repo.url("/"),
+        FetchOptions {
+            allow_private_hosts: true,
+            ..FetchOptions::default()
+        },
+    );
+    open.objects("hello", "v1.0.0", &by_name, Freshness::default())
+        .await
+        .expect("allowed by the operator's flag");
+}

@@ -26,6 +26,7 @@ use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness, 
 use super::format::{Documents, Index, PackageManifest, Versions};
 use crate::cache::reflectors::Sink;
 use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
+use hoist_core::repo::destinations::{package_segment, version_segment};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +49,8 @@ pub struct RepoClient {
     /// For manifests on another origin than the repository's: never sent its
     /// credentials.
     foreign: Fetcher,
+    /// Which hosts may be reached at private addresses.
+    destinations: Arc<crate::repo::fetch::Destinations>,
 }
 
 /// What the clientset keeps of one Secret: the names of all its keys, the values of
@@ -154,6 +157,7 @@ impl RepoClient {
         let fetcher = Fetcher::with_client(opts.clone(), auth.clone(), http.clone());
         let foreign = Fetcher::with_client(opts.clone(), Auth::None, http.clone());
         Self {
+            destinations: http.destinations().clone(),
             name: repo.name_any(),
             is_default: repo.is_default(),
             auth_problem,
@@ -202,6 +206,7 @@ impl RepoClient {
         package: &str,
         f: Freshness,
     ) -> Result<Fetched<Versions>, FetchError> {
+        let package = self.segment(package_segment(package))?;
         let file = format!("{package}/versions.yaml");
         self.check()?
             .get(&format!("{}/{file}", self.base), &file, f)
@@ -219,6 +224,8 @@ impl RepoClient {
         version: &str,
         f: Freshness,
     ) -> Result<Fetched<PackageManifest>, FetchError> {
+        let package = self.segment(package_segment(package))?;
+        let version = self.segment(version_segment(version))?;
         let file = format!("{package}/{version}/package.yaml");
         self.check()?
             .get(&format!("{}/{file}", self.base), &file, f)
@@ -243,6 +250,8 @@ impl RepoClient {
             url: hoist_core::repo::links::shown_url(url),
             reason,
         };
+        let package = self.segment(package_segment(package))?;
+        let version = self.segment(version_segment(version))?;
         let package_yaml = format!("{}/{package}/{version}/package.yaml", self.base);
         let base = reqwest::Url::parse(&package_yaml).map_err(|e| invalid(e.to_string()))?;
         let target = base.join(url).map_err(|e| invalid(e.to_string()))?;
@@ -252,6 +261,13 @@ impl RepoClient {
                 target.scheme()
             )));
         }
+        hoist_core::repo::destinations::check_manifest_url(
+            &base,
+            &target,
+            self.destinations
+                .may_be_private(target.host_str().unwrap_or("")),
+        )
+        .map_err(|e| invalid(e.to_string()))?;
         let same_origin = target.origin() == base.origin();
         let file = if same_origin {
             format!("{package}/{version}/{url}")
@@ -260,6 +276,17 @@ impl RepoClient {
         };
         let fetcher = if same_origin { fetcher } else { &self.foreign };
         fetcher.get(target.as_str(), &file, f).await
+    }
+
+    /// A name or version as a path segment, or the error that names the repository.
+    fn segment<'a>(
+        &self,
+        checked: Result<&'a str, hoist_core::repo::destinations::DestinationError>,
+    ) -> Result<&'a str, FetchError> {
+        checked.map_err(|e| FetchError::InvalidUrl {
+            url: hoist_core::repo::links::shown_url(&self.spec.url),
+            reason: e.to_string(),
+        })
     }
 
     /// Marks this repository's cached files expired (Refresh).
@@ -442,9 +469,24 @@ impl Clientset {
         self.changes.subscribe()
     }
 
+    /// The configured repositories' hosts are the ones their content may reach at a
+    /// private address (see [`crate::repo::fetch::Destinations`]).
+    fn refresh_repository_hosts(&self) {
+        let hosts: Vec<String> = lock(&self.specs)
+            .values()
+            .filter_map(|r| {
+                reqwest::Url::parse(&r.spec.url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+            })
+            .collect();
+        self.http.destinations().set_repository_hosts(hosts);
+    }
+
     fn upsert(&self, repo: &PackageRepository) {
         let name = repo.name_any();
         lock(&self.specs).insert(name.clone(), repo.clone());
+        self.refresh_repository_hosts();
         // A key this spec needs that the Secret has but was not kept: read it again.
         let dropped = {
             let secrets = self.secrets.read().unwrap_or_else(|p| p.into_inner());
@@ -479,6 +521,7 @@ impl Clientset {
 
     fn remove(&self, name: &str) {
         lock(&self.specs).remove(name);
+        self.refresh_repository_hosts();
         // Keys only this repository referenced are not held any longer.
         let wanted = self.wanted();
         for (secret, keys) in &mut self.secrets.write().unwrap_or_else(|p| p.into_inner()).data {

@@ -103,6 +103,11 @@ impl RepoServer {
             .unwrap_or(0)
     }
 
+    /// Requests of any path so far.
+    pub fn total_hits(&self) -> u32 {
+        self.state.hits.lock().expect("lock").values().sum()
+    }
+
     pub fn not_modified(&self) -> u32 {
         *self.state.not_modified.lock().expect("lock")
     }

@@ -3,6 +3,7 @@
 //! catalogue merge ([`catalogue`]) and which URLs may reach a browser ([`links`]).
 
 pub mod catalogue;
+pub mod destinations;
 pub mod format;
 pub mod links;
 pub mod lint;

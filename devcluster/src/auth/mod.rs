@@ -31,7 +31,7 @@
 //! - [`impersonate`]: `Impersonate-*` headers, each part authorized (`kubectl --as`).
 //! - [`review`]: TokenReview, SelfSubjectReview, SubjectAccessReview,
 //!   LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview.
-//! - [`token_request`]: `serviceaccounts/NAME/token`.
+//! - [`token_request`] serves `serviceaccounts/NAME/token`.
 //! - [`loopback`]: a loopback listener refuses requests a web page addressed to it.
 //! - [`tls`]: HTTPS with a CA made at start (client-go sends tokens only over TLS).
 //!

@@ -55,28 +55,132 @@ fn may_follow(
     Ok(())
 }
 
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        match may_follow(
+fn redirect_policy(destinations: Arc<Destinations>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let checked = may_follow(
             attempt.previous().first(),
             attempt.url(),
             attempt.previous().len(),
-        ) {
+        )
+        .and_then(|()| {
+            // The first URL's host was the caller's to allow; another host is checked.
+            let first_host = attempt.previous().first().and_then(|u| u.host_str());
+            if first_host == attempt.url().host_str() {
+                Ok(())
+            } else {
+                destinations.check_literal(attempt.url())
+            }
+        });
+        match checked {
             Ok(()) => attempt.follow(),
             Err(why) => attempt.error(why),
         }
     })
 }
 
-/// The HTTP client fetchers use: timeouts from `opts`, the redirect policy above.
-fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
+/// The HTTP client fetchers use: timeouts from `opts`, the redirect policy above, and
+/// a resolver that keeps names off private addresses ([`Destinations`]).
+fn http_client(
+    opts: &FetchOptions,
+    destinations: Arc<Destinations>,
+) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .connect_timeout(opts.connect_timeout)
         .timeout(opts.timeout)
-        .redirect(redirect_policy())
+        .redirect(redirect_policy(destinations.clone()))
+        .dns_resolver(destinations)
         .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| FetchError::Client(e.to_string()))
+}
+
+/// Which hosts may be reached at private addresses (loopback, link-local, private
+/// ranges; see [`hoist_core::repo::destinations::is_private`]): those of the
+/// configured repositories, which an administrator chose, and every host when Hoist
+/// runs with `--allow-private-manifest-hosts`.
+///
+/// # Guarantees
+/// - A name that is not a repository's host resolves only to public addresses: its
+///   private ones are dropped before connecting, and a name with no public address is
+///   an error that says so. Checked at connection time, so a name re-pointed after a
+///   check (DNS rebinding) gains nothing.
+/// - An address written into a URL (which no resolver sees) is checked by
+///   [`Destinations::check_literal`] before a redirect is followed, and by the caller
+///   before a manifest is fetched.
+#[derive(Debug, Default)]
+pub struct Destinations {
+    allow_private: bool,
+    repository_hosts: std::sync::RwLock<std::collections::BTreeSet<String>>,
+}
+
+impl Destinations {
+    pub fn new(allow_private: bool) -> Self {
+        Self {
+            allow_private,
+            ..Self::default()
+        }
+    }
+
+    /// The configured repositories' hosts, replacing the previous set.
+    pub fn set_repository_hosts(&self, hosts: impl IntoIterator<Item = String>) {
+        let hosts = hosts
+            .into_iter()
+            .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+            .collect();
+        *self
+            .repository_hosts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hosts;
+    }
+
+    /// Whether `host` (a name or an address) may be reached at a private address.
+    pub fn may_be_private(&self, host: &str) -> bool {
+        self.allow_private
+            || self
+                .repository_hosts
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&host.trim_matches(['[', ']']).to_ascii_lowercase())
+    }
+
+    /// `Err` when `url` is written with a private address of a host that may not be
+    /// private.
+    pub fn check_literal(&self, url: &reqwest::Url) -> Result<(), String> {
+        use hoist_core::repo::destinations::{DestinationError, ip_literal, is_private};
+        match ip_literal(url) {
+            Some(ip) if is_private(ip) && !self.may_be_private(&ip.to_string()) => {
+                Err(DestinationError::PrivateAddress {
+                    host: ip.to_string(),
+                }
+                .to_string())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl reqwest::dns::Resolve for Destinations {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let private_ok = self.may_be_private(&host);
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let kept: Vec<std::net::SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| private_ok || !hoist_core::repo::destinations::is_private(a.ip()))
+                .collect();
+            if kept.is_empty() && !found.is_empty() {
+                let refused = hoist_core::repo::destinations::DestinationError::PrivateAddress {
+                    host: host.clone(),
+                };
+                return Err(refused.to_string().into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 /// One HTTP client shared by fetchers (connections and TLS set-up are shared), built
@@ -90,6 +194,7 @@ fn http_client(opts: &FetchOptions) -> Result<reqwest::Client, FetchError> {
 #[derive(Clone)]
 pub struct SharedHttp {
     opts: FetchOptions,
+    destinations: Arc<Destinations>,
     /// Set once a build succeeded; a failed build is not kept, so the next request
     /// tries again instead of failing for the life of the process.
     client: Arc<tokio::sync::OnceCell<reqwest::Client>>,
@@ -99,8 +204,14 @@ impl SharedHttp {
     pub fn new(opts: &FetchOptions) -> Self {
         Self {
             opts: opts.clone(),
+            destinations: Arc::new(Destinations::new(opts.allow_private_hosts)),
             client: Default::default(),
         }
+    }
+
+    /// Where this client may connect (see [`Destinations`]).
+    pub fn destinations(&self) -> &Arc<Destinations> {
+        &self.destinations
     }
 
     /// Builds the client now if nobody has yet (the first fetch would otherwise).
@@ -113,8 +224,9 @@ impl SharedHttp {
         self.client
             .get_or_try_init(|| {
                 let opts = self.opts.clone();
+                let destinations = self.destinations.clone();
                 async move {
-                    tokio::task::spawn_blocking(move || http_client(&opts))
+                    tokio::task::spawn_blocking(move || http_client(&opts, destinations))
                         .await
                         .unwrap_or_else(|e| Err(FetchError::Client(e.to_string())))
                 }

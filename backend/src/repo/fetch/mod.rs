@@ -32,7 +32,7 @@ mod lifetime;
 
 pub use disk::{DISK_FOLDER, clear_disk, disk_dir};
 pub use error::FetchError;
-pub use http::{Auth, SharedHttp};
+pub use http::{Auth, Destinations, SharedHttp};
 pub use lifetime::Lifetime;
 
 use super::format;
@@ -55,6 +55,9 @@ pub struct FetchOptions {
     pub disk: Option<std::path::PathBuf>,
     /// Bytes of parsed files kept in memory per repository (weighed by source size).
     pub max_memory: usize,
+    /// Let manifests be fetched from private addresses of any host, not only of the
+    /// repositories' own (`--allow-private-manifest-hosts`; see [`Destinations`]).
+    pub allow_private_hosts: bool,
 }
 
 impl Default for FetchOptions {
@@ -66,6 +69,7 @@ impl Default for FetchOptions {
             timeout: Duration::from_secs(20),
             disk: None,
             max_memory: 32 * 1024 * 1024,
+            allow_private_hosts: false,
         }
     }
 }
