@@ -4,11 +4,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+// The schema refuses what could not be a path segment of a repository (issue 20): the
+// name a DNS-1123 label, the version a semantic version of `0-9A-Za-z.+-`; Hoist checks
+// both again before fetching (`hoist_core::repo::destinations`).
 /// Which package, at which version, from which repository.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageInfoTemplate {
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
     pub name: String,
+    #[schemars(
+        length(min = 1, max = 128),
+        regex(pattern = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+    )]
     pub version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_name: Option<String>,
