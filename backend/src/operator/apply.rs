@@ -410,7 +410,8 @@ pub async fn prune(ctx: &Context, package: &PackageId, stale: &[ObjectRef]) -> V
 }
 
 /// Deletes one object if it exists and is still this package's (an object someone
-/// took over, or relabelled, is left alone).
+/// took over, or relabelled, is left alone, and so is one annotated
+/// `packages.hoist.dev/prune: disabled`).
 pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Result<(), Error> {
     let kind = match ctx.scopes.resolve(&r.group, &r.version, &r.kind).await? {
         Some(k) => k,
@@ -423,6 +424,14 @@ pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Re
         None => return Ok(()),
     };
     if !package.owns(&live) {
+        return Ok(());
+    }
+    let annotations = live
+        .pointer("/metadata/annotations")
+        .and_then(serde_json::Value::as_object);
+    if hoist_core::operator::inventory::prune_disabled(annotations) {
+        // Flux's convention: whoever annotated it keeps it; it leaves the inventory.
+        tracing::info!(object = %r.describe(), "kept: annotated packages.hoist.dev/prune: disabled");
         return Ok(());
     }
     let dp = DeleteParams {
