@@ -3,6 +3,10 @@
 //! a replaced member closes its record as Replaced and opens another; a delete made
 //! while the controller is down stops billing at the deletionTimestamp, once; a
 //! finalizer stripped by hand leaves an open record the sweep closes as Orphaned.
+//! A member is hostile input (issue 20): a kubeconfig naming a file, a program or a
+//! proxy is refused before anything is sent or run, at `hoist cluster add` and in the
+//! controller; a member's answers are read only up to a cap and never copied into a
+//! status verbatim.
 
 mod common;
 
@@ -46,10 +50,16 @@ async fn management() -> (DevCluster, Client) {
 
 /// Registers `member` as Cluster `name` (its kubeconfig in a Secret beside it).
 async fn register(client: &Client, name: &str, member: &DevCluster) -> Api<Cluster> {
+    register_kubeconfig(client, name, &member.kubeconfig()).await
+}
+
+/// Registers Cluster `name` with `kubeconfig` in a Secret beside it, as someone who
+/// may write Secrets in Hoist's namespace could.
+async fn register_kubeconfig(client: &Client, name: &str, kubeconfig: &str) -> Api<Cluster> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
     let mut s = Secret::default();
     s.metadata.name = Some(format!("{name}-kubeconfig"));
-    s.string_data = Some([("value".to_string(), member.kubeconfig())].into());
+    s.string_data = Some([("value".to_string(), kubeconfig.to_string())].into());
     secrets
         .create(&PostParams::default(), &s)
         .await
@@ -700,4 +710,325 @@ async fn a_record_past_its_retention_is_released_and_one_deleted_by_hand_while_o
         .await
         .expect("released after its retention")
         .expect("watch");
+}
+
+/// The condition `type_` of `c`.
+fn condition_of<'a>(c: &'a Cluster, type_: &str) -> Option<&'a hoist::types::Condition> {
+    c.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|x| x.type_ == type_)
+}
+
+fn refused_kubeconfig(c: &Cluster) -> bool {
+    condition_of(c, "CredentialsValid").is_some_and(|x| x.reason == "KubeconfigRefused")
+}
+
+/// A kubeconfig for the server at `server` whose user is `user` (YAML flow mapping).
+fn kubeconfig_with_user(server: &str, user: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: m\n  cluster:\n    server: {server}\n\
+         users:\n- name: m\n  user: {user}\ncontexts:\n- name: m\n  context:\n    cluster: m\n    \
+         user: m\ncurrent-context: m\n"
+    )
+}
+
+/// A loopback port that accepts nothing by itself: whatever connected to it waits in
+/// its accept queue, where the test looks.
+fn tripwire() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    (listener, url)
+}
+
+/// Whether anything connected to the tripwire. A probe connects before the status
+/// write that reported it, and the kernel queues the connection before `connect`
+/// returns, so after the status is seen the answer is final.
+fn tripped(listener: &std::net::TcpListener) -> bool {
+    match listener.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(e) => panic!("accept: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_kubeconfig_with_a_token_file_is_refused_without_reading_it_or_sending_anything() {
+    let (_m, client) = management().await;
+    let (listener, url) = tripwire();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("token");
+    std::fs::write(&token, "the-operators-own-token").expect("token file");
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register_kubeconfig(
+        &client,
+        "theta",
+        &kubeconfig_with_user(&url, &format!("{{tokenFile: {}}}", token.display())),
+    )
+    .await;
+    let c = wait(&clusters, "theta", "kubeconfig refused", refused_kubeconfig).await;
+    let credentials = condition_of(&c, "CredentialsValid").expect("CredentialsValid");
+    assert_eq!(credentials.status, "False");
+    assert!(
+        credentials.message.contains("users[0].user.tokenFile"),
+        "{credentials:?}"
+    );
+    assert_eq!(
+        condition_of(&c, "Ready").map(|x| (x.status.as_str(), x.reason.as_str())),
+        Some(("False", "KubeconfigRefused"))
+    );
+    assert_eq!(
+        condition(&c, "Reachable").as_deref(),
+        Some("Unknown"),
+        "not probed"
+    );
+    assert!(
+        !tripped(&listener),
+        "a request went to the kubeconfig's server"
+    );
+
+    // Fixed by hand: the same Cluster is probed with the new kubeconfig.
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    let secret = Secret {
+        string_data: Some([("value".to_string(), member.kubeconfig())].into()),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .patch(
+            "theta-kubeconfig",
+            &PatchParams::default(),
+            &Patch::Merge(&secret),
+        )
+        .await
+        .expect("a usable kubeconfig");
+    wait(&clusters, "theta", "ready", |c| {
+        condition(c, "Ready").as_deref() == Some("True")
+    })
+    .await;
+    assert!(!tripped(&listener));
+}
+
+#[tokio::test]
+async fn a_kubeconfig_with_exec_is_refused_and_its_program_never_runs() {
+    let (_m, client) = management().await;
+    let (listener, url) = tripwire();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let marker = dir.path().join("ran");
+    let script = dir.path().join("credential.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\
+             \"kind\":\"ExecCredential\",\"status\":{{\"token\":\"t\"}}}}'\n",
+            marker.display()
+        ),
+    )
+    .expect("script");
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let user = format!(
+        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: /bin/sh, args: ['{}'], \
+         interactiveMode: Never}}}}",
+        script.display()
+    );
+    let clusters = register_kubeconfig(&client, "iota", &kubeconfig_with_user(&url, &user)).await;
+    let c = wait(&clusters, "iota", "kubeconfig refused", refused_kubeconfig).await;
+    let message = &condition_of(&c, "CredentialsValid")
+        .expect("CredentialsValid")
+        .message;
+    assert!(
+        message.contains("users[0].user.exec") && message.contains("may not run a program"),
+        "{message}"
+    );
+    assert!(
+        c.status
+            .as_ref()
+            .and_then(|s| s.probe.last_error.as_deref())
+            .is_some_and(|e| e.contains("users[0].user.exec")),
+        "{c:?}"
+    );
+    assert!(!marker.exists(), "the kubeconfig's program ran");
+    assert!(
+        !tripped(&listener),
+        "a request went to the kubeconfig's server"
+    );
+}
+
+#[tokio::test]
+async fn cluster_add_refuses_a_hostile_kubeconfig_naming_the_field_and_makes_nothing() {
+    let (m, client) = management().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let management_kubeconfig = dir.path().join("management");
+    std::fs::write(&management_kubeconfig, m.kubeconfig()).expect("kubeconfig");
+    let server = "https://member.example:6443";
+    for (name, user, field) in [
+        (
+            "evil-file",
+            "{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}".to_string(),
+            "users[0].user.tokenFile",
+        ),
+        (
+            "evil-exec",
+            "{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/sh}}".to_string(),
+            "users[0].user.exec",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, kubeconfig_with_user(server, &user)).expect("member kubeconfig");
+        let path = path.to_string_lossy().to_string();
+        let (ok, text) = common::run_hoist(
+            &management_kubeconfig,
+            &["cluster", "add", name, "--kubeconfig", &path],
+        )
+        .await;
+        assert!(!ok, "{text}");
+        assert!(text.contains(field) && text.contains("refused"), "{text}");
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+        let clusters: Api<Cluster> = Api::namespaced(client.clone(), NS);
+        assert!(
+            secrets
+                .get_opt(&format!("{name}-kubeconfig"))
+                .await
+                .expect("get")
+                .is_none(),
+            "no Secret"
+        );
+        assert!(
+            clusters.get_opt(name).await.expect("get").is_none(),
+            "no Cluster"
+        );
+    }
+}
+
+/// What a fake member answers `/version` with.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 200 with a JSON body of this many bytes.
+    Huge(usize),
+    /// 500 with a Status whose message says something that must not be repeated.
+    Leaky,
+}
+
+/// A fake member on a loopback port answering `/version` with `answer` (anything else
+/// 404); `finished` turns true if it ever wrote a whole huge answer.
+async fn fake_member(answer: Answer) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let finished = std::sync::Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let version = head.starts_with(b"GET /version ");
+                let reply = |code: &str, body: &str| {
+                    format!(
+                        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                         connection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                match (version, answer) {
+                    (true, Answer::Huge(size)) => {
+                        let open = "{\"gitVersion\":\"";
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             content-length: {size}\r\nconnection: close\r\n\r\n{open}"
+                        );
+                        if conn.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let chunk = vec![b'a'; 64 * 1024];
+                        let mut left = size - open.len() - 2;
+                        while left > 0 {
+                            let n = left.min(chunk.len());
+                            if conn.write_all(&chunk[..n]).await.is_err() {
+                                return;
+                            }
+                            left -= n;
+                        }
+                        if conn.write_all(b"\"}").await.is_ok() {
+                            done.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    (true, Answer::Leaky) => {
+                        let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"leaked hunter2 \u001b[31m from the member","reason":"InternalError","code":500}"#;
+                        let _ = conn
+                            .write_all(reply("500 Internal Server Error", body).as_bytes())
+                            .await;
+                    }
+                    (false, _) => {
+                        let _ = conn
+                            .write_all(reply("404 Not Found", "{}").as_bytes())
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (url, finished)
+}
+
+fn last_error(c: &Cluster) -> String {
+    c.status
+        .as_ref()
+        .and_then(|s| s.probe.last_error.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_oversized_version_answer_is_a_failed_probe_read_only_up_to_the_cap() {
+    let (_m, client) = management().await;
+    // Far more than the cap, and far more than the sockets between us can buffer: if
+    // the probe read it all, the member would finish writing it.
+    let (url, finished) = fake_member(Answer::Huge(64 << 20)).await;
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters =
+        register_kubeconfig(&client, "kappa", &kubeconfig_with_user(&url, "{token: t}")).await;
+    let c = wait(&clusters, "kappa", "a failed probe", |c| {
+        last_error(c).contains("answered more than")
+    })
+    .await;
+    assert!(
+        last_error(&c).contains(&hoist::fleet::probe::MAX_ANSWER_BYTES.to_string()),
+        "{c:?}"
+    );
+    assert_ne!(condition(&c, "Ready").as_deref(), Some("True"));
+    assert!(
+        !finished.load(std::sync::atomic::Ordering::SeqCst),
+        "the whole answer was read"
+    );
+}
+
+#[tokio::test]
+async fn an_error_answer_from_a_member_never_reaches_the_status_verbatim() {
+    let (_m, client) = management().await;
+    let (url, _) = fake_member(Answer::Leaky).await;
+    let _running = fleet::start(client.clone(), NS, quick()).await;
+    let clusters =
+        register_kubeconfig(&client, "lambda", &kubeconfig_with_user(&url, "{token: t}")).await;
+    let c = wait(&clusters, "lambda", "a failed probe", |c| {
+        last_error(c).contains("500")
+    })
+    .await;
+    let error = last_error(&c);
+    assert!(error.contains("(InternalError)"), "{error}");
+    let all = serde_json::to_string(&c.status).expect("status");
+    assert!(
+        !all.contains("hunter2") && !all.contains('\u{1b}'),
+        "the member's words reached the status: {all}"
+    );
 }

@@ -1,6 +1,13 @@
 //! `hoist cluster add|list|remove` and `hoist usage`: member clusters and what they
 //! were billed, as the fleet controller and the ledger rules (`hoist_core::fleet`) see
 //! them. Each returns what to print; bad input changes nothing.
+//!
+//! Guarantees:
+//! - `cluster add` checks the member kubeconfig with the fleet controller's own rule
+//!   ([`hoist_core::fleet::kubeconfig`]: inline credentials only; no file paths,
+//!   `exec`, `auth-provider`, `tokenFile` or proxy; plain http and skipped TLS checks
+//!   only for loopback) before it asks the API server anything: a refused one is an
+//!   error naming the field, and no Namespace, Secret or Cluster is made.
 
 use crate::fleet::time;
 use crate::fleet::usage::Row;
@@ -17,6 +24,8 @@ pub const MADE_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "hoist-cluste
 pub enum FleetError {
     #[error("cannot read the kubeconfig {path}: {why}")]
     Kubeconfig { path: String, why: String },
+    #[error("the kubeconfig {path} is refused: {why}")]
+    Refused { path: String, why: String },
     #[error("cluster {0:?} exists already; remove it first or pick another name")]
     Exists(String),
     #[error(
@@ -47,14 +56,28 @@ pub async fn add(
         why,
     };
     let text = std::fs::read_to_string(kubeconfig_path).map_err(|e| bad(e.to_string()))?;
-    let kc = kube::config::Kubeconfig::from_yaml(&text).map_err(|e| bad(e.to_string()))?;
-    let wanted = context
-        .map(String::from)
-        .or_else(|| kc.current_context.clone());
-    match &wanted {
-        Some(c) if kc.contexts.iter().any(|x| &x.name == c) => {}
-        Some(c) => return Err(bad(format!("it has no context {c:?}"))),
-        None => return Err(bad("it names no current context; pass --context".into())),
+    // The controller checks again before each client it builds (a Secret may be
+    // written by hand); this is the same rule, said before anything is made.
+    use hoist_core::fleet::kubeconfig::{self, KubeconfigError};
+    match kubeconfig::check(&text, context) {
+        Ok(_) => {}
+        Err(KubeconfigError::UnknownContext(c)) => {
+            return Err(bad(format!("it has no context {c:?}")));
+        }
+        Err(KubeconfigError::NoCurrentContext) => {
+            return Err(bad(
+                "it names no current context; pass --member-context".into()
+            ));
+        }
+        Err(e @ (KubeconfigError::Unreadable(_) | KubeconfigError::TooLarge)) => {
+            return Err(bad(e.to_string()));
+        }
+        Err(e) => {
+            return Err(FleetError::Refused {
+                path: path.clone(),
+                why: e.to_string(),
+            });
+        }
     }
     let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
     if clusters.get_opt(name).await?.is_some() {

@@ -16,6 +16,13 @@
 //!   stripped by hand) as Orphaned.
 //! - The status is written only when something visible changed (probe times at most
 //!   every [`PROBE_TIMES_EVERY`]).
+//! - A member's kubeconfig is checked before any client is built from it (issue 20;
+//!   [`probe::member_client`]): a refused one (a file path, `exec`, `auth-provider`,
+//!   `tokenFile`, a proxy, plain http off loopback…) sends nothing anywhere, reads no
+//!   file and runs nothing; the Cluster's `CredentialsValid` and `Ready` conditions
+//!   say why with reason [`KUBECONFIG_REFUSED`] and the field, `Reachable` goes
+//!   Unknown (not probed). Billing is left as it was: a refused kubeconfig stops
+//!   probing, it does not open, close or vanish a record.
 
 pub mod facts;
 pub mod ledger;
@@ -43,6 +50,9 @@ use std::time::Duration;
 
 /// The finalizer every Cluster carries until its billing is stopped.
 pub const FINALIZER: &str = "fleet.hoist.dev/usage";
+
+/// The condition reason for a kubeconfig the controller will not use.
+pub const KUBECONFIG_REFUSED: &str = "KubeconfigRefused";
 
 /// Probe times, failure counts and error words alone are written at most this often.
 pub const PROBE_TIMES_EVERY: Seconds = 300;
@@ -93,10 +103,18 @@ pub enum Error {
     Kube(#[from] kube::Error),
 }
 
-/// A member client, built from one version of its kubeconfig Secret.
+/// A member client, built from one version of its kubeconfig Secret and one context.
 struct Member {
-    secret_version: String,
+    source: String,
     client: Client,
+}
+
+/// Why a Cluster has no member client.
+enum NoMember {
+    /// The Secret or its key is missing: a refused credential, as before.
+    Missing(String),
+    /// The kubeconfig is refused: nothing was sent, the condition says why.
+    Refused(String),
 }
 
 pub struct Context {
@@ -240,41 +258,57 @@ async fn reconcile(
     .await
 }
 
-/// The member client for `cluster`, rebuilt when its Secret changes.
-async fn member(cluster: &Cluster, ctx: &Context) -> Result<Client, String> {
+/// The member client for `cluster`, rebuilt when its Secret or its context changes;
+/// the kubeconfig is checked before anything is built from it.
+async fn member(cluster: &Cluster, ctx: &Context) -> Result<Client, NoMember> {
     let r = &cluster.spec.kubeconfig_secret_ref;
     let ns = cluster.namespace().unwrap_or_default();
     let secret = ctx
         .secrets
         .get(&ObjectRef::new(&r.name).within(&ns))
-        .ok_or_else(|| format!("Secret {ns}/{} does not exist", r.name))?;
+        .ok_or_else(|| NoMember::Missing(format!("Secret {ns}/{} does not exist", r.name)))?;
     let key = r.key.as_deref().unwrap_or("value");
     let bytes = secret
         .data
         .as_ref()
         .and_then(|d| d.get(key))
-        .ok_or_else(|| format!("Secret {ns}/{} has no key {key:?}", r.name))?;
-    let version = secret.resource_version().unwrap_or_default();
+        .ok_or_else(|| NoMember::Missing(format!("Secret {ns}/{} has no key {key:?}", r.name)))?;
+    let source = format!(
+        "{}/{key}/{}",
+        secret.resource_version().unwrap_or_default(),
+        r.context.as_deref().unwrap_or_default()
+    );
     let uid = cluster.uid().unwrap_or_default();
     if let Some(m) = ctx
         .members
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .get(&uid)
-        .filter(|m| m.secret_version == version)
+        .filter(|m| m.source == source)
     {
         return Ok(m.client.clone());
     }
-    let text = String::from_utf8_lossy(&bytes.0).into_owned();
-    let client =
-        probe::member_client(&text, r.context.as_deref(), ctx.opts.request_timeout).await?;
+    let text = std::str::from_utf8(&bytes.0).map_err(|_| {
+        NoMember::Refused(format!(
+            "the kubeconfig is refused: Secret {ns}/{} key {key:?} is not UTF-8 text",
+            r.name
+        ))
+    })?;
+    let client = probe::member_client(text, r.context.as_deref(), ctx.opts.request_timeout)
+        .await
+        .map_err(|e| match e {
+            probe::MemberError::Kubeconfig(_) => {
+                NoMember::Refused(hoist_core::repo::format::cut(&e.to_string()))
+            }
+            probe::MemberError::Client(_) => NoMember::Missing(e.to_string()),
+        })?;
     ctx.members
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(
             uid,
             Member {
-                secret_version: version,
+                source,
                 client: client.clone(),
             },
         );
@@ -338,10 +372,18 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
     let permit = pool.acquire().await;
     ctx.metrics.in_flight.inc();
     let started = std::time::Instant::now();
-    let outcome = match member(cluster, ctx).await {
-        Ok(client) => probe::probe(&client, ctx.opts.probe_timeout).await,
-        Err(why) => Outcome::Refused(why),
+    let (outcome, refusal) = match member(cluster, ctx).await {
+        Ok(client) => (probe::probe(&client, ctx.opts.probe_timeout).await, None),
+        Err(NoMember::Missing(why)) => (Outcome::Refused(why), None),
+        Err(NoMember::Refused(why)) => (Outcome::Refused(why.clone()), Some(why)),
     };
+    if refusal.is_some() {
+        // Forget a client an earlier kubeconfig made: nothing of this one is used.
+        ctx.members
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&uid);
+    }
     ctx.metrics.in_flight.dec();
     drop(permit);
     ctx.metrics
@@ -357,7 +399,19 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
             },
         })
         .inc();
-    let mut events = probed.observe(outcome, now, &policy);
+    let mut events = match &refusal {
+        None => probed.observe(outcome, now, &policy),
+        // Nothing was asked of the member: nothing is learnt of it, and billing is
+        // left as it was.
+        Some(why) => {
+            probed.last_attempt = Some(now);
+            probed.consecutive_failures += 1;
+            probed.last_error = Some(why.clone());
+            probed.credentials_valid = Some(false);
+            probed.reachable = None;
+            Vec::new()
+        }
+    };
     // Billed but no open record (a create that failed, a restart): open it now.
     let records_api: Api<UsageRecord> = Api::all(ctx.client.clone());
     let before: Vec<Record> = ledger::records_of(&ctx.records, &uid);
@@ -379,7 +433,7 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
         }
         ledger::write_changes(&records_api, cluster, &before, &after, &ctx.metrics).await?;
     }
-    let status = status_of(cluster, &probed, &after);
+    let status = status_of(cluster, &probed, &after, refusal.is_some());
     write_status(cluster, ctx, status, now).await?;
     ctx.probed
         .lock()
@@ -410,7 +464,9 @@ fn condition(type_: &str, status: Option<bool>, reason: &str, message: &str) -> 
     }
 }
 
-fn status_of(cluster: &Cluster, p: &Probed, records: &[Record]) -> ClusterStatus {
+/// The status `p` and `records` make; `refused`: the kubeconfig was refused (the
+/// conditions say so with [`KUBECONFIG_REFUSED`]).
+fn status_of(cluster: &Cluster, p: &Probed, records: &[Record], refused: bool) -> ClusterStatus {
     let open = records.iter().find(|r| r.is_open());
     let last = records.iter().max_by_key(|r| r.seq);
     let shown = open.or(last);
@@ -437,6 +493,9 @@ fn status_of(cluster: &Cluster, p: &Probed, records: &[Record]) -> ClusterStatus
         },
         conditions: vec![
             match p.credentials_valid {
+                _ if refused => {
+                    condition("CredentialsValid", Some(false), KUBECONFIG_REFUSED, &error)
+                }
                 Some(false) => condition("CredentialsValid", Some(false), "Refused", &error),
                 Some(true) => condition("CredentialsValid", Some(true), "Accepted", ""),
                 None => condition("CredentialsValid", None, "NotProbed", ""),
@@ -463,7 +522,11 @@ fn status_of(cluster: &Cluster, p: &Probed, records: &[Record]) -> ClusterStatus
             condition(
                 "Ready",
                 Some(ready),
-                if ready { "Ready" } else { "NotReady" },
+                match () {
+                    _ if ready => "Ready",
+                    _ if refused => KUBECONFIG_REFUSED,
+                    _ => "NotReady",
+                },
                 &error,
             ),
         ],

@@ -7,9 +7,12 @@
 //!   and "cluster-seconds in a period" in one place, deterministic export ids.
 //! - [`probe`]: a member's probe results to its conditions and to billing events
 //!   (identity seen, replaced, vanished, back), and when to probe next.
+//! - [`kubeconfig`]: a member's kubeconfig as hostile input: only inline credentials,
+//!   no files, programs or proxies (issue 20).
 //! - [`view`]: a cluster's state in one word and where billing and reality may
 //!   disagree, as the metrics, the CLI and the dashboard show them.
 
+pub mod kubeconfig;
 pub mod ledger;
 pub mod probe;
 pub mod view;
