@@ -1462,3 +1462,114 @@ async fn every_form_of_targets_transformations_and_transitive_resources_renders_
         "a default of one space is applied (only an empty one is not)"
     );
 }
+
+/// The repository whose value templates are hostile (`fixtures/untrusted-templates`),
+/// served and registered.
+async fn untrusted_templates_repository(client: &Client) -> common::repo_server::RepoServer {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("untrusted-templates");
+    let repo = common::repo_server::RepoServer::serving_dir(&fixture).await;
+    common::add_repository(client, "untrusted-templates", &repo.url("/")).await;
+    repo
+}
+
+/// `/livez` of the probe port serving `live`: its code and body.
+async fn livez(addr: std::net::SocketAddr) -> (u16, String) {
+    let answer = reqwest::get(format!("http://{addr}/livez"))
+        .await
+        .expect("the probe port answers");
+    let code = answer.status().as_u16();
+    (code, answer.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_value_templates_fail_only_their_package_and_the_operator_stays_alive() {
+    let h = harness().await;
+    let _repo = untrusted_templates_repository(&h.client).await;
+    // The operator's probe port, as `hoist operator` serves it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop_probes, probes_stopped) = tokio::sync::watch::channel(false);
+    let probes = tokio::spawn(operator::probes::serve(
+        listener,
+        std::sync::Arc::new(operator::metrics::Metrics::new()),
+        tokio::sync::watch::channel(true).1,
+        h.operator.liveness(),
+        probes_stopped,
+    ));
+    assert_eq!(livez(addr).await, (200, "ok\n".to_string()));
+
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    let create = |name: &str| {
+        let mut s = spec(name, "v1.0.0");
+        s.package_info.repository_name = Some("untrusted-templates".into());
+        let p = Package::new(name, NamespacedPackageSpec { spec: s });
+        let packages = packages.clone();
+        async move {
+            packages
+                .create(&PostParams::default(), &p)
+                .await
+                .expect("create")
+        }
+    };
+    // Before the template limits, the first aborted the process (a stack overflow) and
+    // the second ended the Package controller (a panic) while /livez said ok.
+    create("recursive").await;
+    create("printf-bomb").await;
+    let failed = |p: Option<&Package>| {
+        p.and_then(|p| condition(p.status.as_ref(), "Failed"))
+            .is_some_and(|(s, _)| s == "True")
+    };
+    let recursive = wait_package(&packages, "recursive", failed).await;
+    let bomb = wait_package(&packages, "printf-bomb", failed).await;
+    // An ordinary package after them, in the same run: the controller carried on.
+    create("settings").await;
+    wait_package(&packages, "settings", is_ready).await;
+
+    for (p, said) in [
+        (
+            &recursive,
+            "value \"size\": the valueTemplate calls template \"loop\" recursively, which is refused (template calls are limited to 100 deep, without recursion)",
+        ),
+        (
+            &bomb,
+            "value \"width\": the valueTemplate asks printf for a width or precision of 200000000, over the 65535 limit",
+        ),
+    ] {
+        let status = p.status.as_ref().expect("status");
+        let (_, message) = condition(Some(status), "Failed").expect("Failed");
+        assert!(message.contains(said), "{message}");
+        let ready = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .expect("Ready");
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "ValueConfigurationInvalid"),
+            "a terminal value error, as any other"
+        );
+    }
+    let configmaps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
+    let settings = configmaps
+        .get("settings-settings")
+        .await
+        .expect("the ordinary package applied its ConfigMap");
+    assert_eq!(
+        settings
+            .data
+            .expect("data")
+            .get("greeting")
+            .map(String::as_str),
+        Some("hello, world")
+    );
+    // Nothing the packages did ended a controller.
+    assert_eq!(livez(addr).await, (200, "ok\n".to_string()));
+    assert!(h.operator.liveness().ended().is_empty());
+    let _ = stop_probes.send(true);
+    probes.await.expect("the probe port stops");
+}

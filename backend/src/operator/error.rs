@@ -52,6 +52,13 @@ pub enum Error {
     Waiting(String),
     #[error("the reconcile did not finish within {0:?}")]
     Timeout(std::time::Duration),
+    /// A panic inside a pass (a bug in Hoist or a library), caught: the package gets
+    /// this as its error and every other package carries on. The panic's own message
+    /// is in the operator's log only (it might quote a value).
+    #[error(
+        "Hoist failed unexpectedly during {during} (a panic, caught: an internal error, please report it with the operator's log); the package waits until it changes or `hoist retry`"
+    )]
+    Panicked { during: &'static str },
     #[error("{0}")]
     Serialize(#[from] serde_json::Error),
 }
@@ -89,7 +96,8 @@ impl Error {
             | Self::Values(_)
             | Self::ValueTargets(_)
             | Self::Foreign { .. }
-            | Self::Serialize(_) => Terminal,
+            | Self::Serialize(_)
+            | Self::Panicked { .. } => Terminal,
         }
     }
 
@@ -112,6 +120,7 @@ impl Error {
             Self::Apply { .. } => "InstallationFailed",
             Self::Timeout(_) => "ReconcileTimeout",
             Self::Serialize(_) => "InvalidManifest",
+            Self::Panicked { .. } => "InternalError",
         }
     }
 
@@ -130,6 +139,7 @@ impl Error {
             Self::Foreign { .. } => "foreign",
             Self::Apply { .. } => "apply",
             Self::Timeout(_) => "timeout",
+            Self::Panicked { .. } => "panic",
         }
     }
 }
@@ -188,5 +198,9 @@ mod tests {
             Error::Timeout(std::time::Duration::from_secs(1)).class(),
             ErrorClass::Transient
         );
+        // A bug is not retried in a loop: the package waits for a change.
+        let panicked = Error::Panicked { during: "the pass" };
+        assert_eq!(panicked.class(), ErrorClass::Terminal);
+        assert_eq!(panicked.reason(), "InternalError");
     }
 }

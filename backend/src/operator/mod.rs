@@ -326,6 +326,8 @@ impl Context {
 pub struct Running {
     pub context: Arc<Context>,
     stop: watch::Sender<bool>,
+    /// Whether its tasks still run (`/livez`).
+    live: probes::Liveness,
     /// The controllers: they end by themselves once stop is sent, after their running
     /// passes.
     controllers: tokio::task::JoinSet<()>,
@@ -334,9 +336,16 @@ pub struct Running {
 }
 
 impl Running {
+    /// What `/livez` reads: which of this operator's controllers and watches ended
+    /// while they should run.
+    pub fn liveness(&self) -> probes::Liveness {
+        self.live.clone()
+    }
+
     /// Stops taking new passes, lets running ones finish (up to `deadline`), then stops
     /// every watch.
     pub async fn shutdown(mut self, deadline: Duration) {
+        self.live.stopping();
         let _ = self.stop.send(true);
         let drain = async { while self.controllers.join_next().await.is_some() {} };
         if tokio::time::timeout(deadline, drain).await.is_err() {
@@ -351,6 +360,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.live.stopping();
         let _ = self.stop.send(true);
         self.controllers.abort_all();
         self.background.abort_all();
@@ -375,19 +385,24 @@ pub async fn start(
     .await
 }
 
-/// The PackageInfos, watched into a store (its first list awaited, bounded).
+/// The PackageInfos, watched into a store (its first list awaited, bounded); the
+/// watch is supervised by `live`.
 async fn package_infos_store(
     client: &Client,
     tasks: &mut tokio::task::JoinSet<()>,
+    live: &probes::Liveness,
 ) -> Store<crate::types::PackageInfo> {
     let (reader, writer) = reflector::store();
     let api: Api<crate::types::PackageInfo> = Api::all(client.clone());
     tasks.spawn(
-        watcher::watcher(api, watcher::Config::default())
-            .default_backoff()
-            .modify(without_managed_fields)
-            .reflect(writer)
-            .for_each(|_| futures::future::ready(())),
+        live.supervise(
+            "the PackageInfo watch",
+            watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .modify(without_managed_fields)
+                .reflect(writer)
+                .for_each(|_| futures::future::ready(())),
+        ),
     );
     let _ = tokio::time::timeout(objects::FIRST_LIST, reader.wait_until_ready()).await;
     reader
@@ -445,7 +460,8 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
     );
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
     let _ = tokio::time::timeout(objects::FIRST_LIST, cluster_reader.wait_until_ready()).await;
-    let package_infos = package_infos_store(&client, &mut tasks).await;
+    // Nothing reads a detached context's liveness: its tasks live as long as it.
+    let package_infos = package_infos_store(&client, &mut tasks, &probes::Liveness::new()).await;
     let _ = tokio::time::timeout(objects::FIRST_LIST, namespaced_reader.wait_until_ready()).await;
     let (to_cluster, to_namespaced) = objects.senders();
     let inputs = inputs::Inputs::new(
@@ -497,6 +513,19 @@ pub async fn start_with(
     opts: OperatorOptions,
     metrics: Arc<metrics::Metrics>,
 ) -> Result<Running, Error> {
+    start_supervised(client, repositories, opts, metrics, probes::Liveness::new()).await
+}
+
+/// As [`start_with`], its controllers and the watches and loops beside them supervised
+/// by `live` (read by `/livez`): any of them that ends before the operator stops is a
+/// death.
+pub async fn start_supervised(
+    client: Client,
+    repositories: Arc<Clientset>,
+    opts: OperatorOptions,
+    metrics: Arc<metrics::Metrics>,
+    live: probes::Liveness,
+) -> Result<Running, Error> {
     let scopes = scopes::Scopes::new(client.clone());
     scopes.refresh(true).await?;
     let (objects, triggers) = objects::Objects::new(client.clone(), opts.trigger_buffer);
@@ -511,9 +540,9 @@ pub async fn start_with(
         .modify(without_managed_fields)
         .reflect(ns_writer)
         .for_each(|_| futures::future::ready(()));
-    background.spawn(ns_stream);
+    background.spawn(live.supervise("the Namespace watch", ns_stream));
     let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
-    let package_infos = package_infos_store(&client, &mut background).await;
+    let package_infos = package_infos_store(&client, &mut background, &live).await;
 
     let config = controller::Config::default().concurrency(opts.concurrency);
     let (cluster_reader, cluster_writer) = reflector::store();
@@ -545,17 +574,23 @@ pub async fn start_with(
     let (finished, _) = watch::channel(0u64);
     let (to_cluster_relist, cluster_relisted) = mpsc::channel(relist_batch);
     let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(relist_batch);
-    background.spawn(relist::feed(
-        triggers.cluster_relist,
-        to_cluster_relist,
-        finished.subscribe(),
-        relist_batch,
+    background.spawn(live.supervise(
+        "the ClusterPackage relist",
+        relist::feed(
+            triggers.cluster_relist,
+            to_cluster_relist,
+            finished.subscribe(),
+            relist_batch,
+        ),
     ));
-    background.spawn(relist::feed(
-        triggers.namespaced_relist,
-        to_namespaced_relist,
-        finished.subscribe(),
-        relist_batch,
+    background.spawn(live.supervise(
+        "the Package relist",
+        relist::feed(
+            triggers.namespaced_relist,
+            to_namespaced_relist,
+            finished.subscribe(),
+            relist_batch,
+        ),
     ));
     let (to_cluster, to_namespaced) = objects.senders();
     let inputs = inputs::Inputs::new(
@@ -606,7 +641,7 @@ pub async fn start_with(
             context.clone(),
         )
         .for_each(|_| futures::future::ready(()));
-    controllers.spawn(cluster);
+    controllers.spawn(live.supervise("the ClusterPackage controller", cluster));
     let namespaced = namespaced
         .reconcile_on(ReceiverStream::new(triggers.namespaced))
         .reconcile_on(ReceiverStream::new(namespaced_relisted))
@@ -617,20 +652,23 @@ pub async fn start_with(
             context.clone(),
         )
         .for_each(|_| futures::future::ready(()));
-    controllers.spawn(namespaced);
+    controllers.spawn(live.supervise("the Package controller", namespaced));
 
-    background.spawn(helm::watch_flux_crds(context.clone()));
-    background.spawn(repositories::run(
-        client.clone(),
-        context.repositories.clone(),
-        opts.repository_interval,
-        stopped.clone(),
+    background.spawn(live.supervise("the Flux CRD watch", helm::watch_flux_crds(context.clone())));
+    background.spawn(live.supervise(
+        "the PackageRepository status loop",
+        repositories::run(
+            client.clone(),
+            context.repositories.clone(),
+            opts.repository_interval,
+            stopped.clone(),
+        ),
     ));
 
     // The dropped-trigger count, for the metric.
     let ctx = context.clone();
     let mut stopped_rx = stopped;
-    background.spawn(async move {
+    background.spawn(live.supervise("the dropped-trigger ticker", async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tokio::select! {
@@ -641,10 +679,11 @@ pub async fn start_with(
                 _ = stopped_rx.wait_for(|s| *s) => return,
             }
         }
-    });
+    }));
     Ok(Running {
         context,
         stop,
+        live,
         controllers,
         background,
     })
@@ -795,6 +834,7 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Exit, RunError> {
     let metrics = run.metrics.clone();
+    let live = probes::Liveness::new();
     let (ready_tx, ready_rx) = watch::channel(false);
     let (probes_stop, probes_stopped) = watch::channel(false);
     let probes = run.probes.map(|listener| {
@@ -802,6 +842,7 @@ pub async fn run(
             listener,
             metrics.clone(),
             ready_rx,
+            live.clone(),
             probes_stopped,
         ))
     });
@@ -843,7 +884,7 @@ pub async fn run(
         }
         None => None,
     };
-    let running = start_with(client, repositories, opts, metrics).await?;
+    let running = start_supervised(client, repositories, opts, metrics, live).await?;
     let exit = match leadership.as_mut() {
         Some(l) => tokio::select! {
             _ = l.lost() => Exit::LostLease,

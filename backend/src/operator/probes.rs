@@ -1,33 +1,136 @@
-//! `hoist operator`'s own port: `/livez` (200 while the process works), `/readyz` (200
-//! once the operator runs, or waits ready to take over as a standby), `/metrics`
-//! (Prometheus text, controller-runtime's names).
+//! `hoist operator`'s own port: `/livez` (200 while every controller task runs, 503
+//! naming the ones that ended), `/readyz` (200 once the operator runs, or waits ready to
+//! take over as a standby), `/metrics` (Prometheus text, controller-runtime's names).
+//!
+//! Guarantees: a controller task (or a watch the controllers depend on) that ends while
+//! the operator runs, by returning, by panicking or by being cut, fails `/livez` from
+//! then on, so the kubelet restarts the pod instead of keeping a process that looks
+//! alive and reconciles nothing; an orderly stop ([`Liveness::stopping`]) does not.
+//!
+//! Caveat: only the tasks spawned through [`Liveness::supervise`] are watched: the
+//! operator's controllers and the watches and loops it starts beside them.
 
 use super::metrics::Metrics;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use std::sync::Arc;
+use futures::FutureExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
+
+/// Which of the operator's long-lived tasks ended while they should still run: what
+/// `/livez` answers from. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Liveness {
+    inner: Arc<LivenessInner>,
+}
+
+#[derive(Default)]
+struct LivenessInner {
+    stopping: AtomicBool,
+    ended: Mutex<Vec<&'static str>>,
+}
+
+impl Liveness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `task`, watched: if it ends before [`Self::stopping`] (it returns, panics, or is
+    /// dropped unfinished), `name` is recorded as ended and `/livez` fails. A panic is
+    /// caught (and logged): the task ends, the process does not.
+    pub fn supervise(
+        &self,
+        name: &'static str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let watch = Ended {
+            live: self.clone(),
+            name,
+        };
+        async move {
+            let outcome = std::panic::AssertUnwindSafe(task).catch_unwind().await;
+            if !watch.live.is_stopping() {
+                match outcome {
+                    Ok(()) => tracing::error!(
+                        task = name,
+                        "ended while the operator runs; /livez fails from now on"
+                    ),
+                    Err(_) => {
+                        tracing::error!(task = name, "panicked and ended; /livez fails from now on")
+                    }
+                }
+            }
+            drop(watch);
+        }
+    }
+
+    /// An orderly stop begins: tasks that end from now on have not died.
+    pub fn stopping(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The tasks that ended while they should have run (none: alive).
+    pub fn ended(&self) -> Vec<&'static str> {
+        self.inner
+            .ended
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// Records its task as ended when dropped before the stop: its future finished,
+/// unwound, or was dropped (aborted).
+struct Ended {
+    live: Liveness,
+    name: &'static str,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        if !self.live.is_stopping() {
+            self.live
+                .inner
+                .ended
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(self.name);
+        }
+    }
+}
 
 #[derive(Clone)]
 struct Probes {
     metrics: Arc<Metrics>,
     ready: watch::Receiver<bool>,
+    live: Liveness,
 }
 
-/// Serves the probes on `listener` until `stopped` turns true.
+/// Serves the probes on `listener` until `stopped` turns true; `/livez` answers from
+/// `live`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     ready: watch::Receiver<bool>,
+    live: Liveness,
     mut stopped: watch::Receiver<bool>,
 ) {
     let app = axum::Router::new()
-        .route("/livez", get(|| async { "ok\n" }))
+        .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .with_state(Probes { metrics, ready });
+        .with_state(Probes {
+            metrics,
+            ready,
+            live,
+        });
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
@@ -36,6 +139,18 @@ pub async fn serve(
         .await
     {
         tracing::warn!(error = %e, "the probe port stopped");
+    }
+}
+
+async fn livez(State(p): State<Probes>) -> impl IntoResponse {
+    let ended = p.live.ended();
+    if ended.is_empty() {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("ended: {}\n", ended.join(", ")),
+        )
     }
 }
 
@@ -55,4 +170,78 @@ async fn metrics_text(State(p): State<Probes>) -> impl IntoResponse {
         )],
         p.metrics.encode(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get_livez(live: &Liveness) -> (u16, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve(
+            listener,
+            Arc::new(Metrics::new()),
+            watch::channel(true).1,
+            live.clone(),
+            stopped,
+        ));
+        let answer = reqwest::get(format!("http://{addr}/livez"))
+            .await
+            .expect("answered");
+        let code = answer.status().as_u16();
+        let body = answer.text().await.expect("body");
+        let _ = stop.send(true);
+        server.await.expect("server stops");
+        (code, body)
+    }
+
+    #[tokio::test]
+    async fn livez_fails_once_a_supervised_task_ended_and_names_it() {
+        let live = Liveness::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(live.supervise("the Package controller", std::future::pending()));
+        assert_eq!(get_livez(&live).await, (200, "ok\n".into()));
+
+        // A controller task that panics: caught, recorded, the process goes on.
+        tasks.spawn(live.supervise("the ClusterPackage controller", async {
+            if std::hint::black_box(true) {
+                panic!("a bug in a controller");
+            }
+        }));
+        assert!(tasks.join_next().await.expect("one ended").is_ok());
+        assert_eq!(
+            get_livez(&live).await,
+            (503, "ended: the ClusterPackage controller\n".into())
+        );
+
+        // One that is cut (aborted) while it should run counts too.
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        let (code, body) = get_livez(&live).await;
+        assert_eq!(code, 503);
+        assert!(body.contains("the Package controller"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_orderly_stop_is_not_a_death() {
+        let live = Liveness::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(live.supervise("the Package controller", std::future::pending()));
+        tasks.spawn(live.supervise("a watch", std::future::ready(())));
+        // Ends before the stop: a death.
+        assert!(tasks.join_next().await.expect("ended").is_ok());
+        assert_eq!(get_livez(&live).await.0, 503);
+
+        let live = Liveness::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(live.supervise("the Package controller", std::future::pending()));
+        live.stopping();
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        assert_eq!(get_livez(&live).await, (200, "ok\n".into()));
+    }
 }

@@ -8,13 +8,21 @@
 //! Guarantees: never two passes over one package at once (the controller's rule); every
 //! pass ends within [`super::OperatorOptions::reconcile_timeout`]; a pass over an
 //! unchanged, healthy package makes no API request (reads come from the watches) and
-//! writes nothing.
+//! writes nothing. A panic anywhere in a pass never ends the controller: inside the
+//! install it becomes the package's terminal error ([`Error::Panicked`], shown in its
+//! status like any other); anywhere else in the pass (the finalizer, a status write,
+//! the uninstall) it fails the pass, which is retried with the package's backoff.
+//!
+//! Caveat: a panic is caught where it unwinds to, so what the pass had done by then
+//! stays done (as after any failure); the `Mutex`es the pass shares are all read
+//! through poisoning.
 
 use super::apply::{self, Applied, PackageId};
 use super::error::Error;
 use super::package::Installable;
 use super::{Context, package_infos, render, status};
 use crate::types::{OwnedResource, PackageStatus};
+use futures::FutureExt;
 use hoist_core::operator::conditions::Phase;
 use hoist_core::operator::health::{self, Health, Status};
 use hoist_core::operator::inventory::{self, ObjectRef};
@@ -52,8 +60,17 @@ pub async fn reconcile<K: Installable>(
             Finalizer::Cleanup(p) => uninstall(&*p, &ctx).await.map(|()| Action::await_change()),
         }
     });
+    // A panic outside the install's own catch (the finalizer's patch, a status write,
+    // the uninstall) fails this pass only; the controller goes on.
+    let run = std::panic::AssertUnwindSafe(run).catch_unwind();
     let result = match tokio::time::timeout(timeout, run).await {
-        Ok(r) => r,
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => {
+            tracing::error!(package = %who, kind = K::KIND, "a pass panicked; retried with backoff");
+            Err(finalizer::Error::ApplyFailed(Error::Panicked {
+                during: "a reconcile",
+            }))
+        }
         Err(_) => Err(finalizer::Error::ApplyFailed(Error::Timeout(timeout))),
     };
     ctx.metrics
@@ -222,7 +239,7 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
         return Ok(Action::await_change());
     }
     let key = retry_key(pkg);
-    match pass(pkg, ctx).await {
+    match caught(pass(pkg, ctx), "the install").await {
         Ok((phase, status)) => {
             ctx.retries.reset(&key);
             let next = with_phase(pkg, status, &phase);
@@ -323,6 +340,26 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
             tracing::info!(package = %pkg.describe(), kind = K::KIND, error = %e, class = class.as_str(), "pass failed");
             write(pkg, ctx, &with_phase(pkg, current, &phase)).await?;
             Ok(action)
+        }
+    }
+}
+
+/// `fut`'s result, or [`Error::Panicked`] naming `during` when it panics: what a
+/// package's pass does must never end the controller that runs it (a template, a
+/// manifest or a cluster answer Hoist did not foresee). The panic's message goes to the
+/// log by the panic hook, never to the status.
+pub async fn caught<T>(
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+    during: &'static str,
+) -> Result<T, Error> {
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!(
+                during,
+                "a pass panicked; the package is failed with an internal error"
+            );
+            Err(Error::Panicked { during })
         }
     }
 }
@@ -526,4 +563,33 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .unwrap_or_else(|p| p.into_inner())
         .remove(&uid);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_a_pass_becomes_the_packages_error() {
+        let boom = async {
+            if std::hint::black_box(true) {
+                panic!("a bug");
+            }
+            Ok::<(), Error>(())
+        };
+        let e = caught(boom, "the install").await.expect_err("caught");
+        assert!(
+            matches!(
+                e,
+                Error::Panicked {
+                    during: "the install"
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.reason(), "InternalError");
+        assert!(e.to_string().contains("during the install"), "{e}");
+        let fine = caught(async { Ok::<u8, Error>(7) }, "the install").await;
+        assert_eq!(fine.ok(), Some(7));
+    }
 }

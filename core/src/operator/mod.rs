@@ -14,4 +14,5 @@ pub mod order;
 pub mod package_info;
 pub mod placement;
 pub mod retry;
+pub mod template;
 pub mod values;

@@ -9,6 +9,9 @@
 //!    string (`"3"`, even for a number); with one, Go `text/template` (gtmpl, a port)
 //!    runs with the value as `.` and `base64` as its one added function, and the output
 //!    **must be JSON** (`3`, `true`, `"text"`, `null`, an object), else the target fails.
+//!    The template runs with limits ([`super::template`]): bounded nesting and calls
+//!    (one that calls itself is refused), at most 1 MiB of output, bounded work and
+//!    time, a panic inside gtmpl caught.
 //! 2. **Resolves** the target: a `resource` names an object by group/version (`apps/v1`,
 //!    `v1` for the core group), kind, the name in the manifest and, if given, the
 //!    namespace the object is placed in; a target that matches no object is **skipped**,
@@ -20,17 +23,20 @@
 //!    a negative array index counts from the end; `move` and `copy` cannot work (the
 //!    format has no `from`).
 //!
-//! Guarantees: a template that does not parse or render, output that is not JSON, an
-//! `apiGroup` that is not a group/version, or a patch that does not apply is an error
-//! naming the value and the target (terminal: the package is wrong); no value's text is
-//! quoted in an error (it may come from a Secret). A workload's pod template carries a
-//! hash of the values, so a changed value rolls it.
+//! Guarantees: a template that does not parse or render, or breaks a template limit
+//! (`value "replicas": the valueTemplate exceeds the 1 MiB output limit`), output that
+//! is not JSON, an `apiGroup` that is not a group/version, or a patch that does not
+//! apply is an error naming the value and the target (terminal: the package is wrong);
+//! no value's text is quoted in an error (it may come from a Secret). Rendering never
+//! panics, never overflows the stack and returns within the template time limit. A
+//! workload's pod template carries a hash of the values, so a changed value rolls it.
 //!
 //! Caveat: the template's output is parsed as JSON after the value is pasted in, so a
 //! value holding `"` can change the JSON's shape, as in Glasskube (the trust-boundaries
 //! work confines it; `docs/glasskube-format.md`).
 
 use super::placement::Rendered;
+use super::template::TemplateError;
 use crate::repo::format::{Transformation, ValueDefinition, ValueTarget, parse_group_version};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -40,11 +46,13 @@ pub const VALUES_HASH_ANNOTATION: &str = "packages.hoist.dev/values-hash";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValuesError {
-    #[error("{value}: the valueTemplate {template:?} does not render: {why}")]
+    /// The template does not parse or render, or breaks a limit (then the message
+    /// names the limit, not the template).
+    #[error("{value}: the valueTemplate {}", template_failure(.template, .why))]
     Template {
         value: String,
         template: String,
-        why: String,
+        why: TemplateError,
     },
     #[error("{value}: the valueTemplate {template:?} rendered text that is not JSON ({why})")]
     NotJson {
@@ -148,44 +156,20 @@ pub fn writes<'a>(
     Ok(out)
 }
 
-/// Renders `template` (Go `text/template`) with `value` as `.`; `base64` is available.
-pub fn render(template: &str, value: &Value) -> Result<String, String> {
-    let mut t = gtmpl::Template::default();
-    t.add_func("base64", base64_func);
-    t.parse(template).map_err(|e| e.to_string())?;
-    let ctx = gtmpl::Context::from(to_template_value(value));
-    t.render(&ctx).map_err(|e| e.to_string())
-}
-
-fn to_template_value(v: &Value) -> gtmpl::Value {
-    match v {
-        Value::Null => gtmpl::Value::Nil,
-        Value::Bool(b) => gtmpl::Value::from(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => gtmpl::Value::from(i),
-            (None, Some(f)) => gtmpl::Value::from(f),
-            _ => gtmpl::Value::from(n.to_string()),
-        },
-        Value::String(s) => gtmpl::Value::from(s.clone()),
-        Value::Array(a) => gtmpl::Value::Array(a.iter().map(to_template_value).collect()),
-        Value::Object(o) => gtmpl::Value::Map(
-            o.iter()
-                .map(|(k, v)| (k.clone(), to_template_value(v)))
-                .collect(),
-        ),
+/// What follows "the valueTemplate" in a [`ValuesError::Template`]: the template and
+/// gtmpl's complaint, or the limit it broke (without the template, which may be long).
+fn template_failure(template: &str, why: &TemplateError) -> String {
+    if why.is_limit() {
+        why.to_string()
+    } else {
+        format!("{template:?} does not render: {why}")
     }
 }
 
-fn base64_func(args: &[gtmpl::Value]) -> Result<gtmpl::Value, gtmpl::FuncError> {
-    use base64::Engine;
-    let text = match args {
-        [gtmpl::Value::String(s)] => s.clone(),
-        [other] => other.to_string(),
-        _ => return Err(gtmpl::FuncError::ExactlyXArgs("base64".into(), 1)),
-    };
-    Ok(gtmpl::Value::from(
-        base64::engine::general_purpose::STANDARD.encode(text),
-    ))
+/// Renders `template` (Go `text/template`) with `value` as `.`; `base64` is available.
+/// Runs with the limits of [`super::template`].
+pub fn render(template: &str, value: &Value) -> Result<String, TemplateError> {
+    super::template::render(template, value)
 }
 
 /// What `target` writes for `value`: the value itself when there is no template, else
@@ -513,6 +497,47 @@ mod tests {
             Ok("aHVudGVyMg==")
         );
         assert!(render("{{ if }}", &s("x")).is_err());
+    }
+
+    #[test]
+    fn a_template_that_breaks_a_limit_fails_its_value_naming_the_limit_not_the_value() {
+        let target = |template: &str| -> ValueTarget {
+            serde_json::from_value(json!({
+                "resource": {"apiGroup": "apps/v1", "kind": "Deployment", "name": "web"},
+                "patch": {"op": "add", "path": "/spec/replicas"},
+                "valueTemplate": template,
+            }))
+            .expect("target")
+        };
+        let secret = Value::String("hunter2-secret".into());
+        let label = "value \"replicas\"";
+        let recursive = target(r#"{{define "x"}}{{template "x"}}{{end}}{{template "x"}}"#);
+        let e = prepare(label, &secret, &recursive).expect_err("recursive");
+        assert!(
+            e.to_string().starts_with(
+                "value \"replicas\": the valueTemplate calls template \"x\" recursively"
+            ),
+            "{e}"
+        );
+        let bomb = target(r#"{{printf "%0200000000d" 1}}"#);
+        let e = prepare(label, &secret, &bomb).expect_err("printf bomb");
+        assert_eq!(
+            e.to_string(),
+            "value \"replicas\": the valueTemplate asks printf for a width or precision of 200000000, over the 65535 limit"
+        );
+        let big = target(&format!("{{{{printf \"{}\" 1}}}}", "%065535d".repeat(20)));
+        let e = prepare(label, &secret, &big).expect_err("too big");
+        assert_eq!(
+            e.to_string(),
+            "value \"replicas\": the valueTemplate exceeds the 1 MiB output limit"
+        );
+        for e in [
+            prepare(label, &secret, &target("{{range .}}{{end}}")).expect_err("range"),
+            prepare(label, &secret, &target(r#"{{printf "%d" .}}"#)).expect_err("printf"),
+        ] {
+            assert!(matches!(e, ValuesError::Template { .. }), "{e:?}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
     }
 
     #[test]
