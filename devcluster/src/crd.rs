@@ -7,8 +7,9 @@
 //! deletes every object of its kind and its routes.
 //!
 //! Each version's `openAPIV3Schema` prunes unknown fields from its objects (see
-//! [`crate::openapi::prune`]) and is published in the OpenAPI documents; it is not
-//! otherwise enforced (no type, format or CEL validation).
+//! [`crate::openapi::prune`]), validates their values as the API server does (see
+//! [`crate::openapi::validate`]; no CEL, no defaults) and is published in the OpenAPI
+//! documents.
 
 use crate::error::ApiError;
 use crate::resources::ResourceType;

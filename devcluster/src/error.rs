@@ -7,6 +7,37 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// `Status.details`: the object an error concerns and, for 422 Invalid, what is wrong.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Details {
+    pub name: String,
+    /// The API group (omitted when empty).
+    pub group: String,
+    /// The kind (`Widget`) or, in devcluster's older errors, the resource plural.
+    pub kind: String,
+    /// `causes` (omitted when empty).
+    pub causes: Vec<Cause>,
+}
+
+/// One `Status.details.causes[]` entry: a field error as the API server words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// `FieldValueInvalid`, `FieldValueRequired`, `FieldValueNotSupported`, ...
+    pub reason: &'static str,
+    /// The error without its field: `Invalid value: "x": spec.a in body should match '^a$'`.
+    pub message: String,
+    /// The field path (`spec.a`); `<nil>` for an error that names none, as the API
+    /// server writes it.
+    pub field: String,
+}
+
+impl std::fmt::Display for Cause {
+    /// `field: message`, as the error appears in a Status message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
 /// An API error, rendered as a `v1.Status` body with the matching HTTP status code.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{reason} ({code}): {message}")]
@@ -17,8 +48,9 @@ pub struct ApiError {
     pub reason: &'static str,
     /// Human readable message.
     pub message: String,
-    /// `Status.details` (name and kind of the object concerned), when known.
-    pub details: Option<(String, String)>,
+    /// `Status.details` (the object concerned and, for 422 Invalid, each cause), when
+    /// known.
+    pub details: Option<Box<Details>>,
     /// `Retry-After` header in seconds (429 and 5xx faults).
     pub retry_after: Option<u32>,
 }
@@ -36,7 +68,11 @@ impl ApiError {
 
     /// Attaches `details.name` and `details.kind` (the resource plural, as the apiserver does).
     pub fn with_details(mut self, name: &str, kind: &str) -> Self {
-        self.details = Some((name.to_string(), kind.to_string()));
+        self.details = Some(Box::new(Details {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            ..Details::default()
+        }));
         self
     }
 
@@ -88,6 +124,37 @@ impl ApiError {
             format!("{plural} \"{name}\" is invalid: {why}"),
         )
         .with_details(name, plural)
+    }
+
+    /// `apierrors.NewInvalid`: 422 naming the object by kind and group
+    /// (`Widget.example.com "w" is invalid: …`), every cause once in the message (in
+    /// brackets when there are several) and each in `details.causes`.
+    pub fn invalid_causes(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+        let qualified = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for c in &causes {
+            let text = c.to_string();
+            if !seen.contains(&text) {
+                seen.push(text);
+            }
+        }
+        let message = match seen.as_slice() {
+            [] => format!("{qualified} \"{name}\" is invalid"),
+            [one] => format!("{qualified} \"{name}\" is invalid: {one}"),
+            many => format!("{qualified} \"{name}\" is invalid: [{}]", many.join(", ")),
+        };
+        let mut e = Self::new(422, "Invalid", message);
+        e.details = Some(Box::new(Details {
+            name: name.to_string(),
+            group: group.to_string(),
+            kind: kind.to_string(),
+            causes,
+        }));
+        e
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -187,8 +254,19 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
-        if let Some((name, kind)) = &self.details {
-            status["details"] = json!({ "name": name, "kind": kind });
+        if let Some(d) = &self.details {
+            status["details"] = json!({ "name": d.name, "kind": d.kind });
+            if !d.group.is_empty() {
+                status["details"]["group"] = json!(d.group);
+            }
+            if !d.causes.is_empty() {
+                let causes: Vec<Value> = d
+                    .causes
+                    .iter()
+                    .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                    .collect();
+                status["details"]["causes"] = Value::Array(causes);
+            }
         }
         if let Some(secs) = self.retry_after {
             status["details"]["retryAfterSeconds"] = json!(secs);

@@ -668,6 +668,43 @@ impl State {
         }
     }
 
+    /// Refuses a custom object whose values break its CRD version's schema: 422 Invalid
+    /// naming every cause, as `apiextensions-apiserver` answers (see
+    /// [`crate::openapi::validate`]). First drops the `null`s of fields that are not
+    /// nullable, as the API server's decoder does. Runs after unknown fields are
+    /// pruned, on what is about to be stored (so on every create, update, patch and
+    /// apply, dry runs included); an update (and a `/status` write, which checks the
+    /// whole object) is checked against `old`, ratcheting errors in unchanged parts.
+    /// devcluster's own writes and built-in kinds are not checked.
+    fn check_values(
+        &self,
+        rt: &ResourceType,
+        name: &str,
+        obj: &mut Value,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
+        use crate::openapi::validate;
+        if !rt.custom || self.writer.field_validation.is_none() {
+            return Ok(());
+        }
+        let Some(crd) = self.crd_of(rt) else {
+            return Ok(());
+        };
+        let Some(schema) = crate::crd::version_schema(&crd, &rt.version) else {
+            return Ok(());
+        };
+        validate::prune_nulls(obj, schema);
+        let causes = match old {
+            Some(old) => validate::validate_update(schema, obj, old),
+            None => validate::validate(schema, obj),
+        };
+        if causes.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid_causes(&rt.group, &rt.kind, name, causes))
+        }
+    }
+
     fn commit(
         &mut self,
         rt: &ResourceType,
@@ -799,6 +836,7 @@ impl State {
         {
             o.remove("status");
         }
+        self.check_values(rt, &name, &mut obj, None)?;
         if rt.namespaced {
             self.require_namespace(ns)?;
         }
@@ -1017,6 +1055,7 @@ impl State {
         };
         self.admit(rt, ns, &next, Some(&old))?;
         self.check_fields(rt, &mut next)?;
+        self.check_values(rt, name, &mut next, Some(&old))?;
         self.set_managed(rt, Some(&old), &mut next, opts.status);
         if meta::generation_relevant(&old, rt.custom) != meta::generation_relevant(&next, rt.custom)
         {

@@ -1,6 +1,7 @@
 //! OpenAPI: the documents kubectl reads to validate and explain (`/openapi/v2`,
 //! `/openapi/v3` and its per-group-version documents), and what the API server does
-//! with fields those schemas do not declare (`fieldValidation`).
+//! with fields those schemas do not declare (`fieldValidation`), and what custom
+//! resources' values may be ([`validate`]).
 //!
 //! Built-in kinds are described by Kubernetes' own schemas ([`builtin`]), custom
 //! resources by their CRD's `openAPIV3Schema`.
@@ -8,6 +9,7 @@
 pub mod builtin;
 pub mod document;
 pub mod prune;
+pub mod validate;
 
 use crate::error::ApiError;
 
