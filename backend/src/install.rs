@@ -137,6 +137,7 @@ pub async fn prepare(
             }))
             .collect(),
         suspend: false,
+        prune_durable: false,
     };
     Ok(Prepared {
         resolved: r,

@@ -188,3 +188,156 @@ async fn a_failure_outlasting_the_retry_budget_is_dead_lettered_until_retried() 
         .expect("Ready after the retry");
     assert!(said.contains("Ready"), "{said}");
 }
+
+/// The `keeper` package (Cluster scope): v1.0.0 has a CRD, a ConfigMap and a ConfigMap
+/// annotated `packages.hoist.dev/prune: disabled`; v1.1.0 drops all but the first
+/// ConfigMap; v1.2.0's manifest is empty (a repository answering nothing).
+fn keeper_repository(repo: &common::repo_server::RepoServer) {
+    use common::repo_server::Reply;
+    let body = |s: &str| Reply::Body(s.to_string());
+    repo.set(
+        "/index.yaml",
+        body("packages:\n- name: keeper\n  shortDescription: prune brakes\n  latestVersion: v1.2.0\n"),
+    );
+    repo.set(
+        "/keeper/versions.yaml",
+        body("latestVersion: v1.2.0\nversions:\n- version: v1.0.0\n- version: v1.1.0\n- version: v1.2.0\n"),
+    );
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.keeper.example\nspec:\n  group: keeper.example\n  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n";
+    let cm = |name: &str, annotations: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: keeper\n{annotations}data: {{k: v}}\n"
+        )
+    };
+    let v1 = format!(
+        "{crd}---\n{}---\n{}",
+        cm("settings", ""),
+        cm(
+            "notes",
+            "  annotations: {packages.hoist.dev/prune: disabled}\n"
+        )
+    );
+    for (version, manifests) in [
+        ("v1.0.0", v1),
+        ("v1.1.0", cm("settings", "")),
+        ("v1.2.0", String::new()),
+    ] {
+        repo.set(
+            &format!("/keeper/{version}/package.yaml"),
+            body("name: keeper\nscope: Cluster\nshortDescription: prune brakes\ndefaultNamespace: keeper\nmanifests:\n- url: manifests.yaml\n"),
+        );
+        repo.set(
+            &format!("/keeper/{version}/manifests.yaml"),
+            Reply::Body(manifests),
+        );
+    }
+}
+
+#[tokio::test]
+async fn prune_brakes_keep_durable_objects_annotated_ones_and_everything_on_an_empty_render() {
+    use hoist::types::ClusterPackage;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Patch, PatchParams, PostParams};
+
+    let h = harness().await;
+    let repo = common::repo_server::RepoServer::start().await;
+    keeper_repository(&repo);
+    common::add_repository(&h.client, "keeper", &repo.url("/")).await;
+    let packages: Api<ClusterPackage> = Api::all(h.client.clone());
+    let mut spec = common::spec("keeper", "v1.0.0");
+    spec.package_info.repository_name = Some("keeper".into());
+    packages
+        .create(&PostParams::default(), &ClusterPackage::new("keeper", spec))
+        .await
+        .expect("create");
+    let at = |version: &'static str| {
+        move |p: Option<&ClusterPackage>| {
+            cluster_ready(p)
+                && p.and_then(|p| p.status.as_ref())
+                    .and_then(|s| s.version.as_deref())
+                    == Some(version)
+        }
+    };
+    wait_cluster_package(&packages, "keeper", at("v1.0.0")).await;
+    let set_version = |version: &str, prune_durable: bool| {
+        let packages = packages.clone();
+        let patch = serde_json::json!({"spec": {
+            "packageInfo": {"version": version},
+            "pruneDurable": prune_durable,
+        }});
+        async move {
+            packages
+                .patch("keeper", &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .expect("patch");
+        }
+    };
+    let cms: Api<ConfigMap> = Api::namespaced(h.client.clone(), "keeper");
+    let crds: Api<CustomResourceDefinition> = Api::all(h.client.clone());
+
+    // v1.1.0 drops the CRD and both extra ConfigMaps: the CRD is kept and listed, the
+    // annotated ConfigMap kept silently, the plain one deleted.
+    set_version("v1.1.0", false).await;
+    let p = wait_cluster_package(&packages, "keeper", at("v1.1.0"))
+        .await
+        .expect("exists");
+    let status = p.status.expect("status");
+    let kept: Vec<String> = status
+        .kept_resources
+        .iter()
+        .map(|k| k.name.clone())
+        .collect();
+    assert_eq!(kept, ["gadgets.keeper.example"], "{status:?}");
+    assert!(
+        crds.get_opt("gadgets.keeper.example")
+            .await
+            .expect("get")
+            .is_some(),
+        "a CRD a new version drops is kept"
+    );
+    assert!(
+        cms.get_opt("notes").await.expect("get").is_some(),
+        "prune: disabled"
+    );
+    assert!(cms.get_opt("settings").await.expect("get").is_some());
+    assert!(
+        status.owned_resources.iter().all(|o| o.name != "notes"),
+        "an annotated object leaves the inventory"
+    );
+
+    // v1.2.0 renders nothing: refused (retried, as the repository may recover), nothing
+    // deleted.
+    set_version("v1.2.0", false).await;
+    wait_cluster_package(&packages, "keeper", |p: Option<&ClusterPackage>| {
+        condition(p.and_then(|p| p.status.as_ref()), "Ready").is_some_and(|(s, m)| {
+            s != "True"
+                && m.contains(
+                    "rendered no objects but has 2 installed; refusing to delete them all",
+                )
+        })
+    })
+    .await;
+    assert!(cms.get_opt("settings").await.expect("get").is_some());
+
+    // Opted in: back to v1.0.0 and forward again, and the CRD goes with the version.
+    set_version("v1.0.0", true).await;
+    let p = wait_cluster_package(&packages, "keeper", at("v1.0.0"))
+        .await
+        .expect("exists");
+    assert!(
+        p.status.expect("status").kept_resources.is_empty(),
+        "the package has the CRD again"
+    );
+    set_version("v1.1.0", true).await;
+    wait_cluster_package(&packages, "keeper", at("v1.1.0")).await;
+    let gone = kube::runtime::wait::await_condition(
+        crds.clone(),
+        "gadgets.keeper.example",
+        |c: Option<&CustomResourceDefinition>| c.is_none(),
+    );
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the CRD pruned in time")
+        .expect("watch");
+}

@@ -270,6 +270,7 @@ async fn component<K: Installable>(
             })
             .collect(),
         suspend: false,
+        prune_durable: false,
     };
     let api = Api::<Package>::namespaced(ctx.client.clone(), &ns);
     match existing {

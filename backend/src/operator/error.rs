@@ -61,6 +61,9 @@ pub enum Error {
     Panicked { during: &'static str },
     #[error("{0}")]
     Serialize(#[from] serde_json::Error),
+    /// The prune brake: the render is empty though the package has objects.
+    #[error("{0}")]
+    Prune(#[from] hoist_core::operator::inventory::PruneError),
 }
 
 impl From<hoist_core::operator::values::ValuesError> for Error {
@@ -80,6 +83,8 @@ impl Error {
             Self::NoRepository(_) | Self::NoDefaultRepository => Transient,
             Self::Waiting(_) => Transient,
             Self::Timeout(_) => Transient,
+            // The repository may answer properly again.
+            Self::Prune(_) => Transient,
             Self::Apply { transient, .. } => {
                 if *transient {
                     Transient
@@ -121,6 +126,7 @@ impl Error {
             Self::Timeout(_) => "ReconcileTimeout",
             Self::Serialize(_) => "InvalidManifest",
             Self::Panicked { .. } => "InternalError",
+            Self::Prune(_) => "EmptyRender",
         }
     }
 
@@ -140,6 +146,7 @@ impl Error {
             Self::Apply { .. } => "apply",
             Self::Timeout(_) => "timeout",
             Self::Panicked { .. } => "panic",
+            Self::Prune(_) => "prune",
         }
     }
 }

@@ -433,6 +433,14 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
     }
     let id = package_id(pkg);
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
+    let old: Vec<ObjectRef> = pkg
+        .status()
+        .map(|s| s.owned_resources.iter().map(status::reference).collect())
+        .unwrap_or_default();
+    // The prune brake: a render with nothing in it never uninstalls what is there.
+    if rendered.placed.objects.is_empty() && !old.is_empty() {
+        return Err(inventory::PruneError::EmptyRender { had: old.len() }.into());
+    }
     let mut objects = rendered.placed.objects;
     let mut namespaces = rendered.placed.namespaces.clone();
     for ns in &deps.namespaces {
@@ -449,14 +457,22 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
     for a in &applied {
         ctx.metrics.applied(a.action.as_str());
     }
-    let old: Vec<ObjectRef> = pkg
-        .status()
-        .map(|s| s.owned_resources.iter().map(status::reference).collect())
-        .unwrap_or_default();
     let new: Vec<ObjectRef> = applied.iter().map(|a| a.reference.clone()).collect();
-    let stale = inventory::stale(&old, &new);
-    let failed = apply::prune(ctx, &id, &stale).await;
-    ctx.metrics.pruned((stale.len() - failed.len()) as u64);
+    let plan = inventory::plan_prune(&old, &new, pkg.spec().prune_durable)?;
+    let failed = apply::prune(ctx, &id, &plan.delete).await;
+    ctx.metrics
+        .pruned((plan.delete.len() - failed.len()) as u64);
+    // What was kept stays listed until the package has it again (or it is pruned).
+    let mut kept: Vec<OwnedResource> = pkg
+        .status()
+        .map(|s| s.kept_resources.clone())
+        .unwrap_or_default();
+    kept.extend(plan.kept.iter().map(status::owned));
+    kept.retain(|k| {
+        let r = status::reference(k);
+        !new.iter().any(|n| n.same_object(&r)) && !plan.delete.iter().any(|d| d.same_object(&r))
+    });
+    kept.dedup_by(|a, b| status::reference(a).same_object(&status::reference(b)));
     let inventory: Vec<OwnedResource> = inventory::next(&new, &failed)
         .iter()
         .map(status::owned)
@@ -486,6 +502,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         ),
         last_handled_retry: None,
         warnings: rendered.warnings,
+        kept_resources: kept,
     };
     Ok((phase, status))
 }

@@ -158,6 +158,8 @@ where
             "ownedPackages",
             "objects",
             "lastHandledRetry",
+            "warnings",
+            "keptResources",
         ] {
             m.entry(field).or_insert(Value::Null);
         }

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageInfoTemplate {
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: String,
     #[schemars(
         length(min = 1, max = 128),
@@ -85,6 +88,12 @@ pub struct PackageSpec {
     pub values: BTreeMap<String, ValueConfiguration>,
     #[serde(default)]
     pub suspend: bool,
+    /// Delete the CustomResourceDefinitions, Namespaces and PersistentVolumeClaims that a
+    /// new version of the package no longer has. By default they are kept (deleting a
+    /// CRD deletes every object of its kind; a Namespace, everything in it; a claim, its
+    /// data) and listed in `status.keptResources`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune_durable: bool,
 }
 
 /// A resource a package created.
@@ -146,6 +155,11 @@ pub struct PackageStatus {
     /// without a word; a package author fixes them (`hoist repo lint` finds them too).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Objects a newer version dropped that were kept, not deleted: CRDs, Namespaces and
+    /// PersistentVolumeClaims (unless `spec.pruneDurable`). No longer managed by the
+    /// package; delete them by hand when they are not needed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_resources: Vec<OwnedResource>,
 }
 
 /// A namespaced package: the same spec and status as [`ClusterPackage`].
