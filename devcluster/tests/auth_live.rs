@@ -3,64 +3,12 @@
 //! store, through the request path, as kube-rs sees it.
 
 mod common;
-use devcluster::{AuthOptions, DevCluster, Options};
-use k8s_openapi::api::authentication::v1::TokenRequest;
+use common::auth::{api_error, client_with, cluster, kubectl, namespace, token_for};
+use devcluster::Options;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::{Client, Config};
-
-async fn cluster(anonymous: bool) -> (DevCluster, Client) {
-    common::start_with(Options {
-        auth: Some(AuthOptions {
-            anonymous,
-            token_file: None,
-        }),
-        ..Options::default()
-    })
-    .await
-}
-
-fn client_with(cluster: &DevCluster, token: Option<&str>) -> Client {
-    let mut config = Config::new(cluster.url().parse().expect("url"));
-    config.auth_info.token = token.map(|t| t.to_string().into());
-    config.root_cert = cluster.ca_der().map(|der| vec![der.to_vec()]);
-    Client::try_from(config).expect("client")
-}
-
-fn api_error(e: kube::Error) -> (u16, String, String) {
-    match e {
-        kube::Error::Api(s) => (s.code, s.reason.clone(), s.message.clone()),
-        other => panic!("an API error, not {other:?}"),
-    }
-}
-
-async fn namespace(admin: &Client, name: &str) {
-    let api: Api<Namespace> = Api::all(admin.clone());
-    let ns: Namespace =
-        serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace");
-    api.create(&PostParams::default(), &ns)
-        .await
-        .expect("namespace");
-}
-
-async fn token_for(admin: &Client, ns: &str, name: &str) -> String {
-    let sas: Api<ServiceAccount> = Api::namespaced(admin.clone(), ns);
-    let sa: ServiceAccount =
-        serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("sa");
-    sas.create(&PostParams::default(), &sa).await.expect("sa");
-    let req: TokenRequest = serde_json::from_value(serde_json::json!({
-        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}
-    }))
-    .expect("a TokenRequest");
-    let answer = sas
-        .create_token_request(name, &PostParams::default(), &req)
-        .await
-        .expect("a token");
-    let token = answer.status.and_then(|s| s.token).expect("status.token");
-    assert!(!token.is_empty());
-    token
-}
 
 #[tokio::test]
 async fn the_admin_kubeconfig_carries_a_token_and_a_request_without_one_is_refused_401() {
@@ -193,23 +141,6 @@ async fn the_dev_endpoints_are_the_admins_and_anonymous_users_get_only_public_in
             "configmaps is forbidden: User \"system:anonymous\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\"".into()
         )
     );
-}
-
-/// kubectl with `kubeconfig`, on a blocking thread (the cluster is served by this test's
-/// runtime).
-async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let mut cmd = std::process::Command::new("kubectl");
-    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("joined")
-        .expect("kubectl runs (cargo xtask test installs it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

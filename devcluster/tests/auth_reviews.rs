@@ -5,73 +5,25 @@
 //! (`kubectl auth can-i`, `kubectl auth whoami`) see them, and their discovery.
 
 mod common;
-use devcluster::{AuthOptions, DevCluster, Options};
-use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenRequest, TokenReview};
+use common::auth::{api_error, client_with, kubectl, namespace, token_for};
+use devcluster::{DevCluster, Options};
+use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenReview};
 use k8s_openapi::api::authorization::v1::{
     LocalSubjectAccessReview, SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview,
     SubjectAccessReviewStatus,
 };
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::RoleBinding;
+use kube::Client;
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::{Client, Config};
 use serde_json::{Value, json};
 
 async fn cluster() -> (DevCluster, Client) {
-    common::start_with(Options {
-        auth: Some(AuthOptions {
-            anonymous: false,
-            token_file: None,
-        }),
-        ..Options::default()
-    })
-    .await
-}
-
-fn client_with(cluster: &DevCluster, token: Option<&str>) -> Client {
-    let mut config = Config::new(cluster.url().parse().expect("url"));
-    config.auth_info.token = token.map(|t| t.to_string().into());
-    config.root_cert = cluster.ca_der().map(|der| vec![der.to_vec()]);
-    Client::try_from(config).expect("client")
-}
-
-fn api_error(e: kube::Error) -> (u16, String, String) {
-    match e {
-        kube::Error::Api(s) => (s.code, s.reason.clone(), s.message.clone()),
-        other => panic!("an API error, not {other:?}"),
-    }
+    common::auth::cluster(false).await
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("a well-formed object")
-}
-
-async fn namespace(admin: &Client, name: &str) {
-    Api::<Namespace>::all(admin.clone())
-        .create(
-            &PostParams::default(),
-            &from_json(json!({"metadata": {"name": name}})),
-        )
-        .await
-        .expect("namespace");
-}
-
-async fn token_for(admin: &Client, ns: &str, name: &str) -> String {
-    let sas: Api<ServiceAccount> = Api::namespaced(admin.clone(), ns);
-    sas.create(
-        &PostParams::default(),
-        &from_json(json!({"metadata": {"name": name}})),
-    )
-    .await
-    .expect("sa");
-    let req: TokenRequest = from_json(json!({
-        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}
-    }));
-    let answer = sas
-        .create_token_request(name, &PostParams::default(), &req)
-        .await
-        .expect("a token");
-    answer.status.and_then(|s| s.token).expect("status.token")
 }
 
 /// `edit` in `ns` for the ServiceAccount `ns/name`, as on a real cluster.
@@ -776,23 +728,6 @@ async fn discovery_lists_the_review_kinds_only_when_they_are_served() {
             .iter()
             .all(|r| r.name != "serviceaccounts/token")
     );
-}
-
-/// kubectl with `kubeconfig`, on a blocking thread (the cluster is served by this test's
-/// runtime): whether it exited 0, and what it printed.
-async fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let mut cmd = std::process::Command::new("kubectl");
-    cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("joined")
-        .expect("kubectl runs (cargo xtask test installs it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,8 @@
 //! way to wait for a reflector to agree with the server without sleeping.
 #![allow(dead_code)]
 
+pub mod auth;
+
 use devcluster::{DevCluster, Options};
 use futures::{Stream, StreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
