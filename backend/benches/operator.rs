@@ -246,7 +246,7 @@ fn package(name: &str, package: &str, version: &str, repository: Option<&str>) -
         },
         ..Default::default()
     };
-    Package::new(name, NamespacedPackageSpec { spec })
+    Package::new(name, NamespacedPackageSpec::from(spec))
 }
 
 fn is_ready(p: &Package) -> bool {
@@ -282,7 +282,7 @@ async fn with_operator() -> (Run, devcluster::DevCluster, Client) {
                 };
                 api.create(
                     &PostParams::default(),
-                    &Package::new(&format!("app-{i}"), NamespacedPackageSpec { spec }),
+                    &Package::new(&format!("app-{i}"), NamespacedPackageSpec::from(spec)),
                 )
                 .await
                 .map(|_| ())
@@ -490,6 +490,8 @@ async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
         .args([
             "operator",
             "--leader-elect=false",
+            // The benchmark reads the counters; who may read them is not measured.
+            "--metrics-auth=none",
             "--probes-listen",
             &format!("127.0.0.1:{port}"),
         ])

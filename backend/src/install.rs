@@ -251,7 +251,7 @@ async fn create(
         Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
             .create(
                 &pp,
-                &Package::new(&target.name, NamespacedPackageSpec { spec }),
+                &Package::new(&target.name, NamespacedPackageSpec::from(spec)),
             )
             .await
             .map(|_| ()),

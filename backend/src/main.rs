@@ -53,6 +53,10 @@ struct ServeArgs {
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
+    /// The address users reach the dashboard at, e.g. https://hoist.example.com behind a
+    /// TLS-terminating Ingress: an https:// one makes the token cookie Secure.
+    #[arg(long, env = "HOIST_EXTERNAL_URL")]
+    external_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -82,6 +86,7 @@ impl ServeArgs {
             dist: self.dist.clone(),
             fetch,
             namespace: self.namespace.clone(),
+            external_url: self.external_url.clone(),
             ..Default::default()
         })
     }
@@ -283,6 +288,11 @@ struct OperatorArgs {
     /// Passes at once, per kind (ClusterPackage and Package each).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// The ServiceAccount (in each Package's own namespace) that a Package's writes are
+    /// made as when its spec.serviceAccountName is unset (Flux's lockdown flag). Unset:
+    /// Packages are written with the operator's identity, confined by Hoist's rules only.
+    #[arg(long = "default-service-account", env = "HOIST_DEFAULT_SERVICE_ACCOUNT", value_parser = service_account_name)]
+    default_service_account: Option<String>,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     #[arg(long = "hoist-namespace", env = "HOIST_NAMESPACE", default_value = hoist::serve::DEFAULT_NAMESPACE)]
     namespace: String,
@@ -304,6 +314,12 @@ struct OperatorArgs {
     /// Serve /livez, /readyz and /metrics here (e.g. 0.0.0.0:8081 in a pod).
     #[arg(long, default_value = "127.0.0.1:8081")]
     probes_listen: SocketAddr,
+    /// Who may read /metrics: `kubernetes` (a bearer token the API server authenticates,
+    /// of a user allowed `get` on the non-resource URL /metrics; the operator needs
+    /// `create` on tokenreviews and subjectaccessreviews) or `none` (anyone who reaches
+    /// the port: local runs). /livez and /readyz are always open.
+    #[arg(long, value_enum, default_value_t = MetricsAuthArg::Kubernetes)]
+    metrics_auth: MetricsAuthArg,
     /// Deliver each closed hour of cluster usage to this URL as CloudEvents (at least
     /// once, with stable ids), e.g. a metering service's ingest endpoint.
     #[arg(long)]
@@ -312,6 +328,13 @@ struct OperatorArgs {
     /// after the sink acknowledged it), then delete it; 0 keeps records forever.
     #[arg(long, default_value = "400d", value_parser = retention)]
     usage_retention: Retention,
+}
+
+/// `--metrics-auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MetricsAuthArg {
+    Kubernetes,
+    None,
 }
 
 /// `--usage-retention`: `None` keeps records forever.
@@ -834,15 +857,33 @@ async fn operator_command(args: OperatorArgs, context: Option<String>) -> anyhow
     repositories.synced().await;
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let leader_elect = args.leader_elect.unwrap_or(in_cluster);
+    if args.default_service_account.is_none() {
+        tracing::warn!(
+            "no --default-service-account: Packages without spec.serviceAccountName are written with the operator's own rights, so tenants are confined by Hoist's rules only, not by the API server (docs/SECURITY.md)"
+        );
+    }
     let opts = hoist::operator::OperatorOptions {
         concurrency: args.concurrency,
+        default_service_account: args.default_service_account.clone(),
         ..Default::default()
+    };
+    let metrics_auth = match args.metrics_auth {
+        MetricsAuthArg::Kubernetes => {
+            hoist::operator::metrics_auth::MetricsAuth::kubernetes(client.clone())
+        }
+        MetricsAuthArg::None => {
+            if !args.probes_listen.ip().is_loopback() {
+                tracing::warn!(probes = %args.probes_listen, "--metrics-auth=none: anyone who reaches the probe port reads /metrics");
+            }
+            hoist::operator::metrics_auth::MetricsAuth::None
+        }
     };
     let run = hoist::operator::RunOptions {
         leader_election: leader_elect.then(hoist::operator::lease::identity),
         namespace: args.namespace.clone(),
         lease_duration: hoist::operator::lease::LEASE_DURATION,
         probes: Some(probes),
+        metrics_auth: Some(metrics_auth),
         drain: hoist::runtime::DEFAULT_DRAIN,
         metrics: std::sync::Arc::new(hoist::operator::metrics::Metrics::new()),
         fleet: Some(hoist::fleet::FleetOptions {
@@ -898,4 +939,22 @@ async fn demo(
     tracing::info!(signal, "stopping: finishing passes and calls in flight");
     demo.shutdown().await;
     Ok(())
+}
+
+/// A ServiceAccount name as the API server accepts one (a DNS-1123 subdomain).
+fn service_account_name(s: &str) -> Result<String, String> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if s.len() <= 253 && s.split('.').all(label_ok) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a ServiceAccount name (lowercase letters, digits, '-' and '.')"
+        ))
+    }
 }

@@ -48,12 +48,7 @@ pub async fn install(
             preview::plan(&ctx.context, &pkg).await?
         }
         Some(ns) => {
-            let mut pkg = Package::new(
-                &target.name,
-                NamespacedPackageSpec {
-                    spec: prepared.spec,
-                },
-            );
+            let mut pkg = Package::new(&target.name, NamespacedPackageSpec::from(prepared.spec));
             pkg.metadata.namespace = Some(ns.clone());
             preview::plan(&ctx.context, &pkg).await?
         }

@@ -41,6 +41,9 @@ pub struct ServeOptions {
     pub fetch: FetchOptions,
     /// Hoist's own namespace: repository credentials are read from its Secrets.
     pub namespace: String,
+    /// The address users reach the dashboard at (`--external-url`), e.g. behind a
+    /// TLS-terminating proxy; an `https://` one makes the token cookie `Secure`.
+    pub external_url: Option<String>,
     /// Connections: header-read timeout and cap.
     pub limits: crate::api::listener::Limits,
     /// The longest a unary call may take before it is answered DEADLINE_EXCEEDED.
@@ -60,6 +63,7 @@ impl Default for ServeOptions {
             subscriber_buffer: 1024,
             fetch: FetchOptions::default(),
             namespace: DEFAULT_NAMESPACE.to_string(),
+            external_url: None,
             limits: Default::default(),
             // Above the repository fetch timeout (20 s), so a slow repository is
             // reported as such by the call, not cut short by this limit.
@@ -82,6 +86,8 @@ pub enum ServeError {
     NotLoopback(SocketAddr),
     #[error("unusable token: {0}")]
     Token(String),
+    #[error("the external URL must be an http:// or https:// address, not {0:?}")]
+    ExternalUrl(String),
 }
 
 /// A running backend. Dropping it stops everything.
@@ -121,6 +127,15 @@ impl Running {
 /// Whether `opts` may be served: beyond loopback only with a token, and a token only if
 /// it is usable. Checked before anything is bound or started.
 pub fn check(opts: &ServeOptions) -> Result<(), ServeError> {
+    if let Some(url) = &opts.external_url {
+        let lower = url.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+            return Err(ServeError::ExternalUrl(url.clone()));
+        }
+    }
     if let Some(token) = &opts.token {
         use secrecy::ExposeSecret;
         crate::api::guard::check_token(token.expose_secret()).map_err(ServeError::Token)?;
@@ -200,7 +215,8 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         metrics: metrics.clone(),
         fleet: fleet_view,
     };
-    let guard = crate::api::guard::Guard::new(opts.token.clone());
+    let guard = crate::api::guard::Guard::new(opts.token.clone())
+        .with_external_url(opts.external_url.as_deref());
     let router = api::router(state, service, &opts.dist, guard, opts.unary_timeout);
     tasks.spawn_draining(crate::api::listener::serve(
         listener,

@@ -412,6 +412,7 @@ async fn uninstall_refuses_while_another_install_needs_the_package_and_deletes_o
                 },
                 ..Default::default()
             },
+            service_account_name: None,
         },
     );
     packages

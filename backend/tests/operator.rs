@@ -398,6 +398,7 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
             namespace: "hoist-system".into(),
             lease_duration: Duration::from_secs(3),
             probes: None,
+            metrics_auth: None,
             drain: Duration::from_secs(5),
             metrics: metrics.clone(),
             fleet: None,
@@ -556,9 +557,7 @@ async fn values_from_a_configmap_follow_it_and_other_namespaces_are_refused() {
     let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
     let mut p = Package::new(
         "sized",
-        NamespacedPackageSpec {
-            spec: spec("hello-web", "v1.1.0+2"),
-        },
+        NamespacedPackageSpec::from(spec("hello-web", "v1.1.0+2")),
     );
     let from = |ns: Option<&str>| {
         serde_json::from_value::<ValueConfiguration>(json!({
@@ -600,9 +599,7 @@ async fn values_from_a_configmap_follow_it_and_other_namespaces_are_refused() {
     // A Package may not read another namespace's ConfigMaps (nor Secrets).
     let mut nosy = Package::new(
         "nosy",
-        NamespacedPackageSpec {
-            spec: spec("hello-web", "v1.1.0+2"),
-        },
+        NamespacedPackageSpec::from(spec("hello-web", "v1.1.0+2")),
     );
     nosy.spec
         .spec
@@ -984,7 +981,7 @@ async fn a_helm_package_waits_for_flux_then_installs_through_a_helm_release_that
     packages
         .create(
             &PostParams::default(),
-            &Package::new("web", NamespacedPackageSpec { spec: web }),
+            &Package::new("web", NamespacedPackageSpec::from(web)),
         )
         .await
         .expect("create");
@@ -1297,7 +1294,7 @@ async fn a_target_that_matches_nothing_is_skipped_as_glasskube_skips_it_and_said
     packages
         .create(
             &PostParams::default(),
-            &Package::new("c1", NamespacedPackageSpec { spec: s }),
+            &Package::new("c1", NamespacedPackageSpec::from(s)),
         )
         .await
         .expect("create");
@@ -1352,7 +1349,7 @@ async fn every_form_of_targets_transformations_and_transitive_resources_renders_
     packages
         .create(
             &PostParams::default(),
-            &Package::new("t1", NamespacedPackageSpec { spec: s }),
+            &Package::new("t1", NamespacedPackageSpec::from(s)),
         )
         .await
         .expect("create");
@@ -1500,6 +1497,7 @@ async fn hostile_value_templates_fail_only_their_package_and_the_operator_stays_
         tokio::sync::watch::channel(true).1,
         h.operator.liveness(),
         probes_stopped,
+        None,
     ));
     assert_eq!(livez(addr).await, (200, "ok\n".to_string()));
 
@@ -1507,7 +1505,7 @@ async fn hostile_value_templates_fail_only_their_package_and_the_operator_stays_
     let create = |name: &str| {
         let mut s = spec(name, "v1.0.0");
         s.package_info.repository_name = Some("untrusted-templates".into());
-        let p = Package::new(name, NamespacedPackageSpec { spec: s });
+        let p = Package::new(name, NamespacedPackageSpec::from(s));
         let packages = packages.clone();
         async move {
             packages

@@ -49,7 +49,7 @@ async fn sigterm_mid_pass_lets_the_pass_finish_releases_the_lease_and_exits_clea
     packages
         .create(
             &PostParams::default(),
-            &Package::new("kv", NamespacedPackageSpec { spec: kv }),
+            &Package::new("kv", NamespacedPackageSpec::from(kv)),
         )
         .await
         .expect("create");

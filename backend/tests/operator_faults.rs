@@ -149,7 +149,7 @@ async fn a_failure_outlasting_the_retry_budget_is_dead_lettered_until_retried() 
     packages
         .create(
             &kube::api::PostParams::default(),
-            &Package::new("kv", hoist::types::NamespacedPackageSpec { spec: kv }),
+            &Package::new("kv", hoist::types::NamespacedPackageSpec::from(kv)),
         )
         .await
         .expect("create");

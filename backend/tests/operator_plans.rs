@@ -150,7 +150,7 @@ async fn upgrade_all_moves_installs_within_their_dependents_ranges_and_leaves_co
     team_b
         .create(
             &PostParams::default(),
-            &Package::new("kv", NamespacedPackageSpec { spec: kv }),
+            &Package::new("kv", NamespacedPackageSpec::from(kv)),
         )
         .await
         .expect("create");
@@ -204,7 +204,7 @@ async fn a_package_marked_for_auto_update_is_moved_to_the_newest_version_by_the_
     let _repo = glasskube_format_repository(&h.client).await;
     let mut kv = common::spec("kv-store", "v1.4.1+2");
     kv.package_info.repository_name = Some("glasskube-format".into());
-    let mut pkg = Package::new("kv", NamespacedPackageSpec { spec: kv });
+    let mut pkg = Package::new("kv", NamespacedPackageSpec::from(kv));
     pkg.metadata.annotations = Some(
         [(
             hoist::operator::auto_update::AUTO_UPDATE.to_string(),

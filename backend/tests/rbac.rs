@@ -273,6 +273,26 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     // A usage sink that acknowledges everything.
     let sink = common::repo_server::RepoServer::start().await;
     sink.set("/events", common::repo_server::Reply::Body(String::new()));
+    // Packages in team-a are written as its account `deployer`, bound to `edit` there
+    // (`--default-service-account deployer`): the operator impersonates it.
+    let account: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "deployer"}}))
+            .expect("an account");
+    Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), "team-a")
+        .create(&PostParams::default(), &account)
+        .await
+        .expect("deployer");
+    let binding: k8s_openapi::api::rbac::v1::RoleBinding =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "deployer-edit"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "team-a"}],
+        }))
+        .expect("a binding");
+    Api::<k8s_openapi::api::rbac::v1::RoleBinding>::namespaced(client.clone(), "team-a")
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("binding");
     c.counters().reset();
     let repositories = operator::watch_repositories(
         &operator_client,
@@ -289,6 +309,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         namespace: "hoist-system".into(),
         lease_duration: Duration::from_secs(3),
         probes: None,
+        metrics_auth: None,
         drain: Duration::from_secs(5),
         metrics: std::sync::Arc::new(operator::metrics::Metrics::new()),
         fleet: Some(hoist::fleet::FleetOptions {
@@ -305,7 +326,10 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let task = tokio::spawn(operator::run(
         operator_client.clone(),
         repositories.clientset.clone(),
-        OperatorOptions::default(),
+        OperatorOptions {
+            default_service_account: Some("deployer".into()),
+            ..Default::default()
+        },
         run,
         async move {
             let _ = stop_rx.await;
@@ -334,9 +358,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
             &PostParams::default(),
             &Package::new(
                 "site",
-                NamespacedPackageSpec {
-                    spec: spec("hello-web", "v1.1.0+2"),
-                },
+                NamespacedPackageSpec::from(spec("hello-web", "v1.1.0+2")),
             ),
         )
         .await
@@ -346,9 +368,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
             &PostParams::default(),
             &Package::new(
                 "guestbook",
-                NamespacedPackageSpec {
-                    spec: spec("guestbook", "v0.3.0+1"),
-                },
+                NamespacedPackageSpec::from(spec("guestbook", "v0.3.0+1")),
             ),
         )
         .await
@@ -411,6 +431,33 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
     let _ = tokio::time::timeout(PATIENCE, scaled)
         .await
         .expect("patched in time");
+    // And a ClusterPackage's (written with the operator's own rights: the broad role).
+    cluster
+        .patch(
+            "metrics-agent",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(
+                serde_json::json!({"spec": {"values": {"scrapeInterval": {"value": "60s"}}}}),
+            ),
+        )
+        .await
+        .expect("set a cluster package's value");
+    let daemonsets: Api<k8s_openapi::api::apps::v1::DaemonSet> =
+        Api::namespaced(client.clone(), "metrics-agent");
+    let rescraped = kube::runtime::wait::await_condition(
+        daemonsets,
+        "metrics-agent",
+        |d: Option<&k8s_openapi::api::apps::v1::DaemonSet>| {
+            d.map(|d| &d.spec)
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.annotations.as_ref())
+                .and_then(|a| a.get("prometheus.io/interval"))
+                .is_some_and(|v| v == "60s")
+        },
+    );
+    let _ = tokio::time::timeout(PATIENCE, rescraped)
+        .await
+        .expect("the cluster package's object patched in time");
     // The member is billed (its record made), then deleted (its record stopped).
     let billed = kube::runtime::wait::await_condition(
         fleet_clusters.clone(),
@@ -539,9 +586,31 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         "events".to_string(),
         "patch".to_string(),
     );
+    // Impersonation is not a request of its own: it shows as the writes team-a's
+    // account made (and the operator's own made none of them).
+    const DEPLOYER: &str = "system:serviceaccount:team-a:deployer";
+    let deployer = by_user.get(DEPLOYER).cloned().unwrap_or_default();
+    assert!(
+        deployer
+            .get("create deployments.apps")
+            .copied()
+            .unwrap_or(0)
+            >= 1,
+        "team-a's Packages were written as its account: {deployer:?}"
+    );
+    assert!(
+        refusals(&c, DEPLOYER).is_empty(),
+        "refused: {:?}",
+        refusals(&c, DEPLOYER)
+    );
+    let impersonate = (
+        String::new(),
+        "serviceaccounts".to_string(),
+        "impersonate".to_string(),
+    );
     let unused: Vec<&Grant> = own
         .iter()
-        .filter(|g| **g != repeats)
+        .filter(|g| **g != repeats && **g != impersonate)
         .filter(|(g, r, v)| {
             let base = r.split('/').next().unwrap_or(r);
             !used.contains(&(g.clone(), base.to_string(), v.clone()))

@@ -53,6 +53,8 @@ enum Fail {
     Patch,
     /// A transformation's source.
     Source,
+    /// The value would have been read as JSON structure, not as data.
+    NotData,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,11 +251,11 @@ const ROWS: &[Row] = &[
         Objects(&[("/0/data", r#"{"URL": "https://x.io"}"#)]),
     ),
     row(
-        "E12 no escaping: a quote in the value breaks the JSON",
+        "E12 DIFFERS (docs/glasskube-format.md §22 #7) a quote in the value stays in its string, where Glasskube's JSON breaks",
         CFG,
         r#"{resource: {apiGroup: v1, kind: ConfigMap, name: cfg}, patch: {op: add, path: /data/URL}, valueTemplate: '"https://{{ . }}"'}"#,
         &[("v", "x\"y")],
-        Error(Fail::NotJson),
+        Objects(&[("/0/data/URL", r#""https://x\"y""#)]),
     ),
     row(
         "E13 go truthiness: {{ if . }} on \"false\" is true",
@@ -389,11 +391,11 @@ valueDefinitions:
         Objects(&[("/0/spec/replicas", "5")]),
     ),
     row(
-        "E23 JSON injection through a template behaves as in Glasskube (a quote adds a key)",
+        "E23 DIFFERS (docs/glasskube-format.md §22 #7) JSON injection: the value stays one string, where in Glasskube a quote adds a key",
         CFG,
         r#"{resource: {apiGroup: v1, kind: ConfigMap, name: cfg}, patch: {op: add, path: /data}, valueTemplate: '{"a":"{{.}}"}'}"#,
         &[("v", r#"x","b":"y"#)],
-        Objects(&[("/0/data", r#"{"a": "x", "b": "y"}"#)]),
+        Objects(&[("/0/data", r#"{"a": "x\",\"b\":\"y"}"#)]),
     ),
     row(
         "E24 R-T3 a namespaced Package matches the pre-prefix name, then renames",
@@ -1400,6 +1402,7 @@ fn kind(e: &ValuesError) -> Fail {
         ValuesError::Target { .. } => Fail::Target,
         ValuesError::Patch { .. } => Fail::Patch,
         ValuesError::Source { .. } => Fail::Source,
+        ValuesError::NotData { .. } => Fail::NotData,
     }
 }
 

@@ -127,9 +127,7 @@ async fn the_catalogue_searches_filters_and_opens_live_package_pages() {
         &PostParams::default(),
         &hoist::types::Package::new(
             "web",
-            hoist::types::NamespacedPackageSpec {
-                spec: spec("hello-web", "v1.1.0+2"),
-            },
+            hoist::types::NamespacedPackageSpec::from(spec("hello-web", "v1.1.0+2")),
         ),
     )
     .await

@@ -12,8 +12,9 @@
 //! **Token** (required to listen beyond loopback). Every request must carry the token:
 //! `Authorization: Bearer TOKEN` (CLI, Prometheus, grpcurl) or the `hoist-token` cookie.
 //! A browser gets the cookie by opening any page with `?token=TOKEN` once: the answer
-//! sets it (HttpOnly, SameSite=Strict) and redirects to the same page without the
-//! token in the address. Any host name is accepted (the dashboard is reached through a
+//! sets it (HttpOnly, SameSite=Strict; and Secure when the page came over https, see
+//! [`Guard::with_external_url`]) and redirects to the same page without the token in
+//! the address. Any host name is accepted (the dashboard is reached through a
 //! Service, an Ingress or a port-forward); a rebinding or cross-site page has no
 //! cookie. `/livez` and `/readyz` stay open for the kubelet's probes.
 //!
@@ -47,6 +48,9 @@ pub const COOKIE: &str = "hoist-token";
 #[derive(Clone, Default)]
 pub struct Guard {
     token: Option<Arc<str>>,
+    /// Users reach the dashboard at an `https://` address (`--external-url`): every
+    /// cookie is `Secure`.
+    external_https: bool,
 }
 
 impl Guard {
@@ -55,8 +59,73 @@ impl Guard {
         use secrecy::ExposeSecret;
         Self {
             token: token.map(|t| Arc::from(t.expose_secret())),
+            external_https: false,
         }
     }
+
+    /// The address users reach the dashboard at (`--external-url`), e.g. behind a
+    /// TLS-terminating Ingress: when it is `https://`, the cookie is always `Secure`,
+    /// whatever the proxy forwards.
+    pub fn with_external_url(mut self, url: Option<&str>) -> Self {
+        self.external_https = url.is_some_and(is_https_url);
+        self
+    }
+
+    /// Whether the cookie set in answer to `req` must be `Secure`: the dashboard is
+    /// reached over https (its external URL), or this request came over it.
+    fn secure_cookie(&self, req: &Request) -> bool {
+        self.external_https || came_over_https(req)
+    }
+}
+
+/// Whether `url` is an `https://` address.
+fn is_https_url(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
+/// Whether `req` reached the dashboard over https: its own scheme (an HTTP/2
+/// `:scheme`, or the server's own TLS should it have any; `hoist serve` speaks plain
+/// HTTP), `X-Forwarded-Proto: https` or `Forwarded: proto=https` from a TLS-terminating
+/// proxy.
+///
+/// The forwarding headers are trusted without knowing who sent them, and that is safe
+/// here: they only ever add `Secure`, which makes the browser send the cookie over https
+/// only. A client that forges them can only keep its own cookie from travelling in
+/// clear; it gains nothing, and a missing header never removes `Secure` that another
+/// rule set.
+fn came_over_https(req: &Request) -> bool {
+    if req
+        .uri()
+        .scheme()
+        .is_some_and(|s| *s == axum::http::uri::Scheme::HTTPS)
+    {
+        return true;
+    }
+    let headers = req.headers();
+    let forwarded_proto = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("proto")
+                && v.trim().trim_matches('"').eq_ignore_ascii_case("https")
+        });
+    forwarded_proto || forwarded
+}
+
+/// The `Set-Cookie` value that hands a browser `token`.
+fn cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// What the guard decided for one request.
@@ -74,7 +143,7 @@ pub async fn guard(State(guard): State<Guard>, req: Request, next: Next) -> Resp
         Verdict::Pass => next.run(req).await,
         Verdict::SetCookie(location) => {
             let token = guard.token.as_deref().unwrap_or_default();
-            let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+            let cookie = cookie(token, guard.secure_cookie(&req));
             let mut res = StatusCode::SEE_OTHER.into_response();
             for (name, value) in [(header::SET_COOKIE, cookie), (header::LOCATION, location)] {
                 if let Ok(v) = HeaderValue::from_str(&value) {
@@ -429,5 +498,37 @@ mod tests {
         assert!(same(TOKEN, TOKEN));
         assert!(!same("0123456789abcdef0124", TOKEN));
         assert!(!same("0123456789abcdef012", TOKEN));
+    }
+
+    #[test]
+    fn the_cookie_is_secure_over_https_and_only_then() {
+        let g = Guard::new(Some(TOKEN.into()));
+        let get = |headers: &[(&str, &str)]| request(Method::GET, "/", "h", headers);
+        assert!(!g.secure_cookie(&get(&[])), "plain http");
+        assert!(!g.secure_cookie(&get(&[("x-forwarded-proto", "http")])));
+        for https in [
+            &[("x-forwarded-proto", "https")][..],
+            &[("x-forwarded-proto", "HTTPS")],
+            &[("x-forwarded-proto", "https, http")],
+            &[("forwarded", "for=192.0.2.60;proto=https;by=203.0.113.43")],
+            &[("forwarded", "proto=\"https\"")],
+        ] {
+            assert!(g.secure_cookie(&get(https)), "{https:?}");
+        }
+        // HTTP/2's :scheme lands in the URI.
+        let h2 = Request::builder()
+            .uri("https://hoist.example.com/")
+            .body(Body::empty())
+            .expect("request");
+        assert!(g.secure_cookie(&h2));
+        // An https external URL makes every cookie Secure; an http one changes nothing.
+        let external = g
+            .clone()
+            .with_external_url(Some("https://hoist.example.com"));
+        assert!(external.secure_cookie(&get(&[])));
+        let plain = g.with_external_url(Some("http://hoist.example.com"));
+        assert!(!plain.secure_cookie(&get(&[])));
+        assert!(cookie(TOKEN, true).ends_with("; HttpOnly; SameSite=Strict; Secure"));
+        assert!(!cookie(TOKEN, false).contains("Secure"));
     }
 }

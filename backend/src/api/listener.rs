@@ -15,6 +15,11 @@
 //!   answered `503 Service Unavailable` with `Retry-After: 1` and closed at once, so a
 //!   client learns why instead of hanging; the slot of a connection that closes serves
 //!   the next one.
+//! - One HTTP/2 connection carries at most [`Limits::max_concurrent_streams`] streams
+//!   at once (announced in its SETTINGS): a client that respects them queues the next
+//!   one until a stream ends; one that does not has the extra stream reset
+//!   (`REFUSED_STREAM`). gRPC-web over HTTP/1.1 carries one stream per connection, so
+//!   there [`Limits::max_connections`] is the cap.
 //! - On stop, no new connection is accepted; requests in flight finish (streams are
 //!   ended by their own shutdown signal), then [`serve`] returns. The caller bounds the
 //!   wait (see [`crate::runtime`]).
@@ -41,13 +46,22 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Connections served at once; more are refused with 503.
     pub max_connections: usize,
+    /// Streams (calls, `Watch` subscriptions) one HTTP/2 connection may have open at
+    /// once ([`MAX_CONCURRENT_STREAMS`] by default).
+    pub max_concurrent_streams: u32,
 }
+
+/// Streams per HTTP/2 connection: a dashboard tab needs one `Watch` and a few calls,
+/// gRPC clients multiplex tens at most; 100 is what RFC 9113 recommends as the least a
+/// server should allow, and below hyper's own default (200).
+pub const MAX_CONCURRENT_STREAMS: u32 = 100;
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_concurrent_streams: MAX_CONCURRENT_STREAMS,
         }
     }
 }
@@ -77,7 +91,8 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(20)))
-        .keep_alive_timeout(limits.header_read_timeout);
+        .keep_alive_timeout(limits.header_read_timeout)
+        .max_concurrent_streams(limits.max_concurrent_streams);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

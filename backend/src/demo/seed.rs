@@ -164,7 +164,7 @@ async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
             let spec = spec(sample.package, sample.version, sample.values);
             api.create(
                 &pp,
-                &Package::new(sample.name, NamespacedPackageSpec { spec }),
+                &Package::new(sample.name, NamespacedPackageSpec::from(spec)),
             )
             .await?;
         }
@@ -173,7 +173,7 @@ async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
             let api: Api<Package> = Api::namespaced(client.clone(), ns);
             let spec = spec(package, version, &[]);
             let name = format!("{package}-{i}");
-            api.create(&pp, &Package::new(&name, NamespacedPackageSpec { spec }))
+            api.create(&pp, &Package::new(&name, NamespacedPackageSpec::from(spec)))
                 .await?;
         }
     }

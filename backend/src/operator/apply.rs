@@ -11,6 +11,7 @@
 
 use super::Context;
 use super::error::Error;
+use super::identity::Acting;
 use super::scopes::Kind;
 use hoist_core::operator::inventory::ObjectRef;
 use hoist_core::operator::order::{self, Ordered, Stage};
@@ -62,12 +63,15 @@ pub struct Applied {
     pub live: Value,
 }
 
-/// Which package the objects belong to (its labels' values).
+/// Which package the objects belong to (its labels' values), and whose rights its
+/// writes are made with.
 #[derive(Debug, Clone)]
 pub struct PackageId {
     pub name: String,
     /// For a Package; `None` for a ClusterPackage.
     pub namespace: Option<String>,
+    /// The identity every read and write for the package's objects is made as.
+    pub acting: Acting,
 }
 
 impl PackageId {
@@ -227,11 +231,18 @@ pub(super) async fn resolve(ctx: &Context, r: &ObjectRef) -> Result<Kind, Error>
         })
 }
 
-pub(super) fn api_for(ctx: &Context, kind: &Kind, namespace: &str) -> Api<DynamicObject> {
+/// The API of `kind` (in `namespace` when namespaced), reached as `acting`.
+pub(super) fn api_for(
+    ctx: &Context,
+    acting: &Acting,
+    kind: &Kind,
+    namespace: &str,
+) -> Api<DynamicObject> {
+    let client = ctx.identities.client(acting);
     if kind.namespaced {
-        Api::namespaced_with(ctx.client.clone(), namespace, &kind.resource)
+        Api::namespaced_with(client, namespace, &kind.resource)
     } else {
-        Api::all_with(ctx.client.clone(), &kind.resource)
+        Api::all_with(client, &kind.resource)
     }
 }
 
@@ -248,7 +259,7 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
         None => {
             // Not among what Hoist applied: absent (then one create does it), or
             // someone else's (the create says AlreadyExists; then it is read).
-            match create(ctx, &kind, &r, &p.object).await? {
+            match create(ctx, &package.acting, &kind, &r, &p.object).await? {
                 Created::Done(live) => {
                     return Ok(Applied {
                         reference: r,
@@ -257,7 +268,7 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
                     });
                 }
                 Created::Exists => {
-                    let api = api_for(ctx, &kind, &r.namespace);
+                    let api = api_for(ctx, &package.acting, &kind, &r.namespace);
                     match api.get_opt(&r.name).await? {
                         Some(o) => Some(serde_json::to_value(&o)?),
                         None => None,
@@ -283,7 +294,8 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
         None => Action::Created,
     };
     tracing::debug!(object = %r.describe(), action = action.as_str(), "writing");
-    let api = api_for(ctx, &kind, &r.namespace);
+    let api = api_for(ctx, &package.acting, &kind, &r.namespace);
+    ctx.identities.verify(&package.acting).await?;
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let written = api
         .patch(&r.name, &params, &Patch::Apply(&p.object))
@@ -309,11 +321,13 @@ enum Created {
 /// something of that name already is.
 async fn create(
     ctx: &Context,
+    acting: &Acting,
     kind: &Kind,
     r: &ObjectRef,
     object: &Value,
 ) -> Result<Created, Error> {
-    let api = api_for(ctx, kind, &r.namespace);
+    ctx.identities.verify(acting).await?;
+    let api = api_for(ctx, acting, kind, &r.namespace);
     let obj: DynamicObject = serde_json::from_value(object.clone())?;
     let pp = kube::api::PostParams {
         field_manager: Some(FIELD_MANAGER.into()),
@@ -396,6 +410,21 @@ fn contains(want: &Value, have: &Value) -> bool {
     }
 }
 
+/// Whether the API server records [`FIELD_MANAGER`] among the object's writers
+/// (`metadata.managedFields`). An object with no `managedFields` at all (a server that
+/// keeps none) is judged by its labels and the inventory alone.
+pub fn written_by_hoist(live: &Value) -> bool {
+    match live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    {
+        Some(entries) if !entries.is_empty() => entries
+            .iter()
+            .any(|e| e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)),
+        _ => true,
+    }
+}
+
 /// Deletes stale objects (in the order given) that are still this package's; returns
 /// those whose delete failed, which stay in the inventory.
 pub async fn prune(ctx: &Context, package: &PackageId, stale: &[ObjectRef]) -> Vec<ObjectRef> {
@@ -409,21 +438,29 @@ pub async fn prune(ctx: &Context, package: &PackageId, stale: &[ObjectRef]) -> V
     failed
 }
 
-/// Deletes one object if it exists and is still this package's (an object someone
-/// took over, or relabelled, is left alone, and so is one annotated
-/// `packages.hoist.dev/prune: disabled`).
+/// Deletes one object if it exists and is still this package's: listed in its
+/// inventory (the caller's), labelled as its own, and written by [`FIELD_MANAGER`] by
+/// the API server's record. An object someone took over, relabelled, or labelled
+/// without Hoist ever writing it is left alone, and so is one annotated
+/// `packages.hoist.dev/prune: disabled`.
 pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Result<(), Error> {
     let kind = match ctx.scopes.resolve(&r.group, &r.version, &r.kind).await? {
         Some(k) => k,
         // The kind is gone (its CRD was deleted): so is the object.
         None => return Ok(()),
     };
-    let api = api_for(ctx, &kind, &r.namespace);
+    let api = api_for(ctx, &package.acting, &kind, &r.namespace);
     let live = match api.get_opt(&r.name).await? {
         Some(o) => serde_json::to_value(&o)?,
         None => return Ok(()),
     };
     if !package.owns(&live) {
+        return Ok(());
+    }
+    if !written_by_hoist(&live) {
+        // Labels can be copied; the field manager is the API server's record of who
+        // wrote it. Inventory, labels and manager must all agree before a delete.
+        tracing::info!(object = %r.describe(), "kept: labelled as the package's, but never written by {FIELD_MANAGER}");
         return Ok(());
     }
     let annotations = live
@@ -488,10 +525,31 @@ mod tests {
     }
 
     #[test]
+    fn only_an_object_the_api_server_says_hoist_wrote_is_deleted() {
+        let with = |managers: &[&str]| {
+            let entries: Vec<Value> = managers
+                .iter()
+                .map(|m| json!({"manager": m, "operation": "Apply"}))
+                .collect();
+            json!({"metadata": {"name": "x", "managedFields": entries}})
+        };
+        assert!(written_by_hoist(&with(&["kubectl", FIELD_MANAGER])));
+        assert!(
+            !written_by_hoist(&with(&["kubectl-client-side-apply"])),
+            "labels copied by someone else's write"
+        );
+        assert!(
+            written_by_hoist(&json!({"metadata": {"name": "x"}})),
+            "a server that keeps no managedFields"
+        );
+    }
+
+    #[test]
     fn ownership_is_read_from_both_labels() {
         let p = PackageId {
             name: "web".into(),
             namespace: Some("team-a".into()),
+            acting: Acting::Operator,
         };
         let obj = |labels: Value| json!({"metadata": {"labels": labels}});
         assert!(p.owns(&obj(

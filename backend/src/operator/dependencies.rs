@@ -151,6 +151,19 @@ pub async fn ensure<K: Installable>(
                 deps.waiting.push(format!("{at}: {why}"));
                 at
             }
+            Need::Install { at, package, .. }
+                if me.namespace.is_some() && at.namespace.is_none() && ctx.opts.tenant_rules =>
+            {
+                // A tenant's Package never makes a ClusterPackage: an admin installs it,
+                // and its appearance reconciles this package (watched below first).
+                ctx.watch_dependency(&at, &user);
+                return Err(
+                    hoist_core::operator::confinement::ConfinementError::ClusterDependency {
+                        package,
+                    }
+                    .into(),
+                );
+            }
             Need::Install {
                 at,
                 package,
@@ -279,7 +292,7 @@ async fn component<K: Installable>(
                 ensure_namespace(ctx, &ns, pkg).await?;
                 deps.namespaces.push(ns.clone());
             }
-            let mut p = Package::new(&at.name, NamespacedPackageSpec { spec });
+            let mut p = Package::new(&at.name, NamespacedPackageSpec::from(spec));
             let annotations = p.metadata.annotations.get_or_insert_with(Default::default);
             annotations.insert(AS_DEPENDENCY.into(), "true".into());
             annotations.insert(COMPONENT_OF.into(), me.to_string());
@@ -351,8 +364,14 @@ async fn ensure_namespace<K: Installable>(ctx: &Context, name: &str, pkg: &K) ->
         },
         ..Default::default()
     };
+    // Written as Hoist's field manager: an uninstall deletes only what the API server
+    // records Hoist as having written (apply.rs, `written_by_hoist`).
+    let pp = PostParams {
+        field_manager: Some(super::apply::FIELD_MANAGER.into()),
+        ..Default::default()
+    };
     match Api::<Namespace>::all(ctx.client.clone())
-        .create(&PostParams::default(), &ns)
+        .create(&pp, &ns)
         .await
     {
         Ok(_) => Ok(()),
@@ -393,7 +412,7 @@ async fn create(
                 .map(|_| ())
         }
         Some(ns) => {
-            let mut p = Package::new(&at.name, NamespacedPackageSpec { spec });
+            let mut p = Package::new(&at.name, NamespacedPackageSpec::from(spec));
             mark(&mut p.metadata);
             Api::<Package>::namespaced(ctx.client.clone(), ns)
                 .create(&pp, &p)

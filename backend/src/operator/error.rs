@@ -64,6 +64,15 @@ pub enum Error {
     /// The prune brake: the render is empty though the package has objects.
     #[error("{0}")]
     Prune(#[from] hoist_core::operator::inventory::PruneError),
+    /// A rule of confinement a tenant's Package broke (Hoist's own check, made before
+    /// the API server would refuse the write).
+    #[error("{0}")]
+    Confined(#[from] hoist_core::operator::confinement::ConfinementError),
+    /// The account a Package's writes impersonate is not there.
+    #[error(
+        "the ServiceAccount {namespace}/{name} that this package's writes are made as does not exist: create it (and bind it the rights the package needs), or name another in spec.serviceAccountName"
+    )]
+    ServiceAccountMissing { namespace: String, name: String },
 }
 
 impl From<hoist_core::operator::values::ValuesError> for Error {
@@ -102,6 +111,8 @@ impl Error {
             | Self::ValueTargets(_)
             | Self::Foreign { .. }
             | Self::Serialize(_)
+            | Self::Confined(_)
+            | Self::ServiceAccountMissing { .. }
             | Self::Panicked { .. } => Terminal,
         }
     }
@@ -127,6 +138,8 @@ impl Error {
             Self::Serialize(_) => "InvalidManifest",
             Self::Panicked { .. } => "InternalError",
             Self::Prune(_) => "EmptyRender",
+            Self::Confined(_) => hoist_core::operator::confinement::ConfinementError::REASON,
+            Self::ServiceAccountMissing { .. } => "ServiceAccountMissing",
         }
     }
 
@@ -147,6 +160,8 @@ impl Error {
             Self::Timeout(_) => "timeout",
             Self::Panicked { .. } => "panic",
             Self::Prune(_) => "prune",
+            Self::Confined(_) => "confinement",
+            Self::ServiceAccountMissing { .. } => "service_account",
         }
     }
 }

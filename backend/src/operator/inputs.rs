@@ -6,8 +6,11 @@
 //! change to a referenced object reconciles every package that uses it. A Package may
 //! read only from its own namespace (a reference elsewhere is refused, terminally: it
 //! would let anyone who can create a Package read any namespace's Secrets through the
-//! operator); a ClusterPackage must say which namespace. A missing object or key is
-//! transient: the package waits for it, and its appearance moves the package on.
+//! operator); a ClusterPackage must say which namespace. Through `packageRef` a Package
+//! reads only values a ClusterPackage sets literally, never one the ClusterPackage
+//! itself reads from a ConfigMap, Secret or package (that would hand a tenant what an
+//! admin's install may read). A missing object or key is transient: the package waits
+//! for it, and its appearance moves the package on. No error quotes a value.
 
 use super::error::Error;
 use super::objects::FIRST_LIST;
@@ -153,6 +156,14 @@ impl Inputs {
                     r.name, r.value
                 )));
             };
+            if matches!(user, User::Namespaced(..)) && inner.value.is_none() {
+                // The ClusterPackage read it with an admin's reach (any namespace's
+                // Secret): a tenant's Package gets only what was written in the open.
+                return Err(invalid(format!(
+                    "refused: ClusterPackage {:?}'s value {:?} comes from a ConfigMap, Secret or another package; a Package may read only values a ClusterPackage sets literally",
+                    r.name, r.value
+                )));
+            }
             // The other package's references are read with its own rights (a
             // ClusterPackage: namespaces it names).
             return Box::pin(self.resolve_at(name, inner, user, None, depth + 1)).await;

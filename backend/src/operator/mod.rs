@@ -15,9 +15,11 @@ pub mod dependencies;
 pub mod error;
 pub mod finalizer;
 pub mod helm;
+pub mod identity;
 pub mod inputs;
 pub mod lease;
 pub mod metrics;
+pub mod metrics_auth;
 pub mod objects;
 pub mod package;
 pub mod package_infos;
@@ -66,6 +68,14 @@ pub struct OperatorOptions {
     /// How often every PackageRepository's status is looked at again (besides on
     /// every change of the repositories).
     pub repository_interval: Duration,
+    /// The ServiceAccount (of each Package's own namespace) a Package's writes
+    /// impersonate when its spec names none (`--default-service-account`); `None`:
+    /// the operator's own identity (tenants then confined by Hoist's rules only).
+    pub default_service_account: Option<String>,
+    /// Hoist's own confinement rules for Packages
+    /// (`hoist_core::operator::confinement`). Always on in `hoist operator`; a test
+    /// turns them off to show the API server refusing the same writes by itself.
+    pub tenant_rules: bool,
 }
 
 impl Default for OperatorOptions {
@@ -77,6 +87,8 @@ impl Default for OperatorOptions {
             resync: Duration::from_secs(600),
             trigger_buffer: 4096,
             repository_interval: Duration::from_secs(60),
+            default_service_account: None,
+            tenant_rules: true,
         }
     }
 }
@@ -176,6 +188,8 @@ pub struct Context {
     /// The resourceVersions of this operator's finalizer patches, whose watch echoes
     /// start no pass (the pass that wrote one went on to install).
     pub own_writes: Arc<finalizer::OwnWrites>,
+    /// Who writes for which package (tenants' Packages impersonate an account).
+    pub identities: identity::Identities,
 }
 
 impl Context {
@@ -484,7 +498,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         opts: OperatorOptions::default(),
         passes: watch::channel(Default::default()).0,
         recorder: kube::runtime::events::Recorder::new(
-            client,
+            client.clone(),
             kube::runtime::events::Reporter {
                 controller: "hoist-preview".into(),
                 instance: None,
@@ -499,6 +513,7 @@ pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<De
         stopping: watch::channel(false).1,
         dependents: Mutex::new(HashMap::new()),
         own_writes: own_writes.clone(),
+        identities: identity::Identities::new(client.clone()),
     });
     Ok(Detached {
         context,
@@ -627,6 +642,7 @@ pub async fn start_supervised(
         stopping: stopped.clone(),
         dependents: Mutex::new(HashMap::new()),
         own_writes: own_writes.clone(),
+        identities: identity::Identities::new(client.clone()),
     });
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -804,6 +820,9 @@ pub struct RunOptions {
     pub metrics: Arc<metrics::Metrics>,
     /// Run the fleet controller too (the same leader), with these options.
     pub fleet: Option<crate::fleet::FleetOptions>,
+    /// Who may read `/metrics` on the probe port (`None`: nobody; `/livez` and
+    /// `/readyz` are always open).
+    pub metrics_auth: Option<metrics_auth::MetricsAuth>,
 }
 
 /// Why [`run`] returned.
@@ -844,6 +863,7 @@ pub async fn run(
             ready_rx,
             live.clone(),
             probes_stopped,
+            run.metrics_auth.clone(),
         ))
     });
     let mut stop = std::pin::pin!(stop);

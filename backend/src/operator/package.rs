@@ -28,6 +28,10 @@ pub trait Installable:
     fn owner(&self, default_namespace: Option<String>) -> Owner;
     /// The API for this object (namespaced for a Package).
     fn api(&self, client: &Client) -> Api<Self>;
+    /// The ServiceAccount the spec names for the package's writes (Packages only).
+    fn service_account(&self) -> Option<&str> {
+        None
+    }
     /// `team-a/web` or `web`.
     fn describe(&self) -> String {
         match self.namespace() {
@@ -69,6 +73,9 @@ impl Installable for Package {
     }
     fn set_status(&mut self, status: PackageStatus) {
         self.status = Some(status);
+    }
+    fn service_account(&self) -> Option<&str> {
+        self.spec.service_account_name.as_deref()
     }
     fn owner(&self, _default_namespace: Option<String>) -> Owner {
         Owner::Namespaced {

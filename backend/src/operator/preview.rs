@@ -89,6 +89,25 @@ const MAX_CHANGES: usize = 20;
 pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error> {
     let rendered = render::render(pkg, ctx).await?;
     let packages = needs(pkg, &rendered, ctx).await?;
+    // Values read from a Secret are never shown: not in the list, not in a change.
+    let secret_names = render::secret_sourced(&pkg.spec().values);
+    let hidden: Vec<String> = secret_names
+        .iter()
+        .filter_map(|n| rendered.values.get(n))
+        .filter(|v| v.len() >= MIN_HIDDEN)
+        .cloned()
+        .collect();
+    let values: BTreeMap<String, String> = rendered
+        .values
+        .iter()
+        .map(|(k, v)| {
+            if secret_names.contains(k) {
+                (k.clone(), "(read from a Secret; not shown)".to_string())
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let mut objects = rendered.placed.objects.clone();
     for ns in &rendered.placed.namespaces {
@@ -96,9 +115,15 @@ pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error>
             objects.push(super::reconcile::namespace_object(ns, &owner));
         }
     }
+    if let Some(own) = pkg.namespace().filter(|_| ctx.opts.tenant_rules) {
+        let refs: Vec<ObjectRef> = objects.iter().map(apply::reference).collect();
+        hoist_core::operator::confinement::check_objects(&own, &refs)?;
+    }
+    // A preview only reads: as the operator (the dashboard's own identity).
     let id = PackageId {
         name: pkg.name_any(),
         namespace: pkg.namespace(),
+        acting: super::identity::Acting::Operator,
     };
     let mut planned: Vec<(ObjectRef, Value)> = objects
         .into_iter()
@@ -117,7 +142,7 @@ pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error>
         .collect();
     let mut steps = Vec::with_capacity(planned.len());
     for (r, object) in &planned {
-        steps.push(step(ctx, &id, r, object, &defined_here).await?);
+        steps.push(step(ctx, &id, r, object, &defined_here, &hidden).await?);
     }
     let new: Vec<ObjectRef> = planned.into_iter().map(|(r, _)| r).collect();
     let old: Vec<ObjectRef> = pkg
@@ -139,7 +164,7 @@ pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error>
     Ok(Plan {
         package: pkg.spec().package_info.name.clone(),
         version: pkg.spec().package_info.version.clone(),
-        values: rendered.values,
+        values,
         packages,
         steps,
     })
@@ -151,6 +176,7 @@ async fn step(
     r: &ObjectRef,
     object: &Value,
     defined_here: &[(String, String)],
+    hidden: &[String],
 ) -> Result<Step, Error> {
     let make = |action: Action, changes: Vec<String>| Step {
         action,
@@ -175,7 +201,7 @@ async fn step(
             )],
         ));
     };
-    let api = apply::api_for(ctx, &kind, &r.namespace);
+    let api = apply::api_for(ctx, &id.acting, &kind, &r.namespace);
     let live = api
         .get_opt(&r.name)
         .await?
@@ -213,7 +239,10 @@ async fn step(
         return Ok(make(Action::Create, Vec::new()));
     };
     let mut changes = Vec::new();
-    let secret = r.group.is_empty() && r.kind == "Secret";
+    let secret = Hide {
+        secret_object: r.group.is_empty() && r.kind == "Secret",
+        texts: hidden,
+    };
     diff("", &clean(&before), &clean(&after), secret, &mut changes);
     if changes.len() > MAX_CHANGES {
         let more = changes.len() - MAX_CHANGES;
@@ -248,7 +277,36 @@ fn clean(obj: &Value) -> Value {
 }
 
 /// Collects `path: before → after` for every leaf that differs.
-fn diff(path: &str, before: &Value, after: &Value, secret: bool, out: &mut Vec<String>) {
+/// What a change list must not show: the values of a Secret object, and any text of a
+/// value the package read from a Secret (wherever a template put it).
+#[derive(Clone, Copy)]
+struct Hide<'a> {
+    secret_object: bool,
+    texts: &'a [String],
+}
+
+impl Hide<'_> {
+    #[cfg(test)]
+    const NOTHING: Hide<'static> = Hide {
+        secret_object: false,
+        texts: &[],
+    };
+
+    fn shows_a_secret(&self, v: &Value) -> bool {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => return false,
+            other => other.to_string(),
+        };
+        self.texts.iter().any(|t| text.contains(t.as_str()))
+    }
+}
+
+/// The shortest secret text that is hidden wherever it appears (shorter ones would
+/// hide ordinary words and numbers; a value that short is no secret).
+const MIN_HIDDEN: usize = 4;
+
+fn diff(path: &str, before: &Value, after: &Value, secret: Hide<'_>, out: &mut Vec<String>) {
     if before == after {
         return;
     }
@@ -275,8 +333,13 @@ fn diff(path: &str, before: &Value, after: &Value, secret: bool, out: &mut Vec<S
                 diff(&format!("{path}[{i}]"), bv, av, secret, out);
             }
         }
-        _ if secret && (path.starts_with("data.") || path.starts_with("stringData.")) => {
+        _ if secret.secret_object
+            && (path.starts_with("data.") || path.starts_with("stringData.")) =>
+        {
             out.push(format!("{path}: (secret value changes)"));
+        }
+        _ if secret.shows_a_secret(before) || secret.shows_a_secret(after) => {
+            out.push(format!("{path}: (a value read from a Secret changes)"));
         }
         _ => out.push(format!("{path}: {} → {}", short(before), short(after))),
     }
@@ -372,7 +435,7 @@ mod tests {
         let before = json!({"spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "a:1"}]}}}});
         let after = json!({"spec": {"replicas": 3, "template": {"spec": {"containers": [{"image": "a:2"}]}}}});
         let mut out = Vec::new();
-        diff("", &before, &after, false, &mut out);
+        diff("", &before, &after, Hide::NOTHING, &mut out);
         assert_eq!(
             out,
             [
@@ -385,10 +448,26 @@ mod tests {
             "",
             &json!({"data": {"password": "YQ=="}}),
             &json!({"data": {"password": "Yg=="}}),
-            true,
+            Hide {
+                secret_object: true,
+                texts: &[],
+            },
             &mut out,
         );
         assert_eq!(out, ["data.password: (secret value changes)"]);
+        // A Secret's value that a template wrote into another object is hidden there too.
+        let mut out = Vec::new();
+        diff(
+            "",
+            &json!({"data": {"url": "postgres://app:old-pass@db"}}),
+            &json!({"data": {"url": "postgres://app:hunter22@db"}}),
+            Hide {
+                secret_object: false,
+                texts: &["hunter22".to_string()],
+            },
+            &mut out,
+        );
+        assert_eq!(out, ["data.url: (a value read from a Secret changes)"]);
     }
 
     #[test]
@@ -396,7 +475,7 @@ mod tests {
         let before = json!({"metadata": {"name": "a", "resourceVersion": "1", "generation": 1}, "status": {"x": 1}});
         let after = json!({"metadata": {"name": "a", "resourceVersion": "2", "generation": 2}, "status": {"x": 2}});
         let mut out = Vec::new();
-        diff("", &clean(&before), &clean(&after), false, &mut out);
+        diff("", &clean(&before), &clean(&after), Hide::NOTHING, &mut out);
         assert!(out.is_empty(), "{out:?}");
     }
 }

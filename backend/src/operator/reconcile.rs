@@ -123,10 +123,18 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn package_id<K: Installable>(pkg: &K) -> PackageId {
+/// The package, and who its writes are made as: a Package's ServiceAccount (its own
+/// or the operator's default), a ClusterPackage's the operator.
+fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
+    let namespace = pkg.namespace();
     PackageId {
+        acting: super::identity::Acting::for_package(
+            namespace.as_deref(),
+            pkg.service_account(),
+            ctx.opts.default_service_account.as_deref(),
+        ),
         name: pkg.name_any(),
-        namespace: pkg.namespace(),
+        namespace,
     }
 }
 
@@ -431,7 +439,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         };
         return Ok((phase, status));
     }
-    let id = package_id(pkg);
+    let id = package_id(pkg, ctx);
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let old: Vec<ObjectRef> = pkg
         .status()
@@ -452,6 +460,10 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         if ctx.namespace_is_ours_to_apply(ns, &owner) {
             objects.push(namespace_object(ns, &owner));
         }
+    }
+    if let Some(own) = pkg.namespace().filter(|_| ctx.opts.tenant_rules) {
+        let refs: Vec<ObjectRef> = objects.iter().map(apply::reference).collect();
+        hoist_core::operator::confinement::check_objects(&own, &refs)?;
     }
     let applied = apply::apply_all(ctx, &id, objects).await?;
     for a in &applied {
@@ -560,7 +572,7 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .map(|s| s.owned_packages.as_slice())
         .unwrap_or(&[]);
     super::dependencies::release(ctx, &me, recorded).await?;
-    let id = package_id(pkg);
+    let id = package_id(pkg, ctx);
     let all: Vec<ObjectRef> = pkg
         .status()
         .map(|s| s.owned_resources.iter().map(status::reference).collect())

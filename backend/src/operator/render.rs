@@ -50,10 +50,16 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     if let Some(why) = manifest.unsupported() {
         return Err(Error::Unsupported(why));
     }
+    let own_namespace = pkg.namespace();
+    if own_namespace.is_some() && ctx.opts.tenant_rules {
+        // A tenant's Package installs only what is namespaced (confinement.rs).
+        let namespaced =
+            hoist_core::install::Scope::of(&manifest) == hoist_core::install::Scope::Namespaced;
+        hoist_core::operator::confinement::check_package(&info.name, namespaced)?;
+    }
     if manifest.helm.is_some() {
         super::helm::check_flux(ctx).await?;
     }
-    let own_namespace = pkg.namespace();
     let user = match &own_namespace {
         Some(ns) => User::Namespaced(ns.clone(), pkg.name_any()),
         None => User::Cluster(pkg.name_any()),
@@ -68,8 +74,8 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
             given.push((name.clone(), value));
         }
     }
-    let given =
-        hoist_core::repo::values::validate(&info.name, &manifest.value_definitions, &given)?;
+    let given = hoist_core::repo::values::validate(&info.name, &manifest.value_definitions, &given)
+        .map_err(|e| hide_secret_value(e, &pkg.spec().values))?;
     let values = values::effective(&manifest.value_definitions, &given);
     let install = serde_json::to_value(pkg)?;
     let writes = values::writes(
@@ -125,12 +131,25 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         let (chart_values, other_charts) = hoist_core::operator::helm::chart_values(helm, &writes)?;
         warnings.extend(other_charts.iter().map(ToString::to_string));
         warnings.truncate(MAX_WARNINGS);
-        placed.objects.extend(hoist_core::operator::helm::objects(
-            helm,
-            &owner,
-            &namespace,
-            chart_values,
-        ));
+        let mut helm_objects =
+            hoist_core::operator::helm::objects(helm, &owner, &namespace, chart_values);
+        // helm-controller installs the chart as the account the Package's own writes
+        // are made as, not with its own rights.
+        let acting = super::identity::Acting::for_package(
+            own_namespace.as_deref(),
+            pkg.service_account(),
+            ctx.opts.default_service_account.as_deref(),
+        );
+        if let super::identity::Acting::ServiceAccount { name, .. } = &acting {
+            for o in &mut helm_objects {
+                if o.get("kind").and_then(serde_json::Value::as_str) == Some("HelmRelease")
+                    && let Some(spec) = o.get_mut("spec").and_then(serde_json::Value::as_object_mut)
+                {
+                    spec.insert("serviceAccountName".into(), name.clone().into());
+                }
+            }
+        }
+        placed.objects.extend(helm_objects);
         if own_namespace.is_none() && !placed.namespaces.contains(&namespace) {
             placed.namespaces.push(namespace);
         }
@@ -142,4 +161,88 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         values,
         warnings,
     })
+}
+
+/// The names of the values that are (or may be) read from a Secret: a `secretRef`, or
+/// a `packageRef` (the other package may read it from one). Their text is never shown.
+pub fn secret_sourced(
+    values: &BTreeMap<String, crate::types::ValueConfiguration>,
+) -> std::collections::BTreeSet<String> {
+    values
+        .iter()
+        .filter(|(_, v)| {
+            v.value.is_none()
+                && v.value_from
+                    .as_ref()
+                    .is_some_and(|f| f.secret_ref.is_some() || f.package_ref.is_some())
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// A value error as it may be shown: the text of a value that came from a Secret (or
+/// through another package, which may have read it from one) is never quoted in a
+/// status, an Event or a log; the error names the key.
+fn hide_secret_value(
+    e: hoist_core::repo::values::ValueError,
+    values: &BTreeMap<String, crate::types::ValueConfiguration>,
+) -> hoist_core::repo::values::ValueError {
+    use hoist_core::repo::values::ValueError;
+    match e {
+        ValueError::Invalid {
+            key,
+            expected,
+            given: _,
+        } if secret_sourced(values).contains(&key) => ValueError::Invalid {
+            key,
+            expected,
+            given: "(read from a Secret or another package; not shown)".into(),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{ValueConfiguration, ValueReference, ValueSource};
+    use hoist_core::repo::values::ValueError;
+
+    #[test]
+    fn a_value_from_a_secret_is_never_quoted_in_its_error() {
+        let invalid = |key: &str| ValueError::Invalid {
+            key: key.into(),
+            expected: "a number".into(),
+            given: "hunter2".into(),
+        };
+        let values = BTreeMap::from([
+            (
+                "password".to_string(),
+                ValueConfiguration {
+                    value: None,
+                    value_from: Some(ValueSource {
+                        secret_ref: Some(ValueReference {
+                            name: "db".into(),
+                            namespace: None,
+                            key: "password".into(),
+                        }),
+                        ..Default::default()
+                    }),
+                },
+            ),
+            (
+                "typed".to_string(),
+                ValueConfiguration {
+                    value: Some("hunter2".into()),
+                    value_from: None,
+                },
+            ),
+        ]);
+        let hidden = hide_secret_value(invalid("password"), &values).to_string();
+        assert!(!hidden.contains("hunter2"), "{hidden}");
+        assert!(hidden.contains("\"password\""), "{hidden}");
+        // What the user typed into the Package is theirs to see again.
+        let shown = hide_secret_value(invalid("typed"), &values).to_string();
+        assert!(shown.contains("hunter2"), "{shown}");
+    }
 }

@@ -182,6 +182,25 @@ pub struct PackageStatus {
 pub struct NamespacedPackageSpec {
     #[serde(flatten)]
     pub spec: PackageSpec,
+    /// The ServiceAccount of this Package's namespace that the operator impersonates
+    /// for every write it makes for the Package (Flux's `serviceAccountName`); unset:
+    /// the operator's `--default-service-account`, else the operator's own identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub service_account_name: Option<String>,
+}
+
+impl From<PackageSpec> for NamespacedPackageSpec {
+    /// A Package's spec with no ServiceAccount of its own.
+    fn from(spec: PackageSpec) -> Self {
+        Self {
+            spec,
+            service_account_name: None,
+        }
+    }
 }
 
 impl std::ops::Deref for NamespacedPackageSpec {

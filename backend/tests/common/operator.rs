@@ -108,12 +108,7 @@ pub async fn install(
     let api: Api<Package> = Api::namespaced(client.clone(), ns);
     api.create(
         &PostParams::default(),
-        &Package::new(
-            name,
-            NamespacedPackageSpec {
-                spec: spec(package, version),
-            },
-        ),
+        &Package::new(name, NamespacedPackageSpec::from(spec(package, version))),
     )
     .await
     .expect("create");

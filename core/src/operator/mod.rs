@@ -1,10 +1,11 @@
 //! The package operator's rules, apart from any cluster (issue 10, decision 0015): where
 //! objects go and what they are called ([`placement`]), the order they are applied and
 //! pruned in ([`order`], [`inventory`]), how values and transformations patch them ([`values`], [`jsonpath`]), how healthy each is ([`health`], kstatus'
-//! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]) and what the package's conditions say
-//! ([`conditions`]). The controller that runs them is the backend's `operator/`.
+//! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]), what the package's conditions say
+//! ([`conditions`]) and what a tenant's Package may install ([`confinement`]). The controller that runs them is the backend's `operator/`.
 
 pub mod conditions;
+pub mod confinement;
 pub mod dependencies;
 pub mod health;
 pub mod helm;

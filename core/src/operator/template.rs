@@ -46,6 +46,12 @@
 //! them (the rules in `core/tests/glasskube_rules.rs`), except that a template that calls
 //! itself is refused.
 //!
+//! A package's values render **as data** ([`render_data`]): the value's strings are
+//! escaped for the inside of a JSON string and marked, the functions see the value as it
+//! was given, and text they make from it is the value's data in turn; the caller
+//! (`super::values`) reads the marks to check the value stayed data. [`render`] pastes
+//! the value's text as gtmpl does.
+//!
 //! Caveat: a thread cannot be killed. A render abandoned at its time limit keeps its
 //! thread until gtmpl returns: the thread stops at its next write or function call (both
 //! fail once the render is abandoned), and between those it only walks nodes and copies
@@ -173,7 +179,8 @@ fn bytes(n: usize) -> String {
 }
 
 /// Renders `template` with `value` as `.` under the default [`Limits`]; `base64` is
-/// available besides gtmpl's builtins.
+/// available besides gtmpl's builtins. The value's text is pasted as it is: a package's
+/// values go through [`render_data`] instead.
 pub fn render(template: &str, value: &Value) -> Result<String, TemplateError> {
     render_with(template, value, &Limits::default())
 }
@@ -183,6 +190,158 @@ pub fn render_with(
     template: &str,
     value: &Value,
     limits: &Limits,
+) -> Result<String, TemplateError> {
+    run_job(template, value, limits, false)
+}
+
+/// Marks where a value's text starts in the output of [`render_data`] (a private-use
+/// character: a value holding it has it escaped, `\ue000`).
+pub const VALUE_START: char = '\u{E000}';
+/// Marks where a value's text ends in the output of [`render_data`].
+pub const VALUE_END: char = '\u{E001}';
+
+/// Renders `template` with `value` as `.` **as data**, under the default [`Limits`]:
+/// 1. Every string in the value (in lists and maps too) is escaped for the inside of a
+///    JSON string ([`escape`]: `"` → `\"`, `\` → `\\`, control characters as `\n`, `\u0001`,
+///    …) and, when not empty, marked with [`VALUE_START`] … [`VALUE_END`]. A map's keys
+///    are escaped, not marked (`.field` still finds them). So `"{{.}}"` writes exactly
+///    the JSON string of the value, and a value never puts a bare `"` in the output.
+/// 2. The functions see the **original** value: the comparisons (`eq`, `ne`, `lt`, `le`,
+///    `gt`, `ge`) and `len` get each marked string back as it was given (so
+///    `eq . "a\"b"` and `len .` are as in Glasskube); `index` gets its keys with the marks
+///    taken off (escaped, as the map's keys are). A function that makes text (`base64`,
+///    `print`, `printf`, `println`, `urlquery`) from an argument that holds the value's
+///    text makes it from the original text (`base64` of `p"w` is `cCJ3`, as in
+///    Glasskube), and its result is the value's data in turn: escaped and marked.
+///    From text the author wrote alone, every function works as in gtmpl.
+///
+/// The result keeps the marks, so that the caller can tell the value's text from the
+/// author's ([`unmarked`] takes them off). The marks are exact for a string of the
+/// value and for the text a function made from one; a map's key written by `range`, a
+/// number, a boolean, and a list or map printed whole (`[]`, `map[]`-like text) are not
+/// marked, and hold no `"` either.
+pub fn render_data(template: &str, value: &Value) -> Result<String, TemplateError> {
+    render_data_with(template, value, &Limits::default())
+}
+
+/// [`render_data`] under `limits`.
+pub fn render_data_with(
+    template: &str,
+    value: &Value,
+    limits: &Limits,
+) -> Result<String, TemplateError> {
+    // Bounds the recursion of `as_data`.
+    Shape::of(value).ok_or(TemplateError::ValueTooDeep {
+        limit: VALUE_DEPTH_LIMIT,
+    })?;
+    run_job(template, &as_data(value), limits, true)
+}
+
+/// `s` escaped for the inside of a JSON string: exactly what serde_json writes between
+/// the quotes (`"`, `\`, and the control characters, `\b`, `\f`, `\n`, `\r`, `\t` or
+/// `\u00xx`), and the two mark characters as `\ue000` and `\ue001`.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == VALUE_START || c == VALUE_END => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` without the marks of [`render_data`].
+pub fn unmarked(text: &str) -> String {
+    text.replace([VALUE_START, VALUE_END], "")
+}
+
+/// `s` as the value's data: escaped and marked (an empty string stays empty, so that it
+/// stays false for `if`).
+fn mark(s: &str) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    format!("{VALUE_START}{}{VALUE_END}", escape(s))
+}
+
+/// `value` as a template sees it in [`render_data`]. Recursive: the caller bounded the
+/// depth.
+fn as_data(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(mark(s)),
+        Value::Array(a) => Value::Array(a.iter().map(as_data).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (escape(k), as_data(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `text` with each marked span given back as the value had it (unescaped) and the
+/// marks taken off.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(VALUE_START) {
+        out.push_str(&unmarked(&rest[..i]));
+        let after = &rest[i + VALUE_START.len_utf8()..];
+        let (body, next) = match after.find(VALUE_END) {
+            Some(j) => (&after[..j], &after[j + VALUE_END.len_utf8()..]),
+            None => (after, ""),
+        };
+        let body = unmarked(body);
+        match serde_json::from_str::<String>(&format!("\"{body}\"")) {
+            Ok(original) => out.push_str(&original),
+            // Never the case for a span `mark` made.
+            Err(_) => out.push_str(&body),
+        }
+        rest = next;
+    }
+    out.push_str(&unmarked(rest));
+    out
+}
+
+/// Whether `v` holds a mark anywhere. Walks without recursion.
+fn has_marks(v: &G) -> bool {
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        match v {
+            G::String(s) if s.contains([VALUE_START, VALUE_END]) => return true,
+            G::Array(a) => todo.extend(a.iter()),
+            G::Object(o) | G::Map(o) => todo.extend(o.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `v` with every string [`plain`]. Recursive: gtmpl makes no list, so `v` is at most
+/// as deep as the value.
+fn plain_value(v: &G) -> G {
+    match v {
+        G::String(s) => G::String(plain(s)),
+        G::Array(a) => G::Array(a.iter().map(plain_value).collect()),
+        G::Object(o) => G::Object(o.iter().map(|(k, v)| (k.clone(), plain_value(v))).collect()),
+        G::Map(o) => G::Map(o.iter().map(|(k, v)| (k.clone(), plain_value(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Runs one render on its own thread (see the module doc); `data`: the value was made
+/// data by [`render_data_with`].
+fn run_job(
+    template: &str,
+    value: &Value,
+    limits: &Limits,
+    data: bool,
 ) -> Result<String, TemplateError> {
     if template.len() > limits.template_size {
         return Err(TemplateError::TooLong {
@@ -208,6 +367,7 @@ pub fn render_with(
         shape,
         limits: limits.clone(),
         cancel: cancel.clone(),
+        data,
     };
     let spawned = std::thread::Builder::new()
         .name("hoist-template".into())
@@ -280,6 +440,7 @@ struct Job {
     shape: Shape,
     limits: Limits,
     cancel: Arc<AtomicBool>,
+    data: bool,
 }
 
 /// The state the guarded functions and the writer share within a render's thread
@@ -291,6 +452,8 @@ struct Run {
     made: usize,
     /// The limit a function or the writer hit, reported instead of gtmpl's message.
     hit: Option<TemplateError>,
+    /// The value is data ([`render_data`]): the functions see it as it was given.
+    data: bool,
 }
 
 thread_local! {
@@ -305,6 +468,7 @@ impl Job {
                 limits: self.limits.clone(),
                 made: 0,
                 hit: None,
+                data: self.data,
             })
         });
         let mut t = gtmpl::Template::default();
@@ -529,7 +693,59 @@ mod guarded {
             )*
         };
     }
-    still_wanted_then!(eq, ne, lt, le, gt, ge, len, and, or, not, index, call);
+    still_wanted_then!(and, or, not, call);
+
+    /// Whether this render's value is data ([`render_data`]) and `args` hold its text.
+    fn holds_data(args: &[G]) -> bool {
+        let data = RUN.with(|r| r.borrow().as_ref().is_some_and(|r| r.data));
+        data && args.iter().any(has_marks)
+    }
+
+    macro_rules! on_the_original {
+        ($($name:ident),* $(,)?) => {
+            $(
+                /// As in gtmpl, on the value as it was given.
+                fn $name(args: &[G]) -> Result<G, FuncError> {
+                    still_wanted()?;
+                    if holds_data(args) {
+                        let plain: Vec<G> = args.iter().map(plain_value).collect();
+                        return gtmpl::funcs::$name(&plain);
+                    }
+                    gtmpl::funcs::$name(args)
+                }
+            )*
+        };
+    }
+    on_the_original!(eq, ne, lt, le, gt, ge, len);
+
+    /// As in gtmpl, with the marks taken off the keys (a map's keys are escaped).
+    fn index(args: &[G]) -> Result<G, FuncError> {
+        still_wanted()?;
+        if holds_data(args) {
+            let keys: Vec<G> = args
+                .iter()
+                .map(|a| match a {
+                    G::String(s) => G::String(unmarked(s)),
+                    other => other.clone(),
+                })
+                .collect();
+            return gtmpl::funcs::index(&keys);
+        }
+        gtmpl::funcs::index(args)
+    }
+
+    /// `make`'s text, made from the original value when `args` hold its text, and then
+    /// the value's data itself: escaped and marked.
+    fn text(args: &[G], make: fn(&[G]) -> Result<G, FuncError>) -> Result<G, FuncError> {
+        if !holds_data(args) {
+            return made(make(args)?);
+        }
+        let plain: Vec<G> = args.iter().map(plain_value).collect();
+        match make(&plain)? {
+            G::String(s) => made(G::String(mark(&s))),
+            other => Ok(other),
+        }
+    }
 
     fn print(args: &[G]) -> Result<G, FuncError> {
         let estimate = args
@@ -537,7 +753,7 @@ mod guarded {
             .map(|a| printed(a).0.saturating_add(1))
             .fold(0usize, usize::saturating_add);
         may_make(estimate)?;
-        made(gtmpl::funcs::print(args)?)
+        text(args, gtmpl::funcs::print)
     }
 
     fn println(args: &[G]) -> Result<G, FuncError> {
@@ -546,12 +762,12 @@ mod guarded {
             .map(|a| printed(a).0.saturating_add(1))
             .fold(1usize, usize::saturating_add);
         may_make(estimate)?;
-        made(gtmpl::funcs::println(args)?)
+        text(args, gtmpl::funcs::println)
     }
 
     fn printf(args: &[G]) -> Result<G, FuncError> {
         printf_check(args)?;
-        made(gtmpl::funcs::printf(args)?)
+        text(args, gtmpl::funcs::printf)
     }
 
     fn urlquery(args: &[G]) -> Result<G, FuncError> {
@@ -560,21 +776,29 @@ mod guarded {
             .map(|a| printed(a).0.saturating_mul(3))
             .fold(0usize, usize::saturating_add);
         may_make(estimate)?;
-        made(gtmpl::funcs::urlquery(args)?)
+        text(args, gtmpl::funcs::urlquery)
     }
 
-    /// Glasskube's one added function: the argument's text in standard base64.
+    /// Glasskube's one added function: the argument's text in standard base64 (of the
+    /// value as it was given, when the argument holds the value's text).
     fn base64(args: &[G]) -> Result<G, FuncError> {
-        use base64::Engine;
         let [arg] = args else {
             return Err(FuncError::ExactlyXArgs("base64".into(), 1));
         };
         may_make(printed(arg).0.saturating_mul(4) / 3 + 4)?;
+        text(args, encode_base64)
+    }
+
+    fn encode_base64(args: &[G]) -> Result<G, FuncError> {
+        use base64::Engine;
+        let [arg] = args else {
+            return Err(FuncError::ExactlyXArgs("base64".into(), 1));
+        };
         let text = match arg {
             G::String(s) => s.clone(),
             other => other.to_string(),
         };
-        made(G::from(
+        Ok(G::from(
             base64::engine::general_purpose::STANDARD.encode(text),
         ))
     }

@@ -31,9 +31,24 @@
 //! panics, never overflows the stack and returns within the template time limit. A
 //! workload's pod template carries a hash of the values, so a changed value rolls it.
 //!
-//! Caveat: the template's output is parsed as JSON after the value is pasted in, so a
-//! value holding `"` can change the JSON's shape, as in Glasskube (the trust-boundaries
-//! work confines it; `docs/glasskube-format.md`).
+//! **Values are data** (unlike Glasskube, which pastes the value's text in): a value
+//! fills in a JSON string the template writes, or stands where the template puts it as
+//! one number, `true`, `false` or `null`; it never adds, renames or overrides a field,
+//! never ends a string, never opens a list or an object. The template runs with the value
+//! as data ([`super::template::render_data`]): every string in it is escaped for the
+//! inside of a JSON string and marked, so `"{{.}}"` writes exactly the value's JSON
+//! string, while `eq`, `len` and `base64` see the value as it was given (`base64` of
+//! `p"w` is `cCJ3`, as in Glasskube). After the output parses, two checks, each failing
+//! the target with [`ValuesError::NotData`]: the value's text (found by its marks) sits
+//! inside a string that is not a field name, or, outside strings, holds only what a
+//! number, `true`, `false` or `null` is made of; and every field name anywhere in the
+//! output is one the template's text writes between quotes. For the values real
+//! packages get, the output is Glasskube's; a value that would have reshaped the JSON
+//! in Glasskube is one string here, or an error. Text `print`, `printf` or `urlquery`
+//! make from the value is the value's data too (escaped), so a `printf` that writes JSON
+//! around the value writes one string's text. Text gtmpl prints from the value without
+//! a mark (a map's key written by `range`, an empty list or map printed whole) escapes
+//! the first check, but holds no `"`: it cannot write a field name the second misses.
 
 use super::placement::Rendered;
 use super::template::TemplateError;
@@ -72,6 +87,39 @@ pub enum ValuesError {
     },
     #[error("transformation {index}: {why}")]
     Source { index: usize, why: String },
+    /// The value would have been read as JSON structure, not as data (the value is not
+    /// shown: it may come from a Secret).
+    #[error(
+        "{value}: the valueTemplate {template:?} {why}; a value is data: it fills in a string or stands as one number, true, false or null (the value is not shown)"
+    )]
+    NotData {
+        value: String,
+        template: String,
+        why: DataRule,
+    },
+}
+
+/// The rule of "values are data" a render broke ([`ValuesError::NotData`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DataRule {
+    /// A field name in the output that the template's text does not write.
+    #[error("renders a field the template does not write")]
+    Field,
+    /// The value's text in a field name.
+    #[error("puts the value in a field name")]
+    InFieldName,
+    /// The value's text, outside a string, holds more than a number, `true`, `false` or
+    /// `null` are made of (a bracket, brace, comma, colon, quote or backslash).
+    #[error("lets the value add JSON structure outside a string")]
+    Structure,
+    /// The value's text ends the string it is in (its last character escapes the
+    /// author's closing quote, or a function gave back a quote).
+    #[error("lets the value end a JSON string")]
+    EndsString,
+    /// The output holds a mark Hoist did not put there (U+E000, U+E001, which Hoist
+    /// reserves to mark a value's text), or one left unclosed.
+    #[error("writes U+E000 or U+E001, which Hoist reserves to mark a value's text")]
+    Marks,
 }
 
 /// A target that matched nothing, so nothing was written (Glasskube skips it without a
@@ -166,14 +214,15 @@ fn template_failure(template: &str, why: &TemplateError) -> String {
     }
 }
 
-/// Renders `template` (Go `text/template`) with `value` as `.`; `base64` is available.
-/// Runs with the limits of [`super::template`].
+/// Renders `template` (Go `text/template`) with `value` as `.`, as data (see the module
+/// doc): the text Hoist reads as JSON, before the checks of [`rendered_value`]. `base64`
+/// is available. Runs with the limits of [`super::template`].
 pub fn render(template: &str, value: &Value) -> Result<String, TemplateError> {
-    super::template::render(template, value)
+    super::template::render_data(template, value).map(|t| super::template::unmarked(&t))
 }
 
 /// What `target` writes for `value`: the value itself when there is no template, else
-/// the template's output read as JSON.
+/// the template's output read as JSON, the value in it as data (module doc).
 pub fn rendered_value(
     label: &str,
     value: &Value,
@@ -182,17 +231,206 @@ pub fn rendered_value(
     let Some(template) = target.value_template.as_deref().filter(|t| !t.is_empty()) else {
         return Ok(value.clone());
     };
-    let text = render(template, value).map_err(|why| ValuesError::Template {
+    let marked =
+        super::template::render_data(template, value).map_err(|why| ValuesError::Template {
+            value: label.into(),
+            template: template.into(),
+            why,
+        })?;
+    let out: Value = serde_json::from_str(&super::template::unmarked(&marked)).map_err(|e| {
+        ValuesError::NotJson {
+            value: label.into(),
+            template: template.into(),
+            // serde_json's message names a line and column, never the text.
+            why: e.to_string(),
+        }
+    })?;
+    let not_data = |why| ValuesError::NotData {
         value: label.into(),
         template: template.into(),
         why,
-    })?;
-    serde_json::from_str(&text).map_err(|e| ValuesError::NotJson {
-        value: label.into(),
-        template: template.into(),
-        // serde_json's message names a line and column, never the text.
-        why: e.to_string(),
-    })
+    };
+    value_stays_data(&marked).map_err(not_data)?;
+    if !fields_are_written(template, &out) {
+        return Err(not_data(DataRule::Field));
+    }
+    Ok(out)
+}
+
+/// Checks the marked output of a render (JSON once the marks are off) for the value's
+/// text: inside a string, it is not in a field name and leaves the string as it found it
+/// (no quote of its own ends it, no backslash of its own escapes the closing quote);
+/// outside strings, it holds only what a number, `true`, `false` or `null` is made of
+/// (letters, digits, `+`, `-`, `.`, spaces).
+fn value_stays_data(marked: &str) -> Result<(), DataRule> {
+    use super::template::{VALUE_END, VALUE_START};
+    // Per open list or object, whether it is an object.
+    let mut open: Vec<bool> = Vec::new();
+    let (mut in_value, mut in_string, mut escaped) = (false, false, false);
+    // Whether the next string is a field name, and whether the current one is.
+    let (mut key_next, mut in_key) = (false, false);
+    for c in marked.chars() {
+        match c {
+            VALUE_START if in_value => return Err(DataRule::Marks),
+            VALUE_START => in_value = true,
+            VALUE_END if !in_value => return Err(DataRule::Marks),
+            VALUE_END if in_string && escaped => return Err(DataRule::EndsString),
+            VALUE_END => in_value = false,
+            c if in_string => {
+                if in_value && in_key {
+                    return Err(DataRule::InFieldName);
+                }
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    if in_value {
+                        return Err(DataRule::EndsString);
+                    }
+                    in_string = false;
+                }
+            }
+            c => {
+                if in_value && !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.' | ' ')) {
+                    return Err(DataRule::Structure);
+                }
+                match c {
+                    '"' => {
+                        in_string = true;
+                        in_key = key_next;
+                        key_next = false;
+                    }
+                    '{' => {
+                        open.push(true);
+                        key_next = true;
+                    }
+                    '[' => {
+                        open.push(false);
+                        key_next = false;
+                    }
+                    '}' | ']' => {
+                        open.pop();
+                        key_next = false;
+                    }
+                    ',' => key_next = open.last() == Some(&true),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if in_value {
+        return Err(DataRule::Marks);
+    }
+    Ok(())
+}
+
+/// Whether every field name anywhere in `out` is one `template` writes between quotes
+/// ([`written_strings`]). Walks without recursion.
+fn fields_are_written(template: &str, out: &Value) -> bool {
+    let written = written_strings(template);
+    let mut todo = vec![out];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Array(a) => todo.extend(a),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    if !written.contains(k.as_str()) {
+                        return false;
+                    }
+                    todo.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// The strings the author wrote between quotes in `template`, JSON escapes read: in the
+/// text outside the actions (`{{ … }}`), each JSON string, or each piece of it between
+/// actions; inside the actions, each Go string literal, and the JSON strings written
+/// inside those (a `printf` format may write JSON).
+fn written_strings(template: &str) -> std::collections::HashSet<String> {
+    let mut outside = String::with_capacity(template.len());
+    let mut literals = Vec::new();
+    let mut rest = template;
+    while let Some(i) = rest.find("{{") {
+        outside.push_str(&rest[..i]);
+        // An action stands between the pieces of a string around it.
+        outside.push('\0');
+        let action = &rest[i + 2..];
+        let mut chars = action.char_indices().peekable();
+        let mut end = action.len();
+        while let Some((j, c)) = chars.next() {
+            match c {
+                '}' if action[j..].starts_with("}}") => {
+                    end = j + 2;
+                    break;
+                }
+                '"' | '`' | '\'' => {
+                    let mut literal = String::new();
+                    let mut escaped = false;
+                    for (_, d) in chars.by_ref() {
+                        if d == c && !escaped {
+                            break;
+                        }
+                        escaped = c != '`' && !escaped && d == '\\';
+                        literal.push(d);
+                    }
+                    if c == '"' {
+                        literals.push(json_string(&literal));
+                    } else if c == '`' {
+                        literals.push(literal);
+                    }
+                }
+                '/' if action[j..].starts_with("/*") => {
+                    let close = action[j..].find("*/").map_or(action.len(), |k| j + k + 2);
+                    while chars.peek().is_some_and(|(k, _)| *k < close) {
+                        chars.next();
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &action[end.min(action.len())..];
+    }
+    outside.push_str(rest);
+    let mut written = std::collections::HashSet::new();
+    for text in std::iter::once(outside.as_str()).chain(literals.iter().map(String::as_str)) {
+        json_strings(text, &mut written);
+    }
+    written.extend(literals);
+    written
+}
+
+/// Adds to `into` every JSON string in `text` (read from its first quote on), and each
+/// piece of one between actions (`\0`).
+fn json_strings(text: &str, into: &mut std::collections::HashSet<String>) {
+    let mut chars = text.chars();
+    while chars.by_ref().any(|c| c == '"') {
+        let mut body = String::new();
+        let mut escaped = false;
+        let mut closed = false;
+        for c in chars.by_ref() {
+            if c == '"' && !escaped {
+                closed = true;
+                break;
+            }
+            escaped = !escaped && c == '\\';
+            body.push(c);
+        }
+        if !closed {
+            return;
+        }
+        into.extend(body.split('\0').map(json_string));
+    }
+}
+
+/// `body` (between quotes) with its JSON escapes read, or as it is where they do not
+/// read.
+fn json_string(body: &str) -> String {
+    serde_json::from_str(&format!("\"{body}\"")).unwrap_or_else(|_| body.to_string())
 }
 
 /// Whether the object `object`, placed in `namespace` (`None`: cluster-scoped), is the
@@ -635,6 +873,40 @@ mod tests {
             "{}",
             unresolved[1]
         );
+    }
+
+    #[test]
+    fn the_marked_output_reader_finds_value_text_that_leaves_its_place() {
+        let m = |s: &str| s.replace('<', "\u{E000}").replace('>', "\u{E001}");
+        for (text, want) in [
+            (r#"{"a": "<x\"y>", "b": [<1>, <-2.5e3>, <true>]}"#, Ok(())),
+            (r#"["<a\>"", "b"]"#, Err(DataRule::EndsString)),
+            (r#"["<a">, "b"]"#, Err(DataRule::EndsString)),
+            (r#"{"<a>": 1}"#, Err(DataRule::InFieldName)),
+            (r#"{"a": 1, "b<c>": 1}"#, Err(DataRule::InFieldName)),
+            (r#"{"a": [{"b": "<c>"}], "d": "<e>"}"#, Ok(())),
+            ("<[1]>", Err(DataRule::Structure)),
+            ("[1<,2>]", Err(DataRule::Structure)),
+            (r#"{"a": <{}>}"#, Err(DataRule::Structure)),
+            ("<1", Err(DataRule::Marks)),
+            ("1>", Err(DataRule::Marks)),
+            ("<<1>>", Err(DataRule::Marks)),
+        ] {
+            assert_eq!(value_stays_data(&m(text)), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_strings_a_template_writes_are_read_around_its_actions() {
+        let w = written_strings(
+            r#"{"a": "{{ printf "%s" . }}", "b{{ if . }}c{{ end }}": "{{/* "d" */}}", "k8s.io\/e": {{ printf "{\"f\": 1}" }}, "g": `h`}"#,
+        );
+        for k in ["a", "b", "c", "k8s.io/e", "f", "g", "%s"] {
+            assert!(w.contains(k), "{k}: {w:?}");
+        }
+        for k in ["bc", "d", ", "] {
+            assert!(!w.contains(k), "{k}: {w:?}");
+        }
     }
 
     #[test]
