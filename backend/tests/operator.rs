@@ -1571,3 +1571,84 @@ async fn hostile_value_templates_fail_only_their_package_and_the_operator_stays_
     let _ = stop_probes.send(true);
     probes.await.expect("the probe port stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_labelled_as_hoists_that_no_inventory_lists_are_not_kept() {
+    use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
+    let h = harness().await;
+    let _repo = untrusted_templates_repository(&h.client).await;
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-a");
+    let mut s = spec("settings", "v1.0.0");
+    s.package_info.repository_name = Some("untrusted-templates".into());
+    packages
+        .create(
+            &PostParams::default(),
+            &Package::new("settings", NamespacedPackageSpec::from(s)),
+        )
+        .await
+        .expect("create");
+    wait_package(&packages, "settings", is_ready).await;
+    let objects = &h.operator.context.objects;
+    let before = objects.stored();
+    assert!(
+        objects
+            .text_of("ConfigMap", Some("team-a"), "settings-settings")
+            .is_some(),
+        "the package's own ConfigMap is kept"
+    );
+    // Clutter: large ConfigMaps labelled as the package's (and as a package that does not
+    // exist), in its namespace, listed by no inventory. Before, each was stored whole.
+    let maps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-a");
+    let filler = "x".repeat(256 * 1024);
+    for (i, owner) in ["settings", "settings", "settings", "nobody"]
+        .iter()
+        .enumerate()
+    {
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": format!("clutter-{i}"), "labels": {
+                MANAGED_BY.0: MANAGED_BY.1,
+                PACKAGE_LABEL: owner,
+                PACKAGE_NAMESPACE_LABEL: "team-a",
+            }},
+            "data": {"filler": filler},
+        }))
+        .expect("a ConfigMap");
+        maps.create(&PostParams::default(), &cm)
+            .await
+            .expect("clutter");
+    }
+    // A change the package makes to its own ConfigMap after the clutter: once the watch
+    // delivered it, it delivered the clutter before it (one stream, in order).
+    packages
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"values": {"greeting": {"value": "hi"}}}})),
+        )
+        .await
+        .expect("a value");
+    let delivered = async {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            ticks.tick().await;
+            if objects
+                .text_of("ConfigMap", Some("team-a"), "settings-settings")
+                .is_some_and(|t| t.contains("hi, world"))
+            {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, delivered)
+        .await
+        .expect("the package's change reached the watch");
+    for i in 0..4 {
+        assert!(
+            objects
+                .text_of("ConfigMap", Some("team-a"), &format!("clutter-{i}"))
+                .is_none(),
+            "clutter-{i} is not kept"
+        );
+    }
+    assert_eq!(objects.stored(), before, "nothing more is stored");
+}

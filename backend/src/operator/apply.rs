@@ -270,7 +270,15 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
                 Created::Exists => {
                     let api = api_for(ctx, &package.acting, &kind, &r.namespace);
                     match api.get_opt(&r.name).await? {
-                        Some(o) => Some(serde_json::to_value(&o)?),
+                        Some(o) => {
+                            let live = serde_json::to_value(&o)?;
+                            if package.owns(&live) {
+                                // Ours but not in the watch's store (listed by no
+                                // inventory yet): kept from now on.
+                                ctx.objects.adopt(&kind, &o);
+                            }
+                            Some(live)
+                        }
                         None => None,
                     }
                 }
@@ -337,6 +345,9 @@ async fn create(
         Ok(mut written) => {
             written.metadata.managed_fields = None;
             let ns = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
+            // Kept from now on, though no inventory lists it until this pass's status
+            // is written (the watch keeps only listed objects it did not see stored).
+            ctx.objects.adopt(kind, &written);
             ctx.objects.created(kind, ns, written.clone());
             let mut live = serde_json::to_value(&written)?;
             if let Some(m) = live.pointer_mut("/metadata").and_then(Value::as_object_mut) {

@@ -563,6 +563,10 @@ pub async fn start_supervised(
     let (cluster_reader, cluster_writer) = reflector::store();
     let (namespaced_reader, namespaced_writer) = reflector::store();
     let (cluster_deferred, namespaced_deferred) = objects.relist_senders();
+    objects.keep_only(objects::inventoried(
+        cluster_reader.clone(),
+        namespaced_reader.clone(),
+    ));
     let own_writes = Arc::new(finalizer::OwnWrites::default());
     let cluster = Controller::for_stream(
         intents(

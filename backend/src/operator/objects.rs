@@ -10,6 +10,12 @@
 //! long as the operator runs; the trigger channels are bounded and never awaited: when
 //! a controller falls behind, triggers are dropped and counted (the package's own
 //! periodic pass still comes).
+//! Only objects some install lists are kept ([`Objects::keep_only`]): anyone may label
+//! a ConfigMap as Hoist's, and a thousand large labelled objects that no inventory
+//! lists cost a parse each as they pass, not memory, and start no pass. An object enters
+//! the store when an inventory lists it, when this operator created it, or when a pass
+//! read it and found it the package's ([`Objects::adopt`]); once in, it is followed
+//! until deleted.
 //! Caveat: `managedFields` are dropped from the stored objects (they are not needed to
 //! judge health or drift), and each object is kept as its JSON text, parsed when a
 //! pass reads it: a Deployment is 1.4 KB as text and 13 KB as a `serde_json::Value`
@@ -67,7 +73,12 @@ pub struct Objects {
     /// "expectations" of Kubernetes' own controllers): a pass that comes before the
     /// watch event reads them here instead of creating them a second time.
     created: std::sync::Mutex<HashMap<Created, (Arc<DynamicObject>, std::time::Instant)>>,
+    /// Which labelled objects are worth keeping (unset: all of them).
+    keep: std::sync::OnceLock<Keep>,
 }
+
+/// Whether a labelled object is one to keep (see [`Objects::keep_only`]).
+pub type Keep = Arc<dyn Fn(&DynamicObject) -> bool + Send + Sync>;
 
 /// (kind, namespace, name) of a created object.
 type Created = (KindKey, Option<String>, String);
@@ -98,9 +109,10 @@ fn key_of(r: &kube::api::ApiResource) -> KindKey {
     (r.group.clone(), r.version.clone(), r.kind.clone())
 }
 
-/// The label selector of everything Hoist applies.
+/// The label selector of everything Hoist applies: managed by Hoist and naming a
+/// package (both labels; an object with one of them is nobody's).
 pub fn selector() -> String {
-    format!("{}={}", MANAGED_BY.0, MANAGED_BY.1)
+    format!("{}={},{PACKAGE_LABEL}", MANAGED_BY.0, MANAGED_BY.1)
 }
 
 impl Objects {
@@ -119,6 +131,7 @@ impl Objects {
             dropped: AtomicU64::new(0),
             tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
             created: std::sync::Mutex::new(HashMap::new()),
+            keep: std::sync::OnceLock::new(),
         });
         (
             objects,
@@ -205,9 +218,17 @@ impl Objects {
                     // A (re)list is no change: its packages are looked over after
                     // users' changes, not before.
                     Ok(watcher::Event::InitApply(o)) => {
+                        let key = key_of_object(&o);
+                        let known = store
+                            .read()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .contains_key(&key);
+                        if !known && !this.kept(&o) {
+                            continue;
+                        }
                         this.defer(&o);
                         if let Some(text) = as_text(&o) {
-                            relisted.insert(key_of_object(&o), text);
+                            relisted.insert(key, text);
                         }
                     }
                     Ok(watcher::Event::InitDone) => {
@@ -216,24 +237,38 @@ impl Objects {
                         let _ = ready_tx.send(true);
                     }
                     Ok(watcher::Event::Apply(o)) => {
+                        // The echo of this operator's own create: the pass that created
+                        // it judged it from the create's answer already.
+                        let own = this.own_create(&kind_key, &o);
+                        let key = key_of_object(&o);
+                        let known = store
+                            .read()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .contains_key(&key);
+                        if !own && !known && !this.kept(&o) {
+                            // Labelled as Hoist's, listed by no install: not kept, and
+                            // no package's business.
+                            continue;
+                        }
                         if let Some(text) = as_text(&o) {
                             store
                                 .write()
                                 .unwrap_or_else(|p| p.into_inner())
-                                .insert(key_of_object(&o), text);
+                                .insert(key, text);
                         }
-                        // The echo of this operator's own create: the pass that created
-                        // it judged it from the create's answer already.
-                        if !this.own_create(&kind_key, &o) {
+                        if !own {
                             this.trigger(&o);
                         }
                     }
                     Ok(watcher::Event::Delete(o)) => {
-                        store
+                        let was = store
                             .write()
                             .unwrap_or_else(|p| p.into_inner())
-                            .remove(&key_of_object(&o));
-                        this.trigger(&o);
+                            .remove(&key_of_object(&o))
+                            .is_some();
+                        if was {
+                            this.trigger(&o);
+                        }
                     }
                     Err(e) => tracing::debug!(error = %e, "watch of applied objects restarts"),
                 }
@@ -336,6 +371,39 @@ impl Objects {
         }
     }
 
+    /// Keeps, from now on, only the labelled objects `keep` accepts (besides those this
+    /// operator created or adopted, and those already kept). Set once; later calls are
+    /// ignored.
+    pub fn keep_only(&self, keep: Keep) {
+        let _ = self.keep.set(keep);
+    }
+
+    fn kept(&self, o: &DynamicObject) -> bool {
+        self.keep.get().is_none_or(|keep| keep(o))
+    }
+
+    /// Stores `obj`, read by a pass and found to be the package's, if its kind is
+    /// watched (so the next pass reads it here, not from the API).
+    pub fn adopt(&self, kind: &Kind, obj: &DynamicObject) {
+        let store = self
+            .stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&Self::key(kind))
+            .map(|w| w.store.clone());
+        let Some(store) = store else {
+            return;
+        };
+        let mut obj = obj.clone();
+        obj.managed_fields_mut().clear();
+        if let Some(text) = as_text(&obj) {
+            store
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key_of_object(&obj), text);
+        }
+    }
+
     /// Records an object this operator just created (see [`Objects::get`]).
     pub fn created(&self, kind: &Kind, namespace: Option<&str>, obj: DynamicObject) {
         let key: Created = (Self::key(kind), namespace.map(String::from), obj.name_any());
@@ -355,6 +423,34 @@ impl Objects {
         (self.cluster.clone(), self.namespaced.clone())
     }
 
+    /// How many objects are stored, over every watched kind.
+    pub fn stored(&self) -> usize {
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|w| w.store.read().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    /// The stored text of the object `namespace/name` of any watched kind whose kind is
+    /// `kind` (for tests and diagnostics).
+    pub fn text_of(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Arc<str>> {
+        let key: Key = (namespace.map(String::from), name.to_string());
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|((_, _, k), _)| k == kind)
+            .find_map(|(_, w)| {
+                w.store
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&key)
+                    .cloned()
+            })
+    }
+
     /// How many kinds are watched.
     pub fn kinds(&self) -> usize {
         self.stores.read().unwrap_or_else(|p| p.into_inner()).len()
@@ -367,4 +463,59 @@ impl Objects {
             .unwrap_or_else(|p| p.into_inner())
             .abort_all();
     }
+}
+
+/// The [`Keep`] of a running operator: an object whose labels name an install that lists
+/// it in `status.ownedResources`. Until both installs' stores hold their first list,
+/// everything is kept (an install not seen yet is not a reason to drop its objects).
+pub fn inventoried(
+    cluster: kube::runtime::reflector::Store<ClusterPackage>,
+    namespaced: kube::runtime::reflector::Store<Package>,
+) -> Keep {
+    let ready = std::sync::atomic::AtomicBool::new(false);
+    Arc::new(move |o: &DynamicObject| {
+        if !ready.load(Ordering::Acquire) {
+            use futures::FutureExt;
+            let listed = |r: Option<Result<(), _>>| matches!(r, Some(Ok(())));
+            if listed(cluster.wait_until_ready().now_or_never())
+                && listed(namespaced.wait_until_ready().now_or_never())
+            {
+                ready.store(true, Ordering::Release);
+            } else {
+                return true;
+            }
+        }
+        let labels = o.labels();
+        let Some(name) = labels.get(PACKAGE_LABEL) else {
+            return false;
+        };
+        let status = match labels.get(PACKAGE_NAMESPACE_LABEL) {
+            Some(ns) => namespaced
+                .get(&ObjectRef::new(name).within(ns))
+                .map(|p| listed(p.status.as_ref(), o)),
+            None => cluster
+                .get(&ObjectRef::new(name))
+                .map(|p| listed(p.status.as_ref(), o)),
+        };
+        status.unwrap_or(false)
+    })
+}
+
+/// Whether `status`'s inventory lists `o` (by group, kind, namespace and name).
+pub fn listed(status: Option<&crate::types::PackageStatus>, o: &DynamicObject) -> bool {
+    let Some(status) = status else {
+        return false;
+    };
+    let (group, kind) = o.types.as_ref().map_or(("", ""), |t| {
+        (
+            t.api_version.rsplit_once('/').map_or("", |(g, _)| g),
+            t.kind.as_str(),
+        )
+    });
+    let namespace = o.namespace();
+    let name = o.name_any();
+    status
+        .owned_resources
+        .iter()
+        .any(|r| r.kind == kind && r.group == group && r.name == name && r.namespace == namespace)
 }
