@@ -225,10 +225,20 @@ async fn add_repository(client: &Client, name: &str, url: String, default: bool)
 
 /// An operator at the benchmark's concurrency, with its repository watch.
 async fn start_operator(client: &Client) -> (operator::Running, operator::RepositoryWatch) {
+    start_operator_as(client, None).await
+}
+
+/// As [`start_operator`]; with `account`, every Package's writes impersonate that
+/// ServiceAccount of the Package's namespace (`--default-service-account`).
+async fn start_operator_as(
+    client: &Client,
+    account: Option<&str>,
+) -> (operator::Running, operator::RepositoryWatch) {
     let watch = operator::watch_repositories(client, Default::default(), "hoist-system");
     watch.synced().await;
     let opts = OperatorOptions {
         concurrency: CONCURRENCY as u16,
+        default_service_account: account.map(String::from),
         ..Default::default()
     };
     let running = operator::start(client.clone(), watch.clientset.clone(), opts)
@@ -257,12 +267,46 @@ fn is_ready(p: &Package) -> bool {
     })
 }
 
+/// The account a tenant's Packages are written as in the impersonating runs, bound to
+/// the built-in `edit` role in the namespace.
+const DEPLOYER: &str = "deployer";
+
+/// Creates [`DEPLOYER`] in the namespace, bound to `edit` there.
+async fn deployer(client: &Client) {
+    let account: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": DEPLOYER}}))
+            .expect("an account");
+    Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(client.clone(), NAMESPACE)
+        .create(&PostParams::default(), &account)
+        .await
+        .expect("account");
+    let binding: k8s_openapi::api::rbac::v1::RoleBinding =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "deployer-edit"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"kind": "ServiceAccount", "name": DEPLOYER, "namespace": NAMESPACE}],
+        }))
+        .expect("a binding");
+    Api::<k8s_openapi::api::rbac::v1::RoleBinding>::namespaced(client.clone(), NAMESPACE)
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("binding");
+}
+
 /// The operator: create the Packages, wait until every one is Ready. Returns the
 /// cluster with them installed (for the memory measure).
 async fn with_operator() -> (Run, devcluster::DevCluster, Client) {
+    with_operator_as(false).await
+}
+
+/// As [`with_operator`]; `impersonating`: every Package written as [`DEPLOYER`].
+async fn with_operator_as(impersonating: bool) -> (Run, devcluster::DevCluster, Client) {
     let (c, client) = cluster().await;
     add_repository(&client, "bench", serve_repository().await, true).await;
-    let (running, _watch) = start_operator(&client).await;
+    if impersonating {
+        deployer(&client).await;
+    }
+    let (running, _watch) = start_operator_as(&client, impersonating.then_some(DEPLOYER)).await;
     let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
     let mut ready = watcher::watcher(api.clone(), Default::default())
         .applied_objects()
@@ -530,6 +574,38 @@ async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
     rss
 }
 
+/// Labelled ConfigMaps no package lists, for the clutter measure.
+const CLUTTER: usize = 1000;
+
+/// Creates `n` ConfigMaps of 900 KiB in the namespace, labelled as the installed
+/// packages' (managed by Hoist, naming `app-{i}`), which no inventory lists; their bytes.
+async fn clutter(client: &Client, n: usize) -> usize {
+    use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
+    let filler = "x".repeat(900 * 1024);
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), NAMESPACE);
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            let cm: k8s_openapi::api::core::v1::ConfigMap =
+                serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": format!("clutter-{i}"), "labels": {
+                        MANAGED_BY.0: MANAGED_BY.1,
+                        PACKAGE_LABEL: format!("app-{}", i % PACKAGES),
+                        PACKAGE_NAMESPACE_LABEL: NAMESPACE,
+                    }},
+                    "data": {"filler": filler},
+                }))
+                .expect("a ConfigMap");
+            async move { api.create(&PostParams::default(), &cm).await.map(|_| ()) }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("clutter created");
+    n * filler.len()
+}
+
 /// What the operator's run measured.
 struct Run {
     took: Duration,
@@ -553,10 +629,15 @@ async fn main() {
     // first round also pays for its warm-up.
     let mut f = floor().await;
     let (mut run, _, _) = with_operator().await;
+    let (mut imp, _, _) = with_operator_as(true).await;
     f = f.min(floor().await);
     let (again, installed, installed_client) = with_operator().await;
     if again.took < run.took {
         run = again;
+    }
+    let (again, _, _) = with_operator_as(true).await;
+    if again.took < imp.took {
+        imp = again;
     }
     // `cargo bench --bench operator -- create-to-ready`: only the first measure (for
     // profiling it), printed as a line, not the section.
@@ -579,6 +660,10 @@ async fn main() {
     add_repository(&empty_client, "bench", serve_repository().await, true).await;
     let rss_none = operator_rss(&empty, 0).await;
     let rss_all = operator_rss(&installed, PACKAGES).await;
+    // Clutter: large ConfigMaps labelled as the installed packages' that no inventory
+    // lists (what a tenant can make in its own namespace), then the same measure.
+    let clutter_bytes = clutter(&installed_client, CLUTTER).await;
+    let rss_cluttered = operator_rss(&installed, PACKAGES).await;
     drop((empty, empty_client, installed, installed_client));
     // A first run warms what the process keeps (allocator, connection pools), so the
     // two measured runs start alike.
@@ -612,6 +697,20 @@ async fn main() {
         rss_all as f64 / 1048576.0,
         rss_none as f64 / 1048576.0,
         (rss_all.saturating_sub(rss_none)) as f64 / 1024.0 / PACKAGES as f64
+    );
+    println!(
+        "| create to all Ready, every Package's writes impersonating its namespace's ServiceAccount (bound to `edit`) / as the operator itself | {:.0} ms / {:.0} ms = **{:.2}×** |",
+        imp.took.as_secs_f64() * 1000.0,
+        o.as_secs_f64() * 1000.0,
+        imp.took.as_secs_f64() / o.as_secs_f64()
+    );
+    println!(
+        "| `hoist operator` RSS over the {PACKAGES} packages with {CLUTTER} ConfigMaps of {:.0} KiB labelled as theirs that no inventory lists ({:.0} MiB) / without them | {:.1} MiB / {:.1} MiB = **{:.2}×** |",
+        clutter_bytes as f64 / CLUTTER as f64 / 1024.0,
+        clutter_bytes as f64 / 1048576.0,
+        rss_cluttered as f64 / 1048576.0,
+        rss_all as f64 / 1048576.0,
+        rss_cluttered as f64 / rss_all as f64
     );
     println!(
         "| install→Ready p99 of 100 packages while one package's repository accepts connections and never answers / without it | {:.0} ms / {:.0} ms = **{:.2}×** |",

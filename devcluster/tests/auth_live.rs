@@ -544,7 +544,8 @@ async fn faults_can_single_out_one_user() {
 }
 
 #[tokio::test]
-async fn a_web_page_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_site() {
+async fn a_web_page_of_another_origin_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_site()
+ {
     // Without authentication (`--no-rbac`), where a page could otherwise do anything.
     let (cluster, client) = common::start_with(Options {
         auth: None,
@@ -569,6 +570,9 @@ async fn a_web_page_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_sit
         (Some("127.0.0.1.nip.io"), None),
         (None, Some("https://evil.example")),
         (None, Some("null")),
+        // Another local server's page: another origin (issue 20).
+        (Some("127.0.0.1"), Some("http://localhost:3000")),
+        (Some("127.0.0.1:6443"), Some("http://127.0.0.1:3000")),
     ] {
         let e = send(host, origin)
             .await
@@ -579,7 +583,7 @@ async fn a_web_page_cannot_drive_a_loopback_devcluster_by_rebinding_or_cross_sit
     }
     for (host, origin) in [
         (Some("localhost:1234"), None),
-        (Some("127.0.0.1"), Some("http://localhost:3000")),
+        (Some("127.0.0.1:6443"), Some("http://127.0.0.1:6443")),
         (Some("[::1]:80"), None),
     ] {
         send(host, origin)

@@ -11,7 +11,8 @@
 //! # Guarantees
 //! - On a loopback listener, a request is answered only when its `Host` (or HTTP/2
 //!   `:authority`) is `localhost`, an address in 127.0.0.0/8 or `[::1]`, with any port,
-//!   and its `Origin`, if any, is `http(s)://` one of those. Anything else is a 403
+//!   and its `Origin`, if any, is `http(s)://` that very host and port (same origin: a
+//!   page of another local server, on another port, is refused). Anything else is a 403
 //!   that says why, before authentication, routing or faults: nothing is read,
 //!   written or counted.
 //! - A request with neither header (HTTP/1.0) is allowed: no browser sends one.
@@ -55,8 +56,8 @@ pub fn check(headers: &HeaderMap, uri: &Uri) -> Result<(), ApiError> {
         .and_then(|h| h.to_str().ok())
         .map(str::to_string)
         .or_else(|| uri.authority().map(|a| a.as_str().to_string()));
-    if let Some(host) = host
-        && !is_loopback_host(&host)
+    if let Some(host) = &host
+        && !is_loopback_host(host)
     {
         return Err(ApiError::forbidden(format!(
             "forbidden: host {host:?} is not a loopback name or address; devcluster listens on loopback and answers only requests addressed to it (a guard against DNS rebinding)"
@@ -64,12 +65,19 @@ pub fn check(headers: &HeaderMap, uri: &Uri) -> Result<(), ApiError> {
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let text = origin.to_str().unwrap_or("");
-        let host = text
+        let origin_host = text
             .strip_prefix("http://")
             .or_else(|| text.strip_prefix("https://"));
-        if !host.is_some_and(is_loopback_host) {
+        // Same origin only: a page served by devcluster's own address. Another port on
+        // loopback is another origin (another local server's page), and refused too.
+        let same = match (origin_host, &host) {
+            (Some(o), Some(h)) => is_loopback_host(o) && o.eq_ignore_ascii_case(h),
+            (Some(o), None) => is_loopback_host(o),
+            (None, _) => false,
+        };
+        if !same {
             return Err(ApiError::forbidden(format!(
-                "forbidden: a request from the web page at origin {text:?}; devcluster answers Kubernetes clients and pages on loopback only"
+                "forbidden: a request from the web page at origin {text:?}; devcluster answers Kubernetes clients, not pages of other origins"
             )));
         }
     }
