@@ -1652,3 +1652,75 @@ async fn objects_labelled_as_hoists_that_no_inventory_lists_are_not_kept() {
     }
     assert_eq!(objects.stored(), before, "nothing more is stored");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_a_package_made_is_kept_at_uninstall_while_it_holds_someone_elses_objects() {
+    let h = harness().await;
+    let packages: Api<ClusterPackage> = Api::all(h.client.clone());
+    packages
+        .create(
+            &PostParams::default(),
+            &ClusterPackage::new("metrics-agent", spec("metrics-agent", "v2.0.1+3")),
+        )
+        .await
+        .expect("create");
+    let ready = await_condition(
+        packages.clone(),
+        "metrics-agent",
+        |p: Option<&ClusterPackage>| {
+            p.and_then(|p| condition(p.status.as_ref(), "Ready"))
+                .is_some_and(|(s, _)| s == "True")
+        },
+    );
+    tokio::time::timeout(PATIENCE, ready)
+        .await
+        .expect("in time")
+        .expect("watch");
+    // Someone keeps their own notes in the package's namespace.
+    let notes: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "team-notes"}, "data": {"keep": "me"}
+    }))
+    .expect("a ConfigMap");
+    Api::<ConfigMap>::namespaced(h.client.clone(), "metrics-agent")
+        .create(&PostParams::default(), &notes)
+        .await
+        .expect("notes");
+    packages
+        .delete("metrics-agent", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = await_condition(
+        packages.clone(),
+        "metrics-agent",
+        |p: Option<&ClusterPackage>| p.is_none(),
+    );
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("in time")
+        .expect("watch");
+    // The package's own objects went; the namespace, and the notes in it, stayed.
+    let namespaces: Api<Namespace> = Api::all(h.client.clone());
+    assert!(
+        namespaces
+            .get_opt("metrics-agent")
+            .await
+            .expect("get")
+            .is_some_and(|n| n.metadata.deletion_timestamp.is_none()),
+        "the namespace holding someone else's ConfigMap was deleted"
+    );
+    let daemonsets: Api<k8s_openapi::api::apps::v1::DaemonSet> =
+        Api::namespaced(h.client.clone(), "metrics-agent");
+    assert!(
+        daemonsets
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "the package's own objects were removed"
+    );
+    Api::<ConfigMap>::namespaced(h.client.clone(), "metrics-agent")
+        .get("team-notes")
+        .await
+        .expect("the notes are still there");
+}

@@ -437,11 +437,17 @@ pub fn written_by_hoist(live: &Value) -> bool {
 }
 
 /// Deletes stale objects (in the order given) that are still this package's; returns
-/// those whose delete failed, which stay in the inventory.
-pub async fn prune(ctx: &Context, package: &PackageId, stale: &[ObjectRef]) -> Vec<ObjectRef> {
+/// those whose delete failed, which stay in the inventory. `inventory`: everything the
+/// package has (a Namespace holding anything else is kept, [`delete_one`]).
+pub async fn prune(
+    ctx: &Context,
+    package: &PackageId,
+    stale: &[ObjectRef],
+    inventory: &[ObjectRef],
+) -> Vec<ObjectRef> {
     let mut failed = Vec::new();
     for r in stale {
-        if let Err(e) = delete_one(ctx, package, r).await {
+        if let Err(e) = delete_one(ctx, package, r, inventory).await {
             tracing::warn!(object = %r.describe(), error = %e, "prune failed; kept in the inventory");
             failed.push(r.clone());
         }
@@ -454,7 +460,17 @@ pub async fn prune(ctx: &Context, package: &PackageId, stale: &[ObjectRef]) -> V
 /// the API server's record. An object someone took over, relabelled, or labelled
 /// without Hoist ever writing it is left alone, and so is one annotated
 /// `packages.hoist.dev/prune: disabled`.
-pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Result<(), Error> {
+///
+/// A Namespace goes only while it holds nothing but what `inventory` lists, what other
+/// objects made (owner references) and what Kubernetes makes in every namespace
+/// ([`foreign_in_namespace`]); else it is kept (and leaves the inventory), said in the
+/// log: deleting it would delete what someone else put there.
+pub async fn delete_one(
+    ctx: &Context,
+    package: &PackageId,
+    r: &ObjectRef,
+    inventory: &[ObjectRef],
+) -> Result<(), Error> {
     let kind = match ctx.scopes.resolve(&r.group, &r.version, &r.kind).await? {
         Some(k) => k,
         // The kind is gone (its CRD was deleted): so is the object.
@@ -482,6 +498,13 @@ pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Re
         tracing::info!(object = %r.describe(), "kept: annotated packages.hoist.dev/prune: disabled");
         return Ok(());
     }
+    if r.group.is_empty()
+        && r.kind == "Namespace"
+        && let Some(other) = foreign_in_namespace(ctx, &r.name, inventory).await?
+    {
+        tracing::warn!(object = %r.describe(), holds = %other, "kept: the namespace holds objects that are not the package's");
+        return Ok(());
+    }
     let dp = DeleteParams {
         propagation_policy: Some(PropagationPolicy::Background),
         ..Default::default()
@@ -491,6 +514,68 @@ pub async fn delete_one(ctx: &Context, package: &PackageId, r: &ObjectRef) -> Re
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(Error::Kube(e)),
     }
+}
+
+/// The first object in namespace `ns` that is not the package's (`inventory`), not
+/// made by another object (owner references), and not what Kubernetes makes in every
+/// namespace (the `default` ServiceAccount, `kube-root-ca.crt`, Events, Endpoints);
+/// `None` when there is none. Lists every namespaced kind the cluster serves: an
+/// uninstall's cost, paid once per Namespace it would delete. A kind with more objects
+/// than one page holds counts as holding something.
+pub async fn foreign_in_namespace(
+    ctx: &Context,
+    ns: &str,
+    inventory: &[ObjectRef],
+) -> Result<Option<String>, Error> {
+    const PAGE: u32 = 500;
+    for ar in ctx.scopes.namespaced_lists() {
+        let made_everywhere = |name: &str| match (ar.group.as_str(), ar.kind.as_str()) {
+            ("", "ServiceAccount") => name == "default",
+            ("", "ConfigMap") => name == "kube-root-ca.crt",
+            ("", "Event" | "Endpoints") | ("events.k8s.io", "Event") => true,
+            ("discovery.k8s.io", "EndpointSlice") => true,
+            _ => false,
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ar);
+        let listed = match api
+            .list_metadata(&kube::api::ListParams::default().limit(PAGE))
+            .await
+        {
+            Ok(l) => l,
+            // A kind that cannot be listed here (gone, or not for us) hides nothing we
+            // could delete either.
+            Err(kube::Error::Api(s)) if [403, 404, 405].contains(&s.code) => continue,
+            Err(e) => return Err(Error::Kube(e)),
+        };
+        if listed
+            .metadata
+            .continue_
+            .as_deref()
+            .is_some_and(|c| !c.is_empty())
+        {
+            return Ok(Some(format!("more than {PAGE} {}", ar.plural)));
+        }
+        for o in &listed.items {
+            let name = o.metadata.name.clone().unwrap_or_default();
+            let owned = o
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|r| !r.is_empty());
+            let ours = inventory.iter().any(|r| {
+                r.group == ar.group && r.kind == ar.kind && r.namespace == ns && r.name == name
+            });
+            if !owned && !ours && !made_everywhere(&name) {
+                let kind = if ar.group.is_empty() {
+                    ar.kind.clone()
+                } else {
+                    format!("{}/{}", ar.group, ar.kind)
+                };
+                return Ok(Some(format!("{kind} {ns}/{name}")));
+            }
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -471,7 +471,8 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
     }
     let new: Vec<ObjectRef> = applied.iter().map(|a| a.reference.clone()).collect();
     let plan = inventory::plan_prune(&old, &new, pkg.spec().prune_durable)?;
-    let failed = apply::prune(ctx, &id, &plan.delete).await;
+    let known: Vec<ObjectRef> = old.iter().chain(&new).cloned().collect();
+    let failed = apply::prune(ctx, &id, &plan.delete, &known).await;
     ctx.metrics
         .pruned((plan.delete.len() - failed.len()) as u64);
     // What was kept stays listed until the package has it again (or it is pruned).
@@ -578,7 +579,7 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .map(|s| s.owned_resources.iter().map(status::reference).collect())
         .unwrap_or_default();
     for r in inventory::deletion_order(&all) {
-        apply::delete_one(ctx, &id, &r).await?;
+        apply::delete_one(ctx, &id, &r, &all).await?;
     }
     let pis = pkg
         .status()

@@ -25,6 +25,8 @@ struct Known {
     exact: HashMap<(String, String, String), Kind>,
     /// By (group, kind): namespaced or not, whatever the version.
     scope: HashMap<(String, String), bool>,
+    /// Every namespaced kind that can be listed, at its preferred version.
+    namespaced_lists: Vec<ApiResource>,
     refreshed: Option<Instant>,
 }
 
@@ -71,6 +73,11 @@ impl Scopes {
         Ok(self.read().exact.get(&key).cloned())
     }
 
+    /// Every namespaced kind the cluster serves that can be listed (as last seen).
+    pub fn namespaced_lists(&self) -> Vec<ApiResource> {
+        self.read().namespaced_lists.clone()
+    }
+
     /// Runs discovery again (unless `force` is false and it ran within
     /// [`MIN_REFRESH`]); concurrent callers share one run.
     pub async fn refresh(&self, force: bool) -> Result<(), kube::Error> {
@@ -87,6 +94,13 @@ impl Scopes {
             ..Known::default()
         };
         for group in discovery.groups() {
+            for (ar, caps) in group.recommended_resources() {
+                if caps.scope == Scope::Namespaced
+                    && caps.supports_operation(kube::discovery::verbs::LIST)
+                {
+                    known.namespaced_lists.push(ar);
+                }
+            }
             for version in group.versions() {
                 for (ar, caps) in group.versioned_resources(version) {
                     let namespaced = caps.scope == Scope::Namespaced;
