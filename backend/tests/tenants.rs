@@ -278,19 +278,19 @@ async fn a_tenants_package_is_written_as_her_namespaces_account_and_installs_onl
     );
 
     // An account that does not exist is named, and nothing is written as it.
-    let mut ghost = spec("hello-web", "v1.1.0+2");
-    ghost.package_info.repository_name = None;
+    // Written as a user writes it (the field's name on the wire is part of the API).
+    let ghost: Package = serde_json::from_value(serde_json::json!({
+        "apiVersion": "packages.hoist.dev/v1alpha1", "kind": "Package",
+        "metadata": {"name": "ghost"},
+        "spec": {
+            "packageInfo": {"name": "hello-web", "version": "v1.1.0+2"},
+            "serviceAccountName": "ghost",
+        },
+    }))
+    .expect("a Package");
+    assert_eq!(ghost.spec.service_account_name.as_deref(), Some("ghost"));
     Api::<Package>::namespaced(alice.clone(), "team-a")
-        .create(
-            &PostParams::default(),
-            &Package::new(
-                "ghost",
-                NamespacedPackageSpec {
-                    spec: ghost,
-                    service_account_name: Some("ghost".into()),
-                },
-            ),
-        )
+        .create(&PostParams::default(), &ghost)
         .await
         .expect("create");
     failed_with(

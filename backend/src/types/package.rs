@@ -185,7 +185,11 @@ pub struct NamespacedPackageSpec {
     /// The ServiceAccount of this Package's namespace that the operator impersonates
     /// for every write it makes for the Package (Flux's `serviceAccountName`); unset:
     /// the operator's `--default-service-account`, else the operator's own identity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "serviceAccountName",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(
         length(min = 1, max = 253),
         regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
