@@ -1,0 +1,27 @@
+//! `hoist list`.
+
+use crate::args::List;
+
+/// `hoist list [--installed]`.
+pub async fn run(args: List) -> anyhow::Result<()> {
+    let List {
+        query,
+        repository,
+        scope,
+        installed,
+        target,
+    } = args;
+    let client = target.client().await?;
+    let out = if installed {
+        hoist::cli::catalogue::installed(&client, &target.namespace, query.as_deref()).await?
+    } else {
+        let filter = hoist::cli::catalogue::Filter {
+            query,
+            repository,
+            scope,
+        };
+        hoist::cli::catalogue::list(&client, &target.namespace, &filter).await?
+    };
+    print!("{out}");
+    Ok(())
+}
