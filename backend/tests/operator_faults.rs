@@ -121,7 +121,7 @@ async fn a_terminal_error_is_not_retried_until_the_package_changes() {
     let (_, message) = condition(failed.status.as_ref(), "Failed").expect("Failed");
     assert!(message.contains("replicas"), "{message}");
     let uid = failed.uid().expect("uid");
-    let retries = &h.operator.context.retries;
+    let retries = &h.operator.context.memory;
     assert_eq!(retries.failures(&uid), 1);
 
     // Other work goes on (a whole install, start to Ready); the failed package is not

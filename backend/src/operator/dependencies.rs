@@ -103,6 +103,14 @@ fn owned(at: &InstallRef) -> OwnedResource {
     }
 }
 
+/// Who the package at `me` is as a user of its dependencies (and of its inputs).
+pub(super) fn user_of(me: &InstallRef) -> User {
+    match &me.namespace {
+        Some(ns) => User::Namespaced(ns.clone(), me.name.clone()),
+        None => User::Cluster(me.name.clone()),
+    }
+}
+
 /// Meets `manifest`'s dependencies for `pkg` (see the module doc).
 pub async fn ensure<K: Installable>(
     pkg: &K,
@@ -111,10 +119,7 @@ pub async fn ensure<K: Installable>(
     ctx: &Context,
 ) -> Result<Deps, Error> {
     let me = InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
-    let user = match &me.namespace {
-        Some(ns) => User::Namespaced(ns.clone(), me.name.clone()),
-        None => User::Cluster(me.name.clone()),
-    };
+    let user = user_of(&me);
     let mut deps = Deps {
         owned: Vec::new(),
         waiting: Vec::new(),
@@ -156,7 +161,7 @@ pub async fn ensure<K: Installable>(
             {
                 // A tenant's Package never makes a ClusterPackage: an admin installs it,
                 // and its appearance reconciles this package (watched below first).
-                ctx.watch_dependency(&at, &user);
+                ctx.memory.remember_dependency(&at, &user);
                 return Err(
                     hoist_core::operator::confinement::ConfinementError::ClusterDependency {
                         package,
@@ -183,7 +188,7 @@ pub async fn ensure<K: Installable>(
             }
             Need::Conflict(why) => return Err(Error::Dependencies(why)),
         };
-        ctx.watch_dependency(&at, &user);
+        ctx.memory.remember_dependency(&at, &user);
         if annotated(ctx, &at)
             || deps
                 .waiting
@@ -339,7 +344,7 @@ async fn component<K: Installable>(
             }
         }
     }
-    ctx.watch_dependency(&at, user);
+    ctx.memory.remember_dependency(&at, user);
     deps.owned.push(owned(&at));
     Ok(())
 }

@@ -18,6 +18,7 @@ pub mod helm;
 pub mod identity;
 pub mod inputs;
 pub mod lease;
+pub mod memory;
 pub mod metrics;
 pub mod metrics_auth;
 pub mod objects;
@@ -31,23 +32,21 @@ pub mod render;
 pub mod repositories;
 pub mod scopes;
 pub mod status;
+pub mod watches;
 
 pub use error::Error;
+pub use memory::{FIRST_STATUS_GRACE, PROGRESS_WORDS_EVERY, RetryKey};
 
 use crate::repo::clientset::Clientset;
-use crate::types::{ClusterPackage, Package, PackageStatus};
+use crate::types::{ClusterPackage, Package};
 use futures::StreamExt;
 use hoist_core::operator::retry::Policy;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use package::Installable;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use kube::runtime::reflector::{ObjectRef, Store};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -93,62 +92,6 @@ impl Default for OperatorOptions {
     }
 }
 
-/// The least time between two progress status writes that only change words
-/// (messages, object health) of one package.
-pub const PROGRESS_WORDS_EVERY: Duration = Duration::from_secs(2);
-
-/// How long a new package may go without a status while it becomes Ready: most are
-/// Ready within it, and then their first status is `Ready` (one write, not two). One
-/// that is not gets its `Progressing` status when the time is up.
-pub const FIRST_STATUS_GRACE: Duration = Duration::from_secs(1);
-
-/// What identifies a run of failures of one package (see [`reconcile::RETRY_ANNOTATION`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RetryKey {
-    pub uid: String,
-    pub generation: i64,
-    pub token: String,
-}
-
-/// Failures in a row, per package; a new generation or retry token starts over.
-#[derive(Default)]
-pub struct Retries {
-    runs: Mutex<HashMap<String, (RetryKey, u32)>>,
-}
-
-impl Retries {
-    /// Counts one more failure and returns how many in a row.
-    pub fn bump(&self, key: &RetryKey) -> u32 {
-        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = runs.entry(key.uid.clone()).or_insert((key.clone(), 0));
-        if entry.0 != *key {
-            *entry = (key.clone(), 0);
-        }
-        entry.1 += 1;
-        entry.1
-    }
-
-    /// Failures in a row of the package with `uid` in its current run (0 when none).
-    pub fn failures(&self, uid: &str) -> u32 {
-        self.runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(uid)
-            .map_or(0, |(_, n)| *n)
-    }
-
-    pub fn reset(&self, key: &RetryKey) {
-        self.forget(&key.uid);
-    }
-
-    pub fn forget(&self, uid: &str) {
-        self.runs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(uid);
-    }
-}
-
 /// What every pass can reach.
 pub struct Context {
     pub client: Client,
@@ -158,7 +101,9 @@ pub struct Context {
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
     /// The PackageInfos (see [`package_infos`]).
     pub package_infos: Store<crate::types::PackageInfo>,
-    pub retries: Retries,
+    /// What the operator remembers of each package between passes (failures, the
+    /// status last written, status pacing, who waits on it).
+    pub memory: memory::Memory,
     pub metrics: Arc<metrics::Metrics>,
     pub opts: OperatorOptions,
     /// The resourceVersion of each package (`ns/name` or `name`) as its last finished
@@ -171,20 +116,8 @@ pub struct Context {
     pub inputs: inputs::Inputs,
     /// Passes finished so far (paces the relist, [`relist::feed`]).
     pub finished: watch::Sender<u64>,
-    /// When each package (by uid) last had a progress status written: words-only
-    /// progress updates are written at most once per [`PROGRESS_WORDS_EVERY`].
-    pub progress_words: Mutex<HashMap<String, std::time::Instant>>,
-    /// The status each package (by uid) was last given, with the resourceVersion of that
-    /// write, until the package's watch delivers it: a pass started by another event
-    /// before that reads this status, not the older one (see [`Context::fresher`]).
-    pub written: Mutex<HashMap<String, (String, PackageStatus, std::time::Instant)>>,
-    /// When each new package (by uid) first came out of a pass still progressing.
-    pub first_progress: Mutex<HashMap<String, std::time::Instant>>,
     /// True once the operator stops: passes finishing then write what they have.
     pub stopping: watch::Receiver<bool>,
-    /// Who waits on which install (dependencies): reconciled when its `Ready` moves.
-    pub dependents:
-        Mutex<HashMap<hoist_core::install::InstallRef, std::collections::BTreeSet<inputs::User>>>,
     /// The resourceVersions of this operator's finalizer patches, whose watch echoes
     /// start no pass (the pass that wrote one went on to install).
     pub own_writes: Arc<finalizer::OwnWrites>,
@@ -193,108 +126,9 @@ pub struct Context {
 }
 
 impl Context {
-    /// Remembers that `user` depends on `at`.
-    pub fn watch_dependency(&self, at: &hoist_core::install::InstallRef, user: &inputs::User) {
-        self.dependents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(at.clone())
-            .or_default()
-            .insert(user.clone());
-    }
-
-    /// Records the status just written to `uid` (at resourceVersion `rv`).
-    pub fn wrote_status(&self, uid: &str, rv: String, status: &PackageStatus) {
-        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        written.retain(|_, (_, _, at)| at.elapsed() < objects::CREATED_TRUSTED_FOR);
-        written.insert(
-            uid.to_string(),
-            (rv, status.clone(), std::time::Instant::now()),
-        );
-    }
-
-    /// `pkg` with the status this operator last wrote, when its watch has not delivered
-    /// that write yet (the object is at another resourceVersion and shows another
-    /// status); `None` when `pkg` is current. Passes are triggered by the events of
-    /// what a package applied too, and those can come before the package's own: judged
-    /// against the older status, a pass would write the same status twice.
-    ///
-    /// Caveat: the memory is trusted for [`objects::CREATED_TRUSTED_FOR`] at most; the
-    /// status subresource is written by this operator only, so a newer object with
-    /// another status is not expected within that time.
-    pub fn fresher<K: package::Installable>(&self, pkg: &K) -> Option<K> {
-        use kube::ResourceExt;
-        let uid = pkg.uid()?;
-        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        let (rv, status, at) = written.get(&uid)?;
-        if pkg.resource_version().as_deref() == Some(rv.as_str())
-            || at.elapsed() >= objects::CREATED_TRUSTED_FOR
-        {
-            written.remove(&uid);
-            return None;
-        }
-        if pkg.status() == Some(status) {
-            return None;
-        }
-        let mut newer = pkg.clone();
-        newer.set_status(status.clone());
-        Some(newer)
-    }
-
-    /// How long the first (progressing) status of the new package `uid` may still wait
-    /// (see [`FIRST_STATUS_GRACE`]); `None`: write it now.
-    pub fn first_status_wait(&self, uid: &str) -> Option<Duration> {
-        if *self.stopping.borrow() {
-            // A pass that finishes as the operator stops leaves its status.
-            return None;
-        }
-        let mut first = self
-            .first_progress
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        first.retain(|_, at| at.elapsed() < FIRST_STATUS_GRACE * 60);
-        let at = *first
-            .entry(uid.to_string())
-            .or_insert_with(std::time::Instant::now);
-        let wait = FIRST_STATUS_GRACE
-            .checked_sub(at.elapsed())
-            .filter(|w| !w.is_zero());
-        if wait.is_none() {
-            first.remove(uid);
-        }
-        wait
-    }
-
-    /// Records that a progress status of `uid` is being written now.
-    pub fn progress_written(&self, uid: &str) {
-        self.progress_words
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(uid.to_string(), std::time::Instant::now());
-    }
-
-    /// How long until a words-only progress update of `uid` may be written; `None`:
-    /// now.
-    pub fn progress_words_wait(&self, uid: &str) -> Option<Duration> {
-        let last = *self
-            .progress_words
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(uid)?;
-        PROGRESS_WORDS_EVERY
-            .checked_sub(last.elapsed())
-            .filter(|d| !d.is_zero())
-    }
-
     /// Asks for a pass over everything that depends on `at` (without waiting).
     pub fn notify_dependents(&self, at: &hoist_core::install::InstallRef) {
-        let users: Vec<inputs::User> = self
-            .dependents
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(at)
-            .map(|u| u.iter().cloned().collect())
-            .unwrap_or_default();
+        let users = self.memory.dependents_of(at);
         let (cluster, namespaced) = self.objects.senders();
         for u in users {
             let sent = match &u {
@@ -310,6 +144,7 @@ impl Context {
             }
         }
     }
+
     /// Whether a package owned by `owner` should apply namespace `name` (and so hold it
     /// in its inventory): when it does not exist, or exists carrying `owner`'s labels
     /// (the package made it). A namespace someone else made is used, never taken over.
@@ -399,29 +234,6 @@ pub async fn start(
     .await
 }
 
-/// The PackageInfos, watched into a store (its first list awaited, bounded); the
-/// watch is supervised by `live`.
-async fn package_infos_store(
-    client: &Client,
-    tasks: &mut tokio::task::JoinSet<()>,
-    live: &probes::Liveness,
-) -> Store<crate::types::PackageInfo> {
-    let (reader, writer) = reflector::store();
-    let api: Api<crate::types::PackageInfo> = Api::all(client.clone());
-    tasks.spawn(
-        live.supervise(
-            "the PackageInfo watch",
-            watcher::watcher(api, watcher::Config::default())
-                .default_backoff()
-                .modify(without_managed_fields)
-                .reflect(writer)
-                .for_each(|_| futures::future::ready(())),
-        ),
-    );
-    let _ = tokio::time::timeout(objects::FIRST_LIST, reader.wait_until_ready()).await;
-    reader
-}
-
 /// A context with the operator's watches (namespaces, packages) but no controllers:
 /// what a [`preview::plan`] needs outside a running operator (`hoist install
 /// --dry-run`, the dashboard's Preview). Its triggers go nowhere. Stops when dropped.
@@ -440,83 +252,30 @@ impl Drop for Detached {
 /// Starts a [`Detached`] context; returns once its watches have listed (bounded by
 /// [`objects::FIRST_LIST`] each).
 pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<Detached, Error> {
-    let scopes = scopes::Scopes::new(client.clone());
-    scopes.refresh(true).await?;
-    let (objects, _triggers) = objects::Objects::new(client.clone(), 1);
     let mut tasks = tokio::task::JoinSet::new();
-    let (ns_reader, ns_writer) = reflector::store();
-    let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
-    tasks.spawn(
-        watcher::watcher(ns_api, watcher::Config::default())
-            .default_backoff()
-            .reflect(ns_writer)
-            .for_each(|_| futures::future::ready(())),
-    );
-    let (cluster_reader, cluster_writer) = reflector::store::<ClusterPackage>();
-    tasks.spawn(
-        watcher::watcher(
-            Api::<ClusterPackage>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .reflect(cluster_writer)
-        .for_each(|_| futures::future::ready(())),
-    );
-    let (namespaced_reader, namespaced_writer) = reflector::store::<Package>();
-    tasks.spawn(
-        watcher::watcher(
-            Api::<Package>::all(client.clone()),
-            watcher::Config::default(),
-        )
-        .default_backoff()
-        .reflect(namespaced_writer)
-        .for_each(|_| futures::future::ready(())),
-    );
-    let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
-    let _ = tokio::time::timeout(objects::FIRST_LIST, cluster_reader.wait_until_ready()).await;
     // Nothing reads a detached context's liveness: its tasks live as long as it.
-    let package_infos = package_infos_store(&client, &mut tasks, &probes::Liveness::new()).await;
-    let _ = tokio::time::timeout(objects::FIRST_LIST, namespaced_reader.wait_until_ready()).await;
-    let (to_cluster, to_namespaced) = objects.senders();
-    let inputs = inputs::Inputs::new(
-        client.clone(),
-        to_cluster,
-        to_namespaced,
-        cluster_reader,
-        namespaced_reader,
-    );
-    let own_writes = Arc::new(finalizer::OwnWrites::default());
-    let context = Arc::new(Context {
-        client: client.clone(),
-        repositories,
-        scopes,
-        objects,
-        namespaces: ns_reader,
-        package_infos,
-        retries: Retries::default(),
-        metrics: Arc::new(metrics::Metrics::new()),
+    let live = probes::Liveness::new();
+    let (watches, feeds) = watches::Watches::start(&client, 1, &mut tasks, &live).await?;
+    // No controller: the package kinds' changes only fill the stores, and the
+    // triggers go nowhere.
+    drop(feeds.triggers);
+    tasks.spawn(feeds.cluster.for_each(|_| futures::future::ready(())));
+    tasks.spawn(feeds.namespaced.for_each(|_| futures::future::ready(())));
+    watches.listed().await;
+    watches.packages_listed().await;
+    let role = watches::Role {
         opts: OperatorOptions::default(),
-        passes: watch::channel(Default::default()).0,
-        recorder: kube::runtime::events::Recorder::new(
-            client.clone(),
-            kube::runtime::events::Reporter {
-                controller: "hoist-preview".into(),
-                instance: None,
-            },
-        ),
-        inputs,
+        metrics: Arc::new(metrics::Metrics::new()),
+        reporter: kube::runtime::events::Reporter {
+            controller: "hoist-preview".into(),
+            instance: None,
+        },
         finished: watch::channel(0).0,
-        progress_words: Mutex::new(HashMap::new()),
-        written: Mutex::new(HashMap::new()),
-        first_progress: Mutex::new(HashMap::new()),
         // Never stopping: nothing waits on its passes.
         stopping: watch::channel(false).1,
-        dependents: Mutex::new(HashMap::new()),
-        own_writes: own_writes.clone(),
-        identities: identity::Identities::new(client.clone()),
-    });
+    };
     Ok(Detached {
-        context,
+        context: Arc::new(watches.into_context(&client, repositories, role)),
         _tasks: tasks,
     })
 }
@@ -541,53 +300,22 @@ pub async fn start_supervised(
     metrics: Arc<metrics::Metrics>,
     live: probes::Liveness,
 ) -> Result<Running, Error> {
-    let scopes = scopes::Scopes::new(client.clone());
-    scopes.refresh(true).await?;
-    let (objects, triggers) = objects::Objects::new(client.clone(), opts.trigger_buffer);
-    metrics.max_concurrent.set(i64::from(opts.concurrency));
     let mut background = tokio::task::JoinSet::new();
     let mut controllers = tokio::task::JoinSet::new();
-
-    let (ns_reader, ns_writer) = reflector::store();
-    let ns_api: Api<PartialObjectMeta<Namespace>> = Api::all(client.clone());
-    let ns_stream = watcher::watcher(ns_api, watcher::Config::default())
-        .default_backoff()
-        .modify(without_managed_fields)
-        .reflect(ns_writer)
-        .for_each(|_| futures::future::ready(()));
-    background.spawn(live.supervise("the Namespace watch", ns_stream));
-    let _ = tokio::time::timeout(objects::FIRST_LIST, ns_reader.wait_until_ready()).await;
-    let package_infos = package_infos_store(&client, &mut background, &live).await;
-
-    let config = controller::Config::default().concurrency(opts.concurrency);
-    let (cluster_reader, cluster_writer) = reflector::store();
-    let (namespaced_reader, namespaced_writer) = reflector::store();
-    let (cluster_deferred, namespaced_deferred) = objects.relist_senders();
-    objects.keep_only(objects::inventoried(
-        cluster_reader.clone(),
-        namespaced_reader.clone(),
+    let (watches, feeds) =
+        watches::Watches::start(&client, opts.trigger_buffer, &mut background, &live).await?;
+    metrics.max_concurrent.set(i64::from(opts.concurrency));
+    watches.listed().await;
+    watches.objects.keep_only(objects::inventoried(
+        watches.cluster.clone(),
+        watches.namespaced.clone(),
     ));
-    let own_writes = Arc::new(finalizer::OwnWrites::default());
-    let cluster = Controller::for_stream(
-        intents(
-            Api::<ClusterPackage>::all(client.clone()),
-            cluster_writer,
-            cluster_deferred,
-            own_writes.clone(),
-        ),
-        cluster_reader,
-    )
-    .with_config(config.clone());
-    let namespaced = Controller::for_stream(
-        intents(
-            Api::<Package>::all(client.clone()),
-            namespaced_writer,
-            namespaced_deferred,
-            own_writes.clone(),
-        ),
-        namespaced_reader,
-    )
-    .with_config(config);
+    let triggers = feeds.triggers;
+    let config = controller::Config::default().concurrency(opts.concurrency);
+    let cluster =
+        Controller::for_stream(feeds.cluster, watches.cluster.clone()).with_config(config.clone());
+    let namespaced =
+        Controller::for_stream(feeds.namespaced, watches.namespaced.clone()).with_config(config);
     // The relist's share of the workers: half, so users' changes always find one free.
     let relist_batch = usize::from(opts.concurrency / 2).max(1);
     let (finished, _) = watch::channel(0u64);
@@ -611,43 +339,18 @@ pub async fn start_supervised(
             relist_batch,
         ),
     ));
-    let (to_cluster, to_namespaced) = objects.senders();
-    let inputs = inputs::Inputs::new(
-        client.clone(),
-        to_cluster,
-        to_namespaced,
-        cluster.store(),
-        namespaced.store(),
-    );
     let (stop, stopped) = watch::channel(false);
-    let context = Arc::new(Context {
-        client: client.clone(),
-        repositories,
-        scopes,
-        objects,
-        namespaces: ns_reader,
-        package_infos,
-        retries: Retries::default(),
-        metrics,
+    let role = watches::Role {
         opts: opts.clone(),
-        passes: watch::channel(Default::default()).0,
-        recorder: kube::runtime::events::Recorder::new(
-            client.clone(),
-            kube::runtime::events::Reporter {
-                controller: "hoist-operator".into(),
-                instance: std::env::var("POD_NAME").ok(),
-            },
-        ),
-        inputs,
+        metrics,
+        reporter: kube::runtime::events::Reporter {
+            controller: "hoist-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
         finished,
-        progress_words: Mutex::new(HashMap::new()),
-        written: Mutex::new(HashMap::new()),
-        first_progress: Mutex::new(HashMap::new()),
         stopping: stopped.clone(),
-        dependents: Mutex::new(HashMap::new()),
-        own_writes: own_writes.clone(),
-        identities: identity::Identities::new(client.clone()),
-    });
+    };
+    let context = Arc::new(watches.into_context(&client, repositories, role));
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
@@ -748,62 +451,6 @@ pub fn watch_repositories(
         gate,
         _tasks: tasks,
     }
-}
-
-/// Drops `managedFields` from what the operator's stores keep: nothing reads them, and
-/// they are a good part of a package's size (every writer's field set, as JSON).
-fn without_managed_fields<K: kube::Resource>(obj: &mut K) {
-    obj.meta_mut().managed_fields = None;
-}
-
-/// What a pass acts on: the package's spec (generation), its annotations (a retry), its
-/// finalizers and its deletion. Status-only changes (the operator's own writes, above
-/// all) do not start a pass: each would be a pass that finds nothing to do. Nor does
-/// the echo of the operator's own finalizer patch (see [`finalizer`]).
-fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let meta = obj.meta();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    meta.generation.hash(&mut h);
-    meta.annotations.hash(&mut h);
-    meta.finalizers.hash(&mut h);
-    meta.deletion_timestamp.is_some().hash(&mut h);
-    Some(h.finish())
-}
-
-/// The watch of one package kind: every change kept in the store (dependencies and
-/// package references read status from it), only intent changes passed on; packages
-/// of the initial list that are already done go to `deferred` instead (see
-/// [`relist`]), and the echoes of `own` finalizer patches go nowhere (after the
-/// predicate has seen them, so the next change is compared with them).
-fn intents<K: Installable>(
-    api: Api<K>,
-    writer: reflector::store::Writer<K>,
-    deferred: mpsc::UnboundedSender<ObjectRef<K>>,
-    own: Arc<finalizer::OwnWrites>,
-) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static {
-    watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(without_managed_fields)
-        .reflect(writer)
-        .filter_map(move |event| {
-            let passed = match event {
-                Ok(watcher::Event::InitApply(o)) if relist::settled(&o) => {
-                    // Unbounded, one reference per package: never blocks the watch.
-                    let _ = deferred.send(ObjectRef::from_obj(&o));
-                    None
-                }
-                Ok(watcher::Event::InitApply(o) | watcher::Event::Apply(o)) => Some(Ok(o)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            };
-            futures::future::ready(passed)
-        })
-        .predicate_filter(intent, Default::default())
-        .filter(move |event| {
-            let echo = matches!(event, Ok(o) if own.is_echo(o));
-            futures::future::ready(!echo)
-        })
 }
 
 /// How `hoist operator` runs besides the controllers.

@@ -19,13 +19,15 @@
 
 use super::apply::{self, Applied, PackageId};
 use super::error::Error;
+use super::memory::RetryKey;
 use super::package::Installable;
 use super::{Context, package_infos, render, status};
 use crate::types::{OwnedResource, PackageStatus};
 use futures::FutureExt;
 use hoist_core::operator::conditions::Phase;
-use hoist_core::operator::health::{self, Health, Status};
+use hoist_core::operator::health::{self, Health};
 use hoist_core::operator::inventory::{self, ObjectRef};
+use hoist_core::operator::phase;
 use hoist_core::operator::placement::Owner;
 use hoist_core::operator::retry::Next;
 use kube::ResourceExt;
@@ -33,7 +35,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The finalizer every package carries until what it applied is gone.
 pub const FINALIZER: &str = "packages.hoist.dev/cleanup";
@@ -90,7 +92,7 @@ pub fn error_policy<K: Installable>(
     err: &finalizer::Error<Error>,
     ctx: Arc<Context>,
 ) -> Action {
-    let failures = ctx.retries.bump(&retry_key(&*pkg));
+    let failures = ctx.memory.count_failure(&retry_key(&*pkg));
     let delay = ctx.opts.policy.delay(failures, jitter());
     tracing::warn!(package = %pkg.describe(), kind = K::KIND, error = %err, ?delay, "reconcile failed");
     Action::requeue(delay)
@@ -107,8 +109,8 @@ fn jitter() -> f64 {
 
 /// What identifies a package's run of failures: its uid, generation and retry
 /// annotation; a change to either starts a new run.
-fn retry_key<K: Installable>(pkg: &K) -> super::RetryKey {
-    super::RetryKey {
+fn retry_key<K: Installable>(pkg: &K) -> RetryKey {
+    RetryKey {
         uid: pkg.uid().unwrap_or_default(),
         generation: pkg.meta().generation.unwrap_or(0),
         token: pkg
@@ -161,7 +163,8 @@ async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> R
     }
     let api = pkg.api(&ctx.client);
     if let Some(rv) = status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
-        ctx.wrote_status(&pkg.uid().unwrap_or_default(), rv, new);
+        ctx.memory
+            .remember_written(&pkg.uid().unwrap_or_default(), rv, new, Instant::now());
         ctx.metrics.status_written();
         tracing::debug!(
             package = %pkg.describe(),
@@ -238,8 +241,22 @@ async fn announce_update<K: Installable>(pkg: &K, ctx: &Context, to: &str) {
     }
 }
 
+/// `pkg` with the status this operator last wrote, when its watch has not delivered
+/// that write yet; `None` when `pkg` is current (see [`super::memory::Memory::fresher`]).
+fn fresher<K: Installable>(pkg: &K, ctx: &Context) -> Option<K> {
+    let status = ctx.memory.fresher(
+        &pkg.uid()?,
+        pkg.resource_version().as_deref(),
+        pkg.status(),
+        Instant::now(),
+    )?;
+    let mut newer = pkg.clone();
+    newer.set_status(status);
+    Some(newer)
+}
+
 async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
-    let fresher = ctx.fresher(pkg);
+    let fresher = fresher(pkg, ctx);
     let pkg = fresher.as_ref().unwrap_or(pkg);
     let current = pkg.status().cloned().unwrap_or_default();
     if pkg.spec().suspend {
@@ -249,11 +266,12 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
     let key = retry_key(pkg);
     match caught(pass(pkg, ctx), "the install").await {
         Ok((phase, status)) => {
-            ctx.retries.reset(&key);
+            ctx.memory.clear_failures(&key.uid);
             let next = with_phase(pkg, status, &phase);
             if matches!(phase, Phase::Progressing { .. })
                 && pkg.status().is_none_or(|s| s.conditions.is_empty())
-                && let Some(wait) = ctx.first_status_wait(&key.uid)
+                && !*ctx.stopping.borrow()
+                && let Some(wait) = ctx.memory.first_status_wait(&key.uid, Instant::now())
             {
                 // A new package on its way: its first status waits a moment, so one that
                 // becomes Ready meanwhile is written once, as Ready.
@@ -261,7 +279,7 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
             }
             if matches!(phase, Phase::Progressing { .. })
                 && status::only_progress_words(pkg.status(), &next)
-                && let Some(wait) = ctx.progress_words_wait(&key.uid)
+                && let Some(wait) = ctx.memory.progress_words_wait(&key.uid, Instant::now())
             {
                 // Only the words of the progress moved, and they were written a moment
                 // ago: written at the end of the window instead (one write, not one per
@@ -269,7 +287,7 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
                 return Ok(Action::requeue(wait));
             }
             if matches!(phase, Phase::Progressing { .. }) {
-                ctx.progress_written(&key.uid);
+                ctx.memory.wrote_progress(&key.uid, Instant::now());
             }
             write(pkg, ctx, &next).await?;
             if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
@@ -311,7 +329,7 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
                 }
             }
             let class = e.class();
-            let failures = ctx.retries.bump(&key);
+            let failures = ctx.memory.count_failure(&key);
             ctx.metrics.reconcile_error(e.metric_label(), class);
             let next = ctx.opts.policy.after_failure(class, failures, jitter());
             let message = hoist_core::repo::format::cut(&e.to_string());
@@ -497,7 +515,7 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
             (a, h)
         })
         .collect();
-    let phase = phase_of(&judged, failed.len());
+    let phase = phase::from_health(judged.iter().map(|(a, h)| (&a.reference, h)), failed.len());
     let info = &pkg.spec().package_info;
     let installed = match phase {
         Phase::Ready { .. } => Some(info.version.clone()),
@@ -518,40 +536,6 @@ async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageS
         kept_resources: kept,
     };
     Ok((phase, status))
-}
-
-/// The package's phase from its objects' health (the worst decides).
-fn phase_of(judged: &[(Applied, Health)], failed_prunes: usize) -> Phase {
-    let worst = health::worst(judged.iter().map(|(_, h)| h)).map(|h| h.status);
-    let not_current: Vec<String> = judged
-        .iter()
-        .filter(|(_, h)| h.status != Status::Current)
-        .map(|(a, h)| format!("{}: {}", a.reference.describe(), h.message))
-        .collect();
-    let summary = match not_current.len() {
-        0 => String::new(),
-        1 => not_current[0].clone(),
-        n => format!("{} (and {} more)", not_current[0], n - 1),
-    };
-    match worst {
-        Some(Status::Failed) => Phase::Failed {
-            reason: "HealthCheckFailed".into(),
-            message: summary,
-        },
-        Some(Status::InProgress | Status::Terminating) => Phase::Progressing {
-            reason: "Progressing".into(),
-            message: format!("waiting for {summary}"),
-        },
-        _ => {
-            let mut message = format!("{} objects applied and healthy", judged.len());
-            if failed_prunes > 0 {
-                message.push_str(&format!(
-                    "; {failed_prunes} objects that left the package could not be deleted yet"
-                ));
-            }
-            Phase::Ready { message }
-        }
-    }
 }
 
 pub(super) fn namespace_object(name: &str, owner: &Owner) -> Value {
@@ -586,12 +570,10 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .map(|s| s.owned_package_infos.clone())
         .unwrap_or_default();
     package_infos::release(ctx, &pkg.describe(), &pis).await?;
-    let uid = pkg.uid().unwrap_or_default();
-    ctx.retries.forget(&uid);
-    ctx.progress_words
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&uid);
+    ctx.memory.forget(
+        &pkg.uid().unwrap_or_default(),
+        &super::dependencies::user_of(&me),
+    );
     Ok(())
 }
 

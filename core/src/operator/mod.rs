@@ -1,7 +1,7 @@
 //! The package operator's rules, apart from any cluster (issue 10, decision 0015): where
 //! objects go and what they are called ([`placement`]), the order they are applied and
 //! pruned in ([`order`], [`inventory`]), how values and transformations patch them ([`values`], [`jsonpath`]), how healthy each is ([`health`], kstatus'
-//! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]), what the package's conditions say
+//! rules), Helm packages as Flux objects ([`helm`]), when a failure is retried ([`retry`]), the package's phase from its objects' health ([`phase`]), what its conditions say
 //! ([`conditions`]) and what a tenant's Package may install ([`confinement`]). The controller that runs them is the backend's `operator/`.
 
 pub mod conditions;
@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod jsonpath;
 pub mod order;
 pub mod package_info;
+pub mod phase;
 pub mod placement;
 pub mod retry;
 pub mod template;
