@@ -619,6 +619,22 @@ async fn values_from_a_configmap_follow_it_and_other_namespaces_are_refused() {
         message.contains("only read values from its own namespace"),
         "{message}"
     );
+
+    // Uninstalled, the package stops following the ConfigMap: nobody uses it, so it is
+    // no longer watched (before, every referenced object stayed watched for good).
+    assert_eq!(h.operator.context.inputs.watched(), 1);
+    packages
+        .delete("sized", &DeleteParams::default())
+        .await
+        .expect("delete");
+    tokio::time::timeout(
+        PATIENCE,
+        await_condition(packages.clone(), "sized", |p: Option<&Package>| p.is_none()),
+    )
+    .await
+    .expect("uninstalled in time")
+    .expect("watch");
+    assert_eq!(h.operator.context.inputs.watched(), 0);
 }
 
 #[tokio::test]

@@ -56,6 +56,8 @@ pub struct Inputs {
     /// The Packages as the controller's watch has them (dependencies).
     pub packages: Store<Package>,
     tasks: Mutex<tokio::task::JoinSet<()>>,
+    /// Each referenced object's watch, to stop when its last user is gone.
+    handles: Mutex<HashMap<Key, tokio::task::AbortHandle>>,
 }
 
 impl Inputs {
@@ -75,6 +77,7 @@ impl Inputs {
             cluster_packages,
             packages,
             tasks: Mutex::new(tokio::task::JoinSet::new()),
+            handles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -245,18 +248,56 @@ impl Inputs {
                 watcher::watcher(Api::<ConfigMap>::namespaced(self.client.clone(), &ns), cfg)
                     .default_backoff()
                     .reflect(writer);
-            tasks.spawn(follow(stream, reader.clone(), ready_tx, notify));
+            let handle = tasks.spawn(follow(stream, reader.clone(), ready_tx, notify));
+            self.handles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(k.clone(), handle);
             Watched::ConfigMap(reader, ready_rx)
         } else {
             let (reader, writer) = reflector::store();
             let stream = watcher::watcher(Api::<Secret>::namespaced(self.client.clone(), &ns), cfg)
                 .default_backoff()
                 .reflect(writer);
-            tasks.spawn(follow(stream, reader.clone(), ready_tx, notify));
+            let handle = tasks.spawn(follow(stream, reader.clone(), ready_tx, notify));
+            self.handles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(k.clone(), handle);
             Watched::Secret(reader, ready_rx)
         };
         watched.insert(k.clone(), w.clone());
         w
+    }
+
+    /// Forgets `user` (an uninstalled package): it is no longer reconciled when what it
+    /// referenced changes, and a referenced object nobody else uses is no longer watched.
+    pub fn forget(&self, user: &User) {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut unused = Vec::new();
+        users.retain(|key, set| {
+            set.remove(user);
+            if set.is_empty() {
+                unused.push(key.clone());
+                false
+            } else {
+                true
+            }
+        });
+        drop(users);
+        let mut watched = self.watched.lock().unwrap_or_else(|p| p.into_inner());
+        let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        for key in unused {
+            watched.remove(&key);
+            if let Some(h) = handles.remove(&key) {
+                h.abort();
+            }
+        }
+    }
+
+    /// How many referenced objects are watched.
+    pub fn watched(&self) -> usize {
+        self.watched.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Stops every watch.

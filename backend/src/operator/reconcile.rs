@@ -570,10 +570,9 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .map(|s| s.owned_package_infos.clone())
         .unwrap_or_default();
     package_infos::release(ctx, &pkg.describe(), &pis).await?;
-    ctx.memory.forget(
-        &pkg.uid().unwrap_or_default(),
-        &super::dependencies::user_of(&me),
-    );
+    let user = super::dependencies::user_of(&me);
+    ctx.memory.forget(&pkg.uid().unwrap_or_default(), &user);
+    ctx.inputs.forget(&user);
     Ok(())
 }
 
