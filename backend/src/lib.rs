@@ -23,3 +23,4 @@ pub mod serve;
 pub mod types;
 pub mod uninstall;
 pub mod upgrade;
+pub mod watch_intent;

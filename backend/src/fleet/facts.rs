@@ -5,6 +5,7 @@
 use super::time;
 use crate::types::Cluster;
 use hoist_core::fleet::Seconds;
+use hoist_core::fleet::conditions::{CREDENTIALS_VALID, REACHABLE, READY};
 use hoist_core::fleet::probe::Policy;
 use hoist_core::fleet::view::Facts;
 
@@ -47,10 +48,10 @@ pub fn facts(c: &Cluster, billed: bool) -> Facts {
             .deletion_timestamp
             .as_ref()
             .map(|t| t.0.as_second()),
-        credentials_valid: holds(c, "CredentialsValid"),
-        reachable: holds(c, "Reachable"),
-        reachable_since: since(c, "Reachable"),
-        ready: holds(c, "Ready"),
+        credentials_valid: holds(c, CREDENTIALS_VALID),
+        reachable: holds(c, REACHABLE),
+        reachable_since: since(c, REACHABLE),
+        ready: holds(c, READY),
         billed,
         last_success: c
             .status

@@ -205,21 +205,6 @@ fn without_managed_fields<K: kube::Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
 }
 
-/// What a pass acts on: the package's spec (generation), its annotations (a retry), its
-/// finalizers and its deletion. Status-only changes (the operator's own writes, above
-/// all) do not start a pass: each would be a pass that finds nothing to do. Nor does
-/// the echo of the operator's own finalizer patch (see [`super::finalizer`]).
-fn intent<K: kube::Resource>(obj: &K) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let meta = obj.meta();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    meta.generation.hash(&mut h);
-    meta.annotations.hash(&mut h);
-    meta.finalizers.hash(&mut h);
-    meta.deletion_timestamp.is_some().hash(&mut h);
-    Some(h.finish())
-}
-
 /// The watch of one package kind: every change kept in the store (dependencies and
 /// package references read status from it), only intent changes passed on; packages
 /// of the initial list that are already done go to `deferred` instead (see
@@ -248,7 +233,12 @@ fn intents<K: Installable>(
             };
             futures::future::ready(passed)
         })
-        .predicate_filter(intent, Default::default())
+        // What a pass acts on: the package's spec (generation), its annotations (a
+        // retry), its finalizers and its deletion; not its status.
+        .predicate_filter(
+            crate::watch_intent::intent_with_annotations,
+            Default::default(),
+        )
         .filter(move |event| {
             let echo = matches!(event, Ok(o) if own.is_echo(o));
             futures::future::ready(!echo)

@@ -9,9 +9,12 @@
 //!   (identity seen, replaced, vanished, back), and when to probe next.
 //! - [`kubeconfig`]: a member's kubeconfig as hostile input: only inline credentials,
 //!   no files, programs or proxies (issue 20).
+//! - [`conditions`]: a Cluster's status and conditions from its probes and its ledger,
+//!   and the rule that bills again a member identified with no open record.
 //! - [`view`]: a cluster's state in one word and where billing and reality may
 //!   disagree, as the metrics, the CLI and the dashboard show them.
 
+pub mod conditions;
 pub mod kubeconfig;
 pub mod ledger;
 pub mod probe;

@@ -157,6 +157,20 @@ impl Probed {
     }
 }
 
+impl Probed {
+    /// Takes a probe that was not made at `now`: the member's kubeconfig was refused
+    /// (`why`), so nothing was sent. Nothing is learnt of the member and no billing
+    /// event is raised (billing is left as it was); the attempt counts as a failure,
+    /// the credentials as refused, and reachability is unknown again.
+    pub fn not_asked(&mut self, why: String, now: Seconds) {
+        self.last_attempt = Some(now);
+        self.consecutive_failures += 1;
+        self.last_error = Some(why);
+        self.credentials_valid = Some(false);
+        self.reachable = None;
+    }
+}
+
 impl Policy {
     /// Seconds until the next probe: `interval` ±20 % (`jitter` in `[0, 1)`), doubled
     /// per failure in a row up to `max_backoff`.
@@ -252,6 +266,26 @@ mod tests {
         let mut t = Probed::default();
         t.observe(ok("a"), 0, &never);
         assert!((1..100).all(|i| t.observe(fail(), i * 3600, &never).is_empty()));
+    }
+
+    #[test]
+    fn a_probe_not_asked_learns_nothing_and_keeps_billing_as_it_was() {
+        let p = Policy::default();
+        let mut s = Probed::default();
+        s.observe(ok("a"), 0, &p);
+        let before = s.clone();
+        s.not_asked("the kubeconfig is refused".into(), 30);
+        assert_eq!(
+            s,
+            Probed {
+                last_attempt: Some(30),
+                consecutive_failures: 1,
+                last_error: Some("the kubeconfig is refused".into()),
+                credentials_valid: Some(false),
+                reachable: None,
+                ..before
+            }
+        );
     }
 
     #[test]
