@@ -40,6 +40,10 @@ use crate::types::{ClusterPackage, Package};
 /// asked for it goes on without it (and is retried).
 pub const FIRST_LIST: Duration = Duration::from_secs(30);
 
+/// Objects per page of a watched kind's (re)list: a page is held whole while it is
+/// parsed, so its size bounds the memory a list of large objects takes at once.
+pub const LIST_PAGE: u32 = 50;
+
 /// (group, version, kind).
 pub type KindKey = (String, String, String);
 
@@ -201,7 +205,11 @@ impl Objects {
         };
         stores.insert(key, watched.clone());
         drop(stores);
-        let cfg = watcher::Config::default().labels(&selector());
+        // Small pages: a list's answer is held whole while it is parsed, and a kind's
+        // labelled objects may be large (clutter included, which is then dropped).
+        let cfg = watcher::Config::default()
+            .labels(&selector())
+            .page_size(LIST_PAGE);
         let stream = watcher::watcher(api, cfg).default_backoff().modify(|o| {
             o.managed_fields_mut().clear();
         });
