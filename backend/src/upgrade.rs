@@ -211,7 +211,7 @@ impl Install {
             package: spec.package_info.name.clone(),
             version: spec.package_info.version.clone(),
             repository: spec.package_info.repository_name.clone(),
-            component: annotations.contains_key(crate::operator::dependencies::COMPONENT_OF),
+            component: annotations.contains_key(crate::types::COMPONENT_OF),
         }
     }
 }

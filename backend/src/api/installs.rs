@@ -229,7 +229,7 @@ pub async fn details(
         versions,
         auto_update: r
             .annotations
-            .get(crate::operator::auto_update::AUTO_UPDATE)
+            .get(crate::types::AUTO_UPDATE)
             .is_some_and(|v| v == "true"),
         dead_lettered,
         deleting: r.deleting,
@@ -406,7 +406,7 @@ pub async fn act(
                 serde_json::Value::Null
             };
             merge(serde_json::json!({"metadata": {"annotations": {
-                crate::operator::auto_update::AUTO_UPDATE: value
+                crate::types::AUTO_UPDATE: value
             }}}))
             .await?;
             Ok(format!(

@@ -17,8 +17,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Client, ResourceExt};
 
-/// Marks a kubeconfig Secret `hoist cluster add` made (and `remove` may delete).
-pub const MADE_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "hoist-cluster-add");
+// Part of the CRD contract (`crate::types`); re-exported here for the tests that name it so.
+pub use crate::types::MADE_BY;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {

@@ -2,7 +2,7 @@
 //! `hoist install --wait`: what the operator says about one install, read from its
 //! status (conditions and each applied object), never guessed.
 
-use crate::operator::reconcile::RETRY_ANNOTATION;
+use crate::types::RETRY_ANNOTATION;
 use crate::types::{ClusterPackage, Package, PackageSpec, PackageStatus};
 use hoist_core::install::InstallRef;
 use kube::api::{Patch, PatchParams};

@@ -49,7 +49,7 @@ async fn forget_kubeconfig(cluster: &Cluster, ctx: &Context) -> Result<(), Error
         return Ok(());
     };
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let (label, value) = crate::cli::fleet::MADE_BY;
+    let (label, value) = crate::types::MADE_BY;
     if secret.labels().get(label).map(String::as_str) != Some(value) {
         return Ok(());
     }

@@ -107,11 +107,7 @@ pub async fn release(api: &Api<UsageRecord>, u: &UsageRecord) -> Result<(), kube
         .collect();
     let patch = serde_json::json!({"metadata": {"finalizers": rest}});
     match api
-        .patch(
-            &name,
-            &crate::operator::apply::patch_params(),
-            &Patch::Merge(&patch),
-        )
+        .patch(&name, &crate::types::patch_params(), &Patch::Merge(&patch))
         .await
     {
         Ok(_) => Ok(()),
@@ -158,7 +154,7 @@ pub async fn stop_once(
         match api
             .patch(
                 name,
-                &crate::operator::apply::patch_params(),
+                &crate::types::patch_params(),
                 &Patch::<()>::Json(patch),
             )
             .await

@@ -113,7 +113,7 @@ pub(super) async fn write(
         Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
     api.patch_status(
         &cluster.name_any(),
-        &crate::operator::apply::patch_params(),
+        &crate::types::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": next })),
     )
     .await?;
@@ -156,7 +156,7 @@ pub(super) async fn say_deleting(
         Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
     api.patch_status(
         &cluster.name_any(),
-        &crate::operator::apply::patch_params(),
+        &crate::types::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": { "conditions": status.conditions } })),
     )
     .await?;

@@ -13,6 +13,7 @@ use super::Context;
 use super::error::Error;
 use super::identity::Acting;
 use super::scopes::Kind;
+use crate::types::FIELD_MANAGER;
 use hoist_core::operator::inventory::ObjectRef;
 use hoist_core::operator::order::{self, Ordered, Stage};
 use hoist_core::operator::placement::{PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
@@ -21,18 +22,6 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Propagatio
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::Value;
 use std::time::Duration;
-
-/// The field manager of every write the operator makes.
-pub const FIELD_MANAGER: &str = "hoist-operator";
-
-/// Parameters of the operator's merge and JSON patches: written as [`FIELD_MANAGER`],
-/// so `managedFields` names the operator, not "unknown".
-pub fn patch_params() -> PatchParams {
-    PatchParams {
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..Default::default()
-    }
-}
 
 /// How long a stage's CRDs may take to be Established before the pass is retried.
 pub const STAGE_WAIT: Duration = Duration::from_secs(30);

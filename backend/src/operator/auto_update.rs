@@ -17,8 +17,8 @@ use crate::upgrade::{self, Install};
 use kube::ResourceExt;
 use kube::api::Patch;
 
-/// The annotation that asks for auto-update.
-pub const AUTO_UPDATE: &str = "packages.hoist.dev/auto-update";
+// Part of the CRD contract (`crate::types`); re-exported here for the tests that name it so.
+pub use crate::types::AUTO_UPDATE;
 
 /// Whether `pkg` asks for auto-update.
 pub fn wanted<K: Installable>(pkg: &K) -> bool {
@@ -65,7 +65,7 @@ pub async fn check<K: Installable>(pkg: &K, ctx: &Context) -> Result<Option<Stri
         .api(&ctx.client)
         .patch(
             &pkg.name_any(),
-            &super::apply::patch_params(),
+            &crate::types::patch_params(),
             &Patch::<()>::Json(patch),
         )
         .await

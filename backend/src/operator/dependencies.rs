@@ -14,21 +14,14 @@ use crate::repo::clientset::RepoClient;
 use crate::repo::fetch::Freshness;
 use crate::repo::format::PackageManifest;
 use crate::types::{
-    ClusterPackage, NamespacedPackageSpec, OwnedResource, Package, PackageInfoTemplate,
-    PackageSpec, PackageStatus, ValueConfiguration,
+    AS_DEPENDENCY, COMPONENT_OF, ClusterPackage, FIELD_MANAGER, NamespacedPackageSpec,
+    OwnedResource, Package, PackageInfoTemplate, PackageSpec, PackageStatus, ValueConfiguration,
 };
 use hoist_core::install::{InstallRef, Scope};
 use hoist_core::operator::dependencies::{self, Existing, Need, State};
 use hoist_core::repo::format::Component;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
-
-/// Marks an install the operator made for a dependent.
-pub const AS_DEPENDENCY: &str = "packages.hoist.dev/installed-as-dependency";
-
-/// Marks a component with its parent (`ClusterPackage platform`, `Package team-a/web`):
-/// its version follows the parent's package, never unattended upgrades.
-pub const COMPONENT_OF: &str = "packages.hoist.dev/component-of";
 
 /// Where the dependencies and components stand.
 pub struct Deps {
@@ -329,7 +322,7 @@ async fn component<K: Installable>(
                 }});
                 api.patch(
                     &at.name,
-                    &super::apply::patch_params(),
+                    &crate::types::patch_params(),
                     &kube::api::Patch::Merge(&patch),
                 )
                 .await?;
@@ -372,7 +365,7 @@ async fn ensure_namespace<K: Installable>(ctx: &Context, name: &str, pkg: &K) ->
     // Written as Hoist's field manager: an uninstall deletes only what the API server
     // records Hoist as having written (apply.rs, `written_by_hoist`).
     let pp = PostParams {
-        field_manager: Some(super::apply::FIELD_MANAGER.into()),
+        field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
     match Api::<Namespace>::all(ctx.client.clone())

@@ -114,7 +114,7 @@ where
     let index = obj.finalizers().iter().position(|f| f == name);
     let deleting = obj.meta().deletion_timestamp.is_some();
     let object_name = obj.meta().name.clone().ok_or(Error::UnnamedObject)?;
-    let params = super::apply::patch_params();
+    let params = crate::types::patch_params();
     match (index, deleting) {
         (Some(_), false) => reconcile(Event::Apply(obj))
             .await

@@ -29,7 +29,7 @@ pub const PROGRESS_WORDS_EVERY: Duration = Duration::from_secs(2);
 pub const FIRST_STATUS_GRACE: Duration = Duration::from_secs(1);
 
 /// What identifies a run of failures of one package (see
-/// [`super::reconcile::RETRY_ANNOTATION`]).
+/// [`crate::types::RETRY_ANNOTATION`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RetryKey {
     pub uid: String,

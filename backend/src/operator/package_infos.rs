@@ -142,7 +142,7 @@ pub async fn ensure(
     }
     api.patch_status(
         &name,
-        &super::apply::patch_params(),
+        &crate::types::patch_params(),
         &Patch::Merge(serde_json::json!({ "status": status })),
     )
     .await?;

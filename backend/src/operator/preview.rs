@@ -12,11 +12,12 @@
 //! resources) cannot be dry-run before the CRD exists; it is listed as created, unchecked.
 
 use super::Context;
-use super::apply::{self, FIELD_MANAGER, PackageId};
+use super::apply::{self, PackageId};
 use super::error::Error;
 use super::package::Installable;
 use super::render;
 use crate::repo::fetch::Freshness;
+use crate::types::FIELD_MANAGER;
 use hoist_core::install::{InstallRef, Scope};
 use hoist_core::operator::dependencies::{self, Need};
 use hoist_core::operator::inventory::ObjectRef;

@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 /// The finalizer every package carries until what it applied is gone.
 pub const FINALIZER: &str = "packages.hoist.dev/cleanup";
 
-/// Set (to anything new) to retry a stalled or dead-lettered package (`hoist retry`).
-pub const RETRY_ANNOTATION: &str = "packages.hoist.dev/retry";
+// Part of the CRD contract (`crate::types`); re-exported here for the tests that name it so.
+pub use crate::types::RETRY_ANNOTATION;
 
 /// How soon a package still becoming healthy is looked at again if no watch event comes
 /// first (events are what normally move it on).

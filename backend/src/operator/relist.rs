@@ -15,7 +15,7 @@
 //! [`PACE_TIMEOUT`], never forever.
 
 use super::package::Installable;
-use super::reconcile::RETRY_ANNOTATION;
+use crate::types::RETRY_ANNOTATION;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use std::time::Duration;

@@ -72,7 +72,7 @@ pub async fn run(
             };
             let patch = Patch::Merge(json!({"status": {"conditions": [ready]}}));
             match api
-                .patch_status(&repo.name, &super::apply::patch_params(), &patch)
+                .patch_status(&repo.name, &crate::types::patch_params(), &patch)
                 .await
             {
                 Ok(_) => {

@@ -167,7 +167,7 @@ where
     let written = api
         .patch_status(
             name,
-            &super::apply::patch_params(),
+            &crate::types::patch_params(),
             &Patch::Merge(json!({ "status": body })),
         )
         .await?;

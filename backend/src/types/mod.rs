@@ -7,12 +7,17 @@
 //! when it is stale.
 
 mod conditions;
+mod contract;
 mod fleet;
 mod package;
 mod package_info;
 mod repository;
 
 pub use conditions::Condition;
+pub use contract::{
+    AS_DEPENDENCY, AUTO_UPDATE, COMPONENT_OF, DEFAULT_REPOSITORY_ANNOTATION, FIELD_MANAGER,
+    MADE_BY, RETRY_ANNOTATION, patch_params,
+};
 pub use fleet::{
     BillingSpec, BillingStatus, Cluster, ClusterIdentity, ClusterSpec, ClusterStatus, FLEET_GROUP,
     KubeconfigSecretRef, ProbeStatus, UsageRecord, UsageRecordSpec, UsageRecordStatus,
@@ -32,9 +37,6 @@ use kube::CustomResourceExt;
 
 /// The API group of every Hoist resource.
 pub const GROUP: &str = "packages.hoist.dev";
-
-/// The annotation that marks the default PackageRepository.
-pub const DEFAULT_REPOSITORY_ANNOTATION: &str = "packages.hoist.dev/default-repository";
 
 /// Every Hoist CRD, in a stable order.
 pub fn crds()
