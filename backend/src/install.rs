@@ -24,10 +24,7 @@ use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
-use crate::types::{
-    ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,
-    ValueConfiguration,
-};
+use crate::types::{PackageInfoTemplate, PackageSpec, ValueConfiguration};
 use hoist_core::install::InstallRef;
 use hoist_core::install::plan::{self, Asked, PlanError};
 use kube::api::PostParams;
@@ -242,20 +239,10 @@ async fn create(
     target: &InstallRef,
     spec: PackageSpec,
 ) -> Result<(), InstallError> {
-    let pp = PostParams::default();
-    let created = match &target.namespace {
-        None => Api::<ClusterPackage>::all(client.clone())
-            .create(&pp, &ClusterPackage::new(&target.name, spec))
-            .await
-            .map(|_| ()),
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .create(
-                &pp,
-                &Package::new(&target.name, NamespacedPackageSpec::from(spec)),
-            )
-            .await
-            .map(|_| ()),
-    };
+    let created = crate::installs::Installs::new(client)
+        .create(target, spec)
+        .await
+        .map_err(kube::Error::from);
     created.map_err(|e| match &e {
         kube::Error::Api(s) if s.code == 409 => InstallError::AlreadyExists(target.clone()),
         _ => InstallError::Api(e),

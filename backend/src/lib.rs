@@ -14,6 +14,7 @@ pub mod cli;
 pub mod demo;
 pub mod fleet;
 pub mod install;
+pub mod installs;
 pub mod metrics;
 pub mod operator;
 pub mod preview;

@@ -8,13 +8,13 @@
 //! refused here with the same error.
 
 use crate::install::{InstallError, InstallRequest};
+use crate::installs::{Install, Installs};
 use crate::operator::preview::{self, Action, Plan};
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
-use crate::types::{ClusterPackage, NamespacedPackageSpec, Package};
 use crate::upgrade::{UpgradeError, UpgradeRequest};
 use hoist_core::install::InstallRef;
-use kube::{Api, Client};
+use kube::Client;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,18 +42,7 @@ pub async fn install(
         return Err(InstallError::AlreadyExists(target).into());
     }
     let ctx = crate::operator::detached(client.clone(), repositories).await?;
-    let plan = match &target.namespace {
-        None => {
-            let pkg = ClusterPackage::new(&target.name, prepared.spec);
-            preview::plan(&ctx.context, &pkg).await?
-        }
-        Some(ns) => {
-            let mut pkg = Package::new(&target.name, NamespacedPackageSpec::from(prepared.spec));
-            pkg.metadata.namespace = Some(ns.clone());
-            preview::plan(&ctx.context, &pkg).await?
-        }
-    };
-    Ok(plan)
+    plan_of(&ctx.context, &Install::new(&target, prepared.spec)).await
 }
 
 /// What upgrading as `req` asks would do (to the install as it is now: its inventory
@@ -67,38 +56,25 @@ pub async fn upgrade(
     let checked = crate::upgrade::check(client, &repositories, catalogue, req).await?;
     let ctx = crate::operator::detached(client.clone(), repositories).await?;
     let missing = || UpgradeError::NotInstalled(checked.resource.clone());
-    let plan = match &checked.resource.namespace {
-        None => {
-            let mut pkg = Api::<ClusterPackage>::all(client.clone())
-                .get_opt(&checked.resource.name)
-                .await?
-                .ok_or_else(missing)?;
-            pkg.spec.package_info.version = checked.to.clone();
-            preview::plan(&ctx.context, &pkg).await?
-        }
-        Some(ns) => {
-            let mut pkg = Api::<Package>::namespaced(client.clone(), ns)
-                .get_opt(&checked.resource.name)
-                .await?
-                .ok_or_else(missing)?;
-            pkg.spec.spec.package_info.version = checked.to.clone();
-            preview::plan(&ctx.context, &pkg).await?
-        }
-    };
-    Ok(plan)
+    let mut pkg = Installs::new(client)
+        .get(&checked.resource)
+        .await
+        .map_err(kube::Error::from)?
+        .ok_or_else(missing)?;
+    pkg.spec_mut().package_info.version = checked.to.clone();
+    plan_of(&ctx.context, &pkg).await
+}
+
+/// The operator's plan for `pkg`, of either kind.
+async fn plan_of(ctx: &crate::operator::Context, pkg: &Install) -> Result<Plan, PreviewError> {
+    Ok(match pkg {
+        Install::Cluster(p) => preview::plan(ctx, p).await?,
+        Install::Namespaced(p) => preview::plan(ctx, p).await?,
+    })
 }
 
 async fn exists(client: &Client, target: &InstallRef) -> Result<bool, kube::Error> {
-    Ok(match &target.namespace {
-        None => Api::<ClusterPackage>::all(client.clone())
-            .get_opt(&target.name)
-            .await?
-            .is_some(),
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .get_opt(&target.name)
-            .await?
-            .is_some(),
-    })
+    Ok(Installs::new(client).get(target).await?.is_some())
 }
 
 /// The plan as the CLI prints it.

@@ -15,15 +15,15 @@
 //!   cached) cannot be checked; it is named in [`Uninstalled::unchecked`] and does not
 //!   block the uninstall, so one broken repository cannot pin every package.
 
+use crate::installs::Installs;
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve;
-use crate::types::{ClusterPackage, Package, PackageInfoTemplate};
+use crate::types::PackageInfoTemplate;
 use hoist_core::install::InstallRef;
 use hoist_core::install::dependents::{self, Install};
-use kube::api::DeleteParams;
-use kube::{Api, Client, ResourceExt};
+use kube::Client;
 
 /// What to uninstall.
 #[derive(Debug, Clone, Default)]
@@ -84,34 +84,20 @@ impl std::fmt::Display for Uninstalled {
 pub async fn list_installs(
     client: &Client,
 ) -> Result<Vec<(Install, PackageInfoTemplate)>, kube::Error> {
-    let clusters: Api<ClusterPackage> = Api::all(client.clone());
-    let namespaced: Api<Package> = Api::all(client.clone());
-    let entry = |at: InstallRef, info: PackageInfoTemplate| {
-        let install = Install {
-            at,
-            package: info.name.clone(),
-        };
-        (install, info)
-    };
-    let mut all: Vec<(Install, PackageInfoTemplate)> = clusters
-        .list(&Default::default())
+    Ok(Installs::new(client)
+        .list_all()
         .await?
-        .items
         .into_iter()
-        .map(|p| entry(InstallRef::cluster(p.name_any()), p.spec.package_info))
-        .collect();
-    all.extend(
-        namespaced
-            .list(&Default::default())
-            .await?
-            .items
-            .into_iter()
-            .map(|p| {
-                let at = InstallRef::namespaced(p.namespace().unwrap_or_default(), p.name_any());
-                entry(at, p.spec.spec.package_info)
-            }),
-    );
-    Ok(all)
+        .map(|p| {
+            let at = p.at();
+            let info = p.into_parts().0.package_info;
+            let install = Install {
+                at,
+                package: info.name.clone(),
+            };
+            (install, info)
+        })
+        .collect())
 }
 
 /// Deletes the install `req` names, after the dependency check. See the module doc.
@@ -163,18 +149,10 @@ pub async fn uninstall(
             return Err(UninstallError::Needed { what: resource, by });
         }
     }
-    match &resource.namespace {
-        None => {
-            Api::<ClusterPackage>::all(client.clone())
-                .delete(&resource.name, &DeleteParams::default())
-                .await?;
-        }
-        Some(ns) => {
-            Api::<Package>::namespaced(client.clone(), ns)
-                .delete(&resource.name, &DeleteParams::default())
-                .await?;
-        }
-    }
+    Installs::new(client)
+        .delete(&resource)
+        .await
+        .map_err(kube::Error::from)?;
     Ok(Uninstalled {
         resource,
         unchecked,

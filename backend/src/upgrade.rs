@@ -11,15 +11,15 @@
 //! - The write carries the install's resourceVersion: if someone changed it since it
 //!   was read, the upgrade fails with a conflict instead of overwriting their change.
 
+use crate::installs::Installs;
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
-use crate::types::{ClusterPackage, Package, PackageSpec};
+use crate::types::PackageSpec;
 use hoist_core::install::InstallRef;
 use hoist_core::install::upgrade::{self as rule, UpgradeRuleError};
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Client, ResourceExt};
+use kube::{Client, ResourceExt};
 
 /// What to upgrade.
 #[derive(Debug, Clone, Default)]
@@ -70,16 +70,10 @@ async fn read(
     client: &Client,
     at: &InstallRef,
 ) -> Result<Option<(PackageSpec, Option<String>)>, kube::Error> {
-    Ok(match &at.namespace {
-        None => Api::<ClusterPackage>::all(client.clone())
-            .get_opt(&at.name)
-            .await?
-            .map(|p| (p.spec, p.metadata.resource_version)),
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .get_opt(&at.name)
-            .await?
-            .map(|p| (p.spec.spec, p.metadata.resource_version)),
-    })
+    Ok(Installs::new(client).get(at).await?.map(|p| {
+        let (spec, _, meta) = p.into_parts();
+        (spec, meta.resource_version)
+    }))
 }
 
 /// Checks and changes the install's version. See the module doc.
@@ -159,17 +153,10 @@ pub async fn upgrade(
         "metadata": {"resourceVersion": resource_version},
         "spec": {"packageInfo": {"version": to}},
     });
-    let params = PatchParams::default();
-    let result = match &resource.namespace {
-        None => Api::<ClusterPackage>::all(client.clone())
-            .patch(&resource.name, &params, &Patch::Merge(&patch))
-            .await
-            .map(|_| ()),
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .patch(&resource.name, &params, &Patch::Merge(&patch))
-            .await
-            .map(|_| ()),
-    };
+    let result = Installs::new(client)
+        .merge_patch(&resource, &patch)
+        .await
+        .map_err(kube::Error::from);
     match result {
         Ok(()) => Ok(Upgraded { resource, from, to }),
         Err(kube::Error::Api(s)) if s.code == 409 => Err(UpgradeError::Conflict(resource)),
@@ -189,16 +176,23 @@ pub struct Install {
 }
 
 impl Install {
-    pub fn of_cluster(p: &ClusterPackage) -> Self {
+    /// For the operator, which reads its own stores.
+    pub fn of_cluster(p: &crate::types::ClusterPackage) -> Self {
         Self::new(InstallRef::cluster(p.name_any()), &p.spec, p.annotations())
     }
 
-    pub fn of_namespaced(p: &Package) -> Self {
+    /// For the operator, which reads its own stores.
+    pub fn of_namespaced(p: &crate::types::Package) -> Self {
         Self::new(
             InstallRef::new(p.namespace().as_deref(), p.name_any()),
             &p.spec.spec,
             p.annotations(),
         )
+    }
+
+    pub fn of(p: &crate::installs::Install) -> Self {
+        let annotations = p.metadata().annotations.clone().unwrap_or_default();
+        Self::new(p.at(), p.spec(), &annotations)
     }
 
     fn new(
@@ -328,20 +322,12 @@ pub async fn upgrade_all(
     catalogue: &Catalogue,
     namespace: Option<&str>,
 ) -> Result<UpgradedAll, kube::Error> {
-    let lp = kube::api::ListParams::default();
-    let mut all: Vec<Install> = Api::<ClusterPackage>::all(client.clone())
-        .list(&lp)
+    let all: Vec<Install> = Installs::new(client)
+        .list_all()
         .await?
         .iter()
-        .map(Install::of_cluster)
+        .map(Install::of)
         .collect();
-    all.extend(
-        Api::<Package>::all(client.clone())
-            .list(&lp)
-            .await?
-            .iter()
-            .map(Install::of_namespaced),
-    );
     let mut out = UpgradedAll::default();
     let chosen: Vec<&Install> = all
         .iter()

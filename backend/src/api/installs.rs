@@ -7,11 +7,12 @@
 //! page opens (the caches hold what lists need, not conditions, object health or
 //! Events); versions come from the repository cache.
 
-use crate::types::{ClusterPackage, Package, PackageStatus, ValueConfiguration};
+use crate::installs::{Installs, Scope};
+use crate::types::{PackageStatus, ValueConfiguration};
 use hoist_core::install::InstallRef;
 use hoist_proto::v1 as pb;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::{Client, ResourceExt};
+use kube::Client;
+use kube::api::{Api, ListParams};
 use std::collections::BTreeMap;
 use tonic::{Code, Status};
 
@@ -82,35 +83,18 @@ struct Read {
 
 async fn read(client: &Client, at: &InstallRef) -> Result<Read, Status> {
     let not_found = || Status::not_found(format!("{at} is not installed"));
-    Ok(match &at.namespace {
-        None => {
-            let p = Api::<ClusterPackage>::all(client.clone())
-                .get_opt(&at.name)
-                .await
-                .map_err(api_error)?
-                .ok_or_else(not_found)?;
-            Read {
-                annotations: p.annotations().clone(),
-                deleting: p.metadata.deletion_timestamp.is_some(),
-                uid: p.uid().unwrap_or_default(),
-                spec: p.spec,
-                status: p.status,
-            }
-        }
-        Some(ns) => {
-            let p = Api::<Package>::namespaced(client.clone(), ns)
-                .get_opt(&at.name)
-                .await
-                .map_err(api_error)?
-                .ok_or_else(not_found)?;
-            Read {
-                annotations: p.annotations().clone(),
-                deleting: p.metadata.deletion_timestamp.is_some(),
-                uid: p.uid().unwrap_or_default(),
-                spec: p.spec.spec,
-                status: p.status,
-            }
-        }
+    let (spec, status, meta) = Installs::new(client)
+        .get(at)
+        .await
+        .map_err(|e| api_error(e.into()))?
+        .ok_or_else(not_found)?
+        .into_parts();
+    Ok(Read {
+        annotations: meta.annotations.unwrap_or_default(),
+        deleting: meta.deletion_timestamp.is_some(),
+        uid: meta.uid.unwrap_or_default(),
+        spec,
+        status,
     })
 }
 
@@ -282,13 +266,12 @@ async fn needed_by(
     at: &InstallRef,
     package: &str,
 ) -> Vec<String> {
-    let lp = ListParams::default();
+    let installs = Installs::new(client);
     let mut all: Vec<crate::upgrade::Install> = Vec::new();
-    if let Ok(l) = Api::<ClusterPackage>::all(client.clone()).list(&lp).await {
-        all.extend(l.iter().map(crate::upgrade::Install::of_cluster));
-    }
-    if let Ok(l) = Api::<Package>::all(client.clone()).list(&lp).await {
-        all.extend(l.iter().map(crate::upgrade::Install::of_namespaced));
+    for scope in [Scope::Cluster, Scope::AllNamespaces] {
+        if let Ok(l) = installs.list(scope).await {
+            all.extend(l.iter().map(crate::upgrade::Install::of));
+        }
     }
     let mut out = Vec::new();
     for other in all.iter().filter(|o| o.at != *at && at.serves(&o.at)) {
@@ -337,19 +320,10 @@ pub async fn act(
     let merge = |patch: serde_json::Value| {
         let at = at.clone();
         async move {
-            let pp = PatchParams::default();
-            let p = Patch::Merge(patch);
-            match &at.namespace {
-                None => Api::<ClusterPackage>::all(client.clone())
-                    .patch(&at.name, &pp, &p)
-                    .await
-                    .map(|_| ()),
-                Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-                    .patch(&at.name, &pp, &p)
-                    .await
-                    .map(|_| ()),
-            }
-            .map_err(api_error)
+            Installs::new(client)
+                .merge_patch(&at, &patch)
+                .await
+                .map_err(|e| api_error(e.into()))
         }
     };
     match action {

@@ -222,25 +222,18 @@ pub async fn installed(
     query: Option<&str>,
 ) -> Result<String, CatalogueError> {
     use crate::cache::convert;
+    use crate::installs::{Install, Installs};
     use crate::repo::version::PackageVersion;
-    use crate::types::{ClusterPackage, Package};
-    let clusters: kube::Api<ClusterPackage> = kube::Api::all(client.clone());
-    let namespaced: kube::Api<Package> = kube::Api::all(client.clone());
-    let mut rows: Vec<hoist_proto::v1::Package> = clusters
-        .list(&Default::default())
-        .await?
-        .items
+    let mut rows: Vec<hoist_proto::v1::Package> = Installs::new(client)
+        .list_all()
+        .await
+        .map_err(kube::Error::from)?
         .iter()
-        .map(convert::from_cluster_package)
+        .map(|p| match p {
+            Install::Cluster(p) => convert::from_cluster_package(p),
+            Install::Namespaced(p) => convert::from_package(p),
+        })
         .collect();
-    rows.extend(
-        namespaced
-            .list(&Default::default())
-            .await?
-            .items
-            .iter()
-            .map(convert::from_package),
-    );
     let q = query.map(str::to_lowercase);
     rows.retain(|p| {
         q.as_deref().is_none_or(|q| {

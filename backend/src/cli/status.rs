@@ -2,12 +2,11 @@
 //! `hoist install --wait`: what the operator says about one install, read from its
 //! status (conditions and each applied object), never guessed.
 
+use crate::installs::Installs;
 use crate::types::RETRY_ANNOTATION;
-use crate::types::{ClusterPackage, Package, PackageSpec, PackageStatus};
+use crate::types::{PackageSpec, PackageStatus};
 use hoist_core::install::InstallRef;
-use kube::api::{Patch, PatchParams};
-use kube::runtime::wait::await_condition;
-use kube::{Api, Client};
+use kube::Client;
 use serde_json::json;
 use std::fmt::Write;
 use std::time::Duration;
@@ -43,23 +42,15 @@ struct Read {
 
 /// The spec and status of one install.
 async fn read(client: &Client, target: &InstallRef) -> Result<Option<Read>, kube::Error> {
-    let of =
-        |spec: PackageSpec, status: Option<PackageStatus>, meta: &kube::core::ObjectMeta| Read {
+    Ok(Installs::new(client).get(target).await?.map(|p| {
+        let (spec, status, meta) = p.into_parts();
+        Read {
             spec,
             status,
             deleting: meta.deletion_timestamp.is_some(),
             generation: meta.generation,
-        };
-    Ok(match &target.namespace {
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .get_opt(&target.name)
-            .await?
-            .map(|p| of(p.spec.spec, p.status, &p.metadata)),
-        None => Api::<ClusterPackage>::all(client.clone())
-            .get_opt(&target.name)
-            .await?
-            .map(|p| of(p.spec, p.status, &p.metadata)),
-    })
+        }
+    }))
 }
 
 /// What `hoist status` prints.
@@ -147,18 +138,11 @@ pub async fn status(client: &Client, target: &InstallRef) -> Result<String, Stat
 /// value, for [`wait`].
 pub async fn retry(client: &Client, target: &InstallRef) -> Result<(String, String), StatusError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let patch = Patch::Merge(json!({"metadata": {"annotations": {RETRY_ANNOTATION: now}}}));
-    let pp = PatchParams::default();
-    let done = match &target.namespace {
-        Some(ns) => Api::<Package>::namespaced(client.clone(), ns)
-            .patch(&target.name, &pp, &patch)
-            .await
-            .map(|_| ()),
-        None => Api::<ClusterPackage>::all(client.clone())
-            .patch(&target.name, &pp, &patch)
-            .await
-            .map(|_| ()),
-    };
+    let patch = json!({"metadata": {"annotations": {RETRY_ANNOTATION: now}}});
+    let done = Installs::new(client)
+        .merge_patch(target, &patch)
+        .await
+        .map_err(kube::Error::from);
     match done {
         Ok(()) => Ok((format!("{target}: retry requested\n"), now)),
         Err(kube::Error::Api(s)) if s.code == 404 => Err(StatusError::NotFound(target.clone())),
@@ -198,30 +182,11 @@ pub async fn wait(
     timeout: Duration,
     retry: Option<&str>,
 ) -> Result<String, StatusError> {
-    let done = async {
-        match &target.namespace {
-            Some(ns) => {
-                let api = Api::<Package>::namespaced(client.clone(), ns);
-                await_condition(api, &target.name, |p: Option<&Package>| {
-                    p.is_some_and(|p| {
-                        verdict(p.status.as_ref(), p.metadata.generation, retry).is_some()
-                    })
-                })
-                .await
-                .map(|_| ())
-            }
-            None => {
-                let api = Api::<ClusterPackage>::all(client.clone());
-                await_condition(api, &target.name, |p: Option<&ClusterPackage>| {
-                    p.is_some_and(|p| {
-                        verdict(p.status.as_ref(), p.metadata.generation, retry).is_some()
-                    })
-                })
-                .await
-                .map(|_| ())
-            }
-        }
-    };
+    let wanted = retry.map(str::to_owned);
+    let installs = Installs::new(client);
+    let done = installs.wait_until(target, move |p| {
+        p.is_some_and(|p| verdict(p.status(), p.metadata().generation, wanted.as_deref()).is_some())
+    });
     let waited = tokio::time::timeout(timeout, done).await;
     let r = read(client, target)
         .await?

@@ -4,11 +4,9 @@
 //! it, and one install asks for something its package does not allow, so the failure
 //! views have a true failure to show.
 
-use crate::types::{
-    ClusterPackage, NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec,
-    ValueConfiguration,
-};
+use crate::types::{ClusterPackage, Package, PackageInfoTemplate, PackageSpec, ValueConfiguration};
 use futures::{StreamExt, TryStreamExt};
+use hoist_core::install::InstallRef;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ListParams, PostParams};
 use kube::{Api, Client};
@@ -150,32 +148,24 @@ pub async fn namespace(client: &Client, name: &str) -> Result<(), kube::Error> {
 }
 
 async fn seed_one(client: &Client, i: usize) -> Result<(), kube::Error> {
-    let pp = PostParams::default();
     let ns = NAMESPACES[i % NAMESPACES.len()];
-    match FIRST.get(i) {
-        Some(sample) if sample.cluster => {
-            let api: Api<ClusterPackage> = Api::all(client.clone());
-            let spec = spec(sample.package, sample.version, sample.values);
-            api.create(&pp, &ClusterPackage::new(sample.name, spec))
-                .await?;
-        }
+    let (at, spec) = match FIRST.get(i) {
         Some(sample) => {
-            let api: Api<Package> = Api::namespaced(client.clone(), ns);
-            let spec = spec(sample.package, sample.version, sample.values);
-            api.create(
-                &pp,
-                &Package::new(sample.name, NamespacedPackageSpec::from(spec)),
-            )
-            .await?;
+            let at = if sample.cluster {
+                InstallRef::cluster(sample.name)
+            } else {
+                InstallRef::namespaced(ns, sample.name)
+            };
+            (at, spec(sample.package, sample.version, sample.values))
         }
         None => {
             let (package, version) = MORE[i % MORE.len()];
-            let api: Api<Package> = Api::namespaced(client.clone(), ns);
-            let spec = spec(package, version, &[]);
-            let name = format!("{package}-{i}");
-            api.create(&pp, &Package::new(&name, NamespacedPackageSpec::from(spec)))
-                .await?;
+            let at = InstallRef::namespaced(ns, format!("{package}-{i}"));
+            (at, spec(package, version, &[]))
         }
-    }
+    };
+    crate::installs::Installs::new(client)
+        .create(&at, spec)
+        .await?;
     Ok(())
 }
