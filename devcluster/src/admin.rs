@@ -4,6 +4,8 @@
 //!   `GET /devcluster/counters/users`: the same per user (`{"user": {"verb resource": n}}`),
 //!   when the server authenticates; `GET /devcluster/counters/refused`: what
 //!   authorization refused, per user (`{"user": {"verb resource": n}}`);
+//! - `GET /devcluster/counters/creations`: how many times each object came into
+//!   existence (`{"resource namespace/name": n}`, see [`crate::store::State::creations`]);
 //! - `GET /devcluster/faults`, `POST` adds one ([`crate::faults::Fault`] as JSON),
 //!   `DELETE` clears them all;
 //! - `POST /devcluster/compact` forgets the watch history (next old watch gets 410).
@@ -25,6 +27,10 @@ pub async fn handle(app: &App, method: Method, path: &str, body: Body) -> Respon
             }
             (Method::GET, "counters/refused") => {
                 Ok(json_response(200, &json!(app.counters.refused_by_user())))
+            }
+            (Method::GET, "counters/creations") => {
+                let creations = app.store.lock().creations();
+                Ok(json_response(200, &json!(creations)))
             }
             (Method::DELETE, "counters") => {
                 app.counters.reset();

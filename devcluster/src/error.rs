@@ -303,6 +303,22 @@ pub enum StartError {
     },
     #[error("state file {path} is corrupt ({reason}); move it away to start with an empty cluster")]
     CorruptState { path: String, reason: String },
+    #[error("cannot read identity file {path}: {source}")]
+    ReadIdentity {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The identity file (the CA, admin token and ServiceAccount signing key kept beside
+    /// the state file) exists and cannot be used; it is left as it was.
+    #[error(
+        "identity file {path} is corrupt ({reason}); restore it, or move it away to start with a new CA, admin token and ServiceAccount signing key (kubeconfigs and ServiceAccount tokens issued before then stop working)"
+    )]
+    CorruptIdentity { path: String, reason: String },
+    #[error("cannot write identity file {path}: {source}")]
+    WriteIdentity {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot build a kube client for {url}: {reason}")]
     Client { url: String, reason: String },
     #[error("cannot set up authentication: {reason}")]

@@ -37,6 +37,7 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod fields;
+pub mod identity;
 pub mod kubeconfig;
 pub mod meta;
 pub mod openapi;
@@ -145,6 +146,11 @@ impl DevCluster {
             addr: opts.listen.to_string(),
             source,
         })?;
+        // With a state file, who the server is (CA, admin token, signing key) is kept too.
+        let kept = match (&opts.state_file, &opts.auth) {
+            (Some(state), Some(_)) => Some(identity::load_or_create(&identity::path_for(state))?),
+            _ => None,
+        };
         let gate = match &opts.auth {
             None => None,
             Some(a) => {
@@ -165,6 +171,8 @@ impl DevCluster {
                 let authn = auth::authn::Authenticator::new(auth::authn::AuthnConfig {
                     anonymous: a.anonymous,
                     token_file,
+                    admin_token: kept.as_ref().map(|k| k.admin_token.clone()),
+                    signing_key: kept.as_ref().map(|k| k.signing_key.clone()),
                     ..Default::default()
                 })
                 .map_err(|e| StartError::Auth {
@@ -196,7 +204,11 @@ impl DevCluster {
         let mut ca = None;
         if app.gate.is_some() {
             // Tokens go over TLS only: client-go sends none over plain http.
-            let identity = auth::tls::identity().map_err(|e| StartError::Auth {
+            let identity = match &kept {
+                Some(k) => auth::tls::identity_with_ca(&k.ca),
+                None => auth::tls::identity(),
+            }
+            .map_err(|e| StartError::Auth {
                 reason: e.to_string(),
             })?;
             ca = Some((identity.ca_pem.clone(), identity.ca_der.clone()));
@@ -340,6 +352,12 @@ impl DevCluster {
             .iter()
             .map(|o| (**o).clone())
             .collect()
+    }
+
+    /// How many times each object came into existence since start (see
+    /// [`store::State::creations`]); also `GET /devcluster/counters/creations`.
+    pub fn creations(&self) -> std::collections::BTreeMap<String, u64> {
+        self.app.store.lock().creations()
     }
 
     /// The current global resourceVersion.

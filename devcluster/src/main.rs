@@ -25,7 +25,12 @@ enum Command {
         /// Write a kubeconfig for this server here (for kubectl and KUBECONFIG).
         #[arg(long)]
         kubeconfig_out: Option<PathBuf>,
-        /// Keep the store in this file across restarts.
+        /// Keep the store in this file across restarts. When authenticating (the
+        /// default), also keep the server's identity beside it, in STATE.identity
+        /// (mode 0600): the CA, the admin token and the ServiceAccount signing key, so
+        /// kubeconfigs and ServiceAccount tokens issued before a restart keep working
+        /// after it (listen on the same address too). A new serving certificate is
+        /// signed at each start.
         #[arg(long)]
         state: Option<PathBuf>,
         /// Events kept per kind for watches to resume from.
@@ -87,8 +92,16 @@ async fn main() -> anyhow::Result<()> {
     println!("{}", cluster.addr());
     std::io::stdout().flush()?;
     if let Some(path) = kubeconfig_out {
-        std::fs::write(&path, cluster.kubeconfig())
-            .with_context(|| format!("cannot write kubeconfig to {}", path.display()))?;
+        // It carries the admin's token: readable by its owner only, as kubectl writes one.
+        use std::os::unix::fs::OpenOptionsExt;
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(cluster.kubeconfig().as_bytes()));
+        written.with_context(|| format!("cannot write kubeconfig to {}", path.display()))?;
         tracing::info!(path = %path.display(), "kubeconfig written");
     }
     tracing::info!(url = %cluster.url(), "devcluster serving; Ctrl-C to stop");

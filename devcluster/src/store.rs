@@ -211,7 +211,12 @@ pub struct State {
     fields_checked: bool,
     /// Bumped by every committed change to an object of `rbac.authorization.k8s.io`.
     rbac_changes: Arc<std::sync::atomic::AtomicU64>,
+    /// How many times each object came into existence (see [`State::creations`]).
+    creations: BTreeMap<String, u64>,
 }
+
+/// Distinct names [`State::creations`] remembers; beyond it they count under `(more)`.
+const CREATIONS_KEPT: usize = 100_000;
 
 /// Who a write is from: the field manager (`fieldManager`, else the client's user
 /// agent), whether an apply may take fields from others (`force`), whether it is a
@@ -294,6 +299,7 @@ impl Store {
             pending_managed: None,
             warnings: Vec::new(),
             fields_checked: false,
+            creations: BTreeMap::new(),
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let rt = state.registry.get("", "v1", "namespaces").cloned();
@@ -599,6 +605,18 @@ impl State {
 
     /// Forgets all history and list snapshots: the next watch from an older
     /// resourceVersion gets 410 Expired, as after an etcd compaction.
+    /// How many times each object came into existence since this server started, as
+    /// `"resource namespace/name"` (`"resource name"` for cluster-scoped ones), the
+    /// resource named as the request counters name it. A create that failed (409) is
+    /// not counted; an apply that created is. More than one for a name means it was
+    /// deleted and made again: what a soak checks against what its workload asked for.
+    ///
+    /// Caveat: not kept in the state file (a restarted server starts from zero), and
+    /// beyond 100,000 distinct names further ones count under `(more)`.
+    pub fn creations(&self) -> BTreeMap<String, u64> {
+        self.creations.clone()
+    }
+
     pub fn compact(&mut self) {
         let rv = self.rv;
         self.compacted = rv;
@@ -730,6 +748,10 @@ impl State {
             .insert("resourceVersion".into(), Value::String(rv.to_string()));
         let obj = Arc::new(obj);
         let key = ObjKey::new(meta::namespace(&obj), meta::name(&obj));
+        let created = matches!(event, EventType::Added).then(|| match key.namespace.as_str() {
+            "" => format!("{} {}", rt.store_key(), key.name),
+            ns => format!("{} {ns}/{}", rt.store_key(), key.name),
+        });
         let line = watch_line(event.as_str(), &obj);
         let change = Arc::new(Change {
             rv,
@@ -752,6 +774,13 @@ impl State {
             }
         }
         let _ = kind.tx.send(Signal::Change(change));
+        if let Some(name) = created {
+            let kept = self.creations.len() < CREATIONS_KEPT || self.creations.contains_key(&name);
+            *self
+                .creations
+                .entry(if kept { name } else { "(more)".into() })
+                .or_default() += 1;
+        }
         // After the object is in place: a reader that sees the new count sees it.
         if rt.group == crate::auth::rbac::RBAC_GROUP {
             self.rbac_changes

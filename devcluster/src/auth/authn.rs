@@ -44,8 +44,11 @@
 //! signature is what costs, and tests should see a deletion take effect at once.
 //!
 //! Caveats:
-//! - the signing key and the admin token are generated at start (unless given) and not
-//!   persisted: tokens issued before a restart stop verifying after it;
+//! - the signing key and the admin token are generated when the authenticator is built
+//!   unless [`AuthnConfig`] gives them; this module keeps nothing on disk. A devcluster
+//!   started with a state file keeps both in its identity file ([`crate::identity`]), so
+//!   tokens issued before a restart still verify after it; without one, a restart makes
+//!   new ones and every token issued before stops verifying;
 //! - bound objects (Pod, Secret, Node) are written into the claims and reported in
 //!   `extra`, but only the ServiceAccount is looked up on verification; the real server
 //!   also refuses a token whose bound Pod or Secret was deleted;
@@ -182,6 +185,8 @@ pub enum SetupError {
     KeyGeneration,
     #[error("generating the admin token failed")]
     RandomToken,
+    #[error("the service account signing key is not an unencrypted PKCS#8 P-256 key")]
+    BadSigningKey,
     #[error("the admin token must not be empty or contain whitespace")]
     BadAdminToken,
 }
@@ -565,11 +570,14 @@ struct Claims {
     sub: String,
 }
 
-/// Signs and verifies ServiceAccount tokens with a P-256 key generated at start.
+/// Signs and verifies ServiceAccount tokens with a P-256 key, generated at start or
+/// given as PKCS#8 ([`ServiceAccountIssuer::from_pkcs8`]).
 ///
 /// Guarantees: ES256 only (a token whose header names another algorithm, `none`
 /// included, is not accepted); the header carries `kid`, the unpadded base64url SHA-256 of
-/// the public key's DER `SubjectPublicKeyInfo`, as `keyIDFromPublicKey` derives it.
+/// the public key's DER `SubjectPublicKeyInfo`, as `keyIDFromPublicKey` derives it, so
+/// the same key always has the same `kid` and an issuer rebuilt from it verifies the
+/// tokens the earlier one signed.
 ///
 /// Caveats: one key, never rotated.
 pub struct ServiceAccountIssuer {
@@ -592,21 +600,28 @@ impl fmt::Debug for ServiceAccountIssuer {
 impl ServiceAccountIssuer {
     /// A new issuer named `issuer`, with a fresh key pair from aws-lc-rs.
     pub fn generate(issuer: &str) -> Result<Self, SetupError> {
+        Self::from_pkcs8(issuer, &generate_signing_key()?)
+    }
+
+    /// An issuer named `issuer` signing with `pkcs8`, an unencrypted PKCS#8 (v1 or v2)
+    /// DER P-256 key, as [`generate_signing_key`] makes.
+    ///
+    /// Guarantees: the same key gives the same `kid`, and tokens signed by any issuer
+    /// built from it verify; a key that is not a P-256 PKCS#8 is
+    /// [`SetupError::BadSigningKey`] (the error never contains the key).
+    pub fn from_pkcs8(issuer: &str, pkcs8: &[u8]) -> Result<Self, SetupError> {
         ensure_crypto_provider()?;
-        let key_pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-            .map_err(|_| SetupError::KeyGeneration)?;
-        let pkcs8 = key_pair
-            .to_pkcs8v1()
-            .map_err(|_| SetupError::KeyGeneration)?;
+        let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+            .map_err(|_| SetupError::BadSigningKey)?;
         let spki = key_pair
             .public_key()
             .as_der()
-            .map_err(|_| SetupError::KeyGeneration)?;
+            .map_err(|_| SetupError::BadSigningKey)?;
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki.as_ref());
         Ok(Self {
             issuer: issuer.into(),
             kid: URL_SAFE_NO_PAD.encode(digest.as_ref()),
-            encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+            encoding: EncodingKey::from_ec_der(pkcs8),
             decoding: DecodingKey::from_ec_der(key_pair.public_key().as_ref()),
         })
     }
@@ -843,6 +858,9 @@ pub struct AuthnConfig {
     pub token_file: Option<TokenFile>,
     /// The admin token to accept; `None` generates one (32 random bytes, base64url).
     pub admin_token: Option<String>,
+    /// The ServiceAccount signing key, unencrypted PKCS#8 DER of a P-256 key (see
+    /// [`ServiceAccountIssuer::from_pkcs8`]); `None` generates one.
+    pub signing_key: Option<Vec<u8>>,
     /// The audiences the API server accepts (`--api-audiences`); empty means the issuer.
     pub api_audiences: Vec<String>,
     /// The clock; `None` is the system clock.
@@ -857,6 +875,10 @@ impl fmt::Debug for AuthnConfig {
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<redacted>"),
             )
             .field("api_audiences", &self.api_audiences)
             .finish_non_exhaustive()
@@ -897,7 +919,8 @@ impl fmt::Debug for Authenticator {
 type TokenOutcome = Result<Option<(UserInfo, Vec<String>)>, String>;
 
 impl Authenticator {
-    /// An authenticator with a fresh admin token (unless given) and signing key.
+    /// An authenticator with the admin token and signing key of `config`, each fresh
+    /// when not given.
     pub fn new(config: AuthnConfig) -> Result<Self, SetupError> {
         let admin_token = match config.admin_token {
             Some(t) if t.is_empty() || t.chars().any(char::is_whitespace) => {
@@ -906,7 +929,10 @@ impl Authenticator {
             Some(t) => t,
             None => random_token()?,
         };
-        let issuer = ServiceAccountIssuer::generate(ISSUER)?;
+        let issuer = match &config.signing_key {
+            Some(pkcs8) => ServiceAccountIssuer::from_pkcs8(ISSUER, pkcs8)?,
+            None => ServiceAccountIssuer::generate(ISSUER)?,
+        };
         let api_audiences = if config.api_audiences.is_empty() {
             vec![ISSUER.to_string()]
         } else {
@@ -1203,6 +1229,24 @@ fn random_token() -> Result<String, SetupError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A fresh admin token, as [`Authenticator::new`] makes when none is given: 32 random
+/// bytes, unpadded base64url (43 characters).
+pub fn generate_admin_token() -> Result<String, SetupError> {
+    random_token()
+}
+
+/// A fresh ServiceAccount signing key: a P-256 key pair from aws-lc-rs as unencrypted
+/// PKCS#8 v1 DER, for [`ServiceAccountIssuer::from_pkcs8`] and [`AuthnConfig`]. Handle as
+/// a secret.
+pub fn generate_signing_key() -> Result<Vec<u8>, SetupError> {
+    let key_pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|_| SetupError::KeyGeneration)?;
+    let pkcs8 = key_pair
+        .to_pkcs8v1()
+        .map_err(|_| SetupError::KeyGeneration)?;
+    Ok(pkcs8.as_ref().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1242,6 +1286,44 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         );
         assert_ne!(a.admin_token(), b.admin_token());
+    }
+
+    #[test]
+    fn an_authenticator_rebuilt_from_the_same_key_and_token_accepts_what_the_first_issued() {
+        let key = generate_signing_key().expect("key");
+        let token = generate_admin_token().expect("token");
+        let build = || {
+            Authenticator::new(AuthnConfig {
+                admin_token: Some(token.clone()),
+                signing_key: Some(key.clone()),
+                ..AuthnConfig::default()
+            })
+            .expect("authenticator")
+        };
+        let (first, second) = (build(), build());
+        assert_eq!(first.issuer().key_id(), second.issuer().key_id());
+        assert_eq!(second.admin_token(), token);
+        let issued = first
+            .issue("team-a", "builder", "uid-1", &[], None, None)
+            .expect("issue");
+        let user = second
+            .authenticate(Some(&bearer(&issued.token)), &sa_exists)
+            .expect("the rebuilt authenticator verifies the earlier token");
+        assert_eq!(user.name, "system:serviceaccount:team-a:builder");
+        let other = Authenticator::new(AuthnConfig::default()).expect("other");
+        assert!(
+            other
+                .authenticate(Some(&bearer(&issued.token)), &sa_exists)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_signing_key_that_is_not_p256_pkcs8_is_refused() {
+        assert_eq!(
+            ServiceAccountIssuer::from_pkcs8(ISSUER, b"not a key").map(|_| ()),
+            Err(SetupError::BadSigningKey)
+        );
     }
 
     #[test]
