@@ -5,16 +5,22 @@
 //! ([`crate::operator::preview`]), with the API server's dry run.
 //!
 //! Guarantees: nothing is written, and a request the real command would refuse is
-//! refused here with the same error.
+//! refused here with the same error. No watch is started: the installs are read
+//! through [`Reads`] (the dashboard's caches, or one LIST each for the CLI:
+//! [`Listed`]), the rest once as the plan needs it.
 
 use crate::install::{InstallError, InstallRequest};
-use crate::installs::{Install, Installs};
-use crate::operator::preview::{self, Action, Plan};
+use crate::installs::{Install, Installs, Scope};
+use crate::operator::preview::{self, Action, Plan, Planner, Reads};
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
+use crate::types::ValueConfiguration;
 use crate::upgrade::{UpgradeError, UpgradeRequest};
+use futures::future::BoxFuture;
 use hoist_core::install::InstallRef;
+use hoist_core::operator::dependencies::Existing;
 use kube::Client;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,11 +35,13 @@ pub enum PreviewError {
     Api(#[from] kube::Error),
 }
 
-/// What installing `req` would do.
+/// What installing `req` would do. The installs are read through `reads` (the
+/// dashboard's caches, or [`Listed`]).
 pub async fn install(
     client: &Client,
     repositories: Arc<Clientset>,
     catalogue: &Catalogue,
+    reads: &dyn Reads,
     req: &InstallRequest,
 ) -> Result<Plan, PreviewError> {
     let prepared = crate::install::prepare(&repositories, catalogue, req).await?;
@@ -41,20 +49,21 @@ pub async fn install(
     if exists(client, &target).await? {
         return Err(InstallError::AlreadyExists(target).into());
     }
-    let ctx = crate::operator::detached(client.clone(), repositories).await?;
-    plan_of(&ctx.context, &Install::new(&target, prepared.spec)).await
+    let planner = Planner::new(client, repositories, reads).await?;
+    plan_of(&planner, &Install::new(&target, prepared.spec)).await
 }
 
 /// What upgrading as `req` asks would do (to the install as it is now: its inventory
-/// says what would be removed).
+/// says what would be removed). The installs are read through `reads`, as for
+/// [`install`].
 pub async fn upgrade(
     client: &Client,
     repositories: Arc<Clientset>,
     catalogue: &Catalogue,
+    reads: &dyn Reads,
     req: &UpgradeRequest,
 ) -> Result<Plan, PreviewError> {
     let checked = crate::upgrade::check(client, &repositories, catalogue, req).await?;
-    let ctx = crate::operator::detached(client.clone(), repositories).await?;
     let missing = || UpgradeError::NotInstalled(checked.resource.clone());
     let mut pkg = Installs::new(client)
         .get(&checked.resource)
@@ -62,19 +71,98 @@ pub async fn upgrade(
         .map_err(kube::Error::from)?
         .ok_or_else(missing)?;
     pkg.spec_mut().package_info.version = checked.to.clone();
-    plan_of(&ctx.context, &pkg).await
+    let planner = Planner::new(client, repositories, reads).await?;
+    plan_of(&planner, &pkg).await
 }
 
 /// The operator's plan for `pkg`, of either kind.
-async fn plan_of(ctx: &crate::operator::Context, pkg: &Install) -> Result<Plan, PreviewError> {
+async fn plan_of(planner: &Planner<'_>, pkg: &Install) -> Result<Plan, PreviewError> {
     Ok(match pkg {
-        Install::Cluster(p) => preview::plan(ctx, p).await?,
-        Install::Namespaced(p) => preview::plan(ctx, p).await?,
+        Install::Cluster(p) => preview::plan(planner, p).await?,
+        Install::Namespaced(p) => preview::plan(planner, p).await?,
     })
 }
 
 async fn exists(client: &Client, target: &InstallRef) -> Result<bool, kube::Error> {
     Ok(Installs::new(client).get(target).await?.is_some())
+}
+
+/// [`Reads`] for a process without caches (the CLI): one LIST of ClusterPackages and
+/// one of Packages in every namespace, made on first use and kept for the preview (a
+/// package with no dependency and no package reference costs none). No watch.
+///
+/// Caveat: a kind the caller may not list (403, e.g. a tenant's Packages of other
+/// namespaces) counts as having no installs, as the watches that served previews
+/// before found nothing then either (after waiting for them).
+pub struct Listed {
+    installs: Installs,
+    listed: tokio::sync::OnceCell<Vec<Install>>,
+}
+
+impl Listed {
+    pub fn new(client: &Client) -> Self {
+        Self {
+            installs: Installs::new(client),
+            listed: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn all(&self) -> Result<&[Install], kube::Error> {
+        let all = self
+            .listed
+            .get_or_try_init(|| async {
+                let mut all = self.visible(Scope::Cluster).await?;
+                all.extend(self.visible(Scope::AllNamespaces).await?);
+                Ok::<_, kube::Error>(all)
+            })
+            .await?;
+        Ok(all)
+    }
+
+    /// The installs in `scope`; none when the caller may not list them.
+    async fn visible(&self, scope: Scope<'_>) -> Result<Vec<Install>, kube::Error> {
+        match self.installs.list(scope).await.map_err(kube::Error::from) {
+            Err(kube::Error::Api(s)) if s.code == 403 => {
+                tracing::warn!(?scope, "may not list installs; the preview counts none");
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+}
+
+impl Reads for Listed {
+    fn installs(&self) -> BoxFuture<'_, Result<Vec<Existing>, kube::Error>> {
+        Box::pin(async move {
+            let all = self.all().await?;
+            let cluster = all.iter().filter_map(|i| match i {
+                Install::Cluster(p) => Some(p),
+                Install::Namespaced(_) => None,
+            });
+            let namespaced = all.iter().filter_map(|i| match i {
+                Install::Namespaced(p) => Some(p),
+                Install::Cluster(_) => None,
+            });
+            Ok(crate::operator::dependencies::existing_of(
+                cluster, namespaced,
+            ))
+        })
+    }
+
+    fn cluster_package_values<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, ValueConfiguration>>, kube::Error>> {
+        Box::pin(async move {
+            let all = self.all().await?;
+            Ok(all.iter().find_map(|i| match i {
+                Install::Cluster(p) if p.metadata.name.as_deref() == Some(name) => {
+                    Some(p.spec.values.clone())
+                }
+                _ => None,
+            }))
+        })
+    }
 }
 
 /// The plan as the CLI prints it.

@@ -1,6 +1,7 @@
 //! Plans and unattended upgrades, with the operator running in-process against
 //! devcluster: the Preview (`install|upgrade --dry-run`) says what would be created,
-//! changed, removed or refused and writes nothing; `upgrade --all` moves each install
+//! changed, removed or refused and writes nothing, and starts no watch (the dashboard's
+//! reads its installs from its caches); `upgrade --all` moves each install
 //! as far as its dependents allow; auto-update is done by the operator itself.
 
 mod common;
@@ -41,9 +42,16 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         .await
         .expect("catalogue");
 
-    let plan = hoist::preview::install(&h.client, set.clone(), &cat, &kv_request("kv", "v1.2.0"))
-        .await
-        .expect("a plan");
+    let reads = hoist::preview::Listed::new(&h.client);
+    let plan = hoist::preview::install(
+        &h.client,
+        set.clone(),
+        &cat,
+        &reads,
+        &kv_request("kv", "v1.2.0"),
+    )
+    .await
+    .expect("a plan");
     let mut created = steps(&plan, Action::Create);
     created.sort();
     assert_eq!(
@@ -77,7 +85,8 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         namespace: Some("team-a".into()),
         version: Some("v2.0.0".into()),
     };
-    let plan = hoist::preview::upgrade(&h.client, set.clone(), &cat, &upgrade)
+    let reads = hoist::preview::Listed::new(&h.client);
+    let plan = hoist::preview::upgrade(&h.client, set.clone(), &cat, &reads, &upgrade)
         .await
         .expect("a plan");
     let changed: Vec<&hoist::operator::preview::Step> = plan
@@ -114,9 +123,11 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         .create(&PostParams::default(), &foreign)
         .await
         .expect("a foreign Service");
-    let plan = hoist::preview::install(&h.client, set, &cat, &kv_request("other", "v1.2.0"))
-        .await
-        .expect("a plan");
+    let reads = hoist::preview::Listed::new(&h.client);
+    let plan =
+        hoist::preview::install(&h.client, set, &cat, &reads, &kv_request("other", "v1.2.0"))
+            .await
+            .expect("a plan");
     let refused: Vec<&hoist::operator::preview::Step> = plan
         .steps
         .iter()
@@ -126,6 +137,114 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
     assert!(refused[0].object.ends_with("Service team-a/other-kv"));
     assert!(refused[0].changes[0].contains("never taken over"));
     assert!(hoist::preview::render(&plan).contains("1 refused (the install would fail)"));
+}
+
+/// The requests of `verb` in a counters snapshot.
+fn of_verb(counts: &std::collections::BTreeMap<String, u64>, verb: &str) -> Vec<String> {
+    counts
+        .keys()
+        .filter(|k| k.starts_with(&format!("{verb} ")))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_dashboard_preview_reads_installs_from_its_caches_and_starts_no_watch() {
+    let h = harness().await;
+    let cache = install(&h.client, "team-a", "cache", "redis-cache", "v7.2.4+1").await;
+    wait_package(&cache, "cache", is_ready).await;
+    let running = common::backend(&h.client, common::options()).await;
+    running.ready().await;
+    let mut g = common::grpc(&running).await;
+    // The dashboard's caches have the dependency, ready.
+    let listed_ready = || async {
+        let all = common::grpc(&running)
+            .await
+            .list_packages(hoist_proto::v1::ListPackagesRequest {})
+            .await
+            .expect("list")
+            .into_inner();
+        all.packages
+            .iter()
+            .any(|p| p.key.as_ref().is_some_and(|k| k.name == "cache") && p.state == "Ready")
+    };
+    let deadline = tokio::time::Instant::now() + common::PATIENCE;
+    while !listed_ready().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cache never listed ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let request = || hoist_proto::v1::PreviewRequest {
+        install: Some(hoist_proto::v1::InstallRequest {
+            package: "guestbook".into(),
+            name: "book".into(),
+            namespace: "team-a".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let counters = h.setup.cluster.counters();
+    counters.reset();
+    for _ in 0..3 {
+        let plan = g.preview(request()).await.expect("a plan").into_inner();
+        assert!(
+            plan.packages
+                .iter()
+                .any(|p| p == "dependency redis-cache: uses Package team-a/cache"),
+            "the ready install the caches hold is used: {:?}",
+            plan.packages
+        );
+        assert!(plan.steps.iter().any(|s| s.action == "create"), "{plan:?}");
+    }
+    let counts = counters.snapshot();
+    assert_eq!(
+        of_verb(&counts, "watch"),
+        Vec::<String>::new(),
+        "{counts:?}"
+    );
+    assert_eq!(
+        of_verb(&counts, "list"),
+        Vec::<String>::new(),
+        "the installs come from the caches: {counts:?}"
+    );
+
+    // `hoist install --dry-run` has no caches: one LIST of each package kind, no watch.
+    counters.reset();
+    let cli = hoist::cli::install::InstallRequest {
+        package: "guestbook".into(),
+        version: None,
+        repository: None,
+        name: Some("book".into()),
+        namespace: Some("team-a".into()),
+        values: Vec::new(),
+        references: Vec::new(),
+    };
+    let text = hoist::cli::install::preview_install(&h.client, "hoist-system", &cli)
+        .await
+        .expect("a plan");
+    assert!(
+        text.contains("dependency redis-cache: uses Package team-a/cache"),
+        "{text}"
+    );
+    let counts = counters.snapshot();
+    assert_eq!(
+        of_verb(&counts, "watch"),
+        Vec::<String>::new(),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get("list clusterpackages.packages.hoist.dev"),
+        Some(&1),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get("list packages.packages.hoist.dev"),
+        Some(&1),
+        "{counts:?}"
+    );
 }
 
 #[tokio::test]

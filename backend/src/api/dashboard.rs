@@ -239,10 +239,15 @@ impl Dashboard for DashboardService {
     ) -> Result<Response<pb::Plan>, Status> {
         self.require_serving()?;
         let catalogue = self.loaded_catalogue().await;
+        let reads = super::cached_reads::Cached {
+            hub: self.hub.clone(),
+            client: self.client.clone(),
+        };
         super::installs::preview(
             &self.client,
             self.repositories.clone(),
             &catalogue,
+            &reads,
             request.into_inner(),
         )
         .await

@@ -5,7 +5,8 @@
 //!
 //! Reads: GetInstall reads the one object and its Events from the API server when the
 //! page opens (the caches hold what lists need, not conditions, object health or
-//! Events); versions come from the repository cache.
+//! Events); versions come from the repository cache. Preview reads the installs from
+//! the caches ([`super::cached_reads`]) and starts no watch.
 
 use crate::installs::{Installs, Scope};
 use crate::types::{PackageStatus, ValueConfiguration};
@@ -410,11 +411,13 @@ fn upgrade_status(e: crate::upgrade::UpgradeError) -> Status {
     }
 }
 
-/// Preview: see the proto.
+/// Preview: see the proto. The installs are read through `reads` (the dashboard's
+/// caches: [`super::cached_reads::Cached`]).
 pub async fn preview(
     client: &Client,
     repositories: std::sync::Arc<crate::repo::clientset::Clientset>,
     catalogue: &crate::repo::catalogue::Catalogue,
+    reads: &dyn crate::operator::preview::Reads,
     req: pb::PreviewRequest,
 ) -> Result<pb::Plan, Status> {
     use crate::preview::PreviewError as E;
@@ -441,7 +444,7 @@ pub async fn preview(
             values: i.values.into_iter().map(|s| (s.key, s.value)).collect(),
             references: references(i.references)?,
         };
-        crate::preview::install(client, repositories, catalogue, &install)
+        crate::preview::install(client, repositories, catalogue, reads, &install)
             .await
             .map_err(to_status)?
     } else {
@@ -454,7 +457,7 @@ pub async fn preview(
             namespace: at.namespace,
             version: (!req.version.is_empty()).then_some(req.version),
         };
-        crate::preview::upgrade(client, repositories, catalogue, &upgrade)
+        crate::preview::upgrade(client, repositories, catalogue, reads, &upgrade)
             .await
             .map_err(to_status)?
     };

@@ -1,6 +1,7 @@
 //! The HTTP surface on one port: gRPC (native HTTP/2 and gRPC-web), health, metrics and
 //! the web app's static files.
 
+pub mod cached_reads;
 pub mod catalogue;
 pub mod dashboard;
 pub mod deadline;

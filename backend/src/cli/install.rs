@@ -106,7 +106,8 @@ pub async fn preview_install(
     let (set, cat) = fresh_catalogue(client, hoist_namespace)
         .await
         .map_err(crate::preview::PreviewError::Api)?;
-    let plan = crate::preview::install(client, set, &cat, req).await?;
+    let reads = crate::preview::Listed::new(client);
+    let plan = crate::preview::install(client, set, &cat, &reads, req).await?;
     Ok(crate::preview::render(&plan))
 }
 
@@ -119,7 +120,8 @@ pub async fn preview_upgrade(
     let (set, cat) = fresh_catalogue(client, hoist_namespace)
         .await
         .map_err(crate::preview::PreviewError::Api)?;
-    let plan = crate::preview::upgrade(client, set, &cat, req).await?;
+    let reads = crate::preview::Listed::new(client);
+    let plan = crate::preview::upgrade(client, set, &cat, &reads, req).await?;
     Ok(crate::preview::render(&plan))
 }
 

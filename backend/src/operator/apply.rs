@@ -227,7 +227,11 @@ pub(super) fn api_for(
     kind: &Kind,
     namespace: &str,
 ) -> Api<DynamicObject> {
-    let client = ctx.identities.client(acting);
+    api_with(ctx.identities.client(acting), kind, namespace)
+}
+
+/// The API of `kind` (in `namespace` when namespaced), reached through `client`.
+pub(super) fn api_with(client: kube::Client, kind: &Kind, namespace: &str) -> Api<DynamicObject> {
     if kind.namespaced {
         Api::namespaced_with(client, namespace, &kind.resource)
     } else {

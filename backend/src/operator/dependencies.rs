@@ -19,7 +19,7 @@ use crate::types::{
 };
 use hoist_core::install::{InstallRef, Scope};
 use hoist_core::operator::dependencies::{self, Existing, Need, State};
-use hoist_core::repo::format::Component;
+use hoist_core::repo::format::{Component, Dependency};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
 
@@ -47,24 +47,69 @@ fn state(status: Option<&PackageStatus>) -> State {
 
 /// Every install the controllers' watches know, as the rule reads them.
 pub(super) fn existing(ctx: &Context) -> Vec<Existing> {
-    let cluster = ctx
-        .inputs
-        .cluster_packages
-        .state()
-        .into_iter()
-        .map(|p| Existing {
-            at: InstallRef::cluster(p.name_any()),
-            package: p.spec.package_info.name.clone(),
-            version: p.spec.package_info.version.clone(),
-            state: state(p.status.as_ref()),
-        });
-    let namespaced = ctx.inputs.packages.state().into_iter().map(|p| Existing {
+    let cluster = ctx.inputs.cluster_packages.state();
+    let namespaced = ctx.inputs.packages.state();
+    existing_of(
+        cluster.iter().map(AsRef::as_ref),
+        namespaced.iter().map(AsRef::as_ref),
+    )
+}
+
+/// These installs as the rule reads them (their state from their conditions, by
+/// [`state`]).
+pub fn existing_of<'a>(
+    cluster: impl IntoIterator<Item = &'a ClusterPackage>,
+    namespaced: impl IntoIterator<Item = &'a Package>,
+) -> Vec<Existing> {
+    let cluster = cluster.into_iter().map(|p| Existing {
+        at: InstallRef::cluster(p.name_any()),
+        package: p.spec.package_info.name.clone(),
+        version: p.spec.package_info.version.clone(),
+        state: state(p.status.as_ref()),
+    });
+    let namespaced = namespaced.into_iter().map(|p| Existing {
         at: InstallRef::new(p.namespace().as_deref(), p.name_any()),
         package: p.spec.spec.package_info.name.clone(),
         version: p.spec.spec.package_info.version.clone(),
         state: state(p.status.as_ref()),
     });
     cluster.chain(namespaced).collect()
+}
+
+/// What dependency `d` of the install at `me` needs, by the core's rule: among `all`,
+/// with the versions `d`'s repository offers and the scope of the newest of them (the
+/// scope it would be installed in). Read through the repository cache. The one lookup
+/// a pass and a preview share.
+pub(super) async fn need_of(
+    me: &InstallRef,
+    d: &Dependency,
+    repo: &RepoClient,
+    all: &[Existing],
+) -> Result<Need, Error> {
+    let versions = repo.versions(&d.name, Freshness::Cached).await?.value;
+    let offered: Vec<String> = versions
+        .versions
+        .iter()
+        .map(|v| v.version.clone())
+        .collect();
+    let newest = hoist_core::repo::version::sorted(offered.iter().map(String::as_str));
+    let scope = match newest.first() {
+        Some(v) => Scope::of(
+            &repo
+                .manifest(&d.name, v.as_str(), Freshness::Cached)
+                .await?
+                .value,
+        ),
+        None => Scope::Cluster,
+    };
+    Ok(dependencies::need(
+        me,
+        &d.name,
+        d.version.as_deref(),
+        scope,
+        all,
+        &offered,
+    ))
 }
 
 fn annotated(ctx: &Context, at: &InstallRef) -> bool {
@@ -126,24 +171,7 @@ pub async fn ensure<K: Installable>(
         existing(ctx)
     };
     for d in &manifest.dependencies {
-        let versions = repo.versions(&d.name, Freshness::Cached).await?.value;
-        let offered: Vec<String> = versions
-            .versions
-            .iter()
-            .map(|v| v.version.clone())
-            .collect();
-        let newest = hoist_core::repo::version::sorted(offered.iter().map(String::as_str));
-        let scope = match newest.first() {
-            Some(v) => Scope::of(
-                &repo
-                    .manifest(&d.name, v.as_str(), Freshness::Cached)
-                    .await?
-                    .value,
-            ),
-            None => Scope::Cluster,
-        };
-        let at = match dependencies::need(&me, &d.name, d.version.as_deref(), scope, &all, &offered)
-        {
+        let at = match need_of(&me, d, repo, &all).await? {
             Need::Met(at) => at,
             Need::Wait(at, why) => {
                 deps.waiting.push(format!("{at}: {why}"));

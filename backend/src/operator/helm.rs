@@ -22,20 +22,17 @@ pub const MISSING_REASON: &str = "HelmControllerMissing";
 
 /// Whether the cluster serves Flux's HelmRepository and HelmRelease (discovery is read
 /// again once when not, as a CRD may have just been installed).
-pub async fn check_flux(ctx: &Context) -> Result<(), Error> {
+pub async fn check_flux(scopes: &super::scopes::Scopes) -> Result<(), Error> {
     let served = || {
-        ctx.scopes
+        scopes
             .namespaced(HELM_REPOSITORY.0, HELM_REPOSITORY.2)
             .is_some()
-            && ctx
-                .scopes
-                .namespaced(HELM_RELEASE.0, HELM_RELEASE.2)
-                .is_some()
+            && scopes.namespaced(HELM_RELEASE.0, HELM_RELEASE.2).is_some()
     };
     if served() {
         return Ok(());
     }
-    ctx.scopes.refresh(false).await?;
+    scopes.refresh(false).await?;
     if served() {
         Ok(())
     } else {

@@ -11,17 +11,21 @@
 //! itself reads from a ConfigMap, Secret or package (that would hand a tenant what an
 //! admin's install may read). A missing object or key is transient: the package waits
 //! for it, and its appearance moves the package on. No error quotes a value.
+//!
+//! A preview resolves values by the same rules ([`resolve`] over a [`Lookup`]), reading
+//! each referenced object once instead of watching it.
 
 use super::error::Error;
 use super::objects::FIRST_LIST;
 use crate::types::{ClusterPackage, Package, ValueConfiguration};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Client;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -90,92 +94,11 @@ impl Inputs {
         user: &User,
         own_namespace: Option<&str>,
     ) -> Result<Option<String>, Error> {
-        self.resolve_at(name, v, user, own_namespace, 0).await
-    }
-
-    async fn resolve_at(
-        &self,
-        name: &str,
-        v: &ValueConfiguration,
-        user: &User,
-        own_namespace: Option<&str>,
-        depth: usize,
-    ) -> Result<Option<String>, Error> {
-        if let Some(value) = &v.value {
-            return Ok(Some(value.clone()));
-        }
-        let Some(from) = &v.value_from else {
-            return Ok(None);
-        };
-        let invalid = |why: String| Error::InvalidValue {
-            name: name.to_string(),
-            why,
-        };
-        let namespace = |r_ns: &Option<String>| -> Result<String, Error> {
-            match (own_namespace, r_ns.as_deref()) {
-                (Some(own), None) => Ok(own.to_string()),
-                (Some(own), Some(ns)) if ns == own => Ok(own.to_string()),
-                (Some(own), Some(ns)) => Err(invalid(format!(
-                    "refused: a Package in {own:?} may only read values from its own namespace, not {ns:?}"
-                ))),
-                (None, Some(ns)) => Ok(ns.to_string()),
-                (None, None) => Err(invalid(
-                    "a ClusterPackage's valueFrom must name the namespace of the ConfigMap or Secret".into(),
-                )),
-            }
-        };
-        if let Some(r) = &from.config_map_ref {
-            let ns = namespace(&r.namespace)?;
-            return self
-                .key("ConfigMap", &ns, &r.name, &r.key, name, user)
-                .await
-                .map(Some);
-        }
-        if let Some(r) = &from.secret_ref {
-            let ns = namespace(&r.namespace)?;
-            return self
-                .key("Secret", &ns, &r.name, &r.key, name, user)
-                .await
-                .map(Some);
-        }
-        if let Some(r) = &from.package_ref {
-            if depth >= MAX_DEPTH {
-                return Err(invalid(format!(
-                    "package references nest deeper than {MAX_DEPTH} (a cycle?)"
-                )));
-            }
-            let other = self
-                .cluster_packages
-                .get(&ObjectRef::new(&r.name))
-                .ok_or_else(|| {
-                    Error::Waiting(format!(
-                        "ClusterPackage {:?} (for value {name:?}) does not exist yet",
-                        r.name
-                    ))
-                })?;
-            let Some(inner) = other.spec.values.get(&r.value) else {
-                return Err(Error::Waiting(format!(
-                    "ClusterPackage {:?} sets no value {:?} (for value {name:?})",
-                    r.name, r.value
-                )));
-            };
-            if matches!(user, User::Namespaced(..)) && inner.value.is_none() {
-                // The ClusterPackage read it with an admin's reach (any namespace's
-                // Secret): a tenant's Package gets only what was written in the open.
-                return Err(invalid(format!(
-                    "refused: ClusterPackage {:?}'s value {:?} comes from a ConfigMap, Secret or another package; a Package may read only values a ClusterPackage sets literally",
-                    r.name, r.value
-                )));
-            }
-            // The other package's references are read with its own rights (a
-            // ClusterPackage: namespaces it names).
-            return Box::pin(self.resolve_at(name, inner, user, None, depth + 1)).await;
-        }
-        Ok(None)
+        resolve(self, name, v, user, own_namespace).await
     }
 
     /// One key of a watched ConfigMap or Secret (Secret data decoded from bytes).
-    async fn key(
+    async fn watched_key(
         &self,
         kind: &'static str,
         ns: &str,
@@ -192,28 +115,16 @@ impl Inputs {
             .or_default()
             .insert(user.clone());
         let watched = self.watch(&k);
-        let missing = |what: String| Error::Waiting(format!("{what} (for value {value:?})"));
         match watched {
             Watched::ConfigMap(store, mut ready) => {
                 let _ = tokio::time::timeout(FIRST_LIST, ready.wait_for(|r| *r)).await;
-                let cm = store
-                    .get(&ObjectRef::new(object).within(ns))
-                    .ok_or_else(|| missing(format!("ConfigMap {ns}/{object} does not exist")))?;
-                cm.data
-                    .as_ref()
-                    .and_then(|d| d.get(key).cloned())
-                    .ok_or_else(|| missing(format!("ConfigMap {ns}/{object} has no key {key:?}")))
+                let cm = store.get(&ObjectRef::new(object).within(ns));
+                config_map_key(cm.as_deref(), ns, object, key, value)
             }
             Watched::Secret(store, mut ready) => {
                 let _ = tokio::time::timeout(FIRST_LIST, ready.wait_for(|r| *r)).await;
-                let s = store
-                    .get(&ObjectRef::new(object).within(ns))
-                    .ok_or_else(|| missing(format!("Secret {ns}/{object} does not exist")))?;
-                s.data
-                    .as_ref()
-                    .and_then(|d| d.get(key))
-                    .map(|b| String::from_utf8_lossy(&b.0).into_owned())
-                    .ok_or_else(|| missing(format!("Secret {ns}/{object} has no key {key:?}")))
+                let s = store.get(&ObjectRef::new(object).within(ns));
+                secret_key(s.as_deref(), ns, object, key, value)
             }
         }
     }
@@ -307,6 +218,186 @@ impl Inputs {
             .unwrap_or_else(|p| p.into_inner())
             .abort_all();
     }
+}
+
+/// Where the objects a value names are read: a running operator's watches
+/// ([`Inputs`]) or one-off reads (a preview's). The rules of [`resolve`] are the same
+/// for both.
+pub trait Lookup: Sync {
+    /// Key `key` of the ConfigMap or Secret (`kind`) `ns/object`, read for `user`; a
+    /// missing object or key is [`Error::Waiting`] naming value `value` (see
+    /// [`config_map_key`], [`secret_key`]).
+    fn key<'a>(
+        &'a self,
+        kind: &'static str,
+        ns: &'a str,
+        object: &'a str,
+        key: &'a str,
+        value: &'a str,
+        user: &'a User,
+    ) -> BoxFuture<'a, Result<String, Error>>;
+
+    /// The values ClusterPackage `name` sets; `None` when it does not exist.
+    fn cluster_package_values<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, ValueConfiguration>>, Error>>;
+}
+
+impl Lookup for Inputs {
+    fn key<'a>(
+        &'a self,
+        kind: &'static str,
+        ns: &'a str,
+        object: &'a str,
+        key: &'a str,
+        value: &'a str,
+        user: &'a User,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(self.watched_key(kind, ns, object, key, value, user))
+    }
+
+    fn cluster_package_values<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, ValueConfiguration>>, Error>> {
+        let values = self
+            .cluster_packages
+            .get(&ObjectRef::new(name))
+            .map(|p| p.spec.values.clone());
+        Box::pin(futures::future::ready(Ok(values)))
+    }
+}
+
+/// The value `v` stands for, read through `lookup` on behalf of `user` (a Package in
+/// `own_namespace`, or a ClusterPackage when that is `None`): the rules of the module
+/// doc. `name` is the value's name, for errors.
+pub async fn resolve(
+    lookup: &dyn Lookup,
+    name: &str,
+    v: &ValueConfiguration,
+    user: &User,
+    own_namespace: Option<&str>,
+) -> Result<Option<String>, Error> {
+    resolve_at(lookup, name, v, user, own_namespace, 0).await
+}
+
+fn resolve_at<'a>(
+    lookup: &'a dyn Lookup,
+    name: &'a str,
+    v: &'a ValueConfiguration,
+    user: &'a User,
+    own_namespace: Option<&'a str>,
+    depth: usize,
+) -> BoxFuture<'a, Result<Option<String>, Error>> {
+    Box::pin(async move {
+        if let Some(value) = &v.value {
+            return Ok(Some(value.clone()));
+        }
+        let Some(from) = &v.value_from else {
+            return Ok(None);
+        };
+        let invalid = |why: String| Error::InvalidValue {
+            name: name.to_string(),
+            why,
+        };
+        let namespace = |r_ns: &Option<String>| -> Result<String, Error> {
+            match (own_namespace, r_ns.as_deref()) {
+                (Some(own), None) => Ok(own.to_string()),
+                (Some(own), Some(ns)) if ns == own => Ok(own.to_string()),
+                (Some(own), Some(ns)) => Err(invalid(format!(
+                    "refused: a Package in {own:?} may only read values from its own namespace, not {ns:?}"
+                ))),
+                (None, Some(ns)) => Ok(ns.to_string()),
+                (None, None) => Err(invalid(
+                    "a ClusterPackage's valueFrom must name the namespace of the ConfigMap or Secret".into(),
+                )),
+            }
+        };
+        if let Some(r) = &from.config_map_ref {
+            let ns = namespace(&r.namespace)?;
+            return lookup
+                .key("ConfigMap", &ns, &r.name, &r.key, name, user)
+                .await
+                .map(Some);
+        }
+        if let Some(r) = &from.secret_ref {
+            let ns = namespace(&r.namespace)?;
+            return lookup
+                .key("Secret", &ns, &r.name, &r.key, name, user)
+                .await
+                .map(Some);
+        }
+        if let Some(r) = &from.package_ref {
+            if depth >= MAX_DEPTH {
+                return Err(invalid(format!(
+                    "package references nest deeper than {MAX_DEPTH} (a cycle?)"
+                )));
+            }
+            let values = lookup
+                .cluster_package_values(&r.name)
+                .await?
+                .ok_or_else(|| {
+                    Error::Waiting(format!(
+                        "ClusterPackage {:?} (for value {name:?}) does not exist yet",
+                        r.name
+                    ))
+                })?;
+            let Some(inner) = values.get(&r.value) else {
+                return Err(Error::Waiting(format!(
+                    "ClusterPackage {:?} sets no value {:?} (for value {name:?})",
+                    r.name, r.value
+                )));
+            };
+            if matches!(user, User::Namespaced(..)) && inner.value.is_none() {
+                // The ClusterPackage read it with an admin's reach (any namespace's
+                // Secret): a tenant's Package gets only what was written in the open.
+                return Err(invalid(format!(
+                    "refused: ClusterPackage {:?}'s value {:?} comes from a ConfigMap, Secret or another package; a Package may read only values a ClusterPackage sets literally",
+                    r.name, r.value
+                )));
+            }
+            // The other package's references are read with its own rights (a
+            // ClusterPackage: namespaces it names).
+            return resolve_at(lookup, name, inner, user, None, depth + 1).await;
+        }
+        Ok(None)
+    })
+}
+
+/// Key `key` of ConfigMap `ns/object` as read (`None`: it does not exist); what is
+/// missing is [`Error::Waiting`] naming value `value`.
+pub fn config_map_key(
+    cm: Option<&ConfigMap>,
+    ns: &str,
+    object: &str,
+    key: &str,
+    value: &str,
+) -> Result<String, Error> {
+    let missing = |what: String| Error::Waiting(format!("{what} (for value {value:?})"));
+    let cm = cm.ok_or_else(|| missing(format!("ConfigMap {ns}/{object} does not exist")))?;
+    cm.data
+        .as_ref()
+        .and_then(|d| d.get(key).cloned())
+        .ok_or_else(|| missing(format!("ConfigMap {ns}/{object} has no key {key:?}")))
+}
+
+/// Key `key` of Secret `ns/object` as read (`None`: it does not exist), decoded from
+/// bytes; what is missing is [`Error::Waiting`] naming value `value`.
+pub fn secret_key(
+    s: Option<&Secret>,
+    ns: &str,
+    object: &str,
+    key: &str,
+    value: &str,
+) -> Result<String, Error> {
+    let missing = |what: String| Error::Waiting(format!("{what} (for value {value:?})"));
+    let s = s.ok_or_else(|| missing(format!("Secret {ns}/{object} does not exist")))?;
+    s.data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        .ok_or_else(|| missing(format!("Secret {ns}/{object} has no key {key:?}")))
 }
 
 /// Drives one reference's watch: readiness once, then a reconcile of its users on

@@ -157,18 +157,24 @@ impl Context {
         name: &str,
         owner: &hoist_core::operator::placement::Owner,
     ) -> bool {
-        match self.namespaces.get(&ObjectRef::new(name)) {
-            None => true,
-            Some(ns) => {
-                use kube::ResourceExt;
-                let labels = ns.labels();
-                owner
-                    .labels()
-                    .iter()
-                    .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
-            }
-        }
+        use kube::ResourceExt;
+        let ns = self.namespaces.get(&ObjectRef::new(name));
+        ours_to_apply(ns.as_ref().map(|ns| ns.labels()), owner)
     }
+}
+
+/// Whether a package owned by `owner` should apply a namespace with these `labels`
+/// (`None`: it does not exist): see [`Context::namespace_is_ours_to_apply`].
+fn ours_to_apply(
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+    owner: &hoist_core::operator::placement::Owner,
+) -> bool {
+    labels.is_none_or(|labels| {
+        owner
+            .labels()
+            .iter()
+            .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
+    })
 }
 
 /// A running operator. Dropping it stops everything.
@@ -232,52 +238,6 @@ pub async fn start(
         Arc::new(metrics::Metrics::new()),
     )
     .await
-}
-
-/// A context with the operator's watches (namespaces, packages) but no controllers:
-/// what a [`preview::plan`] needs outside a running operator (`hoist install
-/// --dry-run`, the dashboard's Preview). Its triggers go nowhere. Stops when dropped.
-pub struct Detached {
-    pub context: Arc<Context>,
-    _tasks: tokio::task::JoinSet<()>,
-}
-
-impl Drop for Detached {
-    fn drop(&mut self) {
-        self.context.objects.shutdown();
-        self.context.inputs.shutdown();
-    }
-}
-
-/// Starts a [`Detached`] context; returns once its watches have listed (bounded by
-/// [`objects::FIRST_LIST`] each).
-pub async fn detached(client: Client, repositories: Arc<Clientset>) -> Result<Detached, Error> {
-    let mut tasks = tokio::task::JoinSet::new();
-    // Nothing reads a detached context's liveness: its tasks live as long as it.
-    let live = probes::Liveness::new();
-    let (watches, feeds) = watches::Watches::start(&client, 1, &mut tasks, &live).await?;
-    // No controller: the package kinds' changes only fill the stores, and the
-    // triggers go nowhere.
-    drop(feeds.triggers);
-    tasks.spawn(feeds.cluster.for_each(|_| futures::future::ready(())));
-    tasks.spawn(feeds.namespaced.for_each(|_| futures::future::ready(())));
-    watches.listed().await;
-    watches.packages_listed().await;
-    let role = watches::Role {
-        opts: OperatorOptions::default(),
-        metrics: Arc::new(metrics::Metrics::new()),
-        reporter: kube::runtime::events::Reporter {
-            controller: "hoist-preview".into(),
-            instance: None,
-        },
-        finished: watch::channel(0).0,
-        // Never stopping: nothing waits on its passes.
-        stopping: watch::channel(false).1,
-    };
-    Ok(Detached {
-        context: Arc::new(watches.into_context(&client, repositories, role)),
-        _tasks: tasks,
-    })
 }
 
 /// As [`start`], counting into `metrics` (shared with a probe port started before).

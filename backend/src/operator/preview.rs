@@ -6,28 +6,137 @@
 //! Guarantees: nothing is written (every request is a read or a dry run; dependencies
 //! and components are worked out by the rule the operator uses, not created); an
 //! object someone else owns is reported as refused, as the operator would refuse it;
-//! Secret values never appear in a change, only that they change.
+//! Secret values never appear in a change, only that they change. No watch is started:
+//! the installs come through [`Reads`] (a cache the caller holds, or one LIST), and the
+//! rest is read once as the plan needs it ([`Planner`]).
 //!
 //! Caveats: an object whose kind this very package defines (a CRD and its custom
 //! resources) cannot be dry-run before the CRD exists; it is listed as created, unchecked.
 
-use super::Context;
+mod reads;
+
+pub use reads::Reads;
+
 use super::apply::{self, PackageId};
 use super::error::Error;
+use super::inputs::{self, Lookup, User};
 use super::package::Installable;
-use super::render;
-use crate::repo::fetch::Freshness;
-use crate::types::FIELD_MANAGER;
-use hoist_core::install::{InstallRef, Scope};
+use super::scopes::Scopes;
+use super::{OperatorOptions, render};
+use crate::repo::clientset::Clientset;
+use crate::types::{FIELD_MANAGER, ValueConfiguration};
+use futures::future::BoxFuture;
+use hoist_core::install::InstallRef;
 use hoist_core::operator::dependencies::{self, Need};
 use hoist_core::operator::inventory::ObjectRef;
 use hoist_core::operator::order;
-use kube::ResourceExt;
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// What a plan reads, without a watch: discovery (run once, when it is made), the
+/// installs through [`Reads`], and single GETs as the plan needs them (each namespace
+/// the package would apply, each ConfigMap or Secret its values name, each object it
+/// plans). One per preview: discovery is not refreshed after it is made, but for a
+/// kind it does not know (once per [`super::scopes::MIN_REFRESH`]).
+///
+/// It plans as the operator would with its default options (Hoist's tenant rules on,
+/// no default ServiceAccount), reading as the caller's identity.
+pub struct Planner<'a> {
+    client: Client,
+    repositories: Arc<Clientset>,
+    scopes: Scopes,
+    opts: OperatorOptions,
+    reads: &'a dyn Reads,
+}
+
+impl<'a> Planner<'a> {
+    /// Reads discovery; `repositories` are where packages come from, `reads` the
+    /// installs.
+    pub async fn new(
+        client: &Client,
+        repositories: Arc<Clientset>,
+        reads: &'a dyn Reads,
+    ) -> Result<Self, Error> {
+        let scopes = Scopes::new(client.clone());
+        scopes.refresh(true).await?;
+        Ok(Self {
+            client: client.clone(),
+            repositories,
+            scopes,
+            opts: OperatorOptions::default(),
+            reads,
+        })
+    }
+
+    /// Whether a package owned by `owner` would apply namespace `name` (the operator's
+    /// rule, [`super::ours_to_apply`]), read with one GET.
+    async fn namespace_is_ours_to_apply(
+        &self,
+        name: &str,
+        owner: &hoist_core::operator::placement::Owner,
+    ) -> Result<bool, Error> {
+        let ns = Api::<Namespace>::all(self.client.clone())
+            .get_metadata_opt(name)
+            .await?;
+        Ok(super::ours_to_apply(ns.as_ref().map(|n| n.labels()), owner))
+    }
+}
+
+impl render::Sources for Planner<'_> {
+    fn repositories(&self) -> &Clientset {
+        &self.repositories
+    }
+    fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+    fn opts(&self) -> &OperatorOptions {
+        &self.opts
+    }
+    fn lookup(&self) -> &dyn Lookup {
+        self
+    }
+}
+
+/// `valueFrom` read with one GET per object, by the operator's rules
+/// ([`inputs::resolve`]); a missing object or key is the same wait the operator would
+/// report.
+impl Lookup for Planner<'_> {
+    fn key<'a>(
+        &'a self,
+        kind: &'static str,
+        ns: &'a str,
+        object: &'a str,
+        key: &'a str,
+        value: &'a str,
+        _user: &'a User,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            if kind == "ConfigMap" {
+                let cm = Api::<ConfigMap>::namespaced(self.client.clone(), ns)
+                    .get_opt(object)
+                    .await?;
+                inputs::config_map_key(cm.as_ref(), ns, object, key, value)
+            } else {
+                let s = Api::<Secret>::namespaced(self.client.clone(), ns)
+                    .get_opt(object)
+                    .await?;
+                inputs::secret_key(s.as_ref(), ns, object, key, value)
+            }
+        })
+    }
+
+    fn cluster_package_values<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, ValueConfiguration>>, Error>> {
+        Box::pin(async move { Ok(self.reads.cluster_package_values(name).await?) })
+    }
+}
 
 /// What would happen to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,7 +196,7 @@ const MAX_CHANGES: usize = 20;
 
 /// The plan for `pkg` (a ClusterPackage or Package as it would be written: for an
 /// upgrade, the existing one with the new spec, so its inventory shows what goes).
-pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error> {
+pub async fn plan<K: Installable>(ctx: &Planner<'_>, pkg: &K) -> Result<Plan, Error> {
     let rendered = render::render(pkg, ctx).await?;
     let packages = needs(pkg, &rendered, ctx).await?;
     // Values read from a Secret are never shown: not in the list, not in a change.
@@ -112,7 +221,7 @@ pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error>
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let mut objects = rendered.placed.objects.clone();
     for ns in &rendered.placed.namespaces {
-        if ctx.namespace_is_ours_to_apply(ns, &owner) {
+        if ctx.namespace_is_ours_to_apply(ns, &owner).await? {
             objects.push(super::reconcile::namespace_object(ns, &owner));
         }
     }
@@ -172,7 +281,7 @@ pub async fn plan<K: Installable>(ctx: &Context, pkg: &K) -> Result<Plan, Error>
 }
 
 async fn step(
-    ctx: &Context,
+    ctx: &Planner<'_>,
     id: &PackageId,
     r: &ObjectRef,
     object: &Value,
@@ -202,7 +311,7 @@ async fn step(
             )],
         ));
     };
-    let api = apply::api_for(ctx, &id.acting, &kind, &r.namespace);
+    let api = apply::api_with(ctx.client.clone(), &kind, &r.namespace);
     let live = api
         .get_opt(&r.name)
         .await?
@@ -359,33 +468,20 @@ fn short(v: &Value) -> String {
 async fn needs<K: Installable>(
     pkg: &K,
     rendered: &render::Render,
-    ctx: &Context,
+    ctx: &Planner<'_>,
 ) -> Result<Vec<String>, Error> {
     let me = InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
-    let all = super::dependencies::existing(ctx);
+    // Read only by a package that has dependencies (as in a pass).
+    let all = if rendered.manifest.dependencies.is_empty() {
+        Vec::new()
+    } else {
+        ctx.reads.installs().await?
+    };
     let repo: &Arc<crate::repo::clientset::RepoClient> = &rendered.repository;
     let mut out = Vec::new();
     for d in &rendered.manifest.dependencies {
-        let offered: Vec<String> = repo
-            .versions(&d.name, Freshness::Cached)
-            .await?
-            .value
-            .versions
-            .iter()
-            .map(|v| v.version.clone())
-            .collect();
-        let newest = hoist_core::repo::version::sorted(offered.iter().map(String::as_str));
-        let scope = match newest.first() {
-            Some(v) => Scope::of(
-                &repo
-                    .manifest(&d.name, v.as_str(), Freshness::Cached)
-                    .await?
-                    .value,
-            ),
-            None => Scope::Cluster,
-        };
         out.push(
-            match dependencies::need(&me, &d.name, d.version.as_deref(), scope, &all, &offered) {
+            match super::dependencies::need_of(&me, d, repo, &all).await? {
                 Need::Met(at) => format!("dependency {}: uses {at}", d.name),
                 Need::Wait(at, why) => format!("dependency {}: uses {at} ({why})", d.name),
                 Need::Install {

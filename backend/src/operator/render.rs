@@ -3,10 +3,12 @@
 //! its values checked and applied through their targets, then placed (namespaces,
 //! names, labels).
 
-use super::Context;
+use super::OperatorOptions;
 use super::error::Error;
-use super::inputs::User;
+use super::inputs::{Lookup, User};
 use super::package::Installable;
+use super::scopes::Scopes;
+use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::format::PackageManifest;
 use hoist_core::operator::placement::{self, Placed, PlacementError, Rendered};
@@ -31,15 +33,44 @@ pub struct Render {
     pub warnings: Vec<String>,
 }
 
-pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Error> {
+/// What a render reads besides the package: a running operator's
+/// [`super::Context`] (its watches), or a preview's [`super::preview::Planner`]
+/// (one-off reads).
+pub trait Sources: Sync {
+    /// The repositories packages come from.
+    fn repositories(&self) -> &Clientset;
+    /// Discovery: which kinds are namespaced.
+    fn scopes(&self) -> &Scopes;
+    /// Tenant rules and the default ServiceAccount.
+    fn opts(&self) -> &OperatorOptions;
+    /// Where `valueFrom` is read.
+    fn lookup(&self) -> &dyn Lookup;
+}
+
+impl Sources for super::Context {
+    fn repositories(&self) -> &Clientset {
+        &self.repositories
+    }
+    fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+    fn opts(&self) -> &OperatorOptions {
+        &self.opts
+    }
+    fn lookup(&self) -> &dyn Lookup {
+        &self.inputs
+    }
+}
+
+pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render, Error> {
     let info = &pkg.spec().package_info;
     let repo = match &info.repository_name {
         Some(name) => ctx
-            .repositories
+            .repositories()
             .get(name)
             .ok_or_else(|| Error::NoRepository(name.clone()))?,
         None => ctx
-            .repositories
+            .repositories()
             .default_repository()
             .ok_or(Error::NoDefaultRepository)?,
     };
@@ -51,14 +82,14 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         return Err(Error::Unsupported(why));
     }
     let own_namespace = pkg.namespace();
-    if own_namespace.is_some() && ctx.opts.tenant_rules {
+    if own_namespace.is_some() && ctx.opts().tenant_rules {
         // A tenant's Package installs only what is namespaced (confinement.rs).
         let namespaced =
             hoist_core::install::Scope::of(&manifest) == hoist_core::install::Scope::Namespaced;
         hoist_core::operator::confinement::check_package(&info.name, namespaced)?;
     }
     if manifest.helm.is_some() {
-        super::helm::check_flux(ctx).await?;
+        super::helm::check_flux(ctx.scopes()).await?;
     }
     let user = match &own_namespace {
         Some(ns) => User::Namespaced(ns.clone(), pkg.name_any()),
@@ -66,10 +97,8 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     };
     let mut given = Vec::new();
     for (name, v) in &pkg.spec().values {
-        if let Some(value) = ctx
-            .inputs
-            .resolve(name, v, &user, own_namespace.as_deref())
-            .await?
+        if let Some(value) =
+            super::inputs::resolve(ctx.lookup(), name, v, &user, own_namespace.as_deref()).await?
         {
             given.push((name.clone(), value));
         }
@@ -95,7 +124,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         }));
     }
     let owner = pkg.owner(manifest.default_namespace.clone());
-    let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
+    let scope = |g: &str, k: &str| ctx.scopes().namespaced(g, k);
     let namespaces = placement::effective_namespaces(&rendered, &owner, scope);
     let unresolved = values::apply(&writes, &mut rendered, &namespaces)?;
     values::mark_pod_templates(&values, &mut rendered);
@@ -103,8 +132,8 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
     let mut placed = match placement::place_with(rendered.clone(), &owner, scope, transitive) {
         Err(PlacementError::UnknownKind { .. }) => {
             // A kind installed since discovery last ran: look again, once.
-            ctx.scopes.refresh(false).await?;
-            let scope = |g: &str, k: &str| ctx.scopes.namespaced(g, k);
+            ctx.scopes().refresh(false).await?;
+            let scope = |g: &str, k: &str| ctx.scopes().namespaced(g, k);
             placement::place_with(rendered, &owner, scope, transitive)?
         }
         other => other?,
@@ -138,7 +167,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &Context) -> Result<Render, Er
         let acting = super::identity::Acting::for_package(
             own_namespace.as_deref(),
             pkg.service_account(),
-            ctx.opts.default_service_account.as_deref(),
+            ctx.opts().default_service_account.as_deref(),
         );
         if let super::identity::Acting::ServiceAccount { name, .. } = &acting {
             for o in &mut helm_objects {

@@ -1,11 +1,11 @@
 //! The watches a [`Context`] reads, and the context itself, built in one place for a
-//! running operator ([`super::start_supervised`]) and a detached one
-//! ([`super::detached`]): discovery ([`Scopes`]), the applied objects' watches
-//! ([`Objects`], started per kind as passes need them), the namespaces (metadata
-//! only), the PackageInfos, the two package kinds, and `valueFrom`'s inputs.
+//! running operator ([`super::start_supervised`]): discovery ([`Scopes`]), the applied
+//! objects' watches ([`Objects`], started per kind as passes need them), the namespaces
+//! (metadata only), the PackageInfos, the two package kinds, and `valueFrom`'s inputs.
+//! (A preview needs none of them: see [`super::preview::Planner`].)
 //!
-//! The package kinds' watches are handed back unpolled ([`Changes`]): a running
-//! operator gives them to its controllers, a detached context only fills its stores.
+//! The package kinds' watches are handed back unpolled ([`Changes`]): the operator
+//! gives them to its controllers, whose polling fills their stores.
 //! Every store drops `managedFields` (nothing reads them, and they are a good part of
 //! an object's size).
 
@@ -52,7 +52,7 @@ pub(super) struct Watches {
     pub own_writes: Arc<OwnWrites>,
 }
 
-/// What sets a context apart: a running operator's or a detached one's.
+/// What sets a running operator's context apart.
 pub(super) struct Role {
     pub opts: OperatorOptions,
     pub metrics: Arc<metrics::Metrics>,
@@ -127,13 +127,6 @@ impl Watches {
     pub async fn listed(&self) {
         let _ = tokio::time::timeout(FIRST_LIST, self.namespaces.wait_until_ready()).await;
         let _ = tokio::time::timeout(FIRST_LIST, self.package_infos.wait_until_ready()).await;
-    }
-
-    /// Waits for the first lists of the package kinds (up to [`FIRST_LIST`] each), once
-    /// their [`Changes`] are polled.
-    pub async fn packages_listed(&self) {
-        let _ = tokio::time::timeout(FIRST_LIST, self.cluster.wait_until_ready()).await;
-        let _ = tokio::time::timeout(FIRST_LIST, self.namespaced.wait_until_ready()).await;
     }
 
     /// The context of passes reading these watches.
