@@ -1740,3 +1740,81 @@ async fn a_namespace_a_package_made_is_kept_at_uninstall_while_it_holds_someone_
         .await
         .expect("the notes are still there");
 }
+
+/// Found by the soak (decision 0030): after an uninstall, the operator's store may still
+/// hold the deleted Package for a moment, and a pass over that copy ran the cleanup
+/// again and removed "its" finalizer by name — from a Package the user had meanwhile
+/// made again under that name, deleting the new install's objects.
+#[tokio::test]
+async fn a_stale_pass_over_a_released_package_neither_cleans_up_again_nor_touches_one_made_again_under_its_name()
+ {
+    use hoist::operator::finalizer::{self, OwnWrites};
+    use hoist::operator::reconcile::FINALIZER;
+    use kube::runtime::controller::Action;
+    use kube::runtime::finalizer::Event;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let (_cluster, client) = common::cluster().await;
+    hoist::demo::seed::namespace(&client, "team-a")
+        .await
+        .expect("namespace");
+    let api: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    let mut kv = Package::new(
+        "kv",
+        NamespacedPackageSpec::from(spec("kv-store", "v1.2.0")),
+    );
+    kv.metadata.finalizers = Some(vec![FINALIZER.to_string()]);
+    api.create(&PostParams::default(), &kv)
+        .await
+        .expect("create");
+    api.delete("kv", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let stale = Arc::new(api.get("kv").await.expect("held by its finalizer"));
+    let cleanups = AtomicUsize::new(0);
+    async fn pass(
+        api: &Api<Package>,
+        own: &OwnWrites,
+        obj: Arc<Package>,
+        cleanups: &AtomicUsize,
+    ) -> Result<Action, kube::runtime::finalizer::Error<hoist::operator::Error>> {
+        finalizer::run(api, own, FINALIZER, obj, |event| async move {
+            if matches!(event, Event::Cleanup(_)) {
+                cleanups.fetch_add(1, Ordering::SeqCst);
+            }
+            Ok(Action::await_change())
+        })
+        .await
+    }
+
+    let own = OwnWrites::default();
+    pass(&api, &own, stale.clone(), &cleanups)
+        .await
+        .expect("the cleanup pass");
+    assert!(api.get_opt("kv").await.expect("get").is_none(), "released");
+    api.create(&PostParams::default(), &kv)
+        .await
+        .expect("made again under its name");
+
+    pass(&api, &own, stale.clone(), &cleanups)
+        .await
+        .expect("a stale pass is no error");
+    assert_eq!(cleanups.load(Ordering::SeqCst), 1, "no second cleanup");
+    let again = api.get("kv").await.expect("the new Package");
+    assert_eq!(
+        again.finalizers(),
+        [FINALIZER.to_string()],
+        "its finalizer kept"
+    );
+
+    // A replica without that memory: the removal tests the uid, so the new Package
+    // keeps its finalizer even then.
+    let _ = pass(&api, &OwnWrites::default(), stale, &cleanups).await;
+    let again = api.get("kv").await.expect("the new Package");
+    assert_eq!(
+        again.finalizers(),
+        [FINALIZER.to_string()],
+        "the uid test held"
+    );
+}

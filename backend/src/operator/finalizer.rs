@@ -21,6 +21,12 @@
 //! - A pass over an older copy of the package (started by an event of what the pass
 //!   that added the finalizer applied, before the watch delivered the patch) knows the
 //!   finalizer is there and does not add it twice.
+//! - A pass over an older copy of a package whose finalizer this operator already
+//!   removed (its store has not heard of the deletion yet) neither cleans up again nor
+//!   patches: the user may have made a new package of that name meanwhile, whose
+//!   objects a second cleanup would delete (found by the soak, decision 0030). The
+//!   removal itself tests the uid it read, so it never takes the finalizer off a
+//!   package made again under the name; a package already gone counts as done.
 //!
 //! # Caveats
 //! - An echo is skipped only when the watch delivers the very resourceVersion the patch
@@ -49,6 +55,8 @@ pub const ECHO_KEPT_FOR: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub struct OwnWrites {
     written: Mutex<HashMap<String, (String, Instant)>>,
+    /// The uids whose finalizer this operator removed, and when.
+    released: Mutex<HashMap<String, Instant>>,
 }
 
 impl OwnWrites {
@@ -69,6 +77,22 @@ impl OwnWrites {
         self.lock()
             .get(uid)
             .is_some_and(|(_, at)| at.elapsed() < ECHO_KEPT_FOR)
+    }
+
+    /// Remembers that this operator removed its finalizer from `uid`.
+    fn release(&self, uid: &str) {
+        let mut released = self.released.lock().unwrap_or_else(|p| p.into_inner());
+        released.retain(|_, at| at.elapsed() < ECHO_KEPT_FOR);
+        released.insert(uid.to_string(), Instant::now());
+    }
+
+    /// Whether this operator removed its finalizer from `uid` (within [`ECHO_KEPT_FOR`]).
+    fn released(&self, uid: &str) -> bool {
+        self.released
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(uid)
+            .is_some_and(|at| at.elapsed() < ECHO_KEPT_FOR)
     }
 
     /// Whether `obj` is the echo of a remembered write (then forgotten: an echo is
@@ -119,12 +143,24 @@ where
         (Some(_), false) => reconcile(Event::Apply(obj))
             .await
             .map_err(Error::ApplyFailed),
+        (Some(_), true) if obj.uid().is_some_and(|uid| own.released(&uid)) => {
+            // An older copy: the cleanup is done and the finalizer gone.
+            Ok(Action::await_change())
+        }
         (Some(i), true) => {
+            let uid = obj.uid();
             let action = reconcile(Event::Cleanup(obj))
                 .await
                 .map_err(Error::CleanupFailed)?;
             let at = format!("/metadata/finalizers/{i}");
-            let patch = json_patch::Patch(vec![
+            let mut ops = Vec::new();
+            if let Some(uid) = &uid {
+                ops.push(PatchOperation::Test(TestOperation {
+                    path: pointer("/metadata/uid")?,
+                    value: uid.as_str().into(),
+                }));
+            }
+            ops.extend([
                 PatchOperation::Test(TestOperation {
                     path: pointer(&at)?,
                     value: name.into(),
@@ -133,9 +169,18 @@ where
                     path: pointer(&at)?,
                 }),
             ]);
-            api.patch::<K>(&object_name, &params, &Patch::Json(patch))
+            match api
+                .patch::<K>(&object_name, &params, &Patch::Json(json_patch::Patch(ops)))
                 .await
-                .map_err(Error::RemoveFinalizer)?;
+            {
+                Ok(_) => {}
+                // Gone already: nothing holds it.
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(Error::RemoveFinalizer(e)),
+            }
+            if let Some(uid) = &uid {
+                own.release(uid);
+            }
             Ok(action)
         }
         (None, false) if obj.uid().is_some_and(|uid| own.added(&uid)) => {
