@@ -31,6 +31,13 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         sections.push_str(&String::from_utf8_lossy(&out.stdout));
     }
     sections.push_str(&wasm_size()?);
+    // The soak's section is written by `cargo xtask soak --record` (a long run of its
+    // own); a bench run keeps it.
+    let old = std::fs::read_to_string("docs/BENCHMARKS.md").unwrap_or_default();
+    if let Some(soak) = section(&old, "## soak") {
+        sections.push('\n');
+        sections.push_str(soak);
+    }
     let doc = format!(
         "# Benchmarks\n\nWritten by `cargo xtask bench` on {date}.\n\nMachine: {machine}.\n\n\
          These machines are shared and noisy: compare figures within one run, as ratios.\n\n{sections}",
@@ -40,6 +47,16 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
     std::fs::write("docs/BENCHMARKS.md", doc).context("cannot write docs/BENCHMARKS.md")?;
     eprintln!("xtask> wrote docs/BENCHMARKS.md");
     Ok(())
+}
+
+/// The section of `doc` that starts with the line `heading`, up to the next `## ` line.
+pub fn section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    let start = doc.find(&format!("\n{heading}\n")).map(|i| i + 1)?;
+    let rest = &doc[start + heading.len()..];
+    let end = rest
+        .find("\n## ")
+        .map_or(doc.len(), |i| start + heading.len() + i + 1);
+    Some(&doc[start..end])
 }
 
 /// Builds the web app as users get it and reports its size, raw and gzip -9: what the

@@ -4,11 +4,13 @@
 //! - `test`: install what the tests need (skipping what is there), then run every check
 //!   CI runs: fmt, clippy, the whole test suite;
 //! - `bench`: run the benchmarks and rewrite `docs/BENCHMARKS.md`;
+//! - `soak`: Hoist's processes under a seeded workload and faults, checked (`--help`);
 //! - `dist`: build the web app into `dist/` (what the image ships; see `Dockerfile`).
 
 mod bench;
 mod demo;
 mod setup;
+mod soak;
 mod test;
 mod wasm;
 
@@ -24,10 +26,11 @@ fn main() -> anyhow::Result<()> {
         Some("demo") => demo::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("dist") => setup::build_frontend(),
         Some("wasm") => wasm::run(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|dist>");
+            eprintln!("usage: cargo xtask <demo|test|bench|soak|dist>");
             bail!("unknown or missing command")
         }
     }

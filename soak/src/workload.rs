@@ -1,0 +1,331 @@
+//! The workload: a platform engineer's writes, as kubectl would make them, against the
+//! same API the operator and dashboard use.
+//!
+//! Guarantees: a step is retried (backoff 200 ms to 3 s) while the API server is
+//! unreachable or answers 5xx or 429 — a restart or a storm is not the user's mistake —
+//! for at most [`PATIENCE`]; the model records a step only once its write succeeded. An
+//! install first waits for the slot's previous Package to be gone (as `hoist uninstall`
+//! followed by `hoist install` would), so a reinstall never lands on a Package that is
+//! still being deleted.
+
+use crate::model::{INSTALL, Install, Model, PACKAGE, Replicas, Step, VALUES_CONFIGMAP};
+use anyhow::{Context, bail};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// How long one step may take, retries and waits included.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+pub const REPOSITORY: &str = "soak";
+
+pub fn packages() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("packages.hoist.dev", "v1alpha1", "Package"),
+        "packages",
+    )
+}
+
+pub fn cluster_packages() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("packages.hoist.dev", "v1alpha1", "ClusterPackage"),
+        "clusterpackages",
+    )
+}
+
+pub fn repositories() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("packages.hoist.dev", "v1alpha1", "PackageRepository"),
+        "packagerepositories",
+    )
+}
+
+fn values(ns: &str, replicas: &Replicas) -> Value {
+    match replicas {
+        Replicas::Literal(n) => json!({"replicas": {"value": n.to_string(), "valueFrom": null}}),
+        Replicas::FromConfigMap => json!({"replicas": {"value": null, "valueFrom": {
+            "configMapRef": {"name": VALUES_CONFIGMAP, "namespace": ns, "key": "replicas"}
+        }}}),
+    }
+}
+
+fn package(ns: &str, install: &Install) -> Value {
+    let mut values = values(ns, &install.replicas);
+    // A created object carries no nulls.
+    if let Some(r) = values["replicas"].as_object_mut() {
+        r.retain(|_, v| !v.is_null());
+    }
+    json!({
+        "apiVersion": "packages.hoist.dev/v1alpha1",
+        "kind": "Package",
+        "metadata": {"name": INSTALL, "namespace": ns},
+        "spec": {
+            "packageInfo": {"name": PACKAGE, "version": install.version, "repositoryName": REPOSITORY},
+            "values": values,
+            "suspend": install.suspended,
+        }
+    })
+}
+
+/// Whether an error is the system's trouble (retry) rather than a refusal (give up).
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code >= 500 || s.code == 429,
+        _ => true,
+    }
+}
+
+/// Runs `write` until it succeeds, a refusal, or [`PATIENCE`].
+async fn retry<F, Fut>(what: &str, mut write: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), kube::Error>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match tokio::time::timeout(crate::cluster::CALL_TIMEOUT, write()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if !transient(&e) => bail!("{what} refused: {e}"),
+            Ok(Err(e)) if Instant::now() > deadline => bail!("{what} failed for {PATIENCE:?}: {e}"),
+            Err(_) if Instant::now() > deadline => bail!("{what} timed out for {PATIENCE:?}"),
+            _ => {}
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(3));
+    }
+}
+
+/// Writes `step`; the model is the caller's to update on success.
+pub async fn run(
+    client: &kube::Client,
+    model: &Model,
+    step: &Step,
+    urls: &[String; 2],
+) -> anyhow::Result<()> {
+    let ns_of = |slot: usize| Model::namespace(slot);
+    let merge = |slot: usize, patch: Value| {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), &ns_of(slot), &packages());
+        async move {
+            api.patch(INSTALL, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ())
+        }
+    };
+    match step {
+        Step::Install { slot, install } => {
+            let ns = ns_of(*slot);
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &packages());
+            until_gone(&api).await?;
+            let object: DynamicObject = serde_json::from_value(package(&ns, install))?;
+            retry("install", || async {
+                match api.create(&PostParams::default(), &object).await {
+                    Ok(_) => Ok(()),
+                    // An earlier attempt whose answer was lost made it.
+                    Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+        }
+        Step::Upgrade { slot, version } => {
+            retry("upgrade", || {
+                merge(
+                    *slot,
+                    json!({"spec": {"packageInfo": {"version": version}}}),
+                )
+            })
+            .await
+        }
+        Step::SetReplicas { slot, replicas } => {
+            let patch = json!({"spec": {"values": values(&ns_of(*slot), replicas)}});
+            retry("value change", || merge(*slot, patch.clone())).await
+        }
+        Step::Suspend { slot, suspended } => {
+            retry("suspend", || {
+                merge(*slot, json!({"spec": {"suspend": suspended}}))
+            })
+            .await
+        }
+        Step::Uninstall { slot } => {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), &ns_of(*slot), &packages());
+            retry("uninstall", || async {
+                match api.delete(INSTALL, &DeleteParams::default()).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+        }
+        Step::EditConfigMap { slot, value } => {
+            let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+                Api::namespaced(client.clone(), &ns_of(*slot));
+            let patch = json!({"data": {"replicas": value.to_string()}});
+            retry("ConfigMap edit", || {
+                let api = api.clone();
+                let patch = patch.clone();
+                async move {
+                    api.patch(
+                        VALUES_CONFIGMAP,
+                        &PatchParams::default(),
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                    .map(|_| ())
+                }
+            })
+            .await
+        }
+        Step::SwitchRepository => {
+            let url = &urls[1 - model.repository];
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &repositories());
+            let patch = json!({"spec": {"url": url}});
+            retry("repository switch", || {
+                let api = api.clone();
+                let patch = patch.clone();
+                async move {
+                    api.patch(REPOSITORY, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .await
+        }
+    }
+}
+
+/// Waits until the slot's Package is gone (its uninstall finished).
+async fn until_gone(api: &Api<DynamicObject>) -> anyhow::Result<()> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match tokio::time::timeout(crate::cluster::CALL_TIMEOUT, api.get_opt(INSTALL)).await {
+            Ok(Ok(None)) => return Ok(()),
+            _ if Instant::now() > deadline => {
+                bail!("the previous Package was not gone within {PATIENCE:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Creates what the soak's namespaces hold before the run: each slot's namespace, the
+/// ServiceAccount its Packages are written as (the operator's `--default-service-account`)
+/// with the rights kv-store needs there and no more, and the values ConfigMap.
+pub async fn prepare(client: &kube::Client, slots: usize, url: &str) -> anyhow::Result<()> {
+    let ssa = PatchParams::apply("hoist-soak").force();
+    let apply = |ar: ApiResource, ns: Option<String>, obj: Value| {
+        let client = client.clone();
+        let ssa = ssa.clone();
+        async move {
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let api: Api<DynamicObject> = match ns {
+                Some(ns) => Api::namespaced_with(client, &ns, &ar),
+                None => Api::all_with(client, &ar),
+            };
+            api.patch(&name, &ssa, &Patch::Apply(&obj))
+                .await
+                .with_context(|| format!("apply {name}"))
+                .map(|_| ())
+        }
+    };
+    let ar = |group: &str, version: &str, kind: &str, plural: &str| {
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+    };
+    let role = ar(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+    );
+    apply(
+        role,
+        None,
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "soak-deployer"},
+            "rules": [
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]},
+                {"apiGroups": [""], "resources": ["services", "secrets", "configmaps"], "verbs": ["*"]},
+            ]
+        }),
+    )
+    .await?;
+    for ns in std::iter::once("hoist-system".to_string()).chain((0..slots).map(Model::namespace)) {
+        apply(
+            ar("", "v1", "Namespace", "namespaces"),
+            None,
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        )
+        .await?;
+        if ns == "hoist-system" {
+            continue;
+        }
+        apply(
+            ar("", "v1", "ServiceAccount", "serviceaccounts"),
+            Some(ns.clone()),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "soak-deployer", "namespace": ns}}),
+        )
+        .await?;
+        apply(
+            ar("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+            Some(ns.clone()),
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "soak-deployer", "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "soak-deployer"},
+                "subjects": [{"kind": "ServiceAccount", "name": "soak-deployer", "namespace": ns}]
+            }),
+        )
+        .await?;
+        apply(
+            ar("", "v1", "ConfigMap", "configmaps"),
+            Some(ns.clone()),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": VALUES_CONFIGMAP, "namespace": ns},
+                   "data": {"replicas": "1"}}),
+        )
+        .await?;
+    }
+    apply(
+        repositories(),
+        None,
+        json!({"apiVersion": "packages.hoist.dev/v1alpha1", "kind": "PackageRepository",
+               "metadata": {"name": REPOSITORY}, "spec": {"url": url}}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies every CustomResourceDefinition in `deploy/crds.yaml` (the shipped manifest).
+pub async fn install_crds(client: &kube::Client, path: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+        "customresourcedefinitions",
+    );
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let value: Value = serde::Deserialize::deserialize(doc)?;
+        if value.is_null() {
+            continue;
+        }
+        let name = value["metadata"]["name"]
+            .as_str()
+            .context("a CRD has a name")?
+            .to_string();
+        api.patch(
+            &name,
+            &PatchParams::apply("hoist-soak").force(),
+            &Patch::Apply(&value),
+        )
+        .await
+        .with_context(|| format!("apply CRD {name}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `cargo xtask soak [--minutes N] [--seed S] …`: Hoist's processes under a seeded
+//! workload and fault plan, checked against a model (issue 21, decisions 0029 and 0030).
+//!
+//! Builds `hoist`, `devcluster` and the harness `hoist-soak` (the debug build the tests
+//! already made, so a soak after `cargo xtask test` compiles almost nothing), then runs
+//! the harness with the given arguments; `--help` lists them. Exit status 1 means an
+//! invariant did not hold: the seed to replay, the journal and the first diverging
+//! object are printed, and every log is kept under `target/soak/seed-S/`. `--record`
+//! writes the run's figures into `docs/BENCHMARKS.md` (its `## soak` section).
+
+use crate::sh;
+use anyhow::Context;
+use std::process::Command;
+
+/// The seed CI runs: its three-minute plan holds every kind of fault (see
+/// `hoist-soak --plan --seed 69 --minutes 3`).
+pub const CI_SEED: &str = "69";
+
+/// Runs the soak; with `--record`, its report's Markdown section replaces the soak
+/// section of `docs/BENCHMARKS.md` (the rest of the file is left as it is).
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    build()?;
+    let record = args.iter().any(|a| a == "--record");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--record").collect();
+    let markdown = std::path::Path::new("target/soak/last.md");
+    let _ = std::fs::remove_file(markdown);
+    sh(Command::new("target/debug/hoist-soak")
+        .args(args)
+        .arg("--markdown")
+        .arg(markdown))?;
+    if record {
+        let body = std::fs::read_to_string(markdown).context("the soak wrote no report")?;
+        let section = format!(
+            "## soak\n\nRecorded on {}.\n\n{body}",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+        );
+        let doc = std::fs::read_to_string("docs/BENCHMARKS.md").unwrap_or_default();
+        let doc = match crate::bench::section(&doc, "## soak") {
+            Some(old) => doc.replacen(old, &section, 1),
+            None => format!("{}\n{section}", doc.trim_end()),
+        };
+        std::fs::write("docs/BENCHMARKS.md", doc).context("cannot write docs/BENCHMARKS.md")?;
+        eprintln!("xtask> wrote the soak section of docs/BENCHMARKS.md");
+    }
+    Ok(())
+}
+
+fn build() -> anyhow::Result<()> {
+    sh(Command::new("cargo").args([
+        "build",
+        "-p",
+        "hoist",
+        "--bin",
+        "hoist",
+        "-p",
+        "devcluster",
+        "--bin",
+        "devcluster",
+    ]))?;
+    sh(Command::new("cargo").args(["build", "-p", "hoist-soak"]))
+}
