@@ -10,9 +10,10 @@
 //!   `DELETE` clears them all;
 //! - `POST /devcluster/compact` forgets the watch history (next old watch gets 410).
 
+use crate::app::App;
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::server::{App, json_response};
+use crate::respond::json_response;
 use axum::body::Body;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};

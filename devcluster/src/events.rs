@@ -53,6 +53,18 @@ pub fn convert(rt: &ResourceType, obj: &Value) -> Option<Value> {
     Some(out)
 }
 
+/// An object as served under `rt`'s version (the stored apiVersion may be another
+/// served version of the same CRD, and an Event is read in both of its views).
+pub fn render(rt: &ResourceType, obj: &Value) -> Value {
+    let want = rt.api_version();
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
+        return obj.clone();
+    }
+    let mut o = convert(rt, obj).unwrap_or_else(|| obj.clone());
+    o["apiVersion"] = Value::String(want);
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

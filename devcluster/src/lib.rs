@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod counters;
 pub mod crd;
@@ -44,7 +45,9 @@ pub mod openapi;
 pub mod patch;
 pub mod persist;
 pub mod protobuf;
+pub mod request;
 pub mod resources;
+pub mod respond;
 pub mod route;
 pub mod selector;
 pub mod server;
@@ -116,7 +119,7 @@ pub struct DevCluster {
     addr: SocketAddr,
     /// The CA (PEM, DER) when serving HTTPS (with [`AuthOptions`]).
     ca: Option<(String, Vec<u8>)>,
-    app: server::Shared,
+    app: app::Shared,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -185,12 +188,12 @@ impl DevCluster {
             }
         };
         let (stop, stopped) = watch::channel(false);
-        let app = Arc::new(server::App {
+        let app = Arc::new(app::App {
             gate,
             store,
             faults: Faults::default(),
             counters: Counters::default(),
-            settings: server::Settings {
+            settings: app::Settings {
                 bookmark_interval: opts.bookmark_interval,
                 body_limit: opts.body_limit,
                 default_watch_timeout: Duration::from_secs(1800),

@@ -119,7 +119,7 @@ pub fn save(store: &Store, path: &Path) -> std::io::Result<()> {
 }
 
 /// Saves after changes (at most every `every`) until shutdown, then once more.
-pub async fn writer(store: Arc<crate::server::App>, path: PathBuf, every: Duration) {
+pub async fn writer(store: Arc<crate::app::App>, path: PathBuf, every: Duration) {
     let mut shutdown = store.shutdown.clone();
     loop {
         tokio::select! {

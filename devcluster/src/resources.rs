@@ -7,6 +7,10 @@
 
 use std::collections::BTreeMap;
 
+/// The API group of Roles, ClusterRoles and their bindings (whose writes the store
+/// counts for the authorizer, see [`crate::store`]).
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 /// Identifies where objects of one kind are stored: `(group, plural)`.
 /// The core group is the empty string.
 #[derive(

@@ -1,57 +1,21 @@
 //! The HTTP front: routing, request counting, fault injection, body limits.
 
+use crate::app::{App, Shared};
 use crate::auth::rbac::{Attributes, UserInfo};
-use crate::counters::Counters;
 use crate::error::ApiError;
-use crate::faults::{FaultAction, Faults};
+use crate::faults::FaultAction;
+use crate::request::{Query, RequestBody, parse_object};
 use crate::resources::ResourceType;
+use crate::respond::{accepts_json, json_response};
 use crate::route::{self, ObjectPath, Target};
-use crate::store::Store;
 use crate::verbs;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
-
-/// Server settings.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// How often watches that allow bookmarks get one.
-    pub bookmark_interval: Duration,
-    /// Largest request body accepted (the apiserver's is 3 MiB).
-    pub body_limit: usize,
-    /// Watch length when the client sets no `timeoutSeconds`.
-    pub default_watch_timeout: Duration,
-    /// The listener is on loopback: refuse requests a web page addressed to it
-    /// (see [`crate::auth::loopback`]).
-    pub loopback_only: bool,
-}
-
-/// Everything a request handler can reach.
-pub struct App {
-    /// Authentication and RBAC, when the server was started with them.
-    pub gate: Option<crate::auth::gate::Gate>,
-    pub store: Store,
-    pub faults: Faults,
-    pub counters: Counters,
-    pub settings: Settings,
-    /// Turns true at shutdown: open watches end.
-    pub shutdown: watch::Receiver<bool>,
-}
-
-pub type Shared = Arc<App>;
 
 pub fn router(app: Shared) -> axum::Router {
     axum::Router::new().fallback(dispatch).with_state(app)
 }
-
-/// Query parameters; kube-rs starts query strings with `?&`, which is harmless here.
-pub type Query = HashMap<String, String>;
 
 fn parse_query(q: Option<&str>) -> Query {
     q.unwrap_or("")
@@ -450,32 +414,6 @@ fn table_printer(
     crate::table::Printer::for_kind(rt, crd.as_deref(), request)
 }
 
-/// Whether the client takes a JSON answer: no `Accept`, or one naming JSON, a JSON
-/// variant (`application/json;as=Table`, `application/json;stream=watch`), `*/*` or
-/// `application/*`. `Err` carries the header of a client that takes only other types
-/// (protobuf), which the API server answers 406.
-pub fn accepts_json(headers: &axum::http::HeaderMap) -> Result<(), String> {
-    let accept: Vec<&str> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if accept.is_empty() {
-        return Ok(());
-    }
-    let json = accept.iter().flat_map(|v| v.split(',')).any(|range| {
-        let media = range.split(';').next().unwrap_or("").trim();
-        matches!(media, "" | "*/*" | "application/*" | "application/json")
-    });
-    if json { Ok(()) } else { Err(accept.join(", ")) }
-}
-
-/// A request body with its content type, size-limited.
-pub struct RequestBody {
-    pub content_type: String,
-    pub bytes: bytes::Bytes,
-}
-
 async fn read_body(app: &App, req: Request) -> Result<RequestBody, ApiError> {
     let content_type = req
         .headers()
@@ -491,69 +429,4 @@ async fn read_body(app: &App, req: Request) -> Result<RequestBody, ApiError> {
         content_type,
         bytes,
     })
-}
-
-/// Parses a create/update body: JSON, YAML, or protobuf for the built-in kinds
-/// [`crate::protobuf`] decodes.
-pub fn parse_object(body: &RequestBody) -> Result<Value, ApiError> {
-    let base = body.content_type.split(';').next().unwrap_or("").trim();
-    let parsed = match base {
-        crate::protobuf::MEDIA_TYPE => return crate::protobuf::decode(&body.bytes),
-        "application/json" | "" => {
-            serde_json::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
-        }
-        "application/yaml" => {
-            serde_yaml_ng::from_slice::<Value>(&body.bytes).map_err(|e| e.to_string())
-        }
-        other => return Err(ApiError::unsupported_media_type(other)),
-    };
-    let v = parsed.map_err(|e| {
-        ApiError::bad_request(format!("the request body is not a valid object: {e}"))
-    })?;
-    if !v.is_object() {
-        return Err(ApiError::bad_request(
-            "the request body must be a JSON object",
-        ));
-    }
-    Ok(v)
-}
-
-/// A JSON response.
-pub fn json_response(code: u16, body: &Value) -> Response {
-    bytes_response(code, serde_json::to_vec(body).unwrap_or_default())
-}
-
-/// A JSON answer already serialized.
-pub fn bytes_response(code: u16, bytes: Vec<u8>) -> Response {
-    let status = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::OK);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from(bytes),
-    )
-        .into_response()
-}
-
-/// Adds one `Warning: 299 - "…"` header per warning, as the API server sends them
-/// (kubectl prints each as `Warning: …`; kube-rs logs them).
-pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
-    for w in warnings {
-        let text = format!("299 - {}", serde_json::Value::String(w.clone()));
-        if let Ok(v) = header::HeaderValue::from_str(&text) {
-            response.headers_mut().append(header::WARNING, v);
-        }
-    }
-    response
-}
-
-/// An object as served under `rt`'s version (the stored apiVersion may be another
-/// served version of the same CRD).
-pub fn render(rt: &ResourceType, obj: &Value) -> Value {
-    let want = rt.api_version();
-    if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
-        return obj.clone();
-    }
-    let mut o = crate::events::convert(rt, obj).unwrap_or_else(|| obj.clone());
-    o["apiVersion"] = Value::String(want);
-    o
 }

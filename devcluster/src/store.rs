@@ -782,7 +782,7 @@ impl State {
                 .or_default() += 1;
         }
         // After the object is in place: a reader that sees the new count sees it.
-        if rt.group == crate::auth::rbac::RBAC_GROUP {
+        if rt.group == crate::resources::RBAC_GROUP {
             self.rbac_changes
                 .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
@@ -1153,7 +1153,7 @@ impl State {
         };
         let current = match self.get(rt, ns, name) {
             // In the view the patch was written for (Events have two; see `events`).
-            Ok(o) => crate::server::render(rt, &o),
+            Ok(o) => crate::events::render(rt, &o),
             Err(_) if opts.create_missing => {
                 let mut obj = self.server_side_apply(rt, name, None, patch)?;
                 meta::metadata_mut(&mut obj).insert("name".into(), Value::String(name.into()));

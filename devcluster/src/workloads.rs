@@ -20,7 +20,7 @@
 //!   change), so a ready workload causes no further events.
 //! - No pods are made: the status is the workload's own.
 
-use crate::server::App;
+use crate::app::App;
 use crate::store::{Signal, WatchFrom, WriteOpts};
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -38,8 +38,10 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 
-/// The API group of Roles, ClusterRoles and their bindings.
-pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// The API group of Roles, ClusterRoles and their bindings (defined with the
+/// resource types, which the store reads too).
+pub use crate::resources::RBAC_GROUP;
+
 /// The group whose members may do anything, bypassing RBAC (`user.SystemPrivilegedGroup`).
 pub const SYSTEM_MASTERS: &str = "system:masters";
 /// The prefix of ServiceAccount usernames.

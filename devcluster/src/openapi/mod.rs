@@ -1,13 +1,13 @@
-//! OpenAPI: the documents kubectl reads to validate and explain (`/openapi/v2`,
-//! `/openapi/v3` and its per-group-version documents), and what the API server does
-//! with fields those schemas do not declare (`fieldValidation`), and what custom
-//! resources' values may be ([`validate`]).
+//! OpenAPI: the schemas of the served kinds, what the API server does with fields
+//! those schemas do not declare (`fieldValidation`), and what custom resources' values
+//! may be ([`validate`]). The documents kubectl reads to validate and explain
+//! (`/openapi/v2`, `/openapi/v3` and its per-group-version documents) are made from
+//! them by [`crate::verbs::openapi::document`].
 //!
 //! Built-in kinds are described by Kubernetes' own schemas ([`builtin`]), custom
 //! resources by their CRD's `openAPIV3Schema`.
 
 pub mod builtin;
-pub mod document;
 pub mod prune;
 pub mod validate;
 

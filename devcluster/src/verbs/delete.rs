@@ -5,7 +5,9 @@
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::server::{RequestBody, json_response, render};
+use crate::events::render;
+use crate::request::RequestBody;
+use crate::respond::json_response;
 use axum::response::Response;
 use serde_json::Value;
 

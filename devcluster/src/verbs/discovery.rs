@@ -8,11 +8,12 @@
 //! `authorization.k8s.io`, verbs `create` only, as the API server lists them) and the
 //! `serviceaccounts/token` subresource (`TokenRequest`). Without it, none of them is.
 
+use crate::app::App;
 use crate::auth::review::{self, ReviewType};
 use crate::error::ApiError;
 use crate::resources::{Registry, ResourceType};
+use crate::respond::json_response;
 use crate::route::Target;
-use crate::server::{App, json_response};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde_json::{Value, json};

@@ -2,7 +2,8 @@
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::server::{json_response, render};
+use crate::events::render;
+use crate::respond::json_response;
 use axum::response::Response;
 
 pub fn handle(ctx: &Ctx<'_>) -> Result<Response, ApiError> {

@@ -5,8 +5,8 @@
 
 use super::Ctx;
 use crate::error::ApiError;
+use crate::request::Query;
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
-use crate::server::Query;
 use axum::response::Response;
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -58,7 +58,7 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
             if o.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str()) {
                 Cow::Borrowed(&**o)
             } else {
-                Cow::Owned(crate::server::render(ctx.rt, o))
+                Cow::Owned(crate::events::render(ctx.rt, o))
             }
         })
         .collect();
@@ -71,7 +71,7 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
     }
     if let Some(printer) = ctx.table {
         let table = printer.table(items.iter().map(|o| &**o), metadata);
-        return Ok(crate::server::json_response(200, &table));
+        return Ok(crate::respond::json_response(200, &table));
     }
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -87,7 +87,7 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
         metadata,
         items,
     };
-    Ok(crate::server::bytes_response(
+    Ok(crate::respond::bytes_response(
         200,
         serde_json::to_vec(&body).unwrap_or_default(),
     ))

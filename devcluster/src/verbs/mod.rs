@@ -12,9 +12,10 @@ pub mod scale;
 pub mod update;
 pub mod watch;
 
+use crate::app::App;
 use crate::error::ApiError;
+use crate::request::Query;
 use crate::resources::ResourceType;
-use crate::server::{App, Query};
 
 /// What every resource verb gets: the resource type, the namespace and name from the
 /// URL (empty when absent), whether it addresses `/status`, and the query.

@@ -1,11 +1,13 @@
 //! GET `/openapi/v2`, `/openapi/v3` and `/openapi/v3/{api/v1 | apis/{group}/{version}}`
-//! (see [`crate::openapi::document`]). Answers are JSON; a client that accepts only
+//! (see [`document`]). Answers are JSON; a client that accepts only
 //! protobuf (client-go asks for Swagger 2.0 that way) gets 406, which it takes as "not
 //! served" and falls back from.
 
+pub mod document;
+
+use crate::app::App;
 use crate::error::ApiError;
-use crate::openapi::document;
-use crate::server::{App, accepts_json, json_response};
+use crate::respond::{accepts_json, json_response};
 use axum::http::HeaderMap;
 use axum::response::Response;
 

@@ -5,8 +5,10 @@
 
 use super::Ctx;
 use crate::error::ApiError;
+use crate::events::render;
 use crate::patch::{PatchKind, parse_body};
-use crate::server::{RequestBody, json_response, render, with_warnings};
+use crate::request::RequestBody;
+use crate::respond::{json_response, with_warnings};
 use crate::store::WriteOpts;
 use axum::response::Response;
 

@@ -9,8 +9,9 @@
 use super::Ctx;
 use crate::error::ApiError;
 use crate::patch::{PatchKind, parse_body};
+use crate::request::{RequestBody, parse_object};
 use crate::resources::ResourceType;
-use crate::server::{RequestBody, json_response, parse_object};
+use crate::respond::json_response;
 use crate::store::WriteOpts;
 use axum::response::Response;
 use serde_json::{Value, json};

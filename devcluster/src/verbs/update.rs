@@ -2,7 +2,9 @@
 
 use super::Ctx;
 use crate::error::ApiError;
-use crate::server::{RequestBody, json_response, parse_object, render, with_warnings};
+use crate::events::render;
+use crate::request::{RequestBody, parse_object};
+use crate::respond::{json_response, with_warnings};
 use crate::store::WriteOpts;
 use axum::response::Response;
 

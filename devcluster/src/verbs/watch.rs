@@ -219,7 +219,7 @@ impl Writer {
 
     /// The watch line of `obj` in the served version: the object, or its Table row.
     fn line(&self, event: &str, obj: &Value) -> Bytes {
-        let rendered = crate::server::render(&self.spec.rt, obj);
+        let rendered = crate::events::render(&self.spec.rt, obj);
         match &self.spec.table {
             Some(printer) => {
                 let rv = rendered.pointer("/metadata/resourceVersion").cloned();

@@ -19,7 +19,7 @@
 //! patches from its compiled-in types, as it does without OpenAPI); list responses have
 //! no schema.
 
-use super::builtin::{OBJECT_META, builtins};
+use crate::openapi::builtin::{OBJECT_META, builtins};
 use crate::resources::ResourceType;
 use crate::store::State;
 use serde_json::{Map, Value, json};
