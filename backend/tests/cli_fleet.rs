@@ -185,3 +185,51 @@ async fn clusters_are_added_listed_billed_removed_and_their_usage_exported() {
     let (ok, text) = cli.run(&["usage", "--from", "yesterday"]).await;
     assert!(!ok && text.contains("not an RFC 3339 time"), "{text}");
 }
+
+/// Found by the soak: `cluster add` right after `cluster remove` met the old Cluster
+/// still being deleted (its billing stop and cleanup) and said it "exists already",
+/// which reads as a name clash. It says what is happening, and makes nothing.
+#[tokio::test]
+async fn adding_a_cluster_whose_namesake_is_still_being_removed_says_so_and_makes_nothing() {
+    let (management, client) = common::cluster().await;
+    let member = devcluster::DevCluster::start(Default::default())
+        .await
+        .expect("member");
+    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(kubeconfig.path(), management.kubeconfig()).expect("kubeconfig");
+    let cli = Cli { kubeconfig };
+    let member_kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(member_kubeconfig.path(), member.kubeconfig()).expect("member kubeconfig");
+    let member_path = member_kubeconfig.path().to_string_lossy().to_string();
+    let (ok, text) = cli
+        .run(&["cluster", "add", "edge-1", "--kubeconfig", &member_path])
+        .await;
+    assert!(ok, "{text}");
+    // Held by a finalizer, as the fleet controller holds a Cluster until billing stops.
+    let clusters: Api<Cluster> = Api::namespaced(client.clone(), "hoist-system");
+    let hold = serde_json::json!({"metadata": {"finalizers": ["example.com/hold"]}});
+    clusters
+        .patch(
+            "edge-1",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&hold),
+        )
+        .await
+        .expect("hold");
+    clusters
+        .delete("edge-1", &Default::default())
+        .await
+        .expect("delete");
+    let before = clusters.get("edge-1").await.expect("being removed");
+
+    let (ok, text) = cli
+        .run(&["cluster", "add", "edge-1", "--kubeconfig", &member_path])
+        .await;
+    assert!(!ok, "{text}");
+    assert!(text.contains("still being removed"), "{text}");
+    let after = clusters.get("edge-1").await.expect("still there");
+    assert_eq!(
+        before.metadata.resource_version, after.metadata.resource_version,
+        "nothing changed"
+    );
+}

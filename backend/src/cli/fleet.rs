@@ -29,6 +29,10 @@ pub enum FleetError {
     #[error("cluster {0:?} exists already; remove it first or pick another name")]
     Exists(String),
     #[error(
+        "cluster {0:?} is still being removed (its billing stop and cleanup); add it again once `hoist cluster list` no longer shows it"
+    )]
+    BeingRemoved(String),
+    #[error(
         "Secret {0:?} exists already and was not made by `hoist cluster add`; pick another name"
     )]
     SecretExists(String),
@@ -80,7 +84,10 @@ pub async fn add(
         }
     }
     let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
-    if clusters.get_opt(name).await?.is_some() {
+    if let Some(existing) = clusters.get_opt(name).await? {
+        if existing.metadata.deletion_timestamp.is_some() {
+            return Err(FleetError::BeingRemoved(name.into()));
+        }
         return Err(FleetError::Exists(name.into()));
     }
     let secret_name = format!("{name}-kubeconfig");

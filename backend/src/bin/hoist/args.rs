@@ -333,6 +333,19 @@ pub struct OperatorArgs {
     /// after the sink acknowledged it), then delete it; 0 keeps records forever.
     #[arg(long, default_value = "400d", value_parser = retention)]
     pub usage_retention: Retention,
+    /// How often each member cluster is probed while it answers (its identity, version
+    /// and reachability); failing ones back off from this to 5 minutes. At least 1s.
+    #[arg(long, default_value = "30s", value_parser = probe_interval)]
+    pub member_probe_interval: std::time::Duration,
+}
+
+/// `--member-probe-interval`: a duration of at least one second.
+fn probe_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = hoist::demo::parse_duration(text)?;
+    if d < std::time::Duration::from_secs(1) {
+        return Err("at least 1s".into());
+    }
+    Ok(d)
 }
 
 /// `--metrics-auth`.

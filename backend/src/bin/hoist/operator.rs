@@ -52,6 +52,10 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
                 .clone()
                 .map(hoist::fleet::relay::RelayOptions::new),
             retention: args.usage_retention.0,
+            policy: hoist_core::fleet::probe::Policy {
+                interval: i64::try_from(args.member_probe_interval.as_secs()).unwrap_or(i64::MAX),
+                ..Default::default()
+            },
             ..Default::default()
         }),
     };
