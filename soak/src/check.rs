@@ -169,6 +169,140 @@ pub async fn convergence(client: &kube::Client, model: &Model) -> anyhow::Result
     Ok(out)
 }
 
+/// The fleet matches the model: a registered member's Cluster exists, has identified the
+/// member as it is now and has exactly one open UsageRecord, for that identity; a
+/// removed member's Cluster is gone with no record left open; no record was opened
+/// twice for one Cluster life and identity; and each removed Cluster's billing stopped
+/// once, as `Deleted`, at its deletion time.
+pub async fn fleet(
+    client: &kube::Client,
+    model: &Model,
+    identities: &[Option<String>],
+    removals: &[crate::workload::Removal],
+) -> anyhow::Result<Vec<Divergence>> {
+    let mut out = Vec::new();
+    let clusters: BTreeMap<String, DynamicObject> =
+        list(client, &crate::workload::clusters(), &ListParams::default())
+            .await?
+            .into_iter()
+            .map(|c| (c.metadata.name.clone().unwrap_or_default(), c))
+            .collect();
+    let records = list(
+        client,
+        &crate::workload::usage_records(),
+        &ListParams::default(),
+    )
+    .await?;
+    let spec =
+        |r: &DynamicObject, field: &str| r.data["spec"][field].as_str().unwrap_or("").to_string();
+    let open = |r: &DynamicObject| r.data["spec"]["stop"].is_null();
+    for (i, registered) in model.clusters.iter().enumerate() {
+        let name = Model::cluster(i);
+        let shown = format!("cluster {name}");
+        match (registered, clusters.get(&name)) {
+            (true, None) => out.push(div(&shown, "missing (the model has it registered)")),
+            (false, Some(_)) => out.push(div(&shown, "still present after its removal")),
+            (false, None) => {
+                let left: Vec<_> = records
+                    .iter()
+                    .filter(|r| spec(r, "clusterName") == name && open(r))
+                    .collect();
+                if !left.is_empty() {
+                    out.push(div(
+                        &shown,
+                        format!("removed, {} usage records still open", left.len()),
+                    ));
+                }
+            }
+            (true, Some(c)) => {
+                let uid = c.metadata.uid.clone().unwrap_or_default();
+                let seen = c.data["status"]["identity"]["kubeSystemUID"]
+                    .as_str()
+                    .unwrap_or("");
+                let now = identities.get(i).cloned().flatten().unwrap_or_default();
+                if seen != now {
+                    out.push(div(
+                        &shown,
+                        format!("identified {seen:?}, the member is {now:?}"),
+                    ));
+                }
+                let opened: Vec<_> = records
+                    .iter()
+                    .filter(|r| spec(r, "clusterUID") == uid && open(r))
+                    .collect();
+                match opened.as_slice() {
+                    [one] if spec(one, "identity") == now => {}
+                    [one] => out.push(div(
+                        &shown,
+                        format!(
+                            "billed as {:?}, the member is {now:?}",
+                            spec(one, "identity")
+                        ),
+                    )),
+                    many => out.push(div(
+                        &shown,
+                        format!("{} open usage records, want 1", many.len()),
+                    )),
+                }
+            }
+        }
+    }
+    let mut lives: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for r in &records {
+        *lives
+            .entry((spec(r, "clusterUID"), spec(r, "identity")))
+            .or_default() += 1;
+    }
+    for ((uid, identity), n) in lives {
+        if n > 1 {
+            out.push(div(
+                format!("usage records of Cluster uid {uid}"),
+                format!("{n} opened for identity {identity}"),
+            ));
+        }
+    }
+    for removal in removals {
+        let of: Vec<_> = records
+            .iter()
+            .filter(|r| spec(r, "clusterUID") == removal.uid)
+            .collect();
+        if of.is_empty() {
+            continue; // never identified, never billed
+        }
+        let shown = format!("billing of removed {} ({})", removal.name, removal.uid);
+        if of.iter().any(|r| open(r)) {
+            out.push(div(&shown, "a record still open"));
+        }
+        let deleted: Vec<_> = of
+            .iter()
+            .filter(|r| spec(r, "stopSource") == "Deleted")
+            .collect();
+        match deleted.as_slice() {
+            [one] => {
+                let stop = parse_rfc3339_ms(&spec(one, "stop"));
+                let within =
+                    stop.is_some_and(|t| t >= removal.from_ms - 1000 && t <= removal.to_ms + 1000);
+                if !within {
+                    out.push(div(
+                        &shown,
+                        format!(
+                            "stopped at {:?}, deleted between {} and {} (Unix ms)",
+                            spec(one, "stop"),
+                            removal.from_ms,
+                            removal.to_ms
+                        ),
+                    ));
+                }
+            }
+            many => out.push(div(
+                &shown,
+                format!("{} records stopped as Deleted, want 1", many.len()),
+            )),
+        }
+    }
+    Ok(out)
+}
+
 /// No duplicates: no object came into existence more often than installs were begun.
 pub fn duplicates(creations: &BTreeMap<String, u64>, model: &Model) -> Vec<Divergence> {
     let allowed = model.allowed_creations();

@@ -6,6 +6,7 @@
 
 use crate::cluster::{Cluster, DASHBOARD_USER, OPERATOR_USER, admin};
 use crate::hoist::Hoist;
+use crate::members::Members;
 use crate::plan::Fault;
 use crate::procs::Logs;
 use crate::repo::{Control, Mode};
@@ -24,6 +25,7 @@ pub enum End {
     RepositoryNormal,
     StartOperator(usize),
     StartDashboard,
+    MemberBack(usize),
 }
 
 /// The replica holding the Lease, from its holder identity (`soak-operator-I-…`).
@@ -53,6 +55,7 @@ pub async fn inject(
     client: &kube::Client,
     cluster: &mut Cluster,
     hoist: &mut Hoist,
+    members: &mut Members,
     repos: &Arc<Control>,
     logs: &mut Logs,
 ) -> anyhow::Result<(String, Ending)> {
@@ -154,6 +157,20 @@ pub async fn inject(
                 Ending::After(*lasting, End::RepositoryNormal),
             )
         }
+        Fault::MemberDown { member, lasting } => {
+            members.down(*member).await?;
+            (
+                format!("member-{member} stopped"),
+                Ending::After(*lasting, End::MemberBack(*member)),
+            )
+        }
+        Fault::MemberReplaced { member } => {
+            members.replace(*member, logs).await?;
+            (
+                format!("member-{member} replaced by another cluster"),
+                Ending::None,
+            )
+        }
     })
 }
 
@@ -162,6 +179,7 @@ pub async fn end(
     end: End,
     client: &kube::Client,
     hoist: &mut Hoist,
+    members: &mut Members,
     repos: &Arc<Control>,
     logs: &mut Logs,
 ) -> anyhow::Result<String> {
@@ -181,6 +199,10 @@ pub async fn end(
         End::StartDashboard => {
             hoist.start_dashboard(logs)?;
             "dashboard started again".into()
+        }
+        End::MemberBack(i) => {
+            members.back(i, logs).await?;
+            format!("member-{i} back")
         }
     })
 }

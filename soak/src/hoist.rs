@@ -71,6 +71,8 @@ impl Hoist {
             "soak-deployer",
             "--repo-cache-ttl",
             "5s",
+            "--member-probe-interval",
+            "2s",
         ]
         .map(String::from);
         let proc = Proc::spawn(

@@ -13,6 +13,7 @@ mod cluster;
 mod dashboard;
 mod faults;
 mod hoist;
+mod members;
 mod model;
 mod plan;
 mod procs;

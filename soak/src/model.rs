@@ -87,6 +87,14 @@ pub enum Step {
     /// Point the PackageRepository at the other of the two repository servers (both
     /// serve the same packages).
     SwitchRepository,
+    /// `hoist cluster add member-I --kubeconfig …` (member `I`'s kubeconfig).
+    AddCluster {
+        member: usize,
+    },
+    /// `hoist cluster remove member-I --yes`.
+    RemoveCluster {
+        member: usize,
+    },
 }
 
 impl Step {
@@ -106,6 +114,8 @@ impl Step {
             Step::Suspend { .. } => "resume",
             Step::Uninstall { .. } => "uninstall",
             Step::SwitchRepository => "repository URL switch",
+            Step::AddCluster { .. } => "cluster add",
+            Step::RemoveCluster { .. } => "cluster remove",
         }
     }
 }
@@ -115,6 +125,8 @@ pub struct Model {
     pub slots: Vec<Slot>,
     /// Which repository server the PackageRepository points at (0 or 1).
     pub repository: usize,
+    /// Whether each member cluster is registered (its Cluster exists).
+    pub clusters: Vec<bool>,
 }
 
 impl Model {
@@ -127,7 +139,13 @@ impl Model {
                 })
                 .collect(),
             repository: 0,
+            clusters: vec![false; crate::plan::MEMBERS],
         }
+    }
+
+    /// The Cluster's name for member `i`.
+    pub fn cluster(i: usize) -> String {
+        format!("member-{i}")
     }
 
     pub fn namespace(slot: usize) -> String {
@@ -147,6 +165,14 @@ impl Model {
         };
         if rng.chance(3) {
             return Step::SwitchRepository;
+        }
+        if rng.chance(5) {
+            let member = rng.range(0, self.clusters.len() as u64 - 1) as usize;
+            return if self.clusters[member] {
+                Step::RemoveCluster { member }
+            } else {
+                Step::AddCluster { member }
+            };
         }
         match &self.slots[slot].install {
             None => Step::Install {
@@ -221,6 +247,8 @@ impl Model {
             }
             Step::Uninstall { slot } => self.slots[*slot].install = None,
             Step::SwitchRepository => self.repository = 1 - self.repository,
+            Step::AddCluster { member } => self.clusters[*member] = true,
+            Step::RemoveCluster { member } => self.clusters[*member] = false,
         }
     }
 

@@ -97,7 +97,16 @@ pub enum Fault {
     RepoSlow { millis: u64, lasting: Duration },
     /// The repository answers 503 for `lasting`.
     RepoDown { lasting: Duration },
+    /// Member cluster `member` stops answering for `lasting`, then is back (the same
+    /// cluster).
+    MemberDown { member: usize, lasting: Duration },
+    /// Member cluster `member` is replaced by another at the same address and
+    /// credentials (a new `kube-system` UID).
+    MemberReplaced { member: usize },
 }
+
+/// Member clusters in the fleet.
+pub const MEMBERS: usize = 2;
 
 impl Fault {
     /// The fault's kind, for the figures.
@@ -121,6 +130,8 @@ impl Fault {
             } => "watch cut mid-line",
             Fault::RepoSlow { .. } => "repository slow",
             Fault::RepoDown { .. } => "repository 5xx",
+            Fault::MemberDown { .. } => "member unreachable, then back",
+            Fault::MemberReplaced { .. } => "member replaced",
         }
     }
 
@@ -136,6 +147,8 @@ impl Fault {
             Cut,
             Slow,
             Down,
+            MemberDown,
+            MemberReplaced,
         }
         let secs = |rng: &mut Rng, lo, hi| Duration::from_secs(rng.range(lo, hi));
         match rng.weighted(&[
@@ -148,6 +161,8 @@ impl Fault {
             (K::Cut, 3),
             (K::Slow, 2),
             (K::Down, 2),
+            (K::MemberDown, 2),
+            (K::MemberReplaced, 1),
         ]) {
             K::Leader => Fault::KillLeader {
                 down: Duration::from_millis(rng.range(200, 3000)),
@@ -176,6 +191,13 @@ impl Fault {
             },
             K::Down => Fault::RepoDown {
                 lasting: secs(rng, 2, 8),
+            },
+            K::MemberDown => Fault::MemberDown {
+                member: rng.range(0, MEMBERS as u64 - 1) as usize,
+                lasting: secs(rng, 3, 12),
+            },
+            K::MemberReplaced => Fault::MemberReplaced {
+                member: rng.range(0, MEMBERS as u64 - 1) as usize,
             },
         }
     }
@@ -246,6 +268,6 @@ mod tests {
     fn every_fault_kind_is_drawn_over_a_long_plan() {
         let plan = faults(11, Duration::from_secs(3 * 3600));
         let kinds: std::collections::BTreeSet<_> = plan.iter().map(|(_, f)| f.kind()).collect();
-        assert_eq!(kinds.len(), 12, "{kinds:?}");
+        assert_eq!(kinds.len(), 14, "{kinds:?}");
     }
 }

@@ -5,12 +5,14 @@ use crate::check;
 use crate::cluster::{Cluster, OPERATOR_USER, admin};
 use crate::faults::{self, Ending};
 use crate::hoist::{Exit, Hoist, REPLICAS};
+use crate::members::Members;
 use crate::model::{Model, Step};
 use crate::plan::{self, Rng};
 use crate::procs::Logs;
 use crate::repo::{self, Control, Mode};
 use crate::report::{Journal, Report, Series, now_ms};
 use crate::{Args, dashboard, workload};
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +29,7 @@ const LEAK_MINUTES: f64 = 10.0;
 struct Live {
     cluster: Cluster,
     hoist: Hoist,
+    members: Members,
     logs: Logs,
     series: BTreeMap<String, Series>,
     violations: Vec<String>,
@@ -50,7 +53,8 @@ impl Live {
     /// started again (as a kubelet would); those the harness holds down are not here.
     fn sample(&mut self) {
         let at = self.journal.elapsed();
-        for p in self.hoist.running().chain(self.cluster.proc()) {
+        let procs = self.hoist.running().chain(self.cluster.proc());
+        for p in procs.chain(self.members.running()) {
             if let Some((rss, fds)) = p.sample() {
                 self.series
                     .entry(format!("{}.{}", p.role, p.life))
@@ -100,6 +104,21 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     );
     let journal = Journal::new(&dir.join("journal.log"));
     let mut logs = Logs::default();
+    // The binaries under test, copied: a rebuild during a long run does not change them
+    // (or leave a half-written file where a restart looks for one).
+    let bin_dir = {
+        let copied = dir.join("bin");
+        std::fs::create_dir_all(&copied)?;
+        for name in ["hoist", "devcluster"] {
+            std::fs::copy(bin_dir.join(name), copied.join(name)).with_context(|| {
+                format!(
+                    "copy {} (build it first: cargo xtask soak does)",
+                    bin_dir.join(name).display()
+                )
+            })?;
+        }
+        copied
+    };
     let cluster = Cluster::start(&bin_dir.join("devcluster"), &dir, &mut logs).await?;
     let client = cluster.client().await?;
     workload::install_crds(&client, &root.join("deploy/crds.yaml")).await?;
@@ -110,6 +129,14 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
         repo::serve(fixture, control.clone()).await?,
     ];
     workload::prepare(&client, args.slots, &urls[0]).await?;
+    let members =
+        Members::start(&bin_dir.join("devcluster"), &dir, plan::MEMBERS, &mut logs).await?;
+    let ctx = workload::Ctx {
+        urls: urls.clone(),
+        hoist: bin_dir.join("hoist"),
+        kubeconfig: cluster.admin_kubeconfig(),
+        members: (0..plan::MEMBERS).map(|i| members.kubeconfig(i)).collect(),
+    };
     let mut hoist = Hoist::new(&bin_dir.join("hoist"), &dir, &cluster)?;
     for i in 0..REPLICAS {
         hoist.start_operator(i, &mut logs)?;
@@ -121,14 +148,23 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
         cluster.port, hoist.dashboard_port
     ));
 
+    // Every member registered before the run (the workload removes and adds them
+    // later), so the member faults meet clusters being billed.
+    let mut model = Model::new(args.slots);
+    for member in 0..plan::MEMBERS {
+        let step = Step::AddCluster { member };
+        workload::run(&client, &model, &step, &ctx).await?;
+        model.apply(&step);
+    }
+    journal.note("members registered: hoist cluster add member-0, member-1");
     let start = Instant::now();
-    let model = Arc::new(Mutex::new(Model::new(args.slots)));
+    let model = Arc::new(Mutex::new(model));
     let workload_task = tokio::spawn(workload_loop(
         client.clone(),
         model.clone(),
         seed,
         total,
-        urls.clone(),
+        ctx.clone(),
         journal.clone(),
         start,
     ));
@@ -136,6 +172,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     let mut live = Live {
         cluster,
         hoist,
+        members,
         logs,
         series: BTreeMap::new(),
         violations: Vec::new(),
@@ -153,6 +190,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
             &client,
             &mut live.cluster,
             &mut live.hoist,
+            &mut live.members,
             &control,
             &mut live.logs,
         )
@@ -163,7 +201,15 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
                 journal.note(format!("fault {}: {what}", fault.kind()));
                 if let Ending::After(lasting, end) = ending {
                     live.wait_until(Instant::now() + lasting, &mut tick).await;
-                    match faults::end(end, &client, &mut live.hoist, &control, &mut live.logs).await
+                    match faults::end(
+                        end,
+                        &client,
+                        &mut live.hoist,
+                        &mut live.members,
+                        &control,
+                        &mut live.logs,
+                    )
+                    .await
                     {
                         Ok(what) => journal.note(format!("fault ends: {what}")),
                         Err(e) => journal.note(format!("fault could not end: {e:#}")),
@@ -175,7 +221,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
         windows.push((began, now_ms()));
     }
     live.wait_until(start + total, &mut tick).await;
-    let (steps, failures) = workload_task.await?;
+    let (steps, failures, removals) = workload_task.await?;
     for f in failures {
         live.violations.push(format!("a workload step failed: {f}"));
     }
@@ -191,6 +237,9 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     if live.hoist.dashboard.is_none() {
         live.hoist.start_dashboard(&mut live.logs)?;
     }
+    for i in 0..plan::MEMBERS {
+        live.members.back(i, &mut live.logs).await?;
+    }
     let mut steps = steps;
     let suspended: Vec<usize> = {
         let m = model.lock().unwrap_or_else(|p| p.into_inner());
@@ -204,8 +253,8 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
             suspended: false,
         };
         let snapshot = model.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match workload::run(&client, &snapshot, &step, &urls).await {
-            Ok(()) => {
+        match workload::run(&client, &snapshot, &step, &ctx).await {
+            Ok(_) => {
                 model.lock().unwrap_or_else(|p| p.into_inner()).apply(&step);
                 *steps.entry(step.kind()).or_default() += 1;
             }
@@ -224,7 +273,18 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     let mut converged_at: BTreeMap<usize, f64> = BTreeMap::new();
     let mut last: Vec<check::Divergence> = Vec::new();
     loop {
-        match check::convergence(&client, &model).await {
+        let identities = member_identities(&live.members).await;
+        let checked = match check::convergence(&client, &model).await {
+            Ok(mut d) => match check::fleet(&client, &model, &identities, &removals).await {
+                Ok(f) => {
+                    d.extend(f);
+                    Ok(d)
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match checked {
             Ok(divergences) => {
                 let secs = quiet.elapsed().as_secs_f64();
                 for i in 0..model.slots.len() {
@@ -354,6 +414,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
         }
         slopes.push((name.clone(), rss, fds, warm[0].1, warm[warm.len() - 1].1));
     }
+    live.members.stop().await;
     if let Err(e) = live.cluster.stop().await {
         live.violations
             .push(format!("devcluster did not stop cleanly: {e:#}"));
@@ -386,34 +447,49 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Each member's `kube-system` UID now (what its Cluster must have identified).
+async fn member_identities(members: &Members) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for i in 0..plan::MEMBERS {
+        out.push(members.identity(i).await.ok());
+    }
+    out
+}
+
 /// The workload: steps at the plan's ticks, each drawn from the model, until `total`.
 async fn workload_loop(
     client: kube::Client,
     model: Arc<Mutex<Model>>,
     seed: u64,
     total: Duration,
-    urls: [String; 2],
+    ctx: workload::Ctx,
     journal: Journal,
     start: Instant,
-) -> (BTreeMap<&'static str, u64>, Vec<String>) {
+) -> (
+    BTreeMap<&'static str, u64>,
+    Vec<String>,
+    Vec<workload::Removal>,
+) {
     let mut rng = Rng::new(seed);
     let mut counts = BTreeMap::new();
     let mut failures = Vec::new();
+    let mut removals = Vec::new();
     for (at, n) in plan::workload_ticks(seed, total) {
         tokio::time::sleep_until((start + at).into()).await;
         for _ in 0..n {
             if start.elapsed() >= total {
-                return (counts, failures);
+                return (counts, failures, removals);
             }
             let (step, snapshot) = {
                 let m = model.lock().unwrap_or_else(|p| p.into_inner());
                 (m.draw(&mut rng), m.clone())
             };
             journal.note(format!("step {}: {step:?}", step.kind()));
-            match workload::run(&client, &snapshot, &step, &urls).await {
-                Ok(()) => {
+            match workload::run(&client, &snapshot, &step, &ctx).await {
+                Ok(removed) => {
                     model.lock().unwrap_or_else(|p| p.into_inner()).apply(&step);
                     *counts.entry(step.kind()).or_default() += 1;
+                    removals.extend(removed);
                 }
                 Err(e) => {
                     journal.note(format!("step failed: {e:#}"));
@@ -422,5 +498,5 @@ async fn workload_loop(
             }
         }
     }
-    (counts, failures)
+    (counts, failures, removals)
 }

@@ -96,13 +96,93 @@ where
     }
 }
 
-/// Writes `step`; the model is the caller's to update on success.
+/// What the workload needs besides the API: the repositories' URLs, and the `hoist`
+/// CLI with the admin's kubeconfig and the members' (cluster add and remove are made
+/// with the real verbs).
+#[derive(Clone)]
+pub struct Ctx {
+    pub urls: [String; 2],
+    pub hoist: std::path::PathBuf,
+    pub kubeconfig: std::path::PathBuf,
+    pub members: Vec<std::path::PathBuf>,
+}
+
+/// A Cluster the workload removed: its uid, and the wall-clock window (Unix ms) in
+/// which the delete was made, which its usage record's stop must fall in.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub name: String,
+    pub uid: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+pub fn clusters() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("fleet.hoist.dev", "v1alpha1", "Cluster"),
+        "clusters",
+    )
+}
+
+pub fn usage_records() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("fleet.hoist.dev", "v1alpha1", "UsageRecord"),
+        "usagerecords",
+    )
+}
+
+/// The uid of Cluster `name` (`None`: it does not exist), retried while the API
+/// server is down.
+async fn cluster_uid(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<Option<String>> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match tokio::time::timeout(crate::cluster::CALL_TIMEOUT, api.get_opt(name)).await {
+            Ok(Ok(found)) => return Ok(found.and_then(|c| c.metadata.uid)),
+            Ok(Err(e)) if !transient(&e) => bail!("reading Cluster {name} refused: {e}"),
+            _ if Instant::now() > deadline => bail!("cannot read Cluster {name} for {PATIENCE:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
+
+/// Runs `hoist ARGS` as the admin until it succeeds, `done` says its failure means done
+/// (an earlier attempt made it), a refusal, or [`PATIENCE`].
+async fn hoist_cli(ctx: &Ctx, args: &[String], done: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let run = tokio::process::Command::new(&ctx.hoist)
+            .args(args)
+            .env("HOIST_NAMESPACE", "hoist-system")
+            .env("KUBECONFIG", &ctx.kubeconfig)
+            .kill_on_drop(true)
+            .output();
+        let why = match tokio::time::timeout(Duration::from_secs(60), run).await {
+            Ok(Ok(out)) if out.status.success() => return Ok(()),
+            Ok(Ok(out)) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out after 60 s".into(),
+        };
+        if why.contains(done) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("hoist {} failed for {PATIENCE:?}: {why}", args.join(" "));
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(3));
+    }
+}
+
+/// Writes `step`; the model is the caller's to update on success. A removed Cluster
+/// is returned, for the billing checks.
 pub async fn run(
     client: &kube::Client,
     model: &Model,
     step: &Step,
-    urls: &[String; 2],
-) -> anyhow::Result<()> {
+    ctx: &Ctx,
+) -> anyhow::Result<Option<Removal>> {
+    let urls = &ctx.urls;
     let ns_of = |slot: usize| Model::namespace(slot);
     let merge = |slot: usize, patch: Value| {
         let api: Api<DynamicObject> =
@@ -113,7 +193,47 @@ pub async fn run(
                 .map(|_| ())
         }
     };
-    match step {
+    let done = match step {
+        Step::AddCluster { member } => {
+            let path = ctx.members[*member].display().to_string();
+            let args = [
+                "cluster",
+                "add",
+                &Model::cluster(*member),
+                "--kubeconfig",
+                &path,
+            ]
+            .map(String::from);
+            // The previous life of this name must be gone first (its billing stop and
+            // cleanup), as a user would wait; then "exists already" can only be an
+            // earlier attempt of ours whose answer was lost.
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), "hoist-system", &clusters());
+            let deadline = Instant::now() + PATIENCE;
+            while cluster_uid(&api, &Model::cluster(*member)).await?.is_some() {
+                if Instant::now() > deadline {
+                    bail!("the removed Cluster was not gone within {PATIENCE:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            return hoist_cli(ctx, &args, "exists already").await.map(|()| None);
+        }
+        Step::RemoveCluster { member } => {
+            let name = Model::cluster(*member);
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), "hoist-system", &clusters());
+            let uid = cluster_uid(&api, &name).await?;
+            let uid = uid.context("the Cluster to remove does not exist")?;
+            let from_ms = crate::report::now_ms();
+            let args = ["cluster", "remove", &name, "--yes"].map(String::from);
+            hoist_cli(ctx, &args, "no cluster").await?;
+            return Ok(Some(Removal {
+                name,
+                uid,
+                from_ms,
+                to_ms: crate::report::now_ms(),
+            }));
+        }
         Step::Install { slot, install } => {
             let ns = ns_of(*slot);
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &packages());
@@ -194,7 +314,8 @@ pub async fn run(
             })
             .await
         }
-    }
+    };
+    done.map(|()| None)
 }
 
 /// Waits until the slot's Package is gone (its uninstall finished).

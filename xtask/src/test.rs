@@ -1,5 +1,5 @@
 //! `cargo xtask test`: everything CI runs, in the order that fails fastest: fmt, clippy,
-//! the web app, the test suite, then a three-minute soak (`cargo xtask soak`).
+//! the web app, the test suite, then a 3.5-minute soak (`cargo xtask soak`).
 
 use crate::{setup, sh};
 use std::process::Command;
@@ -23,10 +23,10 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace"])
         .env("DEVCLUSTER_PYTHON", python)
         .env("HOIST_DIST", root.join("dist")))?;
-    // The short soak: three minutes of the fixed seed's workload and faults.
+    // The short soak: the fixed seed's workload and faults, every kind of fault once.
     crate::soak::run(&[
         "--minutes".into(),
-        "3".into(),
+        crate::soak::CI_MINUTES.into(),
         "--seed".into(),
         crate::soak::CI_SEED.into(),
     ])?;
