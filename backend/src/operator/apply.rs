@@ -1,7 +1,7 @@
 //! Applying a package's objects as Flux does, not as Glasskube does: staged
 //! (definitions, then classes, then the rest, each stage waited for), one field manager,
 //! writes only for what drifted, nothing taken over silently, and pruning of what left
-//! the package.
+//! the package (drift is [`super::drift`]'s judgement, pruning [`super::prune`]'s).
 //!
 //! Drift is judged against the operator's own watch of what it applied
 //! ([`super::objects`]): an object whose live state already holds every field the
@@ -18,7 +18,7 @@ use hoist_core::operator::inventory::ObjectRef;
 use hoist_core::operator::order::{self, Ordered, Stage};
 use hoist_core::operator::placement::{PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::Value;
 use std::time::Duration;
@@ -284,7 +284,7 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
                 object: r.describe(),
             });
         }
-        Some(l) if holds(&p.object, l) => {
+        Some(l) if super::drift::holds(&p.object, l) => {
             return Ok(Applied {
                 reference: r,
                 action: Action::Unchanged,
@@ -365,273 +365,10 @@ fn apply_error(r: &ObjectRef, e: kube::Error) -> Error {
     }
 }
 
-/// Whether `live` already holds every field `desired` sets (metadata: only labels and
-/// annotations count). Lists must match item for item. A Secret's `stringData` is
-/// write-only (the API server stores it in `data`, base64): it is compared there.
-pub fn holds(desired: &Value, live: &Value) -> bool {
-    let (Value::Object(d), Value::Object(l)) = (desired, live) else {
-        return false;
-    };
-    let secret = desired.get("kind").and_then(Value::as_str) == Some("Secret");
-    d.iter().all(|(k, v)| match k.as_str() {
-        "metadata" => ["labels", "annotations"].iter().all(|f| match v.get(*f) {
-            None => true,
-            Some(want) => live
-                .pointer(&format!("/metadata/{f}"))
-                .is_some_and(|have| contains(want, have)),
-        }),
-        "status" => true,
-        "stringData" if secret => string_data_held(v, l.get("data")),
-        _ => l.get(k).is_some_and(|have| contains(v, have)),
-    })
-}
-
-/// Whether every `stringData` entry is in `data`, base64-encoded.
-fn string_data_held(string_data: &Value, data: Option<&Value>) -> bool {
-    use base64::Engine;
-    let Some(entries) = string_data.as_object() else {
-        return string_data.is_null();
-    };
-    entries.iter().all(|(key, value)| {
-        let text = value
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_string);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-        data.and_then(|d| d.get(key)).and_then(Value::as_str) == Some(encoded.as_str())
-    })
-}
-
-fn contains(want: &Value, have: &Value) -> bool {
-    match (want, have) {
-        (Value::Object(w), Value::Object(h)) => w.iter().all(|(k, v)| {
-            h.get(k).is_some_and(|x| contains(v, x)) || (v.is_null() && !h.contains_key(k))
-        }),
-        (Value::Array(w), Value::Array(h)) => {
-            w.len() == h.len() && w.iter().zip(h).all(|(a, b)| contains(a, b))
-        }
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (a, b) => a == b,
-    }
-}
-
-/// Whether the API server records [`FIELD_MANAGER`] among the object's writers
-/// (`metadata.managedFields`). An object with no `managedFields` at all (a server that
-/// keeps none) is judged by its labels and the inventory alone.
-pub fn written_by_hoist(live: &Value) -> bool {
-    match live
-        .pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-    {
-        Some(entries) if !entries.is_empty() => entries
-            .iter()
-            .any(|e| e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)),
-        _ => true,
-    }
-}
-
-/// Deletes stale objects (in the order given) that are still this package's; returns
-/// those whose delete failed, which stay in the inventory. `inventory`: everything the
-/// package has (a Namespace holding anything else is kept, [`delete_one`]).
-pub async fn prune(
-    ctx: &Context,
-    package: &PackageId,
-    stale: &[ObjectRef],
-    inventory: &[ObjectRef],
-) -> Vec<ObjectRef> {
-    let mut failed = Vec::new();
-    for r in stale {
-        if let Err(e) = delete_one(ctx, package, r, inventory).await {
-            tracing::warn!(object = %r.describe(), error = %e, "prune failed; kept in the inventory");
-            failed.push(r.clone());
-        }
-    }
-    failed
-}
-
-/// Deletes one object if it exists and is still this package's: listed in its
-/// inventory (the caller's), labelled as its own, and written by [`FIELD_MANAGER`] by
-/// the API server's record. An object someone took over, relabelled, or labelled
-/// without Hoist ever writing it is left alone, and so is one annotated
-/// `packages.hoist.dev/prune: disabled`.
-///
-/// A Namespace goes only while it holds nothing but what `inventory` lists, what other
-/// objects made (owner references) and what Kubernetes makes in every namespace
-/// ([`foreign_in_namespace`]); else it is kept (and leaves the inventory), said in the
-/// log: deleting it would delete what someone else put there.
-pub async fn delete_one(
-    ctx: &Context,
-    package: &PackageId,
-    r: &ObjectRef,
-    inventory: &[ObjectRef],
-) -> Result<(), Error> {
-    let kind = match ctx.scopes.resolve(&r.group, &r.version, &r.kind).await? {
-        Some(k) => k,
-        // The kind is gone (its CRD was deleted): so is the object.
-        None => return Ok(()),
-    };
-    let api = api_for(ctx, &package.acting, &kind, &r.namespace);
-    let live = match api.get_opt(&r.name).await? {
-        Some(o) => serde_json::to_value(&o)?,
-        None => return Ok(()),
-    };
-    if !package.owns(&live) {
-        return Ok(());
-    }
-    if !written_by_hoist(&live) {
-        // Labels can be copied; the field manager is the API server's record of who
-        // wrote it. Inventory, labels and manager must all agree before a delete.
-        tracing::info!(object = %r.describe(), "kept: labelled as the package's, but never written by {FIELD_MANAGER}");
-        return Ok(());
-    }
-    let annotations = live
-        .pointer("/metadata/annotations")
-        .and_then(serde_json::Value::as_object);
-    if hoist_core::operator::inventory::prune_disabled(annotations) {
-        // Flux's convention: whoever annotated it keeps it; it leaves the inventory.
-        tracing::info!(object = %r.describe(), "kept: annotated packages.hoist.dev/prune: disabled");
-        return Ok(());
-    }
-    if r.group.is_empty()
-        && r.kind == "Namespace"
-        && let Some(other) = foreign_in_namespace(ctx, &r.name, inventory).await?
-    {
-        tracing::warn!(object = %r.describe(), holds = %other, "kept: the namespace holds objects that are not the package's");
-        return Ok(());
-    }
-    let dp = DeleteParams {
-        propagation_policy: Some(PropagationPolicy::Background),
-        ..Default::default()
-    };
-    match api.delete(&r.name, &dp).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(Error::Kube(e)),
-    }
-}
-
-/// The first object in namespace `ns` that is not the package's (`inventory`), not
-/// made by another object (owner references), and not what Kubernetes makes in every
-/// namespace (the `default` ServiceAccount, `kube-root-ca.crt`, Events, Endpoints);
-/// `None` when there is none. Lists every namespaced kind the cluster serves: an
-/// uninstall's cost, paid once per Namespace it would delete. A kind with more objects
-/// than one page holds counts as holding something.
-pub async fn foreign_in_namespace(
-    ctx: &Context,
-    ns: &str,
-    inventory: &[ObjectRef],
-) -> Result<Option<String>, Error> {
-    const PAGE: u32 = 500;
-    for ar in ctx.scopes.namespaced_lists() {
-        let made_everywhere = |name: &str| match (ar.group.as_str(), ar.kind.as_str()) {
-            ("", "ServiceAccount") => name == "default",
-            ("", "ConfigMap") => name == "kube-root-ca.crt",
-            ("", "Event" | "Endpoints") | ("events.k8s.io", "Event") => true,
-            ("discovery.k8s.io", "EndpointSlice") => true,
-            _ => false,
-        };
-        let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &ar);
-        let listed = match api
-            .list_metadata(&kube::api::ListParams::default().limit(PAGE))
-            .await
-        {
-            Ok(l) => l,
-            // A kind that cannot be listed here (gone, or not for us) hides nothing we
-            // could delete either.
-            Err(kube::Error::Api(s)) if [403, 404, 405].contains(&s.code) => continue,
-            Err(e) => return Err(Error::Kube(e)),
-        };
-        if listed
-            .metadata
-            .continue_
-            .as_deref()
-            .is_some_and(|c| !c.is_empty())
-        {
-            return Ok(Some(format!("more than {PAGE} {}", ar.plural)));
-        }
-        for o in &listed.items {
-            let name = o.metadata.name.clone().unwrap_or_default();
-            let owned = o
-                .metadata
-                .owner_references
-                .as_ref()
-                .is_some_and(|r| !r.is_empty());
-            let ours = inventory.iter().any(|r| {
-                r.group == ar.group && r.kind == ar.kind && r.namespace == ns && r.name == name
-            });
-            if !owned && !ours && !made_everywhere(&name) {
-                let kind = if ar.group.is_empty() {
-                    ar.kind.clone()
-                } else {
-                    format!("{}/{}", ar.group, ar.kind)
-                };
-                return Ok(Some(format!("{kind} {ns}/{name}")));
-            }
-        }
-    }
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn an_object_holding_every_field_the_package_sets_has_not_drifted() {
-        let desired = json!({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "web", "labels": {"a": "1"}},
-            "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}}});
-        let live = json!({"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "web", "uid": "u", "resourceVersion": "9", "labels": {"a": "1", "b": "2"}},
-            "spec": {"ports": [{"port": 80, "protocol": "TCP"}], "selector": {"app": "web"}, "clusterIP": "10.0.0.1"},
-            "status": {}});
-        assert!(
-            holds(&desired, &live),
-            "defaults added by the server are not drift"
-        );
-        let mut edited = live.clone();
-        edited["spec"]["selector"]["app"] = json!("other");
-        assert!(!holds(&desired, &edited), "a changed field is drift");
-        let mut extra_port = live.clone();
-        extra_port["spec"]["ports"] = json!([{"port": 80}, {"port": 81}]);
-        assert!(!holds(&desired, &extra_port), "lists match item for item");
-        let mut relabelled = live;
-        relabelled["metadata"]["labels"]["a"] = json!("x");
-        assert!(!holds(&desired, &relabelled));
-    }
-
-    #[test]
-    fn a_secrets_string_data_is_compared_with_what_the_server_stores_in_data() {
-        let desired = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-            "stringData": {"token": "not-a-secret"}});
-        // The API server keeps stringData only as base64 in data.
-        let live = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-            "data": {"token": "bm90LWEtc2VjcmV0"}, "type": "Opaque"});
-        assert!(holds(&desired, &live));
-        let changed = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-            "data": {"token": "b3RoZXI="}});
-        assert!(!holds(&desired, &changed), "a changed value is drift");
-    }
-
-    #[test]
-    fn only_an_object_the_api_server_says_hoist_wrote_is_deleted() {
-        let with = |managers: &[&str]| {
-            let entries: Vec<Value> = managers
-                .iter()
-                .map(|m| json!({"manager": m, "operation": "Apply"}))
-                .collect();
-            json!({"metadata": {"name": "x", "managedFields": entries}})
-        };
-        assert!(written_by_hoist(&with(&["kubectl", FIELD_MANAGER])));
-        assert!(
-            !written_by_hoist(&with(&["kubectl-client-side-apply"])),
-            "labels copied by someone else's write"
-        );
-        assert!(
-            written_by_hoist(&json!({"metadata": {"name": "x"}})),
-            "a server that keeps no managedFields"
-        );
-    }
 
     #[test]
     fn ownership_is_read_from_both_labels() {

@@ -18,7 +18,9 @@ use crate::types::{
     OwnedResource, Package, PackageInfoTemplate, PackageSpec, PackageStatus, ValueConfiguration,
 };
 use hoist_core::install::{InstallRef, Scope};
-use hoist_core::operator::dependencies::{self, Existing, Need, State};
+use hoist_core::operator::dependencies::{
+    self, ComponentFacts, ComponentStep, Existing, Found, Need, State,
+};
 use hoist_core::repo::format::{Component, Dependency};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams};
@@ -226,7 +228,10 @@ pub async fn ensure<K: Installable>(
 }
 
 /// Meets one component: its Package exists beside the parent with the component's
-/// version and values (created or corrected), and is ready.
+/// version and values (created or corrected), and is ready. The facts are gathered
+/// here; what to do with them is the core's decision
+/// ([`dependencies::component_step`]), and whether the place is ours is asked first
+/// ([`dependencies::component_claim`]), before any repository lookup.
 #[allow(clippy::too_many_arguments)]
 async fn component<K: Installable>(
     pkg: &K,
@@ -250,18 +255,8 @@ async fn component<K: Installable>(
         .inputs
         .packages
         .get(&kube::runtime::reflector::ObjectRef::new(&at.name).within(&ns));
-    if let Some(p) = &existing {
-        let marked = p
-            .annotations()
-            .get(AS_DEPENDENCY)
-            .is_some_and(|v| v == "true");
-        if !marked || p.spec.spec.package_info.name != c.name {
-            return Err(Error::Dependencies(format!(
-                "component {} would be installed as {at}, but {at} exists and was not installed for {me} (it installs {}); rename or remove it",
-                c.name, p.spec.spec.package_info.name
-            )));
-        }
-    }
+    let mut found = existing.as_deref().map(found_at_place);
+    dependencies::component_claim(me, &at, &c.name, found.as_ref()).map_err(Error::Dependencies)?;
     let offered: Vec<String> = repo
         .versions(&c.name, Freshness::Cached)
         .await?
@@ -283,16 +278,71 @@ async fn component<K: Installable>(
         .manifest(&c.name, &version, Freshness::Cached)
         .await?
         .value;
-    if Scope::of(&wanted) == Scope::Cluster {
-        return Err(Error::Dependencies(format!(
-            "component {}: it is a cluster-scoped package; components are installed as Packages",
-            c.name
-        )));
+    let spec = component_spec(pkg, c, &version);
+    if let (Some(f), Some(p)) = (found.as_mut(), existing.as_deref()) {
+        f.as_wanted = p.spec.spec == spec;
     }
-    let spec = PackageSpec {
+    let facts = ComponentFacts {
+        parent: me,
+        at: &at,
+        package: &c.name,
+        version: &version,
+        cluster_scoped: Scope::of(&wanted) == Scope::Cluster,
+        found: found.as_ref(),
+    };
+    let step = dependencies::component_step(&facts);
+    let waiting = step.waiting(&facts);
+    // A ClusterPackage's components go into its package's defaultNamespace: its own.
+    let namespace_ours = me.namespace.is_none();
+    let api = Api::<Package>::namespaced(ctx.client.clone(), &ns);
+    match (step, existing) {
+        (ComponentStep::Refuse(why), _) => return Err(Error::Dependencies(why)),
+        (ComponentStep::Create, _) => {
+            if namespace_ours {
+                ensure_namespace(ctx, &ns, pkg).await?;
+                deps.namespaces.push(ns.clone());
+            }
+            create_component(&api, &at, me, spec).await?;
+        }
+        (ComponentStep::Correct, Some(p)) => {
+            if namespace_ours {
+                deps.namespaces.push(ns.clone());
+            }
+            correct_component(&api, &at, &p.spec.spec, &spec).await?;
+        }
+        (ComponentStep::Correct | ComponentStep::Wait(_), _) => {
+            if namespace_ours {
+                deps.namespaces.push(ns.clone());
+            }
+        }
+    }
+    deps.waiting.extend(waiting);
+    ctx.memory.remember_dependency(&at, user);
+    deps.owned.push(owned(&at));
+    Ok(())
+}
+
+/// An install at a component's place as the core's decision reads it (`as_wanted`
+/// false until the wanted spec is known).
+fn found_at_place(p: &Package) -> Found {
+    Found {
+        package: p.spec.spec.package_info.name.clone(),
+        as_dependency: p
+            .annotations()
+            .get(AS_DEPENDENCY)
+            .is_some_and(|v| v == "true"),
+        as_wanted: false,
+        state: state(p.status.as_ref()),
+    }
+}
+
+/// The spec component `c` of `pkg` is wanted with at `version`: from the parent's
+/// repository, with the component's literal values, not suspended.
+fn component_spec<K: Installable>(pkg: &K, c: &Component, version: &str) -> PackageSpec {
+    PackageSpec {
         package_info: PackageInfoTemplate {
             name: c.name.clone(),
-            version: version.clone(),
+            version: version.to_string(),
             repository_name: pkg.spec().package_info.repository_name.clone(),
         },
         values: c
@@ -310,63 +360,54 @@ async fn component<K: Installable>(
             .collect(),
         suspend: false,
         prune_durable: false,
-    };
-    let api = Api::<Package>::namespaced(ctx.client.clone(), &ns);
-    match existing {
-        None => {
-            if me.namespace.is_none() {
-                ensure_namespace(ctx, &ns, pkg).await?;
-                deps.namespaces.push(ns.clone());
-            }
-            let mut p = Package::new(&at.name, NamespacedPackageSpec::from(spec));
-            let annotations = p.metadata.annotations.get_or_insert_with(Default::default);
-            annotations.insert(AS_DEPENDENCY.into(), "true".into());
-            annotations.insert(COMPONENT_OF.into(), me.to_string());
-            match api.create(&PostParams::default(), &p).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {}
-                Err(e) => return Err(e.into()),
-            }
-            deps.waiting
-                .push(format!("{at}: installing {} {version}", c.name));
-        }
-        Some(p) => {
-            if me.namespace.is_none() {
-                deps.namespaces.push(ns.clone());
-            }
-            if p.spec.spec != spec {
-                // A merge patch, with null for each value the component no longer sets.
-                let mut values = serde_json::Map::new();
-                for k in p.spec.spec.values.keys() {
-                    values.insert(k.clone(), serde_json::Value::Null);
-                }
-                for (k, v) in &spec.values {
-                    values.insert(k.clone(), serde_json::to_value(v)?);
-                }
-                let patch = serde_json::json!({"spec": {
-                    "packageInfo": spec.package_info,
-                    "values": values,
-                    "suspend": false,
-                }});
-                api.patch(
-                    &at.name,
-                    &crate::types::patch_params(),
-                    &kube::api::Patch::Merge(&patch),
-                )
-                .await?;
-                deps.waiting
-                    .push(format!("{at}: updating to {} {version}", c.name));
-            } else {
-                match state(p.status.as_ref()) {
-                    State::Ready => {}
-                    State::Pending => deps.waiting.push(format!("{at}: not ready yet")),
-                    State::Failed(why) => deps.waiting.push(format!("{at}: failed: {why}")),
-                }
-            }
-        }
     }
-    ctx.memory.remember_dependency(&at, user);
-    deps.owned.push(owned(&at));
+}
+
+/// Creates the component's Package at `at`, marked as a dependency and as `me`'s
+/// component (one created meanwhile is fine).
+async fn create_component(
+    api: &Api<Package>,
+    at: &InstallRef,
+    me: &InstallRef,
+    spec: PackageSpec,
+) -> Result<(), Error> {
+    let mut p = Package::new(&at.name, NamespacedPackageSpec::from(spec));
+    let annotations = p.metadata.annotations.get_or_insert_with(Default::default);
+    annotations.insert(AS_DEPENDENCY.into(), "true".into());
+    annotations.insert(COMPONENT_OF.into(), me.to_string());
+    match api.create(&PostParams::default(), &p).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Corrects the component's Package at `at` from `old` to `spec`: a merge patch, with
+/// null for each value the component no longer sets.
+async fn correct_component(
+    api: &Api<Package>,
+    at: &InstallRef,
+    old: &PackageSpec,
+    spec: &PackageSpec,
+) -> Result<(), Error> {
+    let mut values = serde_json::Map::new();
+    for k in old.values.keys() {
+        values.insert(k.clone(), serde_json::Value::Null);
+    }
+    for (k, v) in &spec.values {
+        values.insert(k.clone(), serde_json::to_value(v)?);
+    }
+    let patch = serde_json::json!({"spec": {
+        "packageInfo": spec.package_info,
+        "values": values,
+        "suspend": false,
+    }});
+    api.patch(
+        &at.name,
+        &crate::types::patch_params(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -375,6 +416,7 @@ async fn component<K: Installable>(
 async fn ensure_namespace<K: Installable>(ctx: &Context, name: &str, pkg: &K) -> Result<(), Error> {
     use k8s_openapi::api::core::v1::Namespace;
     if ctx
+        .stores
         .namespaces
         .get(&kube::runtime::reflector::ObjectRef::new(name))
         .is_some()

@@ -1,6 +1,7 @@
 //! What can go wrong in a reconcile, and which of it is worth retrying.
 
 use crate::repo::fetch::FetchError;
+use hoist_core::operator::failure::Failure;
 use hoist_core::operator::placement::PlacementError;
 use hoist_core::operator::retry::ErrorClass;
 use hoist_core::repo::format::FormatError;
@@ -82,87 +83,51 @@ impl From<hoist_core::operator::values::ValuesError> for Error {
 }
 
 impl Error {
+    /// Which kind of failure this is: its reason, class and metric label are the
+    /// core's ([`Failure`]).
+    pub fn failure(&self) -> Failure {
+        let transient = |c: ErrorClass| c == ErrorClass::Transient;
+        match self {
+            Self::Kube(e) => Failure::Api {
+                transient: transient(kube_class(e)),
+            },
+            Self::NoRepository(_) | Self::NoDefaultRepository => Failure::RepositoryMissing,
+            Self::Fetch(e) => Failure::Fetch {
+                transient: transient(fetch_class(e)),
+            },
+            Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => Failure::InvalidManifest,
+            Self::HelmControllerMissing => Failure::HelmControllerMissing,
+            Self::Unsupported(_) => Failure::Unsupported,
+            Self::Dependencies(_) => Failure::DependencyConflict,
+            Self::Waiting(_) => Failure::ValueSourceMissing,
+            Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
+                Failure::InvalidValue
+            }
+            Self::Foreign { .. } => Failure::Foreign,
+            Self::Apply { transient, .. } => Failure::Apply {
+                transient: *transient,
+            },
+            Self::Timeout(_) => Failure::Timeout,
+            Self::Panicked { .. } => Failure::Panicked,
+            Self::Prune(_) => Failure::EmptyRender,
+            Self::Confined(_) => Failure::Confined,
+            Self::ServiceAccountMissing { .. } => Failure::ServiceAccountMissing,
+        }
+    }
+
     /// Whether retrying could help (see [`ErrorClass`]).
     pub fn class(&self) -> ErrorClass {
-        use ErrorClass::*;
-        match self {
-            Self::Kube(e) => kube_class(e),
-            Self::Fetch(e) => fetch_class(e),
-            // The repository may be created.
-            Self::NoRepository(_) | Self::NoDefaultRepository => Transient,
-            Self::Waiting(_) => Transient,
-            Self::Timeout(_) => Transient,
-            // The repository may answer properly again.
-            Self::Prune(_) => Transient,
-            Self::Apply { transient, .. } => {
-                if *transient {
-                    Transient
-                } else {
-                    Terminal
-                }
-            }
-            Self::Format(_)
-            | Self::Placement(_)
-            | Self::HelmControllerMissing
-            | Self::Unsupported(_)
-            | Self::Dependencies(_)
-            | Self::InvalidValue { .. }
-            | Self::Values(_)
-            | Self::ValueTargets(_)
-            | Self::Foreign { .. }
-            | Self::Serialize(_)
-            | Self::Confined(_)
-            | Self::ServiceAccountMissing { .. }
-            | Self::Panicked { .. } => Terminal,
-        }
+        self.failure().class()
     }
 
     /// The condition reason this failure is shown with.
     pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Kube(_) => "ApiError",
-            Self::NoRepository(_) | Self::NoDefaultRepository => "RepositoryMissing",
-            Self::Fetch(_) => "FetchFailed",
-            Self::Format(_) => "InvalidManifest",
-            Self::Placement(_) => "InvalidManifest",
-            Self::HelmControllerMissing => "HelmControllerMissing",
-            Self::Unsupported(_) => "UnsupportedFormat",
-            Self::Dependencies(_) => "DependencyConflict",
-            Self::Waiting(_) => "ValueSourceMissing",
-            Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => {
-                "ValueConfigurationInvalid"
-            }
-            Self::Foreign { .. } => "ForeignObject",
-            Self::Apply { .. } => "InstallationFailed",
-            Self::Timeout(_) => "ReconcileTimeout",
-            Self::Serialize(_) => "InvalidManifest",
-            Self::Panicked { .. } => "InternalError",
-            Self::Prune(_) => "EmptyRender",
-            Self::Confined(_) => hoist_core::operator::confinement::ConfinementError::REASON,
-            Self::ServiceAccountMissing { .. } => "ServiceAccountMissing",
-        }
+        self.failure().reason()
     }
 
     /// A short, stable label for metrics (`controller_runtime_reconcile_errors_total`).
     pub fn metric_label(&self) -> &'static str {
-        match self {
-            Self::Kube(_) => "kube",
-            Self::NoRepository(_) | Self::NoDefaultRepository => "repository",
-            Self::Fetch(_) => "fetch",
-            Self::Format(_) | Self::Placement(_) | Self::Serialize(_) => "manifest",
-            Self::HelmControllerMissing => "helm",
-            Self::Unsupported(_) => "unsupported",
-            Self::Dependencies(_) => "dependencies",
-            Self::Waiting(_) => "waiting",
-            Self::InvalidValue { .. } | Self::Values(_) | Self::ValueTargets(_) => "value",
-            Self::Foreign { .. } => "foreign",
-            Self::Apply { .. } => "apply",
-            Self::Timeout(_) => "timeout",
-            Self::Panicked { .. } => "panic",
-            Self::Prune(_) => "prune",
-            Self::Confined(_) => "confinement",
-            Self::ServiceAccountMissing { .. } => "service_account",
-        }
+        self.failure().metric_label()
     }
 }
 
@@ -189,26 +154,15 @@ pub fn fetch_class(e: &FetchError) -> ErrorClass {
     }
 }
 
-/// The class of an API answer's code.
-pub fn status_class(code: u16) -> ErrorClass {
-    match code {
-        404 | 409 | 429 | 500..=599 => ErrorClass::Transient,
-        _ => ErrorClass::Terminal,
-    }
-}
+/// The class of an API answer's code (the core's rule).
+pub use hoist_core::operator::failure::status_class;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn server_trouble_is_transient_and_refusals_are_terminal() {
-        for code in [404, 409, 429, 500, 503] {
-            assert_eq!(status_class(code), ErrorClass::Transient, "{code}");
-        }
-        for code in [400, 403, 422] {
-            assert_eq!(status_class(code), ErrorClass::Terminal, "{code}");
-        }
+    fn errors_are_classed_by_what_failed() {
         assert_eq!(
             Error::Foreign {
                 object: "ConfigMap a/b".into()

@@ -119,6 +119,61 @@ fn pointer(path: &str) -> Result<PointerBuf, Error<super::Error>> {
     PointerBuf::from_str(path).map_err(|_| Error::InvalidFinalizer)
 }
 
+/// The patch that removes finalizer `name` at index `i`: only from the object with
+/// `uid` (when known), and only while `name` is still there.
+fn removal(
+    uid: Option<&str>,
+    i: usize,
+    name: &str,
+) -> Result<json_patch::Patch, Error<super::Error>> {
+    let at = format!("/metadata/finalizers/{i}");
+    let mut ops = Vec::new();
+    if let Some(uid) = uid {
+        ops.push(PatchOperation::Test(TestOperation {
+            path: pointer("/metadata/uid")?,
+            value: uid.into(),
+        }));
+    }
+    ops.extend([
+        PatchOperation::Test(TestOperation {
+            path: pointer(&at)?,
+            value: name.into(),
+        }),
+        PatchOperation::Remove(RemoveOperation {
+            path: pointer(&at)?,
+        }),
+    ]);
+    Ok(json_patch::Patch(ops))
+}
+
+/// The patch that adds finalizer `name` to an object with `finalizers`: only while
+/// they are still those.
+fn addition(finalizers: &[String], name: &str) -> Result<json_patch::Patch, Error<super::Error>> {
+    Ok(json_patch::Patch(if finalizers.is_empty() {
+        vec![
+            PatchOperation::Test(TestOperation {
+                path: pointer("/metadata/finalizers")?,
+                value: serde_json::Value::Null,
+            }),
+            PatchOperation::Add(AddOperation {
+                path: pointer("/metadata/finalizers")?,
+                value: vec![name].into(),
+            }),
+        ]
+    } else {
+        vec![
+            PatchOperation::Test(TestOperation {
+                path: pointer("/metadata/finalizers")?,
+                value: finalizers.into(),
+            }),
+            PatchOperation::Add(AddOperation {
+                path: pointer("/metadata/finalizers/-")?,
+                value: name.into(),
+            }),
+        ]
+    }))
+}
+
 /// Runs `reconcile` for `obj` under the finalizer `name`: `Apply` while the package
 /// lives (the finalizer added first, in this same pass), `Cleanup` once it is being
 /// deleted (the finalizer removed after it succeeds), nothing when it is being deleted
@@ -152,25 +207,9 @@ where
             let action = reconcile(Event::Cleanup(obj))
                 .await
                 .map_err(Error::CleanupFailed)?;
-            let at = format!("/metadata/finalizers/{i}");
-            let mut ops = Vec::new();
-            if let Some(uid) = &uid {
-                ops.push(PatchOperation::Test(TestOperation {
-                    path: pointer("/metadata/uid")?,
-                    value: uid.as_str().into(),
-                }));
-            }
-            ops.extend([
-                PatchOperation::Test(TestOperation {
-                    path: pointer(&at)?,
-                    value: name.into(),
-                }),
-                PatchOperation::Remove(RemoveOperation {
-                    path: pointer(&at)?,
-                }),
-            ]);
+            let removal = removal(uid.as_deref(), i, name)?;
             match api
-                .patch::<K>(&object_name, &params, &Patch::Json(json_patch::Patch(ops)))
+                .patch::<K>(&object_name, &params, &Patch::Json(removal))
                 .await
             {
                 Ok(_) => {}
@@ -192,29 +231,7 @@ where
                 .map_err(Error::ApplyFailed)
         }
         (None, false) => {
-            let patch = json_patch::Patch(if obj.finalizers().is_empty() {
-                vec![
-                    PatchOperation::Test(TestOperation {
-                        path: pointer("/metadata/finalizers")?,
-                        value: serde_json::Value::Null,
-                    }),
-                    PatchOperation::Add(AddOperation {
-                        path: pointer("/metadata/finalizers")?,
-                        value: vec![name].into(),
-                    }),
-                ]
-            } else {
-                vec![
-                    PatchOperation::Test(TestOperation {
-                        path: pointer("/metadata/finalizers")?,
-                        value: obj.finalizers().into(),
-                    }),
-                    PatchOperation::Add(AddOperation {
-                        path: pointer("/metadata/finalizers/-")?,
-                        value: name.into(),
-                    }),
-                ]
-            });
+            let patch = addition(obj.finalizers(), name)?;
             let patched = api
                 .patch::<K>(&object_name, &params, &Patch::Json(patch))
                 .await

@@ -15,18 +15,13 @@ use super::inputs::User;
 use super::objects::CREATED_TRUSTED_FOR;
 use crate::types::PackageStatus;
 use hoist_core::install::InstallRef;
+use hoist_core::operator::pacing;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The least time between two progress status writes that only change words
-/// (messages, object health) of one package.
-pub const PROGRESS_WORDS_EVERY: Duration = Duration::from_secs(2);
-
-/// How long a new package may go without a status while it becomes Ready: most are
-/// Ready within it, and then their first status is `Ready` (one write, not two). One
-/// that is not gets its `Progressing` status when the time is up.
-pub const FIRST_STATUS_GRACE: Duration = Duration::from_secs(1);
+// The pacing's windows are the core's rules (`hoist_core::operator::pacing`).
+pub use hoist_core::operator::pacing::{FIRST_STATUS_GRACE, PROGRESS_WORDS_EVERY};
 
 /// What identifies a run of failures of one package (see
 /// [`crate::types::RETRY_ANNOTATION`]).
@@ -35,6 +30,23 @@ pub struct RetryKey {
     pub uid: String,
     pub generation: i64,
     pub token: String,
+}
+
+/// One package's pacing waits at one instant (see [`Memory::waits`]).
+pub struct Waits<'a> {
+    memory: &'a Memory,
+    uid: &'a str,
+    now: Instant,
+}
+
+impl pacing::Waits for Waits<'_> {
+    fn first_status(&mut self) -> Option<Duration> {
+        self.memory.first_status_wait(self.uid, self.now)
+    }
+
+    fn words(&mut self) -> Option<Duration> {
+        self.memory.progress_words_wait(self.uid, self.now)
+    }
 }
 
 /// The operator's memory of its packages (see the module).
@@ -147,11 +159,9 @@ impl Memory {
     pub fn first_status_wait(&self, uid: &str, now: Instant) -> Option<Duration> {
         let mut packages = self.lock();
         let first = &mut packages.first_progress;
-        first.retain(|_, at| now.saturating_duration_since(*at) < FIRST_STATUS_GRACE * 60);
+        first.retain(|_, at| now.saturating_duration_since(*at) < pacing::FIRST_ASK_KEPT);
         let at = *first.entry(uid.to_string()).or_insert(now);
-        let wait = FIRST_STATUS_GRACE
-            .checked_sub(now.saturating_duration_since(at))
-            .filter(|w| !w.is_zero());
+        let wait = pacing::first_status_wait(now.saturating_duration_since(at));
         if wait.is_none() {
             first.remove(uid);
         }
@@ -166,10 +176,18 @@ impl Memory {
     /// How long until a words-only progress update of `uid` may be written (at most one
     /// per [`PROGRESS_WORDS_EVERY`]); `None`: now.
     pub fn progress_words_wait(&self, uid: &str, now: Instant) -> Option<Duration> {
-        let last = *self.lock().progress_written.get(uid)?;
-        PROGRESS_WORDS_EVERY
-            .checked_sub(now.saturating_duration_since(last))
-            .filter(|d| !d.is_zero())
+        let last = self.lock().progress_written.get(uid).copied();
+        pacing::words_wait(last.map(|at| now.saturating_duration_since(at)))
+    }
+
+    /// The pacing's waits of the package with `uid` at `now`, as the core's
+    /// [`pacing::pace`] asks for them.
+    pub fn waits<'a>(&'a self, uid: &'a str, now: Instant) -> Waits<'a> {
+        Waits {
+            memory: self,
+            uid,
+            now,
+        }
     }
 
     /// Remembers that `user` waits on the install at `at` (a dependency or component).

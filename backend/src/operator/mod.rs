@@ -11,8 +11,11 @@
 
 pub mod apply;
 pub mod auto_update;
+pub mod context;
 pub mod dependencies;
+pub mod drift;
 pub mod error;
+pub mod events;
 pub mod finalizer;
 pub mod helm;
 pub mod identity;
@@ -24,8 +27,10 @@ pub mod metrics_auth;
 pub mod objects;
 pub mod package;
 pub mod package_infos;
+pub mod pass;
 pub mod preview;
 pub mod probes;
+pub mod prune;
 pub mod reconcile;
 pub mod relist;
 pub mod render;
@@ -34,6 +39,7 @@ pub mod scopes;
 pub mod status;
 pub mod watches;
 
+pub use context::{Context, Passes, Stores};
 pub use error::Error;
 pub use memory::{FIRST_STATUS_GRACE, PROGRESS_WORDS_EVERY, RetryKey};
 
@@ -41,11 +47,9 @@ use crate::repo::clientset::Clientset;
 use crate::types::{ClusterPackage, Package};
 use futures::StreamExt;
 use hoist_core::operator::retry::Policy;
-use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
-use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::ObjectRef;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -90,91 +94,6 @@ impl Default for OperatorOptions {
             tenant_rules: true,
         }
     }
-}
-
-/// What every pass can reach.
-pub struct Context {
-    pub client: Client,
-    pub repositories: Arc<Clientset>,
-    pub scopes: scopes::Scopes,
-    pub objects: Arc<objects::Objects>,
-    pub namespaces: Store<PartialObjectMeta<Namespace>>,
-    /// The PackageInfos (see [`package_infos`]).
-    pub package_infos: Store<crate::types::PackageInfo>,
-    /// What the operator remembers of each package between passes (failures, the
-    /// status last written, status pacing, who waits on it).
-    pub memory: memory::Memory,
-    pub metrics: Arc<metrics::Metrics>,
-    pub opts: OperatorOptions,
-    /// The resourceVersion of each package (`ns/name` or `name`) as its last finished
-    /// pass saw it: how a caller (a test, `hoist install --wait`) knows a change was
-    /// acted on.
-    pub passes: watch::Sender<std::collections::BTreeMap<String, String>>,
-    /// Publishes `events.k8s.io/v1` Events (repeats folded into a series).
-    pub recorder: kube::runtime::events::Recorder,
-    /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
-    pub inputs: inputs::Inputs,
-    /// Passes finished so far (paces the relist, [`relist::feed`]).
-    pub finished: watch::Sender<u64>,
-    /// True once the operator stops: passes finishing then write what they have.
-    pub stopping: watch::Receiver<bool>,
-    /// The resourceVersions of this operator's finalizer patches, whose watch echoes
-    /// start no pass (the pass that wrote one went on to install).
-    pub own_writes: Arc<finalizer::OwnWrites>,
-    /// Who writes for which package (tenants' Packages impersonate an account).
-    pub identities: identity::Identities,
-}
-
-impl Context {
-    /// Asks for a pass over everything that depends on `at` (without waiting).
-    pub fn notify_dependents(&self, at: &hoist_core::install::InstallRef) {
-        let users = self.memory.dependents_of(at);
-        let (cluster, namespaced) = self.objects.senders();
-        for u in users {
-            let sent = match &u {
-                inputs::User::Cluster(n) => cluster.try_send(ObjectRef::new(n)).is_ok(),
-                inputs::User::Namespaced(ns, n) => {
-                    namespaced.try_send(ObjectRef::new(n).within(ns)).is_ok()
-                }
-            };
-            if !sent {
-                self.objects
-                    .dropped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Whether a package owned by `owner` should apply namespace `name` (and so hold it
-    /// in its inventory): when it does not exist, or exists carrying `owner`'s labels
-    /// (the package made it). A namespace someone else made is used, never taken over.
-    ///
-    /// Caveat: read from the namespace watch, so a namespace made an instant ago may
-    /// look missing; applying it then is harmless (the apply sees it and refuses to take
-    /// over a foreign one).
-    pub fn namespace_is_ours_to_apply(
-        &self,
-        name: &str,
-        owner: &hoist_core::operator::placement::Owner,
-    ) -> bool {
-        use kube::ResourceExt;
-        let ns = self.namespaces.get(&ObjectRef::new(name));
-        ours_to_apply(ns.as_ref().map(|ns| ns.labels()), owner)
-    }
-}
-
-/// Whether a package owned by `owner` should apply a namespace with these `labels`
-/// (`None`: it does not exist): see [`Context::namespace_is_ours_to_apply`].
-fn ours_to_apply(
-    labels: Option<&std::collections::BTreeMap<String, String>>,
-    owner: &hoist_core::operator::placement::Owner,
-) -> bool {
-    labels.is_none_or(|labels| {
-        owner
-            .labels()
-            .iter()
-            .all(|(k, v)| labels.get(k).is_some_and(|l| l == v))
-    })
 }
 
 /// A running operator. Dropping it stops everything.
@@ -279,26 +198,14 @@ pub async fn start_supervised(
     // The relist's share of the workers: half, so users' changes always find one free.
     let relist_batch = usize::from(opts.concurrency / 2).max(1);
     let (finished, _) = watch::channel(0u64);
-    let (to_cluster_relist, cluster_relisted) = mpsc::channel(relist_batch);
-    let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(relist_batch);
-    background.spawn(live.supervise(
-        "the ClusterPackage relist",
-        relist::feed(
-            triggers.cluster_relist,
-            to_cluster_relist,
-            finished.subscribe(),
-            relist_batch,
-        ),
-    ));
-    background.spawn(live.supervise(
-        "the Package relist",
-        relist::feed(
-            triggers.namespaced_relist,
-            to_namespaced_relist,
-            finished.subscribe(),
-            relist_batch,
-        ),
-    ));
+    let (cluster_relisted, namespaced_relisted) = spawn_relists(
+        triggers.cluster_relist,
+        triggers.namespaced_relist,
+        &finished,
+        relist_batch,
+        &mut background,
+        &live,
+    );
     let (stop, stopped) = watch::channel(false);
     let role = watches::Role {
         opts: opts.clone(),
@@ -348,21 +255,10 @@ pub async fn start_supervised(
         ),
     ));
 
-    // The dropped-trigger count, for the metric.
-    let ctx = context.clone();
-    let mut stopped_rx = stopped;
-    background.spawn(live.supervise("the dropped-trigger ticker", async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    let dropped = ctx.objects.dropped.load(std::sync::atomic::Ordering::Relaxed);
-                    ctx.metrics.triggers_dropped.set(dropped as i64);
-                }
-                _ = stopped_rx.wait_for(|s| *s) => return,
-            }
-        }
-    }));
+    background.spawn(live.supervise(
+        "the dropped-trigger ticker",
+        count_dropped(context.clone(), stopped),
+    ));
     Ok(Running {
         context,
         stop,
@@ -370,6 +266,52 @@ pub async fn start_supervised(
         controllers,
         background,
     })
+}
+
+/// Starts the relist of each kind (in `tasks`, supervised by `live`): packages of the
+/// initial lists that were already done, released `batch` at a time as `finished`
+/// passes make room. Returns what the controllers read them from.
+fn spawn_relists(
+    cluster: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
+    namespaced: mpsc::UnboundedReceiver<ObjectRef<Package>>,
+    finished: &watch::Sender<u64>,
+    batch: usize,
+    tasks: &mut tokio::task::JoinSet<()>,
+    live: &probes::Liveness,
+) -> (
+    mpsc::Receiver<ObjectRef<ClusterPackage>>,
+    mpsc::Receiver<ObjectRef<Package>>,
+) {
+    let (to_cluster_relist, cluster_relisted) = mpsc::channel(batch);
+    let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(batch);
+    tasks.spawn(live.supervise(
+        "the ClusterPackage relist",
+        relist::feed(cluster, to_cluster_relist, finished.subscribe(), batch),
+    ));
+    tasks.spawn(live.supervise(
+        "the Package relist",
+        relist::feed(
+            namespaced,
+            to_namespaced_relist,
+            finished.subscribe(),
+            batch,
+        ),
+    ));
+    (cluster_relisted, namespaced_relisted)
+}
+
+/// Copies the dropped-trigger count into its metric every 5 s, until `stopped`.
+async fn count_dropped(ctx: Arc<Context>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let dropped = ctx.objects.dropped.load(std::sync::atomic::Ordering::Relaxed);
+                ctx.metrics.triggers_dropped.set(dropped as i64);
+            }
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// The repositories' clients, kept in step with the PackageRepositories and the

@@ -76,7 +76,7 @@ pub async fn ensure(
     sync: Sync<'_>,
 ) -> Result<String, Error> {
     let name = hoist_core::operator::package_info::name(repository, package, version);
-    let existing = ctx.package_infos.get(&ObjectRef::new(&name));
+    let existing = ctx.stores.package_infos.get(&ObjectRef::new(&name));
     let old = existing.as_ref().and_then(|p| p.status.clone());
     let mut status = match &sync {
         Sync::Completed {

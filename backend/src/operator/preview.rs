@@ -83,7 +83,10 @@ impl<'a> Planner<'a> {
         let ns = Api::<Namespace>::all(self.client.clone())
             .get_metadata_opt(name)
             .await?;
-        Ok(super::ours_to_apply(ns.as_ref().map(|n| n.labels()), owner))
+        Ok(super::context::ours_to_apply(
+            ns.as_ref().map(|n| n.labels()),
+            owner,
+        ))
     }
 }
 
@@ -222,7 +225,7 @@ pub async fn plan<K: Installable>(ctx: &Planner<'_>, pkg: &K) -> Result<Plan, Er
     let mut objects = rendered.placed.objects.clone();
     for ns in &rendered.placed.namespaces {
         if ctx.namespace_is_ours_to_apply(ns, &owner).await? {
-            objects.push(super::reconcile::namespace_object(ns, &owner));
+            objects.push(super::pass::namespace_object(ns, &owner));
         }
     }
     if let Some(own) = pkg.namespace().filter(|_| ctx.opts.tenant_rules) {

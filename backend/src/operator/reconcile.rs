@@ -17,23 +17,21 @@
 //! stays done (as after any failure); the `Mutex`es the pass shares are all read
 //! through poisoning.
 
-use super::apply::{self, Applied, PackageId};
+use super::apply::PackageId;
 use super::error::Error;
 use super::memory::RetryKey;
 use super::package::Installable;
-use super::{Context, package_infos, render, status};
-use crate::types::{OwnedResource, PackageStatus};
+use super::{Context, events, package_infos, status};
+use crate::types::PackageStatus;
 use futures::FutureExt;
 use hoist_core::operator::conditions::Phase;
-use hoist_core::operator::health::{self, Health};
+use hoist_core::operator::failure;
 use hoist_core::operator::inventory::{self, ObjectRef};
-use hoist_core::operator::phase;
-use hoist_core::operator::placement::Owner;
+use hoist_core::operator::pacing::{self, Pace};
 use hoist_core::operator::retry::Next;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
-use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,10 +76,7 @@ pub async fn reconcile<K: Installable>(
     ctx.metrics
         .reconcile_finished(K::KIND, result.is_ok(), started.elapsed());
     tracing::debug!(package = %who, kind = K::KIND, took = ?started.elapsed(), ok = result.is_ok(), "pass done");
-    ctx.passes.send_modify(|done| {
-        done.insert(who, version);
-    });
-    ctx.finished.send_modify(|n| *n += 1);
+    ctx.passes.finished(who, version);
     result
 }
 
@@ -121,13 +116,9 @@ fn retry_key<K: Installable>(pkg: &K) -> RetryKey {
     }
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 /// The package, and who its writes are made as: a Package's ServiceAccount (its own
 /// or the operator's default), a ClusterPackage's the operator.
-fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
+pub(super) fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
     let namespace = pkg.namespace();
     PackageId {
         acting: super::identity::Acting::for_package(
@@ -140,232 +131,129 @@ fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
     }
 }
 
-/// The status as it stands, with new conditions for `phase`.
-fn with_phase<K: Installable>(pkg: &K, base: PackageStatus, phase: &Phase) -> PackageStatus {
-    let old = pkg.status().map(|s| s.conditions.as_slice()).unwrap_or(&[]);
-    PackageStatus {
-        conditions: status::conditions_for(phase, old, pkg.meta().generation, &now()),
-        last_handled_retry: pkg.annotations().get(RETRY_ANNOTATION).cloned(),
-        ..base
-    }
-}
-
-async fn write<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) -> Result<(), Error> {
-    if !status::differs(pkg.status(), new) {
-        return Ok(());
-    }
-    let moved = ready_moved(pkg.status(), new);
-    // The Event first: whoever sees the new status (the dashboard reloads on it) finds
-    // the Event that announces it. A status write that then fails is retried, and its
-    // repeated Event folds into the same series.
-    if moved {
-        announce(pkg, ctx, new).await;
-    }
-    let api = pkg.api(&ctx.client);
-    if let Some(rv) = status::write(&api, &pkg.name_any(), pkg.status(), new).await? {
-        ctx.memory
-            .remember_written(&pkg.uid().unwrap_or_default(), rv, new, Instant::now());
-        ctx.metrics.status_written();
-        tracing::debug!(
-            package = %pkg.describe(),
-            reason = new.conditions.first().map(|c| c.reason.as_str()).unwrap_or(""),
-            message = new.conditions.first().map(|c| c.message.as_str()).unwrap_or(""),
-            "status written"
-        );
-    }
-    if moved {
-        // After the write: dependents read this package's state from the watch.
-        ctx.notify_dependents(&hoist_core::install::InstallRef::new(
-            pkg.namespace().as_deref(),
-            pkg.name_any(),
-        ));
-    }
-    Ok(())
-}
-
-fn ready(s: Option<&PackageStatus>) -> Option<(String, String, String)> {
-    s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-/// Whether the `Ready` condition moves (status or reason) from `old` to `new`.
-fn ready_moved(old: Option<&PackageStatus>, new: &PackageStatus) -> bool {
-    match (ready(old), ready(Some(new))) {
-        (_, None) => false,
-        (Some(b), Some(n)) => b.0 != n.0 || b.1 != n.1,
-        (None, Some(_)) => true,
-    }
-}
-
-/// An Event when the package's `Ready` condition moves (status or reason): what users
-/// see in `kubectl describe` and `kubectl events`. Only transitions are announced, so
-/// a package at rest emits nothing; a failure to publish is logged, never fatal.
-async fn announce<K: Installable>(pkg: &K, ctx: &Context, new: &PackageStatus) {
-    use kube::runtime::events::{Event, EventType};
-    let Some(now) = ready(Some(new)) else {
-        return;
-    };
-    // Progress is in the status; Events are for arrivals (Ready) and trouble.
-    let type_ = match (now.0.as_str(), now.1.as_str()) {
-        ("True", _) => EventType::Normal,
-        (_, "Progressing" | "Pending" | "Deleting" | "DependenciesNotReady") => return,
-        _ => EventType::Warning,
-    };
-    let event = Event {
-        type_,
-        reason: now.1.clone(),
-        note: Some(hoist_core::repo::format::cut(&now.2)),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &pkg.object_ref(&())).await {
-        tracing::debug!(package = %pkg.describe(), error = %e, "cannot publish an event");
-    }
-}
-
-/// The Event of an auto-update.
-async fn announce_update<K: Installable>(pkg: &K, ctx: &Context, to: &str) {
-    use kube::runtime::events::{Event, EventType};
-    let event = Event {
-        type_: EventType::Normal,
-        reason: "AutoUpdated".into(),
-        note: Some(format!(
-            "moving from {} to {to}, the newest version its repository offers that its dependents accept",
-            pkg.spec().package_info.version
-        )),
-        action: "Upgrade".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &pkg.object_ref(&())).await {
-        tracing::debug!(package = %pkg.describe(), error = %e, "cannot publish an event");
-    }
-}
-
-/// `pkg` with the status this operator last wrote, when its watch has not delivered
-/// that write yet; `None` when `pkg` is current (see [`super::memory::Memory::fresher`]).
-fn fresher<K: Installable>(pkg: &K, ctx: &Context) -> Option<K> {
-    let status = ctx.memory.fresher(
-        &pkg.uid()?,
-        pkg.resource_version().as_deref(),
-        pkg.status(),
-        Instant::now(),
-    )?;
-    let mut newer = pkg.clone();
-    newer.set_status(status);
-    Some(newer)
-}
-
+/// The pass of a package that is not being deleted (the finalizer's `Apply`): nothing
+/// but its `Suspended` status while suspended; else [`pass::run`], then the status it
+/// comes to, paced (the core's [`pacing`] rule), or the failure, classified.
 async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error> {
-    let fresher = fresher(pkg, ctx);
+    let fresher = status::fresher(pkg, ctx);
     let pkg = fresher.as_ref().unwrap_or(pkg);
     let current = pkg.status().cloned().unwrap_or_default();
     if pkg.spec().suspend {
-        write(pkg, ctx, &with_phase(pkg, current, &Phase::Suspended)).await?;
+        status::write(
+            pkg,
+            ctx,
+            &status::with_phase(pkg, current, &Phase::Suspended),
+        )
+        .await?;
         return Ok(Action::await_change());
     }
     let key = retry_key(pkg);
-    match caught(pass(pkg, ctx), "the install").await {
-        Ok((phase, status)) => {
-            ctx.memory.clear_failures(&key.uid);
-            let next = with_phase(pkg, status, &phase);
-            if matches!(phase, Phase::Progressing { .. })
-                && pkg.status().is_none_or(|s| s.conditions.is_empty())
-                && !*ctx.stopping.borrow()
-                && let Some(wait) = ctx.memory.first_status_wait(&key.uid, Instant::now())
-            {
-                // A new package on its way: its first status waits a moment, so one that
-                // becomes Ready meanwhile is written once, as Ready.
-                return Ok(Action::requeue(wait));
+    match caught(super::pass::run(pkg, ctx), "the install").await {
+        Ok((phase, status)) => succeeded(pkg, ctx, &key, phase, status).await,
+        Err(e) => failed(pkg, ctx, &key, current, e).await,
+    }
+}
+
+/// After a pass that did its work: its status written now or held a moment (a new
+/// package's first, a words-only progress), an auto-update looked for once Ready, and
+/// the next look (soon while progressing, at the resync otherwise).
+async fn succeeded<K: Installable>(
+    pkg: &K,
+    ctx: &Context,
+    key: &RetryKey,
+    phase: Phase,
+    status: PackageStatus,
+) -> Result<Action, Error> {
+    ctx.memory.clear_failures(&key.uid);
+    let next = status::with_phase(pkg, status, &phase);
+    let progressing = matches!(phase, Phase::Progressing { .. });
+    let facts = pacing::Pass {
+        progressing,
+        first: pkg.status().is_none_or(|s| s.conditions.is_empty()),
+        stopping: ctx.passes.stopping(),
+        words_only: progressing && status::only_progress_words(pkg.status(), &next),
+    };
+    match pacing::pace(facts, &mut ctx.memory.waits(&key.uid, Instant::now())) {
+        // A new package on its way: its first status waits a moment, so one that
+        // becomes Ready meanwhile is written once, as Ready. Or only the words of the
+        // progress moved, written a moment ago: written at the end of the window
+        // instead (one write, not one per watch event), unless the package moves on.
+        Pace::HoldFirst(wait) | Pace::HoldWords(wait) => return Ok(Action::requeue(wait)),
+        Pace::Write { progress: true } => ctx.memory.wrote_progress(&key.uid, Instant::now()),
+        Pace::Write { progress: false } => {}
+    }
+    status::write(pkg, ctx, &next).await?;
+    if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
+        // A failed check (the repository is down) is retried at the next
+        // pass; it never fails this one, which did its work.
+        match super::auto_update::check(pkg, ctx).await {
+            Ok(Some(to)) => events::announce_update(pkg, ctx, &to).await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::info!(package = %pkg.describe(), error = %e, "auto-update check failed")
             }
-            if matches!(phase, Phase::Progressing { .. })
-                && status::only_progress_words(pkg.status(), &next)
-                && let Some(wait) = ctx.memory.progress_words_wait(&key.uid, Instant::now())
-            {
-                // Only the words of the progress moved, and they were written a moment
-                // ago: written at the end of the window instead (one write, not one per
-                // watch event), unless the package moves on first.
-                return Ok(Action::requeue(wait));
-            }
-            if matches!(phase, Phase::Progressing { .. }) {
-                ctx.memory.wrote_progress(&key.uid, Instant::now());
-            }
-            write(pkg, ctx, &next).await?;
-            if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
-                // A failed check (the repository is down) is retried at the next
-                // pass; it never fails this one, which did its work.
-                match super::auto_update::check(pkg, ctx).await {
-                    Ok(Some(to)) => announce_update(pkg, ctx, &to).await,
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::info!(package = %pkg.describe(), error = %e, "auto-update check failed")
-                    }
-                }
-            }
-            Ok(match phase {
-                Phase::Progressing { .. } => Action::requeue(PROGRESS_RECHECK),
-                _ => Action::requeue(ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2)),
-            })
         }
-        Err(e) => {
-            let mut current = current;
-            if matches!(e, Error::Fetch(_) | Error::Format(_)) {
-                // Best effort: the PackageInfo says why its version cannot be read.
-                let info = &pkg.spec().package_info;
-                let failed = package_infos::ensure(
-                    ctx,
-                    info.repository_name.as_deref(),
-                    &info.name,
-                    &info.version,
-                    package_infos::Sync::Failed {
-                        message: hoist_core::repo::format::cut(&e.to_string()),
-                    },
-                )
-                .await;
-                if let Ok(name) = failed {
-                    let o = package_infos::owned(&name);
-                    if !current.owned_package_infos.contains(&o) {
-                        current.owned_package_infos.push(o);
-                    }
-                }
-            }
-            let class = e.class();
-            let failures = ctx.memory.count_failure(&key);
-            ctx.metrics.reconcile_error(e.metric_label(), class);
-            let next = ctx.opts.policy.after_failure(class, failures, jitter());
-            let message = hoist_core::repo::format::cut(&e.to_string());
-            let (phase, action) = match next {
-                Next::RetryAfter(d) => (
-                    Phase::Retrying {
-                        reason: e.reason().to_string(),
-                        message: format!(
-                            "{message} (attempt {failures}; retrying in {}s)",
-                            d.as_secs().max(1)
-                        ),
-                    },
-                    Action::requeue(d),
-                ),
-                Next::DeadLetter => (
-                    Phase::DeadLettered {
-                        message: format!(
-                            "gave up after {failures} attempts: {message}; retry with `hoist retry` once the cause is fixed"
-                        ),
-                    },
-                    Action::await_change(),
-                ),
-                Next::WaitForChange => (
-                    Phase::Failed {
-                        reason: e.reason().to_string(),
-                        message,
-                    },
-                    Action::await_change(),
-                ),
-            };
-            if matches!(next, Next::DeadLetter) {
-                ctx.metrics.dead_lettered();
-            }
-            tracing::info!(package = %pkg.describe(), kind = K::KIND, error = %e, class = class.as_str(), "pass failed");
-            write(pkg, ctx, &with_phase(pkg, current, &phase)).await?;
-            Ok(action)
+    }
+    Ok(match phase {
+        Phase::Progressing { .. } => Action::requeue(PROGRESS_RECHECK),
+        _ => Action::requeue(ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2)),
+    })
+}
+
+/// After a pass that failed with `e`: counted, shown as the core's [`failure`] rule
+/// says (Retrying, Failed or dead-lettered), and looked at again after the backoff or
+/// once something changes.
+async fn failed<K: Installable>(
+    pkg: &K,
+    ctx: &Context,
+    key: &RetryKey,
+    mut current: PackageStatus,
+    e: Error,
+) -> Result<Action, Error> {
+    if matches!(e, Error::Fetch(_) | Error::Format(_)) {
+        record_unreadable(pkg, ctx, &mut current, &e).await;
+    }
+    let class = e.class();
+    let failures = ctx.memory.count_failure(key);
+    ctx.metrics.reconcile_error(e.metric_label(), class);
+    let next = ctx.opts.policy.after_failure(class, failures, jitter());
+    let message = hoist_core::repo::format::cut(&e.to_string());
+    let phase = failure::phase_after(next, e.reason(), &message, failures);
+    let action = match next {
+        Next::RetryAfter(d) => Action::requeue(d),
+        Next::DeadLetter | Next::WaitForChange => Action::await_change(),
+    };
+    if matches!(next, Next::DeadLetter) {
+        ctx.metrics.dead_lettered();
+    }
+    tracing::info!(package = %pkg.describe(), kind = K::KIND, error = %e, class = class.as_str(), "pass failed");
+    status::write(pkg, ctx, &status::with_phase(pkg, current, &phase)).await?;
+    Ok(action)
+}
+
+/// Best effort: the PackageInfo of `pkg`'s version says why that version cannot be
+/// read (`e`), and `current` lists it among the package's own.
+async fn record_unreadable<K: Installable>(
+    pkg: &K,
+    ctx: &Context,
+    current: &mut PackageStatus,
+    e: &Error,
+) {
+    let info = &pkg.spec().package_info;
+    let failed = package_infos::ensure(
+        ctx,
+        info.repository_name.as_deref(),
+        &info.name,
+        &info.version,
+        package_infos::Sync::Failed {
+            message: hoist_core::repo::format::cut(&e.to_string()),
+        },
+    )
+    .await;
+    if let Ok(name) = failed {
+        let o = package_infos::owned(&name);
+        if !current.owned_package_infos.contains(&o) {
+            current.owned_package_infos.push(o);
         }
     }
 }
@@ -390,162 +278,6 @@ pub async fn caught<T>(
     }
 }
 
-/// Render, apply, prune, judge: the phase and the status (without conditions).
-async fn pass<K: Installable>(pkg: &K, ctx: &Context) -> Result<(Phase, PackageStatus), Error> {
-    let rendered = render::render(pkg, ctx).await?;
-    // Glasskube's PackageInfo for this version (written only when it changes), and the
-    // ones of earlier versions released.
-    let info = &pkg.spec().package_info;
-    let pi = package_infos::ensure(
-        ctx,
-        info.repository_name.as_deref(),
-        &info.name,
-        &info.version,
-        package_infos::Sync::Completed {
-            manifest: &rendered.manifest,
-            resolved_url: rendered.repository.manifest_url(&info.name, &info.version),
-        },
-    )
-    .await?;
-    let pis = vec![package_infos::owned(&pi)];
-    let old_pis: Vec<OwnedResource> = pkg
-        .status()
-        .map(|s| {
-            s.owned_package_infos
-                .iter()
-                .filter(|o| !pis.contains(o))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if !old_pis.is_empty() {
-        package_infos::release(ctx, &pkg.describe(), &old_pis).await?;
-    }
-    let deps =
-        super::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
-    // What an earlier version needed and this one no longer does goes now (not only at
-    // uninstall, Glasskube's open #318).
-    let dropped: Vec<OwnedResource> = pkg
-        .status()
-        .map(|s| {
-            s.owned_packages
-                .iter()
-                .filter(|o| !deps.owned.contains(o))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    if !dropped.is_empty() {
-        let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
-        super::dependencies::release(ctx, &me, &dropped).await?;
-    }
-    if !deps.waiting.is_empty() {
-        // Nothing is applied before what it needs is ready (Glasskube's order).
-        let status = PackageStatus {
-            owned_packages: deps.owned,
-            owned_package_infos: pis,
-            conditions: Vec::new(),
-            warnings: rendered.warnings,
-            ..pkg.status().cloned().unwrap_or_default()
-        };
-        let phase = Phase::Progressing {
-            reason: "DependenciesNotReady".into(),
-            message: format!(
-                "waiting for required package(s): {}",
-                deps.waiting.join("; ")
-            ),
-        };
-        return Ok((phase, status));
-    }
-    let id = package_id(pkg, ctx);
-    let owner = pkg.owner(rendered.manifest.default_namespace.clone());
-    let old: Vec<ObjectRef> = pkg
-        .status()
-        .map(|s| s.owned_resources.iter().map(status::reference).collect())
-        .unwrap_or_default();
-    // The prune brake: a render with nothing in it never uninstalls what is there.
-    if rendered.placed.objects.is_empty() && !old.is_empty() {
-        return Err(inventory::PruneError::EmptyRender { had: old.len() }.into());
-    }
-    let mut objects = rendered.placed.objects;
-    let mut namespaces = rendered.placed.namespaces.clone();
-    for ns in &deps.namespaces {
-        if !namespaces.contains(ns) {
-            namespaces.push(ns.clone());
-        }
-    }
-    for ns in &namespaces {
-        if ctx.namespace_is_ours_to_apply(ns, &owner) {
-            objects.push(namespace_object(ns, &owner));
-        }
-    }
-    if let Some(own) = pkg.namespace().filter(|_| ctx.opts.tenant_rules) {
-        let refs: Vec<ObjectRef> = objects.iter().map(apply::reference).collect();
-        hoist_core::operator::confinement::check_objects(&own, &refs)?;
-    }
-    let applied = apply::apply_all(ctx, &id, objects).await?;
-    for a in &applied {
-        ctx.metrics.applied(a.action.as_str());
-    }
-    let new: Vec<ObjectRef> = applied.iter().map(|a| a.reference.clone()).collect();
-    let plan = inventory::plan_prune(&old, &new, pkg.spec().prune_durable)?;
-    let known: Vec<ObjectRef> = old.iter().chain(&new).cloned().collect();
-    let failed = apply::prune(ctx, &id, &plan.delete, &known).await;
-    ctx.metrics
-        .pruned((plan.delete.len() - failed.len()) as u64);
-    // What was kept stays listed until the package has it again (or it is pruned).
-    let mut kept: Vec<OwnedResource> = pkg
-        .status()
-        .map(|s| s.kept_resources.clone())
-        .unwrap_or_default();
-    kept.extend(plan.kept.iter().map(status::owned));
-    kept.retain(|k| {
-        let r = status::reference(k);
-        !new.iter().any(|n| n.same_object(&r)) && !plan.delete.iter().any(|d| d.same_object(&r))
-    });
-    kept.dedup_by(|a, b| status::reference(a).same_object(&status::reference(b)));
-    let inventory: Vec<OwnedResource> = inventory::next(&new, &failed)
-        .iter()
-        .map(status::owned)
-        .collect();
-    let judged: Vec<(Applied, Health)> = applied
-        .into_iter()
-        .map(|a| {
-            let h = health::compute(&a.live);
-            (a, h)
-        })
-        .collect();
-    let phase = phase::from_health(judged.iter().map(|(a, h)| (&a.reference, h)), failed.len());
-    let info = &pkg.spec().package_info;
-    let installed = match phase {
-        Phase::Ready { .. } => Some(info.version.clone()),
-        _ => pkg.status().and_then(|s| s.version.clone()),
-    };
-    let status = PackageStatus {
-        version: installed,
-        conditions: Vec::new(),
-        owned_resources: inventory,
-        owned_package_infos: pis,
-        owned_packages: deps.owned,
-        objects: status::objects(
-            &judged,
-            pkg.status().map(|s| s.objects.as_slice()).unwrap_or(&[]),
-        ),
-        last_handled_retry: None,
-        warnings: rendered.warnings,
-        kept_resources: kept,
-    };
-    Ok((phase, status))
-}
-
-pub(super) fn namespace_object(name: &str, owner: &Owner) -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": owner.labels()},
-    })
-}
-
 /// Removes what the package applied, in reverse apply order (only objects still
 /// labelled as its own); the finalizer goes once every delete was accepted.
 async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> {
@@ -563,7 +295,7 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .map(|s| s.owned_resources.iter().map(status::reference).collect())
         .unwrap_or_default();
     for r in inventory::deletion_order(&all) {
-        apply::delete_one(ctx, &id, &r, &all).await?;
+        super::prune::delete_one(ctx, &id, &r, &all).await?;
     }
     let pis = pkg
         .status()

@@ -64,16 +64,7 @@ impl Sources for super::Context {
 
 pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render, Error> {
     let info = &pkg.spec().package_info;
-    let repo = match &info.repository_name {
-        Some(name) => ctx
-            .repositories()
-            .get(name)
-            .ok_or_else(|| Error::NoRepository(name.clone()))?,
-        None => ctx
-            .repositories()
-            .default_repository()
-            .ok_or(Error::NoDefaultRepository)?,
-    };
+    let repo = repository(ctx, info.repository_name.as_deref())?;
     let manifest = repo
         .manifest(&info.name, &info.version, Freshness::Cached)
         .await?
@@ -146,39 +137,11 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render
     warnings.extend(unresolved.iter().map(ToString::to_string));
     warnings.truncate(MAX_WARNINGS);
     if let Some(helm) = &manifest.helm {
-        // Placed already (named after the install, in its namespace, labelled), so
-        // placement never renames them and the release's sourceRef holds.
-        let namespace = own_namespace
-            .clone()
-            .or_else(|| manifest.default_namespace.clone())
-            .ok_or_else(|| hoist_core::repo::format::FormatError {
-                file: "package.yaml".into(),
-                reason:
-                    "a Helm package installed cluster-wide needs defaultNamespace for its release"
-                        .into(),
-            })?;
-        let (chart_values, other_charts) = hoist_core::operator::helm::chart_values(helm, &writes)?;
-        warnings.extend(other_charts.iter().map(ToString::to_string));
+        let (objects, namespace, other_charts) =
+            helm_objects(pkg, ctx, helm, &manifest, &owner, &writes)?;
+        warnings.extend(other_charts);
         warnings.truncate(MAX_WARNINGS);
-        let mut helm_objects =
-            hoist_core::operator::helm::objects(helm, &owner, &namespace, chart_values);
-        // helm-controller installs the chart as the account the Package's own writes
-        // are made as, not with its own rights.
-        let acting = super::identity::Acting::for_package(
-            own_namespace.as_deref(),
-            pkg.service_account(),
-            ctx.opts().default_service_account.as_deref(),
-        );
-        if let super::identity::Acting::ServiceAccount { name, .. } = &acting {
-            for o in &mut helm_objects {
-                if o.get("kind").and_then(serde_json::Value::as_str) == Some("HelmRelease")
-                    && let Some(spec) = o.get_mut("spec").and_then(serde_json::Value::as_object_mut)
-                {
-                    spec.insert("serviceAccountName".into(), name.clone().into());
-                }
-            }
-        }
-        placed.objects.extend(helm_objects);
+        placed.objects.extend(objects);
         if own_namespace.is_none() && !placed.namespaces.contains(&namespace) {
             placed.namespaces.push(namespace);
         }
@@ -190,6 +153,67 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render
         values,
         warnings,
     })
+}
+
+/// The repository named `name`, or the default one when `None`.
+fn repository(
+    ctx: &dyn Sources,
+    name: Option<&str>,
+) -> Result<Arc<crate::repo::clientset::RepoClient>, Error> {
+    match name {
+        Some(name) => ctx
+            .repositories()
+            .get(name)
+            .ok_or_else(|| Error::NoRepository(name.to_string())),
+        None => ctx
+            .repositories()
+            .default_repository()
+            .ok_or(Error::NoDefaultRepository),
+    }
+}
+
+/// A Helm package's Flux objects (placed already: named after the install, in its
+/// namespace, labelled, so placement never renames them and the release's sourceRef
+/// holds), the namespace its release goes into, and the warnings of value targets that
+/// name other charts.
+fn helm_objects<K: Installable>(
+    pkg: &K,
+    ctx: &dyn Sources,
+    helm: &hoist_core::repo::format::Helm,
+    manifest: &PackageManifest,
+    owner: &placement::Owner,
+    writes: &[values::Write<'_>],
+) -> Result<(Vec<serde_json::Value>, String, Vec<String>), Error> {
+    let own_namespace = pkg.namespace();
+    let namespace = own_namespace
+        .clone()
+        .or_else(|| manifest.default_namespace.clone())
+        .ok_or_else(|| hoist_core::repo::format::FormatError {
+            file: "package.yaml".into(),
+            reason: "a Helm package installed cluster-wide needs defaultNamespace for its release"
+                .into(),
+        })?;
+    let (chart_values, other_charts) = hoist_core::operator::helm::chart_values(helm, writes)?;
+    let mut helm_objects =
+        hoist_core::operator::helm::objects(helm, owner, &namespace, chart_values);
+    // helm-controller installs the chart as the account the Package's own writes
+    // are made as, not with its own rights.
+    let acting = super::identity::Acting::for_package(
+        own_namespace.as_deref(),
+        pkg.service_account(),
+        ctx.opts().default_service_account.as_deref(),
+    );
+    if let super::identity::Acting::ServiceAccount { name, .. } = &acting {
+        for o in &mut helm_objects {
+            if o.get("kind").and_then(serde_json::Value::as_str) == Some("HelmRelease")
+                && let Some(spec) = o.get_mut("spec").and_then(serde_json::Value::as_object_mut)
+            {
+                spec.insert("serviceAccountName".into(), name.clone().into());
+            }
+        }
+    }
+    let other_charts = other_charts.iter().map(ToString::to_string).collect();
+    Ok((helm_objects, namespace, other_charts))
 }
 
 /// The names of the values that are (or may be) read from a Secret: a `secretRef`, or

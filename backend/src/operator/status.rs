@@ -1,14 +1,22 @@
 //! A package's status after a pass, written only when something in it changed (a pass
 //! over an unchanged package writes nothing: no new resourceVersion, no event, no
-//! storm; Glasskube's 60 s status churn is what this avoids).
+//! storm; Glasskube's 60 s status churn is what this avoids): its conditions for the
+//! pass's phase, its per-object list, whether a change is only progress words (the
+//! pacing's input), and the write itself, with what must come before and after it.
 
+use super::Context;
 use super::apply::Applied;
+use super::error::Error;
+use super::package::Installable;
+use crate::types::RETRY_ANNOTATION;
 use crate::types::{Condition, ObjectStatus, OwnedResource, PackageStatus};
 use hoist_core::operator::conditions::{self, Phase};
 use hoist_core::operator::health::Health;
 use hoist_core::operator::inventory::ObjectRef;
+use kube::ResourceExt;
 use kube::api::{Api, Patch};
 use serde_json::{Value, json};
+use std::time::Instant;
 
 /// The most objects listed in `status.objects` (the rest are counted in the message).
 pub const MAX_LISTED_OBJECTS: usize = 100;
@@ -134,10 +142,10 @@ pub fn only_progress_words(old: Option<&PackageStatus>, new: &PackageStatus) -> 
         && shape(old) == shape(new)
 }
 
-/// Writes `status` through the status subresource, as a merge patch that also clears
+/// Patches `status` through the status subresource, as a merge patch that also clears
 /// fields the new status no longer has. Nothing is sent when it equals `old`; else the
 /// resourceVersion the write made.
-pub async fn write<K>(
+pub async fn patch<K>(
     api: &Api<K>,
     name: &str,
     old: Option<&PackageStatus>,
@@ -174,6 +182,78 @@ where
     Ok(Some(
         written.meta().resource_version.clone().unwrap_or_default(),
     ))
+}
+
+/// The status as it stands, with new conditions for `phase`.
+pub(super) fn with_phase<K: Installable>(
+    pkg: &K,
+    base: PackageStatus,
+    phase: &Phase,
+) -> PackageStatus {
+    let old = pkg.status().map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    PackageStatus {
+        conditions: conditions_for(phase, old, pkg.meta().generation, &now()),
+        last_handled_retry: pkg.annotations().get(RETRY_ANNOTATION).cloned(),
+        ..base
+    }
+}
+
+/// Writes `new` as `pkg`'s status when it differs from the one shown: the Event of a
+/// `Ready` that moved first, then the patch (remembered until the watch delivers it,
+/// [`fresher`]), then a pass for every dependent.
+pub(super) async fn write<K: Installable>(
+    pkg: &K,
+    ctx: &Context,
+    new: &PackageStatus,
+) -> Result<(), Error> {
+    if !differs(pkg.status(), new) {
+        return Ok(());
+    }
+    let moved = super::events::ready_moved(pkg.status(), new);
+    // The Event first: whoever sees the new status (the dashboard reloads on it) finds
+    // the Event that announces it. A status write that then fails is retried, and its
+    // repeated Event folds into the same series.
+    if moved {
+        super::events::announce(pkg, ctx, new).await;
+    }
+    let api = pkg.api(&ctx.client);
+    if let Some(rv) = patch(&api, &pkg.name_any(), pkg.status(), new).await? {
+        ctx.memory
+            .remember_written(&pkg.uid().unwrap_or_default(), rv, new, Instant::now());
+        ctx.metrics.status_written();
+        tracing::debug!(
+            package = %pkg.describe(),
+            reason = new.conditions.first().map(|c| c.reason.as_str()).unwrap_or(""),
+            message = new.conditions.first().map(|c| c.message.as_str()).unwrap_or(""),
+            "status written"
+        );
+    }
+    if moved {
+        // After the write: dependents read this package's state from the watch.
+        ctx.notify_dependents(&hoist_core::install::InstallRef::new(
+            pkg.namespace().as_deref(),
+            pkg.name_any(),
+        ));
+    }
+    Ok(())
+}
+
+/// `pkg` with the status this operator last wrote, when its watch has not delivered
+/// that write yet; `None` when `pkg` is current (see [`super::memory::Memory::fresher`]).
+pub(super) fn fresher<K: Installable>(pkg: &K, ctx: &Context) -> Option<K> {
+    let status = ctx.memory.fresher(
+        &pkg.uid()?,
+        pkg.resource_version().as_deref(),
+        pkg.status(),
+        Instant::now(),
+    )?;
+    let mut newer = pkg.clone();
+    newer.set_status(status);
+    Some(newer)
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]

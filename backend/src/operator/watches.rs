@@ -58,9 +58,9 @@ pub(super) struct Role {
     pub metrics: Arc<metrics::Metrics>,
     /// Who the context's Events say published them.
     pub reporter: Reporter,
-    /// Counts finished passes (see [`Context::finished`]).
+    /// Counts finished passes (see [`super::Passes`]).
     pub finished: watch::Sender<u64>,
-    /// True once the operator stops (see [`Context::stopping`]).
+    /// True once the operator stops (see [`super::Passes::stopping`]).
     pub stopping: watch::Receiver<bool>,
 }
 
@@ -149,16 +149,16 @@ impl Watches {
             repositories,
             scopes: self.scopes,
             objects: self.objects,
-            namespaces: self.namespaces,
-            package_infos: self.package_infos,
+            stores: super::Stores {
+                namespaces: self.namespaces,
+                package_infos: self.package_infos,
+            },
             memory: Default::default(),
             metrics: role.metrics,
             opts: role.opts,
-            passes: watch::channel(Default::default()).0,
+            passes: super::Passes::new(role.finished, role.stopping),
             recorder: Recorder::new(client.clone(), role.reporter),
             inputs,
-            finished: role.finished,
-            stopping: role.stopping,
             own_writes: self.own_writes,
             identities: super::identity::Identities::new(client.clone()),
         }

@@ -166,6 +166,110 @@ pub fn component_version(
     }
 }
 
+/// What stands at a component's place (see [`component_at`]) as the parent's pass
+/// finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The package it installs (`spec.packageInfo.name`).
+    pub package: String,
+    /// It carries the as-dependency mark (installed by the operator for someone).
+    pub as_dependency: bool,
+    /// Its spec is the one the component wants (version, values, not suspended).
+    pub as_wanted: bool,
+    /// Where it stands, from its conditions.
+    pub state: State,
+}
+
+/// The facts a component's step is decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComponentFacts<'a> {
+    /// The package whose component it is.
+    pub parent: &'a InstallRef,
+    /// Where the component goes ([`component_at`]).
+    pub at: &'a InstallRef,
+    /// The component's package.
+    pub package: &'a str,
+    /// The version it is wanted at ([`component_version`]).
+    pub version: &'a str,
+    /// That version of its package is cluster-scoped.
+    pub cluster_scoped: bool,
+    /// What stands at its place; `None`: nothing.
+    pub found: Option<&'a Found>,
+}
+
+/// What the parent's pass does about one component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentStep {
+    /// Not ours, or not installable as a component: the parent fails with this
+    /// (terminal until something changes).
+    Refuse(String),
+    /// Nothing there: create the component's Package (marked as a dependency and as
+    /// the parent's component), and wait for it.
+    Create,
+    /// Ours, but not as wanted: correct its spec, and wait for it.
+    Correct,
+    /// Ours and as wanted: wait for it (why), or `None`: it is ready.
+    Wait(Option<String>),
+}
+
+impl ComponentStep {
+    /// What the parent waits for, said as its status says it; `None`: nothing.
+    pub fn waiting(&self, facts: &ComponentFacts<'_>) -> Option<String> {
+        let (at, package, version) = (facts.at, facts.package, facts.version);
+        match self {
+            Self::Refuse(_) | Self::Wait(None) => None,
+            Self::Create => Some(format!("{at}: installing {package} {version}")),
+            Self::Correct => Some(format!("{at}: updating to {package} {version}")),
+            Self::Wait(Some(why)) => Some(format!("{at}: {why}")),
+        }
+    }
+}
+
+/// Whether what stands at component `package`'s place `at` is `parent`'s to take:
+/// nothing, or an install of that package the operator made as a dependency. Err says
+/// whose it is instead (someone else's install is never taken over).
+pub fn component_claim(
+    parent: &InstallRef,
+    at: &InstallRef,
+    package: &str,
+    found: Option<&Found>,
+) -> Result<(), String> {
+    match found {
+        Some(f) if !f.as_dependency || f.package != package => Err(format!(
+            "component {package} would be installed as {at}, but {at} exists and was not installed for {parent} (it installs {}); rename or remove it",
+            f.package
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What the parent's pass does about one component (see [`ComponentStep`]): refused
+/// when its place is not ours ([`component_claim`]) or its package is cluster-scoped;
+/// else created, corrected, or waited for until ready.
+///
+/// Caveat: the caller may check [`component_claim`] first, before it looks up the
+/// version and scope (a refusal then costs no lookup); this decision checks it again.
+pub fn component_step(facts: &ComponentFacts<'_>) -> ComponentStep {
+    if let Err(why) = component_claim(facts.parent, facts.at, facts.package, facts.found) {
+        return ComponentStep::Refuse(why);
+    }
+    if facts.cluster_scoped {
+        return ComponentStep::Refuse(format!(
+            "component {}: it is a cluster-scoped package; components are installed as Packages",
+            facts.package
+        ));
+    }
+    match facts.found {
+        None => ComponentStep::Create,
+        Some(f) if !f.as_wanted => ComponentStep::Correct,
+        Some(f) => ComponentStep::Wait(match &f.state {
+            State::Ready => None,
+            State::Pending => Some("not ready yet".into()),
+            State::Failed(why) => Some(format!("failed: {why}")),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +469,112 @@ mod tests {
             component_version("kv", Some(">=3"), None, &offered)
                 .is_err_and(|e| e.contains("no version of kv >=3"))
         );
+    }
+
+    #[test]
+    fn a_component_is_created_corrected_or_waited_for_only_where_its_place_is_ours() {
+        let parent = InstallRef::namespaced("team", "web");
+        let at = InstallRef::namespaced("team", "web-kv");
+        let found = |package: &str, as_dependency: bool, as_wanted: bool, state: State| Found {
+            package: package.into(),
+            as_dependency,
+            as_wanted,
+            state,
+        };
+        let refused = |why: &str| ComponentStep::Refuse(why.into());
+        let not_ours = "component kv would be installed as Package team/web-kv, but Package team/web-kv exists and was not installed for Package team/web (it installs {}); rename or remove it";
+        // (what stands there, cluster-scoped, the step, what the parent waits for, why)
+        type Case = (
+            Option<Found>,
+            bool,
+            ComponentStep,
+            Option<&'static str>,
+            &'static str,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                None,
+                false,
+                ComponentStep::Create,
+                Some("Package team/web-kv: installing kv v1.2.0"),
+                "nothing there",
+            ),
+            (
+                Some(found("kv", true, false, State::Ready)),
+                false,
+                ComponentStep::Correct,
+                Some("Package team/web-kv: updating to kv v1.2.0"),
+                "ours, at another version or values",
+            ),
+            (
+                Some(found("kv", true, true, State::Ready)),
+                false,
+                ComponentStep::Wait(None),
+                None,
+                "ours and ready",
+            ),
+            (
+                Some(found("kv", true, true, State::Pending)),
+                false,
+                ComponentStep::Wait(Some("not ready yet".into())),
+                Some("Package team/web-kv: not ready yet"),
+                "ours, on its way",
+            ),
+            (
+                Some(found("kv", true, true, State::Failed("boom".into()))),
+                false,
+                ComponentStep::Wait(Some("failed: boom".into())),
+                Some("Package team/web-kv: failed: boom"),
+                "ours, failed",
+            ),
+            (
+                Some(found("kv", false, true, State::Ready)),
+                false,
+                refused(&not_ours.replace("{}", "kv")),
+                None,
+                "someone's own install of the same package",
+            ),
+            (
+                Some(found("db", true, true, State::Ready)),
+                false,
+                refused(&not_ours.replace("{}", "db")),
+                None,
+                "another package's dependency",
+            ),
+            (
+                Some(found("db", false, false, State::Ready)),
+                true,
+                refused(&not_ours.replace("{}", "db")),
+                None,
+                "not ours comes before cluster-scoped",
+            ),
+            (
+                None,
+                true,
+                refused(
+                    "component kv: it is a cluster-scoped package; components are installed as Packages",
+                ),
+                None,
+                "a cluster-scoped component",
+            ),
+        ];
+        for (found, cluster_scoped, step, waiting, why) in &cases {
+            let facts = ComponentFacts {
+                parent: &parent,
+                at: &at,
+                package: "kv",
+                version: "v1.2.0",
+                cluster_scoped: *cluster_scoped,
+                found: found.as_ref(),
+            };
+            let got = component_step(&facts);
+            assert_eq!(got, *step, "{why}");
+            assert_eq!(got.waiting(&facts).as_deref(), *waiting, "{why}: waiting");
+            assert_eq!(
+                component_claim(&parent, &at, "kv", found.as_ref()).is_ok(),
+                !matches!(step, ComponentStep::Refuse(_)) || *cluster_scoped && found.is_none(),
+                "{why}: claim"
+            );
+        }
     }
 }
