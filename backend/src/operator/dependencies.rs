@@ -173,11 +173,12 @@ pub async fn ensure<K: Installable>(
         existing(ctx)
     };
     for d in &manifest.dependencies {
-        let at = match need_of(&me, d, repo, &all).await? {
-            Need::Met(at) => at,
+        // Whether this pass made it: ours then, as one marked so earlier is.
+        let (at, created) = match need_of(&me, d, repo, &all).await? {
+            Need::Met(at) => (at, false),
             Need::Wait(at, why) => {
                 deps.waiting.push(format!("{at}: {why}"));
-                at
+                (at, false)
             }
             Need::Install { at, package, .. }
                 if me.namespace.is_some() && at.namespace.is_none() && ctx.opts.tenant_rules =>
@@ -207,17 +208,12 @@ pub async fn ensure<K: Installable>(
                 .await?;
                 deps.waiting
                     .push(format!("{at}: installing {package} {version}"));
-                at
+                (at, true)
             }
             Need::Conflict(why) => return Err(Error::Dependencies(why)),
         };
         ctx.memory.remember_dependency(&at, &user);
-        if annotated(ctx, &at)
-            || deps
-                .waiting
-                .last()
-                .is_some_and(|w| w.contains("installing"))
-        {
+        if created || annotated(ctx, &at) {
             deps.owned.push(owned(&at));
         }
     }
