@@ -21,6 +21,7 @@ pub mod preview;
 pub mod repo;
 pub mod runtime;
 pub mod serve;
+pub mod sink;
 pub mod types;
 pub mod uninstall;
 pub mod upgrade;

@@ -1,11 +1,10 @@
 //! Prometheus metrics, served on `/metrics` in the text format.
 //!
 //! Gauges that describe state (objects and sync time per kind, readiness, subscribers)
-//! are read from the gate and the hub at scrape time, so the hot paths only bump
-//! counters.
+//! are read from the gate and the hub at scrape time ([`Observed`], filled by the
+//! `/metrics` handler), so the hot paths only bump counters. This module names no other
+//! module of the crate: the caches bump its counters, and it never reads them back.
 
-use crate::cache::hub::Hub;
-use crate::cache::readiness::{Gate, Phase};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -13,6 +12,30 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+/// The state the gauges describe, read at scrape time (from the readiness gate and
+/// the hub).
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Each kind's cache.
+    pub kinds: Vec<KindObserved>,
+    /// READY or DEGRADED: the caches may be served.
+    pub ready: bool,
+    /// Open watch streams.
+    pub subscribers: usize,
+    /// The hub's revision.
+    pub revision: u64,
+}
+
+/// One kind's cache, for the gauges.
+#[derive(Debug, Clone)]
+pub struct KindObserved {
+    pub kind: &'static str,
+    /// Objects loaded.
+    pub loaded: u64,
+    /// How long the first list took, once it finished.
+    pub sync_time: Option<Duration>,
+}
 
 /// A sync slower than this is logged as a warning.
 pub const SLOW_SYNC: Duration = Duration::from_secs(10);
@@ -183,24 +206,20 @@ impl Metrics {
         self.installs.get_or_create(&ResultLabel { result }).inc();
     }
 
-    /// The text exposition, with state gauges read now.
-    pub fn encode(&self, gate: &Gate, hub: &Hub) -> String {
-        let status = gate.status();
-        for (kind, k) in &status.kinds {
+    /// The text exposition, with the state gauges set from `now`.
+    pub fn encode(&self, now: &Observed) -> String {
+        for k in &now.kinds {
             let label = KindLabel {
-                kind: kind.to_string(),
+                kind: k.kind.to_string(),
             };
             self.objects.get_or_create(&label).set(k.loaded as i64);
             if let Some(t) = k.sync_time {
                 self.sync_seconds.get_or_create(&label).set(t.as_secs_f64());
             }
         }
-        self.ready.set(i64::from(matches!(
-            status.phase,
-            Phase::Ready | Phase::Degraded
-        )));
-        self.subscribers.set(hub.subscribers() as i64);
-        self.revision.set(hub.revision() as i64);
+        self.ready.set(i64::from(now.ready));
+        self.subscribers.set(now.subscribers as i64);
+        self.revision.set(now.revision as i64);
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");

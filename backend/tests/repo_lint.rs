@@ -6,7 +6,7 @@
 mod common;
 use common::repo_server::RepoServer;
 use hoist::cli::lint::{LintOptions, has_errors, lint};
-use hoist_core::repo::lint::{Finding, Severity};
+use hoist_core::lint::{Finding, Severity};
 use std::path::{Path, PathBuf};
 
 fn samples() -> PathBuf {

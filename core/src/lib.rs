@@ -21,5 +21,6 @@
 
 pub mod fleet;
 pub mod install;
+pub mod lint;
 pub mod operator;
 pub mod repo;

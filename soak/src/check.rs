@@ -84,7 +84,17 @@ fn said(p: &DynamicObject) -> String {
 /// Convergence: every install matches its spec (version, values, objects present with
 /// the right content), every uninstalled slot holds nothing, and nothing Hoist made
 /// exists that no install owns. Empty when converged.
-pub async fn convergence(client: &kube::Client, model: &Model) -> anyhow::Result<Vec<Divergence>> {
+///
+/// A republished manifest (`edition`: the one published now, and since when) must be
+/// what every install shows that the workload wrote to after it plus the operator's
+/// cache lifetime (`cache_ttl`); installs not written since may show either (they
+/// take it at their next pass: a change, or the periodic resync).
+pub async fn convergence(
+    client: &kube::Client,
+    model: &Model,
+    edition: (u32, Option<std::time::Instant>),
+    cache_ttl: std::time::Duration,
+) -> anyhow::Result<Vec<Divergence>> {
     let mut out = Vec::new();
     let packages: BTreeMap<String, DynamicObject> =
         list(client, &crate::workload::packages(), &ListParams::default())
@@ -144,6 +154,26 @@ pub async fn convergence(client: &kube::Client, model: &Model) -> anyhow::Result
                     let want = format!("example.dev/kv:{}", install.version);
                     if image != want {
                         out.push(div(&shown, format!("image {image:?}, want {want:?}")));
+                    }
+                    let shown_edition = o
+                        .metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(crate::repo::EDITION_LABEL))
+                        .cloned();
+                    let must_show = match (edition, slot.written_at) {
+                        ((0, _), _) => Some(None),
+                        ((e, Some(at)), Some(written))
+                            if written > at + cache_ttl + std::time::Duration::from_secs(1) =>
+                        {
+                            Some(Some(e.to_string()))
+                        }
+                        _ => None,
+                    };
+                    if let Some(want) = must_show
+                        && shown_edition != want
+                    {
+                        out.push(div(&shown, format!("manifest edition {shown_edition:?}, want {want:?} (written after the republish)")));
                     }
                     let replicas = o.data["spec"]["replicas"].as_u64();
                     let want = slot.replicas().map(u64::from);

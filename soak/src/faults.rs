@@ -157,6 +157,13 @@ pub async fn inject(
                 Ending::After(*lasting, End::RepositoryNormal),
             )
         }
+        Fault::RepoChanged => {
+            let edition = repos.republish();
+            (
+                format!("kv-store's manifests republished as edition {edition}"),
+                Ending::None,
+            )
+        }
         Fault::MemberDown { member, lasting } => {
             members.down(*member).await?;
             (

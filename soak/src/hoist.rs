@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 pub const REPLICAS: usize = 2;
 
+/// How long the operators keep repository files before revalidating them.
+pub const REPO_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What `hoist operator` says when it stops because another replica leads.
 pub const LOST_LEASE: &str = "another replica took the Lease";
 
@@ -70,7 +73,7 @@ impl Hoist {
             "--default-service-account",
             "soak-deployer",
             "--repo-cache-ttl",
-            "5s",
+            &format!("{}s", REPO_CACHE_TTL.as_secs()),
             "--member-probe-interval",
             "2s",
         ]

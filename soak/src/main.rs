@@ -8,6 +8,7 @@
 //! around it and the first diverging object are printed), 2 when the harness itself
 //! could not run.
 
+mod args;
 mod check;
 mod cluster;
 mod dashboard;
@@ -22,46 +23,9 @@ mod report;
 mod run;
 mod workload;
 
-use anyhow::Context;
+use args::Args;
 use clap::Parser;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "hoist-soak",
-    about = "Hoist under a seeded workload and fault plan"
-)]
-pub struct Args {
-    /// How long the workload and the faults run (the checks come after).
-    #[arg(long, default_value_t = 3.0)]
-    pub minutes: f64,
-    /// The seed of the workload and the fault plan; a failing run prints it to replay.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Namespaces, each holding at most one install.
-    #[arg(long, default_value_t = 6)]
-    pub slots: usize,
-    /// Seconds after the last fault within which everything must match the model.
-    #[arg(long, default_value_t = 30)]
-    pub converge_within: u64,
-    /// Where runs keep their logs, journal and report (`<dir>/seed-S/`).
-    #[arg(long, default_value = "target/soak")]
-    pub dir: PathBuf,
-    /// Where the `hoist` and `devcluster` binaries are (default: beside this one).
-    #[arg(long)]
-    pub bin_dir: Option<PathBuf>,
-    /// The repository's root (for `deploy/crds.yaml` and the package fixtures).
-    #[arg(long)]
-    pub root: Option<PathBuf>,
-    /// Also write the figures as Markdown here (what `cargo xtask soak --record` puts
-    /// in `docs/BENCHMARKS.md`).
-    #[arg(long)]
-    pub markdown: Option<PathBuf>,
-    /// Print the seed's fault plan and exit (what a run with this seed will do).
-    #[arg(long)]
-    pub plan: bool,
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -100,24 +64,4 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// The folder the binaries are in, and the repository root.
-pub fn locations(args: &Args) -> anyhow::Result<(PathBuf, PathBuf)> {
-    let bin_dir = match &args.bin_dir {
-        Some(d) => d.clone(),
-        None => std::env::current_exe()
-            .context("where this binary is")?
-            .parent()
-            .context("a binary is in a folder")?
-            .to_path_buf(),
-    };
-    let root = match &args.root {
-        Some(r) => r.clone(),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("soak/ is inside the repository")?
-            .to_path_buf(),
-    };
-    Ok((bin_dir, root))
 }

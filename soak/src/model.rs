@@ -46,6 +46,10 @@ pub struct Slot {
     pub configmap_replicas: u32,
     /// Installs begun in this slot (each may create each object once).
     pub episodes: u64,
+    /// When the workload last wrote something that makes the operator render this
+    /// install again (its spec, or its value source). Never read by [`Model::draw`]:
+    /// the only clock in the model, for the republished-manifest check.
+    pub written_at: Option<std::time::Instant>,
 }
 
 impl Slot {
@@ -223,6 +227,16 @@ impl Model {
 
     /// Records a step whose write succeeded.
     pub fn apply(&mut self, step: &Step) {
+        match step {
+            Step::Install { slot, .. }
+            | Step::Upgrade { slot, .. }
+            | Step::SetReplicas { slot, .. }
+            | Step::EditConfigMap { slot, .. }
+            | Step::Suspend { slot, .. } => {
+                self.slots[*slot].written_at = Some(std::time::Instant::now());
+            }
+            _ => {}
+        }
         match step {
             Step::Install { slot, install } => {
                 let s = &mut self.slots[*slot];

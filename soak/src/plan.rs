@@ -97,6 +97,8 @@ pub enum Fault {
     RepoSlow { millis: u64, lasting: Duration },
     /// The repository answers 503 for `lasting`.
     RepoDown { lasting: Duration },
+    /// The repositories republish kv-store's manifests under the same versions.
+    RepoChanged,
     /// Member cluster `member` stops answering for `lasting`, then is back (the same
     /// cluster).
     MemberDown { member: usize, lasting: Duration },
@@ -130,6 +132,7 @@ impl Fault {
             } => "watch cut mid-line",
             Fault::RepoSlow { .. } => "repository slow",
             Fault::RepoDown { .. } => "repository 5xx",
+            Fault::RepoChanged => "repository manifest changed",
             Fault::MemberDown { .. } => "member unreachable, then back",
             Fault::MemberReplaced { .. } => "member replaced",
         }
@@ -147,6 +150,7 @@ impl Fault {
             Cut,
             Slow,
             Down,
+            Changed,
             MemberDown,
             MemberReplaced,
         }
@@ -161,6 +165,7 @@ impl Fault {
             (K::Cut, 3),
             (K::Slow, 2),
             (K::Down, 2),
+            (K::Changed, 1),
             (K::MemberDown, 2),
             (K::MemberReplaced, 1),
         ]) {
@@ -192,6 +197,7 @@ impl Fault {
             K::Down => Fault::RepoDown {
                 lasting: secs(rng, 2, 8),
             },
+            K::Changed => Fault::RepoChanged,
             K::MemberDown => Fault::MemberDown {
                 member: rng.range(0, MEMBERS as u64 - 1) as usize,
                 lasting: secs(rng, 3, 12),
@@ -268,6 +274,6 @@ mod tests {
     fn every_fault_kind_is_drawn_over_a_long_plan() {
         let plan = faults(11, Duration::from_secs(3 * 3600));
         let kinds: std::collections::BTreeSet<_> = plan.iter().map(|(_, f)| f.kind()).collect();
-        assert_eq!(kinds.len(), 14, "{kinds:?}");
+        assert_eq!(kinds.len(), 15, "{kinds:?}");
     }
 }

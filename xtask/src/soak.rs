@@ -13,9 +13,9 @@ use anyhow::Context;
 use std::process::Command;
 
 /// The seed CI runs, and for how long: the shortest plan found that holds every kind
-/// of fault (`hoist-soak --plan --seed 558 --minutes 3.5`; none of seeds 1–1500 does in
+/// of fault (`hoist-soak --plan --seed 468 --minutes 3.5`; none of seeds 1–2500 does in
 /// three minutes).
-pub const CI_SEED: &str = "558";
+pub const CI_SEED: &str = "468";
 pub const CI_MINUTES: &str = "3.5";
 
 /// Runs the soak; with `--record`, its report's Markdown section replaces the soak

@@ -5,8 +5,9 @@
 //! through [`crate::install`] to the API server, and its result comes back to every
 //! page on the package stream.
 
+use super::status::install_status;
 use crate::cache::hub::{Hub, Key};
-use crate::cache::readiness::{self, Gate, Phase};
+use crate::cache::readiness::Gate;
 use crate::metrics::Metrics;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::dashboard_server::Dashboard;
@@ -35,43 +36,6 @@ pub struct DashboardService {
     pub fleet_view: Arc<crate::cache::fleet::FleetView>,
     /// Hoist's namespace, where member Clusters live.
     pub namespace: String,
-}
-
-fn phase(p: Phase) -> pb::Phase {
-    match p {
-        Phase::Connecting => pb::Phase::Connecting,
-        Phase::Syncing => pb::Phase::Syncing,
-        Phase::Ready => pb::Phase::Ready,
-        Phase::Degraded => pb::Phase::Degraded,
-    }
-}
-
-/// The protocol's view of the gate.
-pub fn status_message(s: &readiness::Status, hub: &Hub) -> pb::Status {
-    pb::Status {
-        phase: phase(s.phase) as i32,
-        kinds: s
-            .kinds
-            .iter()
-            .map(|(name, k)| pb::KindProgress {
-                kind: name.to_string(),
-                objects_loaded: k.loaded,
-                objects_total: k.total,
-                pages_loaded: k.pages,
-                synced: k.synced,
-                elapsed_ms: k
-                    .sync_time
-                    .unwrap_or_else(|| k.started.elapsed())
-                    .as_millis() as u64,
-                last_error: k.last_error.clone().unwrap_or_default(),
-                last_event_unix_ms: k.last_event_unix_ms,
-            })
-            .collect(),
-        instance_id: hub.instance_id().to_string(),
-        revision: hub.revision(),
-        phase_since_unix_ms: s.phase_since_unix_ms,
-        message: s.message.clone(),
-    }
 }
 
 impl DashboardService {
@@ -317,20 +281,4 @@ impl Dashboard for DashboardService {
             revision: self.hub.revision(),
         }))
     }
-}
-
-/// The gRPC status for a refused install (see the proto for the contract).
-pub(super) fn install_status(e: crate::install::InstallError) -> Status {
-    use crate::install::InstallError as E;
-    let code = match &e {
-        E::Resolve(r) if r.is_not_found() => Code::NotFound,
-        E::Resolve(_) => Code::Unavailable,
-        E::Plan(_) => Code::InvalidArgument,
-        E::MissingNamespace(_) => Code::FailedPrecondition,
-        E::AlreadyExists(_) => Code::AlreadyExists,
-        E::Api(kube::Error::Api(s)) if s.code == 403 => Code::PermissionDenied,
-        E::Api(kube::Error::Api(s)) if s.code == 400 || s.code == 422 => Code::InvalidArgument,
-        E::Api(_) => Code::Unavailable,
-    };
-    Status::new(code, e.to_string())
 }

@@ -1,11 +1,10 @@
 //! The fleet on the dashboard's port: removing a member Cluster (the `RemoveCluster`
-//! call, on the CLI's code path) and usage for a period as a download
-//! (`GET /api/usage?from=&to=&format=`, from the cached ledger).
+//! call, on the CLI's code path: [`crate::fleet::remove`]) and usage for a period as a
+//! download (`GET /api/usage?from=&to=&format=`, from the cached ledger).
 
 use super::ApiState;
 use crate::cache::fleet::FleetView;
-use crate::cli::fleet::FleetError;
-use crate::fleet::{time, usage};
+use crate::fleet::{RemoveError, time, usage};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,15 +37,16 @@ pub async fn remove(
         )));
     }
     if !view.has_cluster(ns, &req.name) {
-        return Err(Status::not_found(FleetError::Unknown(req.name).to_string()));
+        return Err(Status::not_found(
+            RemoveError::Unknown(req.name).to_string(),
+        ));
     }
-    crate::cli::fleet::remove(client, ns, &req.name, req.confirm == req.name)
+    crate::fleet::remove(client, ns, &req.name, req.confirm == req.name)
         .await
         .map_err(|e| match e {
-            FleetError::NotConfirmed(_) => Status::failed_precondition(e.to_string()),
-            FleetError::Unknown(_) => Status::not_found(e.to_string()),
-            FleetError::Api(k) => super::installs::api_error(k),
-            other => Status::invalid_argument(other.to_string()),
+            RemoveError::NotConfirmed(_) => Status::failed_precondition(e.to_string()),
+            RemoveError::Unknown(_) => Status::not_found(e.to_string()),
+            RemoveError::Api(k) => super::status::api_error(k),
         })
 }
 

@@ -2,6 +2,8 @@
 //! Kubernetes readinessProbe), `/metrics` (Prometheus text).
 
 use super::ApiState;
+use crate::cache::readiness::Phase;
+use crate::metrics::{KindObserved, Observed};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -31,6 +33,25 @@ async fn metrics(State(s): State<ApiState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        s.metrics.encode(&s.gate, &s.hub),
+        s.metrics.encode(&observed(&s)),
     )
+}
+
+/// What the state gauges describe, read from the gate and the hub now.
+fn observed(s: &ApiState) -> Observed {
+    let status = s.gate.status();
+    Observed {
+        kinds: status
+            .kinds
+            .iter()
+            .map(|(&kind, k)| KindObserved {
+                kind,
+                loaded: k.loaded,
+                sync_time: k.sync_time,
+            })
+            .collect(),
+        ready: matches!(status.phase, Phase::Ready | Phase::Degraded),
+        subscribers: s.hub.subscribers(),
+        revision: s.hub.revision(),
+    }
 }

@@ -1,6 +1,6 @@
 //! The installed-package page's calls: what one install is (GetInstall), what to do to
 //! it (Act), and what an install or upgrade would do (Preview). Each is the CLI's own
-//! code path (`install`, `upgrade`, `uninstall`, `cli::status::retry`, `preview`), so
+//! code path (`install`, `upgrade`, `uninstall`, `installs::retry`, `preview`), so
 //! the dashboard refuses exactly what the CLI refuses, with the same words.
 //!
 //! Reads: GetInstall reads the one object and its Events from the API server when the
@@ -8,6 +8,7 @@
 //! Events); versions come from the repository cache. Preview reads the installs from
 //! the caches ([`super::cached_reads`]) and starts no watch.
 
+use super::status::{api_error, install_status, upgrade_status};
 use crate::installs::{Installs, Scope};
 use crate::types::{PackageStatus, ValueConfiguration};
 use hoist_core::install::InstallRef;
@@ -59,18 +60,6 @@ pub fn references(
             Ok(Reference { key: r.key, source })
         })
         .collect()
-}
-
-pub(crate) fn api_error(e: kube::Error) -> Status {
-    match &e {
-        kube::Error::Api(s) if s.code == 404 => Status::not_found(e.to_string()),
-        kube::Error::Api(s) if s.code == 403 => Status::permission_denied(e.to_string()),
-        kube::Error::Api(s) if s.code == 409 => Status::aborted(e.to_string()),
-        kube::Error::Api(s) if s.code == 400 || s.code == 422 => {
-            Status::invalid_argument(e.to_string())
-        }
-        _ => Status::unavailable(e.to_string()),
-    }
 }
 
 /// The object as the page needs it.
@@ -369,9 +358,9 @@ pub async fn act(
                 }
             ))
         }
-        Action::Retry => crate::cli::status::retry(client, &at)
+        Action::Retry => crate::installs::retry(client, &at)
             .await
-            .map(|(text, _)| text.trim().to_string())
+            .map(|_| format!("{at}: retry requested"))
             .map_err(|e| Status::new(Code::Unavailable, e.to_string())),
         Action::AutoUpdateOn | Action::AutoUpdateOff => {
             let on = action == Action::AutoUpdateOn;
@@ -399,18 +388,6 @@ pub async fn act(
     }
 }
 
-fn upgrade_status(e: crate::upgrade::UpgradeError) -> Status {
-    use crate::upgrade::UpgradeError as E;
-    match &e {
-        E::NotInstalled(_) => Status::not_found(e.to_string()),
-        E::Resolve(r) if r.is_not_found() => Status::not_found(e.to_string()),
-        E::Resolve(_) => Status::unavailable(e.to_string()),
-        E::Rule(_) => Status::invalid_argument(e.to_string()),
-        E::Conflict(_) => Status::aborted(e.to_string()),
-        E::Api(_) => Status::unavailable(e.to_string()),
-    }
-}
-
 /// Preview: see the proto. The installs are read through `reads` (the dashboard's
 /// caches: [`super::cached_reads::Cached`]).
 pub async fn preview(
@@ -422,7 +399,7 @@ pub async fn preview(
 ) -> Result<pb::Plan, Status> {
     use crate::preview::PreviewError as E;
     let to_status = |e: E| match e {
-        E::Install(i) => super::dashboard::install_status(i),
+        E::Install(i) => install_status(i),
         E::Upgrade(u) => upgrade_status(u),
         E::Plan(crate::operator::Error::Kube(kube::Error::Api(s))) if s.code == 403 => {
             Status::permission_denied(format!(

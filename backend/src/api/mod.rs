@@ -11,6 +11,7 @@ pub mod headers;
 pub mod health;
 pub mod installs;
 pub mod listener;
+pub mod status;
 pub mod watch;
 
 use crate::cache::hub::Hub;

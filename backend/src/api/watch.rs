@@ -10,7 +10,8 @@
 //! broadcast receiver falls behind, and when it reads again it is resynchronised with a
 //! snapshot. Nothing it does delays another stream, and the hub never waits for it.
 
-use super::dashboard::{DashboardService, status_message};
+use super::dashboard::DashboardService;
+use super::status::status_message;
 use crate::cache::hub::{HubEvent, Start};
 use crate::cache::readiness::{self, Phase};
 use crate::repo::live::Current;

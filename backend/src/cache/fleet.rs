@@ -11,8 +11,8 @@
 //!   warnings come from the core's rules (`hoist_core::fleet::{ledger, view}`), the
 //!   ones the operator's metrics and the CLI use.
 
-use super::reflectors::Sink;
 use crate::fleet::{facts, time, usage};
+use crate::sink::Sink;
 use crate::types::{Cluster, UsageRecord};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self, Record};

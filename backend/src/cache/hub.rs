@@ -19,71 +19,13 @@
 //!   is never held as protocol messages beside the packages.
 
 use super::stored::{Interner, Stored};
+// The key lives with how a package is kept (`stored`); re-exported here, where the
+// hub's users have always found it.
+pub use super::stored::{Key, cmp_str, key_of};
 use hoist_proto::v1::{Package, PackageChange, PackageKey, Snapshot, package_change::Change};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
-
-/// How a package is identified: scope, namespace (empty for cluster packages), name;
-/// ordered in that order, lexicographically.
-///
-/// Compared by hand rather than derived: comparing two empty `String`s goes to libc's
-/// `memcmp` with a length of 0 and a dangling pointer, and glibc's AVX-512 `memcmp`
-/// then does a masked load from an unmapped page, which costs microseconds on some
-/// virtual machines (ours: 1,000 BTreeMap inserts of cluster-scoped keys took 4.8 ms
-/// instead of 0.18 ms; measured, see docs/BENCHMARKS.md). Every cluster package has an
-/// empty namespace, so the hub would pay it on every lookup.
-///
-/// The namespace is shared (many packages, few namespaces) and the name is held here
-/// only, not again in the stored package.
-#[derive(Debug, Clone)]
-pub struct Key {
-    pub scope: i32,
-    pub namespace: Arc<str>,
-    pub name: Box<str>,
-}
-
-/// `a.cmp(b)` for strings, without calling `memcmp` when either is empty.
-pub fn cmp_str(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.is_empty(), b.is_empty()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.cmp(b),
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.scope
-            .cmp(&other.scope)
-            .then_with(|| cmp_str(&self.namespace, &other.namespace))
-            .then_with(|| cmp_str(&self.name, &other.name))
-    }
-}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
-    }
-}
-
-impl Eq for Key {}
-
-/// The hub's key for a protocol key (for lookups; stored keys share their namespace).
-pub fn key_of(k: &PackageKey) -> Key {
-    Key {
-        scope: k.scope,
-        namespace: Arc::from(k.namespace.as_str()),
-        name: k.name.as_str().into(),
-    }
-}
 
 /// [`key_of`], with the namespace shared through `strings`.
 fn stored_key(k: &PackageKey, strings: &mut Interner) -> Key {

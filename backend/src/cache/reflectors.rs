@@ -48,21 +48,9 @@ pub const KINDS: [&str; 8] = [
     "UsageRecord",
 ];
 
-/// What a kind's events feed besides the readiness gate. Called from the kind's event
-/// loop: implementations must not block (no I/O, no awaiting).
-pub trait Sink<K>: Send + Sync {
-    /// A (re)list began.
-    fn init(&self) {}
-    /// One object of the (re)list.
-    fn init_apply(&self, obj: &K);
-    /// The (re)list is complete: whatever `init_apply` did not see is gone.
-    fn init_done(&self);
-    fn apply(&self, obj: &K);
-    fn delete(&self, obj: &K);
-    /// The kind cannot be read (e.g. forbidden), and counts as synced empty: `why`
-    /// says so until a list succeeds. Only for optional kinds.
-    fn unavailable(&self, _why: &str) {}
-}
+// Where the sinks are declared (a module of their own, beside `cache` and `repo`);
+// re-exported here, where the reflectors that call them are.
+pub use crate::sink::Sink;
 
 type ToSink<K> = Option<Arc<dyn Sink<K>>>;
 
@@ -239,12 +227,15 @@ fn spawn_repositories(
     ));
 }
 
-/// Only the PackageRepositories and the Secrets of Hoist's namespace, feeding
-/// `clientset`: for a process without the dashboard (`hoist operator`). The returned
-/// gate says when both have synced.
+/// Only the PackageRepositories and the Secrets of Hoist's namespace, feeding their
+/// sinks (the repository clientset): for a process without the dashboard
+/// (`hoist operator`). `secret_relists` changes when the Secrets must be listed again.
+/// The returned gate says when both have synced.
 pub fn start_repositories(
     client: &Client,
-    clientset: Arc<crate::repo::clientset::Clientset>,
+    repositories: Arc<dyn Sink<PackageRepository>>,
+    secrets: Arc<dyn Sink<Secret>>,
+    secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
     namespace: &str,
     tasks: &mut JoinSet<()>,
 ) -> Arc<Gate> {
@@ -253,15 +244,12 @@ pub fn start_repositories(
         gate: gate.clone(),
         metrics: Arc::new(Metrics::new()),
     };
-    let repositories: Arc<dyn Sink<PackageRepository>> = clientset.clone();
-    let secrets: Arc<dyn Sink<Secret>> = clientset.clone();
-    let relists = Some(clientset.secret_relists());
     spawn_repositories(
         client,
         ctx,
         repositories,
         secrets,
-        relists,
+        secret_relists,
         namespace,
         tasks,
     );

@@ -9,12 +9,13 @@
 //!   only for loopback) before it asks the API server anything: a refused one is an
 //!   error naming the field, and no Namespace, Secret or Cluster is made.
 
+use crate::fleet::RemoveError;
 use crate::fleet::time;
 use crate::fleet::usage::Row;
 use crate::types::{Cluster, ClusterSpec, KubeconfigSecretRef, UsageRecord};
 use hoist_core::fleet::ledger::{self, Record};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 
 // Part of the CRD contract (`crate::types`); re-exported here for the tests that name it so.
@@ -189,26 +190,25 @@ pub async fn list(client: &Client, namespace: &str) -> Result<String, FleetError
 }
 
 /// `cluster remove NAME`: `confirm` is the name the user typed (or `None` with --yes).
-/// Billing stops at the delete; the controller then removes the Cluster.
+/// Billing stops at the delete; the controller then removes the Cluster. The dashboard's
+/// RemoveCluster takes the same path ([`crate::fleet::remove`]).
 pub async fn remove(
     client: &Client,
     namespace: &str,
     name: &str,
     confirmed: bool,
 ) -> Result<String, FleetError> {
-    if !confirmed {
-        return Err(FleetError::NotConfirmed(name.into()));
+    Ok(crate::fleet::remove(client, namespace, name, confirmed).await?)
+}
+
+impl From<RemoveError> for FleetError {
+    fn from(e: RemoveError) -> Self {
+        match e {
+            RemoveError::Unknown(name) => FleetError::Unknown(name),
+            RemoveError::NotConfirmed(name) => FleetError::NotConfirmed(name),
+            RemoveError::Api(e) => FleetError::Api(e),
+        }
     }
-    let clusters: Api<Cluster> = Api::namespaced(client.clone(), namespace);
-    if clusters.get_opt(name).await?.is_none() {
-        return Err(FleetError::Unknown(name.into()));
-    }
-    clusters.delete(name, &DeleteParams::default()).await?;
-    Ok(format!(
-        "cluster {name} removed: billing stops now (the record keeps the second it was asked); \
-         the operator records the stop, then removes the Cluster and the kubeconfig Secret \
-         `hoist cluster add` made for it\n"
-    ))
 }
 
 async fn all_records(client: &Client) -> Result<Vec<Record>, FleetError> {

@@ -1,7 +1,7 @@
 //! `hoist repo lint PATH|URL [--offline] [-o json]`: walks a repository (a directory or
 //! an http(s) URL), reads `index.yaml`, every package's `versions.yaml`, every listed
 //! version's `package.yaml` and the manifests they name, and hands them to the rules in
-//! [`hoist_core::repo::lint`]. No cluster, no kubeconfig.
+//! [`hoist_core::lint`]. No cluster, no kubeconfig.
 //!
 //! # Guarantees
 //! - **Bounded**: every file is read within [`MAX_FILE_BYTES`] (a larger one is a
@@ -18,13 +18,13 @@
 //!   is neither a directory nor an http(s) URL is an [`LintError`].
 
 use futures::StreamExt;
+use hoist_core::lint::{
+    self, Finding, Location, ManifestFile, PackageFiles, Release, Repository, Severity,
+};
 use hoist_core::repo::format::{
     Documents, Index, MAX_FILE_BYTES, PackageManifest, RepoFile, Versions,
 };
 use hoist_core::repo::links::shown_url;
-use hoist_core::repo::lint::{
-    self, Finding, Location, ManifestFile, PackageFiles, Release, Repository, Severity,
-};
 use reqwest::Url;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

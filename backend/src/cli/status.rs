@@ -2,12 +2,10 @@
 //! `hoist install --wait`: what the operator says about one install, read from its
 //! status (conditions and each applied object), never guessed.
 
-use crate::installs::Installs;
-use crate::types::RETRY_ANNOTATION;
+use crate::installs::{Installs, RetryError};
 use crate::types::{PackageSpec, PackageStatus};
 use hoist_core::install::InstallRef;
 use kube::Client;
-use serde_json::json;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -135,18 +133,18 @@ pub async fn status(client: &Client, target: &InstallRef) -> Result<String, Stat
 /// `hoist retry`: a new value of the retry annotation starts a new run of attempts for
 /// a failed or dead-lettered install (the operator reads it as a change, and records
 /// the value it acted on in `status.lastHandledRetry`). Returns what to print and the
-/// value, for [`wait`].
+/// value, for [`wait`]. The dashboard's Retry asks the same ([`crate::installs::retry()`]).
 pub async fn retry(client: &Client, target: &InstallRef) -> Result<(String, String), StatusError> {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let patch = json!({"metadata": {"annotations": {RETRY_ANNOTATION: now}}});
-    let done = Installs::new(client)
-        .merge_patch(target, &patch)
-        .await
-        .map_err(kube::Error::from);
-    match done {
-        Ok(()) => Ok((format!("{target}: retry requested\n"), now)),
-        Err(kube::Error::Api(s)) if s.code == 404 => Err(StatusError::NotFound(target.clone())),
-        Err(e) => Err(e.into()),
+    let value = crate::installs::retry(client, target).await?;
+    Ok((format!("{target}: retry requested\n"), value))
+}
+
+impl From<RetryError> for StatusError {
+    fn from(e: RetryError) -> Self {
+        match e {
+            RetryError::NotFound(at) => StatusError::NotFound(at),
+            RetryError::Api(e) => StatusError::Api(e),
+        }
     }
 }
 

@@ -36,7 +36,8 @@
 //!   `gauges.rs`: the gauges; [`relay`]: closed periods to a usage sink.
 //! - Adapters the rest of Hoist uses too: [`ledger`] (UsageRecords), [`probe`] (one
 //!   probe of a member), [`facts`] (a Cluster as the core's view facts), [`usage`]
-//!   (usage for a period), [`metrics`], [`time`].
+//!   (usage for a period), [`metrics`], [`time`], and [`remove()`] (a member removed,
+//!   for `hoist cluster remove` and the dashboard's RemoveCluster alike).
 
 mod cleanup;
 pub mod facts;
@@ -49,6 +50,7 @@ mod options;
 pub mod probe;
 mod reconcile;
 pub mod relay;
+mod removal;
 mod start;
 mod status;
 mod sweep;
@@ -57,6 +59,7 @@ pub mod usage;
 
 pub use hoist_core::fleet::conditions::{KUBECONFIG_REFUSED, PROBE_TIMES_EVERY};
 pub use options::FleetOptions;
+pub use removal::{RemoveError, remove};
 pub use start::{Context, Running, start};
 pub use sweep::sweep;
 

@@ -1,6 +1,5 @@
 //! One install of either kind.
 
-use crate::operator::package::Installable;
 use crate::types::{ClusterPackage, NamespacedPackageSpec, Package, PackageSpec, PackageStatus};
 use hoist_core::install::InstallRef;
 use kube::ResourceExt;
@@ -36,8 +35,8 @@ impl Install {
 
     pub fn spec(&self) -> &PackageSpec {
         match self {
-            Self::Cluster(p) => Installable::spec(p),
-            Self::Namespaced(p) => Installable::spec(p),
+            Self::Cluster(p) => &p.spec,
+            Self::Namespaced(p) => &p.spec.spec,
         }
     }
 
@@ -50,8 +49,8 @@ impl Install {
 
     pub fn status(&self) -> Option<&PackageStatus> {
         match self {
-            Self::Cluster(p) => Installable::status(p),
-            Self::Namespaced(p) => Installable::status(p),
+            Self::Cluster(p) => p.status.as_ref(),
+            Self::Namespaced(p) => p.status.as_ref(),
         }
     }
 

@@ -11,14 +11,15 @@
 //!   404, 403 or 409 by its code exactly as before.
 //! - Writes are single requests with default parameters; nothing is retried here.
 //!
-//! The operator reconciles through its own [`Installable`] trait, which [`Install`]
-//! reuses for the spec and status of either kind.
-//!
-//! [`Installable`]: crate::operator::package::Installable
+//! The operator reconciles through its own `Installable` trait (in `operator`, which
+//! builds on this module, never the other way round); [`Install`] reads the spec and
+//! status of either kind itself, the same fields.
 
 mod install;
+mod retry;
 
 pub use install::Install;
+pub use retry::{RetryError, retry};
 
 use crate::types::{ClusterPackage, Package, PackageSpec};
 use hoist_core::install::InstallRef;

@@ -345,6 +345,8 @@ pub fn watch_repositories(
     let gate = crate::cache::reflectors::start_repositories(
         client,
         clientset.clone(),
+        clientset.clone(),
+        Some(clientset.secret_relists()),
         namespace,
         &mut tasks,
     );

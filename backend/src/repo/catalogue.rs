@@ -37,7 +37,7 @@ pub async fn load(clientset: &Clientset, freshness: Freshness) -> Catalogue {
             }
         })
         .collect();
-    merge(answers, crate::cache::readiness::unix_ms())
+    merge(answers, super::fetch::unix_ms() as i64)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

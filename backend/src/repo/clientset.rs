@@ -24,7 +24,7 @@
 
 use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness, SharedHttp};
 use super::format::{Documents, Index, PackageManifest, Versions};
-use crate::cache::reflectors::Sink;
+use crate::sink::Sink;
 use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
 use hoist_core::repo::destinations::{package_segment, version_segment};
 use k8s_openapi::api::core::v1::Secret;

@@ -167,8 +167,8 @@ pub async fn resolve(
 /// repo lint`, which sees the whole index; a manifest that cannot be fetched now is
 /// said as such, not guessed at.
 pub async fn conformance(clientset: &Clientset, r: &Resolved, freshness: Freshness) -> Vec<String> {
+    use hoist_core::lint::{self, ManifestFile, PackageFiles, Release, Repository, Severity};
     use hoist_core::repo::format::{Index, IndexEntry, VersionEntry, Versions};
-    use hoist_core::repo::lint::{self, ManifestFile, PackageFiles, Release, Repository, Severity};
     let Some(client) = clientset.get(&r.repository) else {
         return Vec::new();
     };

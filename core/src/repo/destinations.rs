@@ -39,8 +39,20 @@ pub enum DestinationError {
 }
 
 /// `name` as a URL path segment, if it is a DNS-1123 label.
+/// Whether `s` is a DNS-1123 label, as Kubernetes names packages and namespaces: at
+/// most 63 of `a-z`, `0-9`, `-`, starting and ending with a letter or digit.
+pub fn dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
 pub fn package_segment(name: &str) -> Result<&str, DestinationError> {
-    if super::lint::dns_label(name) {
+    if dns_label(name) {
         Ok(name)
     } else {
         Err(DestinationError::PackageName(super::links::shown_url(name)))
@@ -130,6 +142,16 @@ pub fn check_manifest_url(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dns_labels_are_kubernetes_names() {
+        for ok in ["a", "web", "cert-manager", "a1", "0ab", &"a".repeat(63)] {
+            assert!(dns_label(ok), "{ok}");
+        }
+        for bad in ["", "Web", "web_app", "-a", "a-", "a.b", &"a".repeat(64)] {
+            assert!(!dns_label(bad), "{bad}");
+        }
+    }
 
     fn u(s: &str) -> url::Url {
         url::Url::parse(s).expect("url")

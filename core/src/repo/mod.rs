@@ -6,6 +6,5 @@ pub mod catalogue;
 pub mod destinations;
 pub mod format;
 pub mod links;
-pub mod lint;
 pub mod values;
 pub mod version;

@@ -17,7 +17,7 @@ pub async fn run(source: &str, offline: bool, output: Option<&str>) -> anyhow::R
     if lint::has_errors(&findings) {
         let errors = findings
             .iter()
-            .filter(|f| f.severity == hoist_core::repo::lint::Severity::Error)
+            .filter(|f| f.severity == hoist_core::lint::Severity::Error)
             .count();
         anyhow::bail!(
             "{source}: {errors} error{} found",

@@ -30,6 +30,7 @@ mod error;
 mod http;
 mod lifetime;
 
+pub(crate) use disk::unix_ms;
 pub use disk::{DISK_FOLDER, clear_disk, disk_dir};
 pub use error::FetchError;
 pub use http::{Auth, Destinations, SharedHttp};

@@ -34,14 +34,14 @@
 //! [`apply`]: crate::operator::values::apply
 //! [`effective_namespaces`]: crate::operator::placement::effective_namespaces
 
-use super::format::{
-    Documents, Helm, Index, PackageManifest, ValueDefinition, ValueTarget, Versions,
-    parse_group_version,
-};
-use super::version::PackageVersion;
 use crate::operator::dependencies::highest;
 use crate::operator::placement::{Owner, Rendered, effective_namespaces};
 use crate::operator::values::{ValuesError, Write, apply, effective, render, writes};
+use crate::repo::format::{
+    Documents, Helm, Index, PackageManifest, ValueDefinition, ValueTarget, Versions,
+    parse_group_version,
+};
+use crate::repo::version::PackageVersion;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -153,17 +153,7 @@ pub fn safe_segment(s: &str) -> bool {
             .any(|c| matches!(c, '/' | '\\' | '%') || c.is_control())
 }
 
-/// Whether `s` is a DNS-1123 label, as Kubernetes names packages and namespaces: at
-/// most 63 of `a-z`, `0-9`, `-`, starting and ending with a letter or digit.
-pub fn dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
+pub use crate::repo::destinations::dns_label;
 
 /// Where a `manifests[].url` points, resolved as Glasskube resolves it (RFC 3986,
 /// against the package.yaml's URL).
@@ -834,7 +824,7 @@ fn lint_definition(
     if let Some(default) = def.default()
         && typed
         && constraints_ok
-        && let Err(e) = super::values::check(name, def, default)
+        && let Err(e) = crate::repo::values::check(name, def, default)
     {
         out.push(at.error(
             &field("defaultValue"),
@@ -981,7 +971,8 @@ fn lint_references(at: &At, m: &PackageManifest, world: &World<'_>, out: &mut Ve
                 .iter()
                 .map(|(k, v)| (k.clone(), v.value.clone()))
                 .collect();
-            if let Err(e) = super::values::validate(&c.name, &r.manifest.value_definitions, &given)
+            if let Err(e) =
+                crate::repo::values::validate(&c.name, &r.manifest.value_definitions, &given)
             {
                 out.push(at.error(
                     &format!("{field}.values"),
@@ -1272,16 +1263,6 @@ data: {}
     #[test]
     fn a_clean_repository_has_no_findings() {
         assert_eq!(problems(WEB, OBJECTS), Vec::<String>::new());
-    }
-
-    #[test]
-    fn dns_labels_are_kubernetes_names() {
-        for ok in ["a", "web", "cert-manager", "a1", "0ab", &"a".repeat(63)] {
-            assert!(dns_label(ok), "{ok}");
-        }
-        for bad in ["", "Web", "web_app", "-a", "a-", "a.b", &"a".repeat(64)] {
-            assert!(!dns_label(bad), "{bad}");
-        }
     }
 
     #[test]
