@@ -148,22 +148,54 @@ pub fn check(opts: &ServeOptions) -> Result<(), ServeError> {
 /// Binds, starts the reflectors and serves. Returns once the port is open.
 pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, ServeError> {
     check(&opts)?;
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: opts.listen,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: opts.listen,
-        source,
-    })?;
+    let (listener, addr) = bind(opts.listen).await?;
     tracing::info!(%addr, "listening, syncing caches");
+    let mut tasks = Supervisor::new();
+    let service = start_caches(client, &opts, &mut tasks);
+    let gate = service.gate.clone();
+    let hub = service.hub.clone();
+    let metrics = service.metrics.clone();
+    let repositories = service.repositories.clone();
+    let catalogue = service.catalogue.clone();
+    serve_api(listener, service, &opts, &mut tasks);
+    spawn_gate_tasks(&gate, addr, opts.token.is_some(), &mut tasks);
+    Ok(Running {
+        addr,
+        gate,
+        hub,
+        metrics,
+        repositories,
+        catalogue,
+        drain: opts.drain,
+        tasks,
+    })
+}
 
+/// Opens the port: the listener and the address it is bound to (the port chosen when
+/// `listen` asks for port 0).
+async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let bind_error = |source| ServeError::Bind {
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, addr))
+}
+
+/// Starts what the dashboard reads from, as `tasks`' background tasks: the fleet view,
+/// the reflectors (into the hub, the clientset and the fleet view, behind the readiness
+/// gate) and the live catalogue. Returns the dashboard service over them.
+fn start_caches(
+    client: kube::Client,
+    opts: &ServeOptions,
+    tasks: &mut Supervisor,
+) -> DashboardService {
     let gate = Arc::new(Gate::new(&KINDS, PAGE_SIZE));
     let hub = Arc::new(Hub::new(opts.ring, opts.subscriber_buffer));
     let metrics = Arc::new(Metrics::new());
-    let mut tasks = Supervisor::new();
     let stopped = tasks.stopped();
     let repositories = Clientset::new(opts.fetch.clone());
     let fleet_view = crate::cache::fleet::FleetView::new();
@@ -195,26 +227,37 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         .ttl
         .clamp(Duration::from_secs(5), Duration::from_secs(30));
     let catalogue = LiveCatalogue::start(repositories.clone(), interval, tasks.background());
-    let service = DashboardService {
-        gate: gate.clone(),
-        hub: hub.clone(),
-        metrics: metrics.clone(),
-        repositories: repositories.clone(),
-        catalogue: catalogue.clone(),
-        client: client.clone(),
-        shutdown: stopped.clone(),
+    DashboardService {
+        gate,
+        hub,
+        metrics,
+        repositories,
+        catalogue,
+        client,
+        shutdown: stopped,
         heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
         fleet,
-        fleet_view: fleet_view.clone(),
+        fleet_view,
         namespace: opts.namespace.clone(),
-    };
+    }
+}
+
+/// Serves the API and the web app on `listener` behind the token guard, as a draining
+/// task of `tasks` (it stops taking connections when they stop).
+fn serve_api(
+    listener: tokio::net::TcpListener,
+    service: DashboardService,
+    opts: &ServeOptions,
+    tasks: &mut Supervisor,
+) {
     let state = ApiState {
-        gate: gate.clone(),
-        hub: hub.clone(),
-        metrics: metrics.clone(),
-        fleet: fleet_view,
+        gate: service.gate.clone(),
+        hub: service.hub.clone(),
+        metrics: service.metrics.clone(),
+        fleet: service.fleet_view.clone(),
     };
+    let (metrics, stopped) = (service.metrics.clone(), service.shutdown.clone());
     let guard = crate::api::guard::Guard::new(opts.token.clone())
         .with_external_url(opts.external_url.as_deref());
     let router = api::router(state, service, &opts.dist, guard, opts.unary_timeout);
@@ -222,13 +265,15 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
         listener,
         router,
         opts.limits.clone(),
-        metrics.clone(),
+        metrics,
         stopped,
     ));
+}
 
-    // Announce READY once, and re-evaluate time-based state every second.
+/// Announces READY once (with how to open the dashboard), and re-evaluates the gate's
+/// time-based state every second.
+fn spawn_gate_tasks(gate: &Arc<Gate>, addr: SocketAddr, with_token: bool, tasks: &mut Supervisor) {
     let (g, url) = (gate.clone(), format!("http://{addr}"));
-    let with_token = opts.token.is_some();
     tasks.background().spawn(async move {
         let mut rx = g.subscribe();
         if rx.wait_for(|s| s.phase == Phase::Ready).await.is_ok() {
@@ -247,14 +292,4 @@ pub async fn start(client: kube::Client, opts: ServeOptions) -> Result<Running, 
             g.tick();
         }
     });
-    Ok(Running {
-        addr,
-        gate,
-        hub,
-        metrics,
-        repositories,
-        catalogue,
-        drain: opts.drain,
-        tasks,
-    })
 }

@@ -114,8 +114,26 @@ pub async fn show(
 ) -> Result<String, CatalogueError> {
     let (set, cat) = fresh_catalogue(client, namespace).await?;
     let r = resolve::resolve(&set, &cat, package, repository, version, Freshness::Cached).await?;
-    let m = &r.manifest;
     let mut out = String::new();
+    write_summary(&mut out, &r);
+    write_details(&mut out, &r);
+    let conformance = resolve::conformance(&set, &r, Freshness::Cached).await;
+    if !conformance.is_empty() {
+        let _ = writeln!(out, "\nNot installed exactly as written:");
+        for c in &conformance {
+            let _ = writeln!(out, "  {c}");
+        }
+    }
+    if let Some(s) = &r.stale {
+        let _ = writeln!(out, "\nwarning: shown from the cache: {s}");
+    }
+    Ok(out)
+}
+
+/// `hoist show`'s head: name and version, description, then where the package comes
+/// from, its versions, scope and default namespace.
+fn write_summary(out: &mut String, r: &resolve::Resolved) {
+    let m = &r.manifest;
     let _ = writeln!(out, "{} {}", r.name, r.version);
     if let Some(d) = &m.short_description {
         let _ = writeln!(out, "{d}");
@@ -151,6 +169,12 @@ pub async fn show(
     if let Some(ns) = &m.default_namespace {
         let _ = writeln!(out, "Namespace:   {ns} (default)");
     }
+}
+
+/// `hoist show`'s body, from the manifest: the long description, dependencies, values,
+/// manifest files, Helm chart and references, each section only when it has entries.
+fn write_details(out: &mut String, r: &resolve::Resolved) {
+    let m = &r.manifest;
     if let Some(d) = &m.long_description {
         let _ = writeln!(out, "\n{}", d.trim_end());
     }
@@ -200,17 +224,6 @@ pub async fn show(
             let _ = writeln!(out, "  {}: {}", x.label, x.url);
         }
     }
-    let conformance = resolve::conformance(&set, &r, Freshness::Cached).await;
-    if !conformance.is_empty() {
-        let _ = writeln!(out, "\nNot installed exactly as written:");
-        for c in &conformance {
-            let _ = writeln!(out, "  {c}");
-        }
-    }
-    if let Some(s) = &r.stale {
-        let _ = writeln!(out, "\nwarning: shown from the cache: {s}");
-    }
-    Ok(out)
 }
 
 /// `hoist list --installed [QUERY]`: every ClusterPackage and Package, with its state

@@ -18,14 +18,15 @@
 //! delivers them. When a repository comes to reference a key that was dropped, the
 //! Secrets are listed again ([`Clientset::secret_relists`]), once.
 //!
-//! Caveat: a referenced Secret or key that does not exist is reported as the
-//! repository's problem, and the repository is fetched without credentials (a public
-//! mirror still works; a private one answers 401, which is reported too).
+//! How credentials are resolved, and what is reported wrong with them, is the
+//! `credentials` module's.
 
+pub use super::credentials::secret_refs;
+use super::credentials::{SecretData, Secrets, keep, resolve_auth, secret_names, wanted};
 use super::fetch::{Auth, FetchError, FetchOptions, Fetched, Fetcher, Freshness, SharedHttp};
 use super::format::{Documents, Index, PackageManifest, Versions};
 use crate::sink::Sink;
-use crate::types::{PackageRepository, PackageRepositorySpec, SecretKeyRef};
+use crate::types::{PackageRepository, PackageRepositorySpec};
 use hoist_core::repo::destinations::{package_segment, version_segment};
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
@@ -51,89 +52,6 @@ pub struct RepoClient {
     foreign: Fetcher,
     /// Which hosts may be reached at private addresses.
     destinations: Arc<crate::repo::fetch::Destinations>,
-}
-
-/// What the clientset keeps of one Secret: the names of all its keys, the values of
-/// the referenced ones only.
-#[derive(Default, Clone)]
-struct SecretKeys {
-    values: BTreeMap<String, Vec<u8>>,
-    /// Every key the Secret has, held or not (to tell "no such key" from "dropped").
-    names: BTreeSet<String>,
-}
-
-/// The Secrets of Hoist's namespace, by name.
-type SecretData = BTreeMap<String, SecretKeys>;
-
-/// What the clientset knows of Hoist's Secrets.
-#[derive(Default)]
-struct Secrets {
-    data: SecretData,
-    /// Why they cannot be read (e.g. forbidden), until a list succeeds.
-    unreadable: Option<String>,
-}
-
-/// Resolves a repository's credentials from its spec and the Secrets.
-fn resolve_auth(spec: &PackageRepositorySpec, secrets: &Secrets) -> (Auth, Option<String>) {
-    let mut problems: Vec<String> = Vec::new();
-    let mut value = |inline: &Option<String>, r: &Option<SecretKeyRef>| -> String {
-        match (inline, r) {
-            (_, Some(r)) => match secrets.data.get(&r.name).map(|d| d.values.get(&r.key)) {
-                Some(Some(v)) => String::from_utf8_lossy(v)
-                    .trim_end_matches('\n')
-                    .to_string(),
-                Some(None) => {
-                    problems.push(format!("Secret {:?} has no key {:?}", r.name, r.key));
-                    String::new()
-                }
-                None => {
-                    problems.push(match &secrets.unreadable {
-                        Some(why) => format!("Secret {:?} cannot be read: {why}", r.name),
-                        None => format!("Secret {:?} not found", r.name),
-                    });
-                    String::new()
-                }
-            },
-            (Some(v), None) => v.clone(),
-            (None, None) => String::new(),
-        }
-    };
-    let auth = match spec.auth.as_ref() {
-        Some(a) => match (&a.basic, &a.bearer) {
-            (Some(b), _) => Auth::Basic {
-                username: value(&b.username, &b.username_secret_ref),
-                password: value(&b.password, &b.password_secret_ref),
-            },
-            (None, Some(t)) => Auth::Bearer(value(&t.token, &t.token_secret_ref)),
-            (None, None) => Auth::None,
-        },
-        None => Auth::None,
-    };
-    if problems.is_empty() {
-        (auth, None)
-    } else {
-        let why = format!("{}; fetching without credentials", problems.join("; "));
-        (Auth::None, Some(why))
-    }
-}
-
-/// The Secret keys a repository's spec refers to.
-pub fn secret_refs(spec: &PackageRepositorySpec) -> impl Iterator<Item = &SecretKeyRef> {
-    let a = spec.auth.as_ref();
-    let basic = a.and_then(|a| a.basic.as_ref());
-    let bearer = a.and_then(|a| a.bearer.as_ref());
-    [
-        basic.and_then(|b| b.username_secret_ref.as_ref()),
-        basic.and_then(|b| b.password_secret_ref.as_ref()),
-        bearer.and_then(|b| b.token_secret_ref.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
-}
-
-/// The Secrets a repository's spec refers to.
-fn secret_names(spec: &PackageRepositorySpec) -> impl Iterator<Item = &str> {
-    secret_refs(spec).map(|r| r.name.as_str())
 }
 
 impl RepoClient {
@@ -368,13 +286,7 @@ impl Clientset {
 
     /// The Secret keys some repository references, by Secret.
     fn wanted(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for repo in lock(&self.specs).values() {
-            for r in secret_refs(&repo.spec) {
-                out.entry(r.name.clone()).or_default().insert(r.key.clone());
-            }
-        }
-        out
+        wanted(lock(&self.specs).values())
     }
 
     /// The keys held (with their values) of each Secret, for tests and debugging.
@@ -389,17 +301,8 @@ impl Clientset {
     }
 
     /// What to keep of `secret`: the names of its keys, the values of wanted ones.
-    fn keep(&self, secret: &Secret) -> SecretKeys {
-        let wanted = self.wanted();
-        let wanted = wanted.get(&secret.name_any());
-        let mut kept = SecretKeys::default();
-        for (k, v) in secret.data.iter().flatten() {
-            kept.names.insert(k.clone());
-            if wanted.is_some_and(|w| w.contains(k)) {
-                kept.values.insert(k.clone(), v.0.clone());
-            }
-        }
-        kept
+    fn keep(&self, secret: &Secret) -> super::credentials::SecretKeys {
+        keep(secret, self.wanted().get(&secret.name_any()))
     }
 
     /// The HTTP client every repository shares, built now rather than by the first
@@ -488,15 +391,11 @@ impl Clientset {
         lock(&self.specs).insert(name.clone(), repo.clone());
         self.refresh_repository_hosts();
         // A key this spec needs that the Secret has but was not kept: read it again.
-        let dropped = {
-            let secrets = self.secrets.read().unwrap_or_else(|p| p.into_inner());
-            secret_refs(&repo.spec).any(|r| {
-                secrets
-                    .data
-                    .get(&r.name)
-                    .is_some_and(|s| s.names.contains(&r.key) && !s.values.contains_key(&r.key))
-            })
-        };
+        let dropped = self
+            .secrets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .dropped_key(&repo.spec);
         if dropped {
             self.secret_relists.send_modify(|n| *n += 1);
         }
