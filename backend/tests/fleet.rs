@@ -1032,3 +1032,147 @@ async fn an_error_answer_from_a_member_never_reaches_the_status_verbatim() {
         "the member's words reached the status: {all}"
     );
 }
+
+/// The soak's finding (decision 0030, seed 468): a controller whose Cluster watch lags
+/// (here: stalled, as a watch is while an API server restarts under load) still holds
+/// a Cluster another controller has already cleaned up and deleted; its records watch
+/// is current and shows the record stopped. Its passes over that stale copy must not
+/// open a second record: a deleted cluster billed again.
+#[tokio::test]
+async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() {
+    let (m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    // The current controller: it bills the member, then sees the delete and cleans up.
+    let _current = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "stale", &member).await;
+    let billed = wait(&clusters, "stale", "billed", |c| {
+        condition(c, "Billed").as_deref() == Some("True")
+    })
+    .await;
+    // The lagging controller: its Cluster watch goes silent after its list.
+    m.faults().add(
+        Fault::new(FaultAction::WatchStall {
+            after_events: 0,
+            millis: 120_000,
+        })
+        .verb("watch")
+        .path("/clusters")
+        .times(1),
+    );
+    let lagging = hoist::operator::metrics::Metrics::new();
+    let _lagging = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(lagging.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
+    let stalled = async {
+        while !m.faults().list().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, stalled)
+        .await
+        .expect("the lagging controller's Cluster watch is stalled");
+    clusters
+        .delete("stale", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let gone = await_condition(clusters.clone(), "stale", |c: Option<&Cluster>| c.is_none());
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the delete completes")
+        .expect("watch");
+    // A pass of the lagging controller over its stale copy (it probes the member, which
+    // still answers): it either opens a record (the defect) or finds, reading the
+    // Cluster fresh, that its copy is stale.
+    let settled = async {
+        loop {
+            if lagging.fleet.stale_passes.get() > 0 || records(&client, &billed).await.len() > 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, settled)
+        .await
+        .expect("the lagging controller passes over its stale copy");
+    let all = records(&client, &billed).await;
+    let names: Vec<String> = all.iter().map(|r| r.name_any()).collect();
+    assert_eq!(
+        all.len(),
+        1,
+        "one record for the deleted cluster: {names:?}"
+    );
+    assert_eq!(all[0].spec.stop_source.as_deref(), Some("Deleted"));
+}
+
+/// The other side of the same guard: a record whose create was still on its way when
+/// the Cluster was deleted and cleaned up (by another controller, whose fresh list of
+/// records could not see it yet) is stopped by the controller that created it, not
+/// left open.
+#[tokio::test]
+async fn a_record_created_while_its_cluster_was_being_removed_is_stopped_not_left_open() {
+    let (m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    // The opening controller's record create takes a while on the wire.
+    m.faults().add(
+        Fault::new(FaultAction::Latency { millis: 4_000 })
+            .verb("create")
+            .path("/usagerecords")
+            .times(1),
+    );
+    let _opening = fleet::start(client.clone(), NS, quick()).await;
+    let clusters = register(&client, "racing", &member).await;
+    let in_flight = async {
+        while !m.faults().list().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, in_flight)
+        .await
+        .expect("the record's create is on its way");
+    let uid = clusters.get("racing").await.expect("cluster").uid();
+    clusters
+        .delete("racing", &DeleteParams::default())
+        .await
+        .expect("delete");
+    // Another controller sees the delete and cleans up meanwhile.
+    let _cleaning = fleet::start(client.clone(), NS, quick()).await;
+    let gone = await_condition(clusters.clone(), "racing", |c: Option<&Cluster>| {
+        c.is_none()
+    });
+    tokio::time::timeout(PATIENCE, gone)
+        .await
+        .expect("the delete completes")
+        .expect("watch");
+    let records_api: Api<UsageRecord> = Api::all(client.clone());
+    let settled = async {
+        loop {
+            let mine: Vec<UsageRecord> = records_api
+                .list(&Default::default())
+                .await
+                .expect("records")
+                .items
+                .into_iter()
+                .filter(|r| Some(&r.spec.cluster_uid) == uid.as_ref())
+                .collect();
+            if !mine.is_empty() && mine.iter().all(|r| r.spec.stop.is_some()) {
+                return mine;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let mine = tokio::time::timeout(PATIENCE, settled)
+        .await
+        .expect("the record created late is stopped, not left open");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        mine[0].spec.stop_source.as_deref(),
+        Some("Deleted"),
+        "stopped by its creator, not left for the orphan sweep"
+    );
+}

@@ -47,9 +47,20 @@ fn workspace_root() -> anyhow::Result<PathBuf> {
 /// Runs a command, echoing it, and fails with its exit status.
 pub fn sh(cmd: &mut Command) -> anyhow::Result<()> {
     eprintln!("xtask> {cmd:?}");
+    let started = std::time::Instant::now();
     let status = cmd
         .status()
         .with_context(|| format!("cannot start {cmd:?}"))?;
+    // How long each step took, so a slow CI run says where its time went.
+    let what: Vec<_> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args().take(1))
+        .map(|s| s.to_string_lossy())
+        .collect();
+    eprintln!(
+        "xtask> {} took {:.0} s",
+        what.join(" "),
+        started.elapsed().as_secs_f64()
+    );
     if !status.success() {
         bail!("{cmd:?} failed: {status}");
     }

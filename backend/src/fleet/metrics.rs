@@ -41,6 +41,8 @@ pub struct FleetMetrics {
     pub lateness_seconds: Family<HealthLabel, Histogram>,
     pub open_records: Gauge,
     pub stops: Family<SourceLabel, Counter>,
+    /// Records not opened because the Cluster, read fresh, was gone or being deleted.
+    pub stale_passes: Counter,
     pub export_lag_seconds: Gauge,
     pub export_errors: Counter,
 }
@@ -90,6 +92,11 @@ impl FleetMetrics {
             m.stops.clone(),
         );
         registry.register(
+            "hoist_fleet_stale_passes",
+            "Passes that were to open a usage record on a copy of a Cluster the API server no longer had live (gone or being deleted): no record opened",
+            m.stale_passes.clone(),
+        );
+        registry.register(
             "hoist_fleet_export_lag_seconds",
             "Age of the oldest closed period not yet acknowledged by the usage sink",
             m.export_lag_seconds.clone(),
@@ -115,6 +122,7 @@ impl FleetMetrics {
             }),
             open_records: Gauge::default(),
             stops: Family::default(),
+            stale_passes: Counter::default(),
             export_lag_seconds: Gauge::default(),
             export_errors: Counter::default(),
         }

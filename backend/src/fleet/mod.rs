@@ -14,6 +14,9 @@
 //! - Probes run inside the controller's bounded concurrency, each within
 //!   [`FleetOptions::probe_timeout`]: a hung member holds one worker for that long and
 //!   never delays the rest beyond it.
+//! - A record is opened only for a Cluster the API server has live, read fresh before
+//!   the create and again after it (`fresh.rs`): a pass over a stale copy of a deleted
+//!   Cluster never bills it again.
 //! - A sweep stops open records whose Cluster is gone without cleanup (its finalizer
 //!   stripped by hand) as Orphaned.
 //! - The status is written only when something visible changed (probe times at most
@@ -30,8 +33,9 @@
 //! - `start.rs`: the watches, the [`Context`] every pass reads, the [`Running`] tasks;
 //!   `options.rs`: how it runs ([`FleetOptions`]); `memory.rs`: what it remembers of
 //!   each Cluster.
-//! - `reconcile.rs`: one pass over a Cluster (probe, ledger, status); `member.rs`: its
-//!   member client; `status.rs`: its status written; `cleanup.rs`: its delete.
+//! - `reconcile.rs`: one pass over a Cluster (probe, ledger, status); `fresh.rs`: the
+//!   Cluster read fresh around each record opened; `member.rs`: its member client;
+//!   `status.rs`: its status written; `cleanup.rs`: its delete.
 //! - `sweep.rs`: orphaned records stopped, expired ones released ([`sweep()`]);
 //!   `gauges.rs`: the gauges; [`relay`]: closed periods to a usage sink.
 //! - Adapters the rest of Hoist uses too: [`ledger`] (UsageRecords), [`probe`] (one
@@ -41,6 +45,7 @@
 
 mod cleanup;
 pub mod facts;
+mod fresh;
 mod gauges;
 pub mod ledger;
 mod member;

@@ -5,13 +5,14 @@
 //! when something visible changed, and the pass comes back at its next probe. A
 //! Cluster being deleted goes to [`super::cleanup`].
 
+use super::fresh::{self, Fresh};
 use super::member::{NoMember, member};
 use super::start::Context;
 use super::{Error, FINALIZER, cleanup, ledger, metrics, probe, status, time};
 use crate::types::{Cluster, UsageRecord};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::conditions;
-use hoist_core::fleet::ledger::{self as rules, Record};
+use hoist_core::fleet::ledger::{self as rules, Record, StopSource};
 use hoist_core::fleet::probe::{Event, Outcome, Policy, Probed};
 use kube::ResourceExt;
 use kube::api::Api;
@@ -64,7 +65,11 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
             Vec::new()
         }
     };
-    let records = bill(cluster, ctx, &uid, &probed, events, now).await?;
+    let Some(records) = bill(cluster, ctx, &uid, &probed, events, now).await? else {
+        // This copy is stale: the Cluster is gone or being deleted (its delete brings
+        // the cleanup pass).
+        return Ok(Action::await_change());
+    };
     let next_status = status::status_of(cluster, &probed, &records, refusal.is_some());
     status::write(cluster, ctx, next_status, now).await?;
     let jitter = f64::from(now.rem_euclid(997) as u32) / 997.0;
@@ -143,7 +148,8 @@ async fn probe_once(
 /// The ledger's part of a pass: the probe's billing `events`, and the core's
 /// [`conditions::reopen`] (identified, with no open record), applied to the Cluster's
 /// records when its billing is enabled, and written; returns its records as they are
-/// now.
+/// now, or `None` when a record was to be opened and the Cluster, read fresh, is not
+/// live (this pass ran on a stale copy; see [`fresh`]): then nothing is left open.
 async fn bill(
     cluster: &Cluster,
     ctx: &Context,
@@ -151,16 +157,45 @@ async fn bill(
     probed: &Probed,
     mut events: Vec<Event>,
     now: Seconds,
-) -> Result<Vec<Record>, Error> {
+) -> Result<Option<Vec<Record>>, Error> {
     let before: Vec<Record> = ledger::records_of(&ctx.records, uid);
     events.extend(conditions::reopen(probed, &before, &events, now));
     let mut after = before.clone();
-    if cluster.spec.billing.enabled {
-        for e in &events {
-            rules::on_probe(&mut after, uid, e);
-        }
-        let api: Api<UsageRecord> = Api::all(ctx.client.clone());
-        ledger::write_changes(&api, cluster, &before, &after, &ctx.metrics).await?;
+    if !cluster.spec.billing.enabled {
+        return Ok(Some(after));
     }
-    Ok(after)
+    for e in &events {
+        rules::on_probe(&mut after, uid, e);
+    }
+    let opened: Vec<Record> = after
+        .iter()
+        .filter(|r| r.is_open() && !before.iter().any(|b| b.name() == r.name()))
+        .cloned()
+        .collect();
+    let clusters: Api<Cluster> =
+        Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
+    if !opened.is_empty() && fresh::read(&clusters, cluster).await? != Fresh::Live {
+        tracing::info!(cluster = %cluster.name_any(), "no record opened: the Cluster is gone or being deleted (this pass saw an older copy)");
+        ctx.metrics.stale_passes.inc();
+        return Ok(None);
+    }
+    let api: Api<UsageRecord> = Api::all(ctx.client.clone());
+    ledger::write_changes(&api, cluster, &before, &after, &ctx.metrics).await?;
+    if opened.is_empty() {
+        return Ok(Some(after));
+    }
+    // Deleted between the read and the create: the cleanup may have listed the records
+    // before this one existed, so it is stopped here.
+    match fresh::read(&clusters, cluster).await? {
+        Fresh::Live => Ok(Some(after)),
+        gone => {
+            for r in &opened {
+                let at = fresh::stop_at(gone, r.start);
+                let stop = ledger::stop_once(&api, &r.name(), at, StopSource::Deleted).await?;
+                ledger::count_stop(&ctx.metrics, stop);
+            }
+            ctx.metrics.stale_passes.inc();
+            Ok(None)
+        }
+    }
 }
