@@ -5,13 +5,12 @@
 //! Repositories are generated and served over real HTTP on 127.0.0.1 with ETags.
 //! Prints a Markdown section for `cargo xtask bench`.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use hoist::repo::catalogue;
 use hoist::repo::clientset::Clientset;
 use hoist::repo::fetch::{FetchOptions, Freshness};
 use hoist::repo::resolve;
 use hoist::types::{PackageRepository, PackageRepositorySpec};
+use hoist_testkit::stats::{median, ms};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -48,28 +47,8 @@ fn files(repo: usize) -> HashMap<String, String> {
     f
 }
 
-type Files = Arc<HashMap<String, String>>;
-
-async fn file(State(files): State<Files>, Path(path): Path<String>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match files.get(&path) {
-        Some(body) => ([("etag", format!("\"{}\"", body.len()))], body.clone()).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
 async fn serve(repo: usize) -> String {
-    let app = axum::Router::new()
-        .route("/{*path}", axum::routing::get(file))
-        .with_state(Arc::new(files(repo)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/")
+    hoist_testkit::files::serve(files(repo)).await
 }
 
 fn clientset(urls: &[String], disk: Option<std::path::PathBuf>) -> Arc<Clientset> {
@@ -89,15 +68,6 @@ fn clientset(urls: &[String], disk: Option<std::path::PathBuf>) -> Arc<Clientset
         Sink::<PackageRepository>::apply(&*set, &repo);
     }
     set
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main]

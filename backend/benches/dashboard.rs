@@ -4,6 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 use hoist::serve::ServeOptions;
 use hoist::types::{ClusterPackage, PackageInfoTemplate, PackageSpec};
+use hoist_testkit::stats::{median, ms, percentile as pct};
 use kube::api::PostParams;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
@@ -34,20 +35,6 @@ async fn seed(client: &Client, n: usize, prefix: &str) -> Result<(), kube::Error
         .try_collect::<Vec<_>>()
         .await?;
     Ok(())
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn options() -> ServeOptions {

@@ -8,8 +8,6 @@
 //!
 //! Prints a Markdown section for `cargo xtask bench`.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use futures::{StreamExt, TryStreamExt};
 use hoist::operator::{self, OperatorOptions};
 use hoist::types::{NamespacedPackageSpec, Package, PackageInfoTemplate, PackageSpec};
@@ -95,28 +93,8 @@ fn files() -> HashMap<String, String> {
     f
 }
 
-type Files = Arc<HashMap<String, String>>;
-
-async fn file(State(files): State<Files>, Path(path): Path<String>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match files.get(&path) {
-        Some(body) => body.clone().into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
 async fn serve_repository() -> String {
-    let app = axum::Router::new()
-        .route("/{*path}", axum::routing::get(file))
-        .with_state(Arc::new(files()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/")
+    hoist_testkit::files::serve(files()).await
 }
 
 /// A devcluster with the CRDs and the namespaces.
@@ -313,39 +291,14 @@ enum As {
 /// A client that is the ServiceAccount `hoist-system/hoist-operator`, bound to
 /// `cluster-admin` (so every request is authorized by RBAC, as in a cluster).
 async fn operator_account(c: &devcluster::DevCluster, admin: &Client) -> Client {
-    use k8s_openapi::api::core::v1::ServiceAccount;
-    let account: ServiceAccount =
-        serde_json::from_value(serde_json::json!({"metadata": {"name": "hoist-operator"}}))
-            .expect("an account");
-    Api::<ServiceAccount>::namespaced(admin.clone(), "hoist-system")
-        .create(&PostParams::default(), &account)
-        .await
-        .expect("account");
-    let binding: k8s_openapi::api::rbac::v1::ClusterRoleBinding =
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "hoist-operator-bench"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "hoist-operator", "namespace": "hoist-system"}],
-        }))
-        .expect("a binding");
-    Api::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>::all(admin.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .expect("binding");
-    let request: k8s_openapi::api::authentication::v1::TokenRequest =
-        serde_json::from_value(serde_json::json!({"spec": {"expirationSeconds": 3600}}))
-            .expect("a TokenRequest");
-    let token = Api::<ServiceAccount>::namespaced(admin.clone(), "hoist-system")
-        .create_token_request("hoist-operator", &PostParams::default(), &request)
-        .await
-        .expect("a token")
-        .status
-        .and_then(|s| s.token)
-        .expect("status.token");
-    let mut config = kube::Config::new(c.url().parse().expect("url"));
-    config.auth_info.token = Some(token.into());
-    config.root_cert = c.ca_der().map(|der| vec![der.to_vec()]);
-    Client::try_from(config).expect("client")
+    hoist_testkit::cluster::bound_account(
+        c,
+        admin,
+        "hoist-system",
+        "hoist-operator",
+        "cluster-admin",
+    )
+    .await
 }
 
 /// As [`with_operator`], the operator being `who`.

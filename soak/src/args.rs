@@ -37,6 +37,12 @@ pub struct Args {
     /// Print the seed's fault plan and exit (what a run with this seed will do).
     #[arg(long)]
     pub plan: bool,
+    /// Leave out the faults that kill or restart a process of Hoist's or the API server
+    /// (the leading operator, the dashboard, devcluster), keeping every other kind:
+    /// each of those processes then lives the whole run, long enough for its memory and
+    /// descriptor slopes to be judged. Members are still stopped and replaced.
+    #[arg(long)]
+    pub keep_processes: bool,
 }
 
 /// The folder the binaries are in, and the repository root.

@@ -32,9 +32,10 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     if args.plan {
         let seed = args.seed.unwrap_or(0);
-        let plan = plan::faults(
+        let plan = plan::faults_for(
             seed,
             std::time::Duration::from_secs_f64(args.minutes * 60.0),
+            args.keep_processes,
         );
         let kinds: std::collections::BTreeSet<_> = plan.iter().map(|(_, f)| f.kind()).collect();
         println!("seed {seed}: {} faults, {} kinds", plan.len(), kinds.len());

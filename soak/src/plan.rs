@@ -111,6 +111,14 @@ pub enum Fault {
 pub const MEMBERS: usize = 2;
 
 impl Fault {
+    /// Whether it kills or restarts one of Hoist's processes or the API server.
+    pub fn restarts_a_process(&self) -> bool {
+        matches!(
+            self,
+            Fault::KillLeader { .. } | Fault::KillDashboard { .. } | Fault::RestartCluster
+        )
+    }
+
     /// The fault's kind, for the figures.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -225,6 +233,17 @@ pub fn faults(seed: u64, until: Duration) -> Vec<(Duration, Fault)> {
     out
 }
 
+/// The plan of [`faults`], without the faults that kill or restart one of Hoist's
+/// processes or the API server when `keep_processes` (`--keep-processes`). The same
+/// seed and flag replay the same plan.
+pub fn faults_for(seed: u64, until: Duration, keep_processes: bool) -> Vec<(Duration, Fault)> {
+    let mut plan = faults(seed, until);
+    if keep_processes {
+        plan.retain(|(_, f)| !f.restarts_a_process());
+    }
+    plan
+}
+
 /// When the workload acts: steady steps about every `mean_gap`, and now and then a
 /// burst of several at once. Each entry is an offset and how many steps to take then.
 pub fn workload_ticks(seed: u64, until: Duration) -> Vec<(Duration, u32)> {
@@ -268,6 +287,21 @@ mod tests {
             plan.windows(2)
                 .all(|w| w[1].0 >= w[0].0 + Duration::from_secs(6))
         );
+    }
+
+    #[test]
+    fn keeping_processes_leaves_out_only_kills_and_restarts() {
+        let until = Duration::from_secs(3 * 3600);
+        let all = faults(11, until);
+        let kept = faults_for(11, until, true);
+        assert!(kept.iter().all(|(_, f)| !f.restarts_a_process()));
+        let others: Vec<_> = all
+            .iter()
+            .filter(|(_, f)| !f.restarts_a_process())
+            .collect();
+        assert_eq!(kept.iter().collect::<Vec<_>>(), others);
+        assert!(kept.len() < all.len());
+        assert_eq!(faults_for(11, until, false), all);
     }
 
     #[test]

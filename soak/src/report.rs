@@ -94,6 +94,8 @@ pub struct Slope {
 pub struct Report {
     pub seed: u64,
     pub minutes: f64,
+    /// Run with `--keep-processes` (no kills or restarts of Hoist or the API server).
+    pub keep_processes: bool,
     pub steps: BTreeMap<&'static str, u64>,
     pub faults: BTreeMap<&'static str, u64>,
     pub violations: Vec<String>,
@@ -205,12 +207,17 @@ impl Report {
         };
         let ops = self.operations();
         let mut out = format!(
-            "Seed {seed}, debug build (`cargo xtask soak --minutes {m} --seed {seed} --record`). \
+            "Seed {seed}, debug build (`cargo xtask soak --minutes {m} --seed {seed}{keep} --record`). \
              Goals: 0 violations; convergence within 30 s of the quiet point; RSS slope ≤ \
              1 MiB/min and fds ≤ 2/min on each process life of 10 minutes or more, after 3 minutes of warm-up.\n\n\
              | figure | value |\n|---|---|\n",
             seed = self.seed,
             m = self.minutes,
+            keep = if self.keep_processes {
+                " --keep-processes"
+            } else {
+                ""
+            },
         );
         out.push_str(&format!("| minutes run | {:.1} |\n", self.minutes));
         out.push_str(&format!("| operations | {ops}: {} |\n", list(&self.steps)));

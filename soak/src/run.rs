@@ -187,7 +187,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     let mut tick = tokio::time::interval(SAMPLE_EVERY);
     let mut fault_counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut windows: Vec<(i64, i64)> = Vec::new();
-    for (at, fault) in plan::faults(seed, total) {
+    for (at, fault) in plan::faults_for(seed, total, args.keep_processes) {
         live.wait_until(start + at, &mut tick).await;
         let began = now_ms();
         let injected = faults::inject(
@@ -454,6 +454,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
     let report = Report {
         seed,
         minutes: args.minutes,
+        keep_processes: args.keep_processes,
         steps,
         faults: fault_counts,
         violations: live.violations,

@@ -1,5 +1,5 @@
 //! Fixtures for end-to-end tests: a headless Chromium driven over WebDriver, and the
-//! built web app.
+//! built web app (the fixtures shared with the backend's tests are `hoist-testkit`'s).
 //!
 //! Chromium and chromedriver come from Debian (`cargo xtask test` installs them); the
 //! web app from `trunk build --release` (`cargo xtask test` builds it and sets
@@ -15,24 +15,8 @@ use std::time::Duration;
 /// How long any one wait in a browser test may take: generous for shared CI machines.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
-/// devcluster with the Hoist CRDs, and the sample repository served over HTTP and
-/// registered as the default. Keep all three alive for the test.
-pub async fn cluster_with_samples() -> (
-    devcluster::DevCluster,
-    kube::Client,
-    hoist::demo::samples::SampleRepository,
-) {
-    let cluster = devcluster::DevCluster::start(Default::default())
-        .await
-        .expect("devcluster");
-    let client = cluster.client().expect("client");
-    hoist::demo::install_crds(&client).await.expect("CRDs");
-    let samples = hoist::demo::samples::SampleRepository::start()
-        .await
-        .expect("sample repository");
-    samples.register(&client).await.expect("registered");
-    (cluster, client, samples)
-}
+pub use hoist_testkit::cluster::cluster_with_samples;
+pub use hoist_testkit::dist::built as dist;
 
 /// `hoist serve` against `client` on a free loopback port, serving the built web app.
 pub async fn serve(client: &kube::Client) -> hoist::serve::Running {
@@ -46,19 +30,6 @@ pub async fn serve(client: &kube::Client) -> hoist::serve::Running {
     )
     .await
     .expect("backend")
-}
-
-/// The built web app: `HOIST_DIST`, or `dist/` at the workspace root.
-pub fn dist() -> PathBuf {
-    let dir = std::env::var_os("HOIST_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dist")));
-    assert!(
-        dir.join("index.html").exists(),
-        "the web app is not built in {}: run `cargo xtask test` (or `trunk build --release`)",
-        dir.display()
-    );
-    dir
 }
 
 /// A chromedriver process and a headless Chromium session; both end on drop.

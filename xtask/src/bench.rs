@@ -31,12 +31,14 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         sections.push_str(&String::from_utf8_lossy(&out.stdout));
     }
     sections.push_str(&wasm_size()?);
-    // The soak's section is written by `cargo xtask soak --record` (a long run of its
-    // own); a bench run keeps it.
+    // The soak's sections are written by `cargo xtask soak --record` (long runs of
+    // their own); a bench run keeps them.
     let old = std::fs::read_to_string("docs/BENCHMARKS.md").unwrap_or_default();
-    if let Some(soak) = section(&old, "## soak") {
-        sections.push('\n');
-        sections.push_str(soak);
+    for heading in crate::soak::SECTIONS {
+        if let Some(soak) = section(&old, heading) {
+            sections.push('\n');
+            sections.push_str(soak);
+        }
     }
     let doc = format!(
         "# Benchmarks\n\nWritten by `cargo xtask bench` on {date}.\n\nMachine: {machine}.\n\n\

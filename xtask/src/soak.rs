@@ -18,11 +18,29 @@ use std::process::Command;
 pub const CI_SEED: &str = "468";
 pub const CI_MINUTES: &str = "3.5";
 
-/// Runs the soak; with `--record`, its report's Markdown section replaces the soak
-/// section of `docs/BENCHMARKS.md` (the rest of the file is left as it is).
+/// The sections of `docs/BENCHMARKS.md` a recorded soak writes: a run with every kind
+/// of fault, and one with `--keep-processes` (whose process lives are long enough to
+/// judge their memory).
+pub const SECTIONS: [&str; 2] = ["## soak", "## soak, processes kept"];
+
+/// Runs the soak; with `--record`, its report's Markdown section replaces its section
+/// of `docs/BENCHMARKS.md` (the rest of the file is left as it is).
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     build()?;
+    run_built(args)
+}
+
+/// [`run`] with the binaries already built: `cargo test --workspace` builds `hoist`,
+/// `devcluster` and `hoist-soak` for their integration tests, with the tests' features
+/// (a `cargo build` of them alone unifies features differently and compiles most of
+/// the dependency tree again: 175 s in a fresh CI run).
+pub fn run_built(args: &[String]) -> anyhow::Result<()> {
     let record = args.iter().any(|a| a == "--record");
+    let heading = if args.iter().any(|a| a == "--keep-processes") {
+        SECTIONS[1]
+    } else {
+        SECTIONS[0]
+    };
     let args: Vec<&String> = args.iter().filter(|a| *a != "--record").collect();
     let markdown = std::path::Path::new("target/soak/last.md");
     let _ = std::fs::remove_file(markdown);
@@ -33,16 +51,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if record {
         let body = std::fs::read_to_string(markdown).context("the soak wrote no report")?;
         let section = format!(
-            "## soak\n\nRecorded on {}.\n\n{body}",
+            "{heading}\n\nRecorded on {}.\n\n{body}",
             chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
         );
         let doc = std::fs::read_to_string("docs/BENCHMARKS.md").unwrap_or_default();
-        let doc = match crate::bench::section(&doc, "## soak") {
+        let doc = match crate::bench::section(&doc, heading) {
             Some(old) => doc.replacen(old, &section, 1),
             None => format!("{}\n{section}", doc.trim_end()),
         };
         std::fs::write("docs/BENCHMARKS.md", doc).context("cannot write docs/BENCHMARKS.md")?;
-        eprintln!("xtask> wrote the soak section of docs/BENCHMARKS.md");
+        eprintln!("xtask> wrote {heading:?} in docs/BENCHMARKS.md");
     }
     Ok(())
 }

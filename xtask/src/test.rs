@@ -23,8 +23,9 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         .args(["test", "--workspace"])
         .env("DEVCLUSTER_PYTHON", python)
         .env("HOIST_DIST", root.join("dist")))?;
-    // The short soak: the fixed seed's workload and faults, every kind of fault once.
-    crate::soak::run(&[
+    // The short soak: the fixed seed's workload and faults, every kind of fault once,
+    // on the binaries the test build just made.
+    crate::soak::run_built(&[
         "--minutes".into(),
         crate::soak::CI_MINUTES.into(),
         "--seed".into(),

@@ -43,7 +43,7 @@
 //! never panics, never overflows the stack; its output is at most [`Limits::output`];
 //! an error names the limit and never quotes the value (gtmpl's messages that would
 //! quote it are replaced). Templates within the limits behave exactly as gtmpl renders
-//! them (the rules in `core/tests/glasskube_rules.rs`), except that a template that calls
+//! them (the rules in `core/tests/it/glasskube_rules.rs`), except that a template that calls
 //! itself is refused.
 //!
 //! A package's values render **as data** ([`render_data`]): the value's strings are

@@ -1,7 +1,7 @@
 //! A package's values (and its transformations' results) written into its objects and
 //! chart values exactly as Glasskube writes them (`internal/resourcepatch/patch.go`),
 //! so real packages behave as their authors wrote them. Every rule below has a row in
-//! `core/tests/glasskube_rules.rs` and a line in `docs/glasskube-format.md`.
+//! `core/tests/it/glasskube_rules.rs` and a line in `docs/glasskube-format.md`.
 //!
 //! For each value in force (a given one, else a non-empty `defaultValue`), in the order
 //! of the value names, then each transformation, every target of it:

@@ -1,0 +1,28 @@
+//! Backend integration tests, one binary (issue 25, step 9): each module is
+//! what was a test binary of its own; `common` holds the fixtures they share.
+
+mod catalogue;
+mod catalogue_live;
+mod cli_fleet;
+mod cli_repo;
+mod common;
+mod connections;
+mod crds;
+mod dashboard;
+mod demo;
+mod deploy;
+mod endpoints;
+mod fleet;
+mod install;
+mod links;
+mod operator;
+mod operator_binary;
+mod operator_faults;
+mod operator_plans;
+mod rbac;
+mod refresh;
+mod repo_fetch;
+mod repo_lint;
+mod repositories;
+mod tenants;
+mod token;

@@ -1,0 +1,12 @@
+//! Cross-crate tests, one binary (issue 25, step 9): the dashboard end to end in
+//! headless Chromium, and the module-cycle check over every crate.
+
+mod catalogue;
+mod clusters;
+mod dashboard;
+mod foreign_origin;
+mod install;
+mod install_page;
+mod lazy_pages;
+mod module_cycles;
+mod token;
