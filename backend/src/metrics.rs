@@ -69,6 +69,7 @@ pub struct Metrics {
     connections_refused: Counter,
     unary_timeouts: Counter,
     snapshots: Counter,
+    alive_tasks: Gauge,
 }
 
 impl Default for Metrics {
@@ -80,6 +81,12 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("hoist");
+        let alive_tasks = Gauge::default();
+        registry.register(
+            "runtime_alive_tasks",
+            "Tasks alive in the process's async runtime",
+            alive_tasks.clone(),
+        );
         let sync_seconds = Family::<KindLabel, Gauge<f64, AtomicU64>>::default();
         let objects = Family::<KindLabel, Gauge>::default();
         let ready = Gauge::default();
@@ -162,6 +169,7 @@ impl Metrics {
             connections_refused,
             unary_timeouts,
             snapshots,
+            alive_tasks,
         }
     }
 
@@ -220,6 +228,7 @@ impl Metrics {
         self.ready.set(i64::from(now.ready));
         self.subscribers.set(now.subscribers as i64);
         self.revision.set(now.revision as i64);
+        self.alive_tasks.set(crate::runtime::alive_tasks());
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");

@@ -18,6 +18,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// Tasks alive in the current tokio runtime (0 outside one), for the `/metrics` of
+/// `hoist serve` and `hoist operator` (`hoist_runtime_alive_tasks`): a task leak shows
+/// as a count that only grows, which the soak holds flat.
+pub fn alive_tasks() -> i64 {
+    tokio::runtime::Handle::try_current().map_or(0, |h| {
+        i64::try_from(h.metrics().num_alive_tasks()).unwrap_or(i64::MAX)
+    })
+}
+
 /// How long in-flight calls get to finish after a stop signal by default. Kubernetes
 /// waits `terminationGracePeriodSeconds` (30 s by default) before SIGKILL.
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(20);

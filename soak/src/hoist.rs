@@ -78,7 +78,7 @@ impl Hoist {
             "2s",
         ]
         .map(String::from);
-        let proc = Proc::spawn(
+        let mut proc = Proc::spawn(
             &self.dir,
             &format!("operator-{i}"),
             self.operator_lives[i],
@@ -98,6 +98,7 @@ impl Hoist {
             },
             logs,
         )?;
+        proc.metrics = Some(std::net::SocketAddr::from(([127, 0, 0, 1], probes)));
         self.operator_lives[i] += 1;
         self.operators[i] = Some(proc);
         Ok(())
@@ -114,7 +115,7 @@ impl Hoist {
             "hoist-system",
         ]
         .map(String::from);
-        let proc = Proc::spawn(
+        let mut proc = Proc::spawn(
             &self.dir,
             "dashboard",
             self.dashboard_life,
@@ -136,6 +137,10 @@ impl Hoist {
             },
             logs,
         )?;
+        proc.metrics = Some(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            self.dashboard_port,
+        )));
         self.dashboard_life += 1;
         self.dashboard = Some(proc);
         Ok(())

@@ -15,6 +15,8 @@ pub const VERSIONS: [&str; 3] = ["v1.2.0", "v1.4.1+2", "v2.0.0"];
 pub const INSTALL: &str = "kv";
 /// The ConfigMap a `valueFrom` reads `replicas` from, in the slot's namespace.
 pub const VALUES_CONFIGMAP: &str = "soak-values";
+/// The Secret a `valueFrom` reads `replicas` from, in the slot's namespace.
+pub const VALUES_SECRET: &str = "soak-secret-values";
 /// The objects an install of kv-store makes: (resource as devcluster counts it, name).
 /// A Package's objects are named `<Package>-<name>` (Glasskube's rule, so two installs
 /// sit side by side; `core/src/operator/placement.rs`): `kv` + `kv-auth` → `kv-kv-auth`.
@@ -30,6 +32,8 @@ pub enum Replicas {
     Literal(u32),
     /// `valueFrom.configMapRef` to [`VALUES_CONFIGMAP`]; the number is the ConfigMap's.
     FromConfigMap,
+    /// `valueFrom.secretRef` to [`VALUES_SECRET`]; the number is the Secret's.
+    FromSecret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +48,8 @@ pub struct Slot {
     pub install: Option<Install>,
     /// The value in the slot's [`VALUES_CONFIGMAP`] (it always exists).
     pub configmap_replicas: u32,
+    /// The value in the slot's [`VALUES_SECRET`] (it always exists).
+    pub secret_replicas: u32,
     /// Installs begun in this slot (each may create each object once).
     pub episodes: u64,
     /// When the workload last wrote something that makes the operator render this
@@ -58,6 +64,7 @@ impl Slot {
         self.install.as_ref().map(|i| match i.replicas {
             Replicas::Literal(n) => n,
             Replicas::FromConfigMap => self.configmap_replicas,
+            Replicas::FromSecret => self.secret_replicas,
         })
     }
 }
@@ -78,6 +85,10 @@ pub enum Step {
         replicas: Replicas,
     },
     EditConfigMap {
+        slot: usize,
+        value: u32,
+    },
+    EditSecret {
         slot: usize,
         value: u32,
     },
@@ -110,8 +121,13 @@ impl Step {
                 replicas: Replicas::FromConfigMap,
                 ..
             } => "value from ConfigMap",
+            Step::SetReplicas {
+                replicas: Replicas::FromSecret,
+                ..
+            } => "value from Secret",
             Step::SetReplicas { .. } => "value change",
             Step::EditConfigMap { .. } => "value source edited",
+            Step::EditSecret { .. } => "value Secret edited",
             Step::Suspend {
                 suspended: true, ..
             } => "suspend",
@@ -139,6 +155,7 @@ impl Model {
             slots: (0..slots)
                 .map(|_| Slot {
                     configmap_replicas: 1,
+                    secret_replicas: 1,
                     ..Slot::default()
                 })
                 .collect(),
@@ -161,8 +178,10 @@ impl Model {
         let slot = rng.range(0, self.slots.len() as u64 - 1) as usize;
         let version = |rng: &mut Rng| VERSIONS[rng.range(0, VERSIONS.len() as u64 - 1) as usize];
         let replicas = |rng: &mut Rng| {
-            if rng.chance(30) {
+            if rng.chance(20) {
                 Replicas::FromConfigMap
+            } else if rng.chance(12) {
+                Replicas::FromSecret
             } else {
                 Replicas::Literal(rng.range(1, 5) as u32)
             }
@@ -211,6 +230,10 @@ impl Model {
                         slot,
                         replicas: replicas(rng),
                     },
+                    K::Edit if rng.chance(50) => Step::EditSecret {
+                        slot,
+                        value: rng.range(1, 5) as u32,
+                    },
                     K::Edit => Step::EditConfigMap {
                         slot,
                         value: rng.range(1, 5) as u32,
@@ -232,6 +255,7 @@ impl Model {
             | Step::Upgrade { slot, .. }
             | Step::SetReplicas { slot, .. }
             | Step::EditConfigMap { slot, .. }
+            | Step::EditSecret { slot, .. }
             | Step::Suspend { slot, .. } => {
                 self.slots[*slot].written_at = Some(std::time::Instant::now());
             }
@@ -254,6 +278,7 @@ impl Model {
                 }
             }
             Step::EditConfigMap { slot, value } => self.slots[*slot].configmap_replicas = *value,
+            Step::EditSecret { slot, value } => self.slots[*slot].secret_replicas = *value,
             Step::Suspend { slot, suspended } => {
                 if let Some(i) = &mut self.slots[*slot].install {
                     i.suspended = *suspended;

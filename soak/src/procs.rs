@@ -19,6 +19,8 @@ pub struct Proc {
     pub child: Child,
     pub pid: u32,
     pub log: PathBuf,
+    /// Where its `/metrics` is served (Hoist's own processes), to read its task count.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Every log file written, with its role: what the log check reads.
@@ -79,6 +81,7 @@ impl Proc {
             child,
             pid,
             log,
+            metrics: None,
         })
     }
 
@@ -120,8 +123,9 @@ impl Proc {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Resident memory (KiB) and open file descriptors, from `/proc`.
-    pub fn sample(&self) -> Option<(u64, u64)> {
+    /// Resident memory (KiB) and open file descriptors, from `/proc`, and the tasks
+    /// alive in its runtime when it serves `/metrics`.
+    pub async fn sample(&self) -> Option<Sample> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
         let rss = status
             .lines()
@@ -134,8 +138,46 @@ impl Proc {
         let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid))
             .ok()?
             .count() as u64;
-        Some((rss, fds))
+        let tasks = match self.metrics {
+            Some(addr) => alive_tasks(addr).await,
+            None => None,
+        };
+        Some(Sample { rss, fds, tasks })
     }
+}
+
+/// One sample of a process.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// Resident memory, KiB.
+    pub rss: u64,
+    /// Open file descriptors.
+    pub fds: u64,
+    /// Tasks alive in its async runtime (`hoist_runtime_alive_tasks`), when known.
+    pub tasks: Option<u64>,
+}
+
+/// Reads `hoist_runtime_alive_tasks` from the `/metrics` at `addr` (plain HTTP/1.0 on
+/// loopback, within a second; `None` when it does not answer in time or lacks it).
+async fn alive_tasks(addr: std::net::SocketAddr) -> Option<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let read = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+        s.write_all(format!("GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut body = Vec::new();
+        // Bounded: a metrics page is a few tens of KiB.
+        s.take(4 << 20).read_to_end(&mut body).await.ok()?;
+        String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|l| l.strip_prefix("hoist_runtime_alive_tasks "))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    tokio::time::timeout(Duration::from_secs(1), read)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// A free port on 127.0.0.1 (bound, read, released: a small race, on loopback only).

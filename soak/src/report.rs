@@ -70,6 +70,8 @@ pub fn now_ms() -> i64 {
 pub struct Series {
     /// `(seconds since the run began, RSS KiB, open fds)`.
     pub points: Vec<(f64, u64, u64)>,
+    /// `(seconds since the run began, tasks alive)`, for processes that tell.
+    pub tasks: Vec<(f64, u64)>,
 }
 
 /// One process life's memory and descriptors after its warm-up.
@@ -81,6 +83,8 @@ pub struct Slope {
     pub rss: f64,
     /// Descriptors per minute.
     pub fds: f64,
+    /// Runtime tasks per minute (`None`: the process does not tell).
+    pub tasks: Option<f64>,
     /// RSS (KiB) at the first and last sample after warm-up.
     pub first: u64,
     pub last: u64,
@@ -165,14 +169,17 @@ impl Report {
         ));
         for l in &self.slopes {
             out.push_str(&format!(
-                "  {}: {:.1} min{}, RSS {} → {} KiB, slope {:+.0} KiB/min, fds {:+.1}/min\n",
+                "  {}: {:.1} min{}, RSS {} → {} KiB, slope {:+.0} KiB/min, fds {:+.1}/min{}\n",
                 l.name,
                 l.minutes,
                 if l.judged { ", judged" } else { "" },
                 l.first,
                 l.last,
                 l.rss,
-                l.fds
+                l.fds,
+                l.tasks
+                    .map(|t| format!(", tasks {t:+.1}/min"))
+                    .unwrap_or_default()
             ));
         }
         out.push_str(&format!("  logs, journal: {}\n", self.dir));
@@ -209,7 +216,7 @@ impl Report {
         let mut out = format!(
             "Seed {seed}, debug build (`cargo xtask soak --minutes {m} --seed {seed}{keep} --record`). \
              Goals: 0 violations; convergence within 30 s of the quiet point; RSS slope ≤ \
-             1 MiB/min and fds ≤ 2/min on each process life of 10 minutes or more, after 3 minutes of warm-up.\n\n\
+             1 MiB/min, fds ≤ 2/min and runtime tasks ≤ 2/min on each process life of 10 minutes or more, after 3 minutes of warm-up.\n\n\
              | figure | value |\n|---|---|\n",
             seed = self.seed,
             m = self.minutes,
@@ -253,14 +260,20 @@ impl Report {
         let judged: Vec<_> = self.slopes.iter().filter(|l| l.judged).collect();
         out.push_str(&format!(
             "\nProcess lives of 10 minutes or more, judged after a 3-minute warm-up ({} of {} lives of a minute or more; the faults restart the rest sooner):\n\n\
-             | process life | minutes | RSS after warm-up | RSS slope | fd slope |\n|---|---|---|---|---|\n",
+             | process life | minutes | RSS after warm-up | RSS slope | fd slope | task slope |\n|---|---|---|---|---|---|\n",
             judged.len(),
             self.slopes.len()
         ));
         for l in judged {
             out.push_str(&format!(
-                "| {} | {:.1} | {} → {} KiB | {:+.0} KiB/min | {:+.1}/min |\n",
-                l.name, l.minutes, l.first, l.last, l.rss, l.fds
+                "| {} | {:.1} | {} → {} KiB | {:+.0} KiB/min | {:+.1}/min | {} |\n",
+                l.name,
+                l.minutes,
+                l.first,
+                l.last,
+                l.rss,
+                l.fds,
+                l.tasks.map_or("—".to_string(), |t| format!("{t:+.1}/min"))
             ));
         }
         if !self.violations.is_empty() {

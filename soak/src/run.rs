@@ -28,6 +28,7 @@ const FAULT_GRACE_MS: i64 = 30_000;
 /// run of minutes only a few lives are long enough: the members, often the dashboard.
 const RSS_SLOPE_KIB_PER_MIN: f64 = 1024.0;
 const FD_SLOPE_PER_MIN: f64 = 2.0;
+const TASK_SLOPE_PER_MIN: f64 = 2.0;
 const LEAK_LIFE_SECS: f64 = 600.0;
 const WARM_UP_SECS: f64 = 180.0;
 
@@ -49,23 +50,26 @@ impl Live {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(t.into()) => return,
-                _ = tick.tick() => self.sample(),
+                _ = tick.tick() => self.sample().await,
             }
         }
     }
 
     /// Samples every process. A process that exited on its own is a violation, and is
     /// started again (as a kubelet would); those the harness holds down are not here.
-    fn sample(&mut self) {
+    async fn sample(&mut self) {
         let at = self.journal.elapsed();
         let procs = self.hoist.running().chain(self.cluster.proc());
         for p in procs.chain(self.members.running()) {
-            if let Some((rss, fds)) = p.sample() {
-                self.series
+            if let Some(sample) = p.sample().await {
+                let series = self
+                    .series
                     .entry(format!("{}.{}", p.role, p.life))
-                    .or_default()
-                    .points
-                    .push((at, rss, fds));
+                    .or_default();
+                series.points.push((at, sample.rss, sample.fds));
+                if let Some(tasks) = sample.tasks {
+                    series.tasks.push((at, tasks));
+                }
             }
         }
         for (exit, which) in self.hoist.exited() {
@@ -429,9 +433,21 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
             check::slope_per_minute(&warm.iter().map(|p| (p.0, p.1 as f64)).collect::<Vec<_>>());
         let fds =
             check::slope_per_minute(&warm.iter().map(|p| (p.0, p.2 as f64)).collect::<Vec<_>>());
-        if judged && (rss > RSS_SLOPE_KIB_PER_MIN || fds > FD_SLOPE_PER_MIN) {
+        let tasks = (!s.tasks.is_empty()).then(|| {
+            let from = warm.first().map_or(first.0, |p| p.0);
+            check::slope_per_minute(
+                &s.tasks
+                    .iter()
+                    .filter(|t| t.0 >= from)
+                    .map(|t| (t.0, t.1 as f64))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let tasks_grow = tasks.is_some_and(|t| t > TASK_SLOPE_PER_MIN);
+        if judged && (rss > RSS_SLOPE_KIB_PER_MIN || fds > FD_SLOPE_PER_MIN || tasks_grow) {
             live.violations.push(format!(
-                "{name} grows: RSS {rss:+.0} KiB/min, fds {fds:+.1}/min over {:.0} minutes after warm-up",
+                "{name} grows: RSS {rss:+.0} KiB/min, fds {fds:+.1}/min, tasks {}/min over {:.0} minutes after warm-up",
+                tasks.map_or("?".to_string(), |t| format!("{t:+.1}")),
                 (span - WARM_UP_SECS) / 60.0
             ));
         }
@@ -439,6 +455,7 @@ pub async fn soak(args: Args) -> anyhow::Result<Report> {
             name: name.clone(),
             rss,
             fds,
+            tasks,
             first: warm.first().map_or(0, |p| p.1),
             last: warm.last().map_or(0, |p| p.1),
             minutes: span / 60.0,

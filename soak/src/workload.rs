@@ -8,7 +8,9 @@
 //! followed by `hoist install` would), so a reinstall never lands on a Package that is
 //! still being deleted.
 
-use crate::model::{INSTALL, Install, Model, PACKAGE, Replicas, Step, VALUES_CONFIGMAP};
+use crate::model::{
+    INSTALL, Install, Model, PACKAGE, Replicas, Step, VALUES_CONFIGMAP, VALUES_SECRET,
+};
 use anyhow::{Context, bail};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -44,7 +46,12 @@ fn values(ns: &str, replicas: &Replicas) -> Value {
     match replicas {
         Replicas::Literal(n) => json!({"replicas": {"value": n.to_string(), "valueFrom": null}}),
         Replicas::FromConfigMap => json!({"replicas": {"value": null, "valueFrom": {
-            "configMapRef": {"name": VALUES_CONFIGMAP, "namespace": ns, "key": "replicas"}
+            "configMapRef": {"name": VALUES_CONFIGMAP, "namespace": ns, "key": "replicas"},
+            "secretRef": null
+        }}}),
+        Replicas::FromSecret => json!({"replicas": {"value": null, "valueFrom": {
+            "secretRef": {"name": VALUES_SECRET, "namespace": ns, "key": "replicas"},
+            "configMapRef": null
         }}}),
     }
 }
@@ -54,6 +61,9 @@ fn package(ns: &str, install: &Install) -> Value {
     // A created object carries no nulls.
     if let Some(r) = values["replicas"].as_object_mut() {
         r.retain(|_, v| !v.is_null());
+        if let Some(from) = r.get_mut("valueFrom").and_then(Value::as_object_mut) {
+            from.retain(|_, v| !v.is_null());
+        }
     }
     json!({
         "apiVersion": "packages.hoist.dev/v1alpha1",
@@ -284,20 +294,13 @@ pub async fn run(
             let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
                 Api::namespaced(client.clone(), &ns_of(*slot));
             let patch = json!({"data": {"replicas": value.to_string()}});
-            retry("ConfigMap edit", || {
-                let api = api.clone();
-                let patch = patch.clone();
-                async move {
-                    api.patch(
-                        VALUES_CONFIGMAP,
-                        &PatchParams::default(),
-                        &Patch::Merge(&patch),
-                    )
-                    .await
-                    .map(|_| ())
-                }
-            })
-            .await
+            edit_value_source(api, VALUES_CONFIGMAP, patch, "ConfigMap edit").await
+        }
+        Step::EditSecret { slot, value } => {
+            let api: Api<k8s_openapi::api::core::v1::Secret> =
+                Api::namespaced(client.clone(), &ns_of(*slot));
+            let patch = json!({"stringData": {"replicas": value.to_string()}});
+            edit_value_source(api, VALUES_SECRET, patch, "Secret edit").await
         }
         Step::SwitchRepository => {
             let url = &urls[1 - model.repository];
@@ -332,9 +335,32 @@ async fn until_gone(api: &Api<DynamicObject>) -> anyhow::Result<()> {
     }
 }
 
+/// Merge-patches the value source `name` (a ConfigMap or a Secret), retried as every
+/// write of the workload is.
+async fn edit_value_source<K>(
+    api: Api<K>,
+    name: &'static str,
+    patch: Value,
+    what: &'static str,
+) -> anyhow::Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    retry(what, || {
+        let api = api.clone();
+        let patch = patch.clone();
+        async move {
+            api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .map(|_| ())
+        }
+    })
+    .await
+}
+
 /// Creates what the soak's namespaces hold before the run: each slot's namespace, the
 /// ServiceAccount its Packages are written as (the operator's `--default-service-account`)
-/// with the rights kv-store needs there and no more, and the values ConfigMap.
+/// with the rights kv-store needs there and no more, and the values ConfigMap and Secret.
 pub async fn prepare(client: &kube::Client, slots: usize, url: &str) -> anyhow::Result<()> {
     let ssa = PatchParams::apply("hoist-soak").force();
     let apply = |ar: ApiResource, ns: Option<String>, obj: Value| {
@@ -410,6 +436,14 @@ pub async fn prepare(client: &kube::Client, slots: usize, url: &str) -> anyhow::
             json!({"apiVersion": "v1", "kind": "ConfigMap",
                    "metadata": {"name": VALUES_CONFIGMAP, "namespace": ns},
                    "data": {"replicas": "1"}}),
+        )
+        .await?;
+        apply(
+            ar("", "v1", "Secret", "secrets"),
+            Some(ns.clone()),
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": VALUES_SECRET, "namespace": ns},
+                   "stringData": {"replicas": "1"}}),
         )
         .await?;
     }

@@ -5,10 +5,12 @@
 //!   CI runs: fmt, clippy, the whole test suite;
 //! - `bench`: run the benchmarks and rewrite `docs/BENCHMARKS.md`;
 //! - `soak`: Hoist's processes under a seeded workload and faults, checked (`--help`);
+//! - `screenshots`: the browser tests, saving the pictures in `docs/screenshots/`;
 //! - `dist`: build the web app into `dist/` (what the image ships; see `Dockerfile`).
 
 mod bench;
 mod demo;
+mod screenshots;
 mod setup;
 mod soak;
 mod test;
@@ -27,10 +29,11 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("screenshots") => screenshots::run(),
         Some("dist") => setup::build_frontend(),
         Some("wasm") => wasm::run(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|soak|dist>");
+            eprintln!("usage: cargo xtask <demo|test|bench|soak|screenshots|dist>");
             bail!("unknown or missing command")
         }
     }

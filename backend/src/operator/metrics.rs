@@ -44,6 +44,7 @@ pub struct Metrics {
     status_writes: Counter,
     pub max_concurrent: Gauge,
     pub triggers_dropped: Gauge,
+    alive_tasks: Gauge,
     /// The fleet controller's, in the same registry (one `/metrics`).
     pub fleet: crate::fleet::metrics::FleetMetrics,
 }
@@ -65,6 +66,12 @@ fn controller(kind: &'static str) -> &'static str {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
+        let alive_tasks = Gauge::default();
+        registry.register(
+            "hoist_runtime_alive_tasks",
+            "Tasks alive in the process's async runtime",
+            alive_tasks.clone(),
+        );
         let reconciles = Family::<ControllerResult, Counter>::default();
         registry.register(
             "controller_runtime_reconcile",
@@ -141,6 +148,7 @@ impl Metrics {
             status_writes,
             max_concurrent,
             triggers_dropped,
+            alive_tasks,
         }
     }
 
@@ -198,6 +206,7 @@ impl Metrics {
 
     /// The text exposition format.
     pub fn encode(&self) -> String {
+        self.alive_tasks.set(crate::runtime::alive_tasks());
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

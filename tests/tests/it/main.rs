@@ -4,6 +4,7 @@
 mod catalogue;
 mod clusters;
 mod dashboard;
+mod demo_pages;
 mod foreign_origin;
 mod install;
 mod install_page;
