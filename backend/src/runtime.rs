@@ -1,4 +1,4 @@
-//! What every long-running command shares (`serve`, `demo`, and the operator next): the
+//! What every long-running part of Hoist shares (`serve`, `demo`, the operator, the fleet): the
 //! signals that stop it, and an orderly stop.
 //!
 //! Shutdown is a broadcast plus a drain, as in tokio's mini-redis: one `watch` channel

@@ -159,14 +159,16 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
 }
 
 impl Demo {
-    /// Stops the operator (running passes finish), then the backend (calls in flight
-    /// finish), then the cluster (its state saved).
+    /// Stops the operator and the fleet controller (running passes finish), then the
+    /// members, then the backend (calls in flight finish), then the cluster (its state
+    /// saved).
     pub async fn shutdown(self) {
-        drop(self.fleet);
+        let drain = crate::runtime::DEFAULT_DRAIN;
+        // The controllers first (their running passes finish), then what they talk to.
+        tokio::join!(self.fleet.shutdown(drain), self.operator.shutdown(drain));
         for (_, m) in self.members {
             m.shutdown().await;
         }
-        self.operator.shutdown(crate::runtime::DEFAULT_DRAIN).await;
         self.backend.shutdown().await;
         self.cluster.shutdown().await;
     }

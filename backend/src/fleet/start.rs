@@ -34,26 +34,32 @@ pub struct Context {
     pub(super) metrics: metrics::FleetMetrics,
 }
 
-/// A running fleet controller; dropping it stops everything.
+/// A running fleet controller: its Cluster controller drains at shutdown (running
+/// passes finish: a probe, a record written, a stop set), the watches, gauges, sweep
+/// and relay are background tasks (the lifecycle of [`crate::runtime::Supervisor`],
+/// shared with the operator, the dashboard and the demo). Dropping it stops everything
+/// at once.
 pub struct Running {
-    tasks: tokio::task::JoinSet<()>,
+    tasks: crate::runtime::Supervisor,
 }
 
 impl Running {
-    pub fn abort(mut self) {
-        self.tasks.abort_all();
+    /// Stops at once, without waiting for running passes (another replica leads now).
+    pub fn abort(self) {
+        drop(self);
     }
-}
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.tasks.abort_all();
+    /// Stops taking new passes, lets running ones finish (up to `deadline`), then stops
+    /// the rest.
+    pub async fn shutdown(self, deadline: Duration) {
+        self.tasks.shutdown(deadline).await;
     }
 }
 
 /// Starts the controller for the Clusters in `namespace` (Hoist's).
 pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Running {
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = crate::runtime::Supervisor::new();
+    let stopped = tasks.stopped();
     let (secrets, secrets_writer) = reflector::store();
     let secret_api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret_changes = watcher::watcher(secret_api, watcher::Config::default())
@@ -62,7 +68,7 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
         .applied_objects();
     let (records, records_writer) = reflector::store();
     let record_api: Api<UsageRecord> = Api::all(client.clone());
-    tasks.spawn(
+    tasks.background().spawn(
         watcher::watcher(record_api, watcher::Config::default())
             .default_backoff()
             .reflect(records_writer)
@@ -114,15 +120,20 @@ pub async fn start(client: Client, namespace: &str, opts: FleetOptions) -> Runni
             .map(|c| ObjectRef::from_obj(&**c))
             .collect::<Vec<_>>()
     });
-    tasks.spawn(
+    let mut stop = stopped;
+    tasks.spawn_draining(
         controller
+            .graceful_shutdown_on(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
             .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
             .for_each(|_| futures::future::ready(())),
     );
-    tasks.spawn(gauges::run(ctx.clone(), store, opts.relay.clone()));
-    tasks.spawn(sweep::run(ctx.clone(), opts.sweep_interval));
+    let background = tasks.background();
+    background.spawn(gauges::run(ctx.clone(), store, opts.relay.clone()));
+    background.spawn(sweep::run(ctx.clone(), opts.sweep_interval));
     if let Some(r) = opts.relay {
-        tasks.spawn(relay::run(client, r, ctx.metrics.clone()));
+        background.spawn(relay::run(client, r, ctx.metrics.clone()));
     }
     Running { tasks }
 }

@@ -99,14 +99,12 @@ impl Default for OperatorOptions {
 /// A running operator. Dropping it stops everything.
 pub struct Running {
     pub context: Arc<Context>,
-    stop: watch::Sender<bool>,
     /// Whether its tasks still run (`/livez`).
     live: probes::Liveness,
-    /// The controllers: they end by themselves once stop is sent, after their running
-    /// passes.
-    controllers: tokio::task::JoinSet<()>,
-    /// Watches and tickers: aborted once the controllers are done.
-    background: tokio::task::JoinSet<()>,
+    /// The controllers drain (they end by themselves once stop is sent, after their
+    /// running passes); watches and tickers are background, aborted after them. The
+    /// lifecycle every long-running part of Hoist shares ([`crate::runtime`]).
+    tasks: crate::runtime::Supervisor,
 }
 
 impl Running {
@@ -120,26 +118,16 @@ impl Running {
     /// every watch.
     pub async fn shutdown(mut self, deadline: Duration) {
         self.live.stopping();
-        let _ = self.stop.send(true);
-        let drain = async { while self.controllers.join_next().await.is_some() {} };
-        if tokio::time::timeout(deadline, drain).await.is_err() {
-            tracing::warn!(?deadline, "running passes did not finish in time; cut");
-        }
-        self.controllers.abort_all();
-        self.background.abort_all();
+        std::mem::take(&mut self.tasks).shutdown(deadline).await;
         self.context.objects.shutdown();
         self.context.inputs.shutdown();
     }
 }
 
 impl Drop for Running {
+    /// Stops at once: no pass is waited for (the supervisor aborts its tasks).
     fn drop(&mut self) {
         self.live.stopping();
-        let _ = self.stop.send(true);
-        self.controllers.abort_all();
-        self.background.abort_all();
-        self.context.objects.shutdown();
-        self.context.inputs.shutdown();
     }
 }
 
@@ -179,10 +167,9 @@ pub async fn start_supervised(
     metrics: Arc<metrics::Metrics>,
     live: probes::Liveness,
 ) -> Result<Running, Error> {
-    let mut background = tokio::task::JoinSet::new();
-    let mut controllers = tokio::task::JoinSet::new();
+    let mut tasks = crate::runtime::Supervisor::new();
     let (watches, feeds) =
-        watches::Watches::start(&client, opts.trigger_buffer, &mut background, &live).await?;
+        watches::Watches::start(&client, opts.trigger_buffer, tasks.background(), &live).await?;
     metrics.max_concurrent.set(i64::from(opts.concurrency));
     watches.listed().await;
     watches.objects.keep_only(objects::inventoried(
@@ -203,10 +190,10 @@ pub async fn start_supervised(
         triggers.namespaced_relist,
         &finished,
         relist_batch,
-        &mut background,
+        tasks.background(),
         &live,
     );
-    let (stop, stopped) = watch::channel(false);
+    let stopped = tasks.stopped();
     let role = watches::Role {
         opts: opts.clone(),
         metrics,
@@ -231,7 +218,7 @@ pub async fn start_supervised(
             context.clone(),
         )
         .for_each(|_| futures::future::ready(()));
-    controllers.spawn(live.supervise("the ClusterPackage controller", cluster));
+    tasks.spawn_draining(live.supervise("the ClusterPackage controller", cluster));
     let namespaced = namespaced
         .reconcile_on(ReceiverStream::new(triggers.namespaced))
         .reconcile_on(ReceiverStream::new(namespaced_relisted))
@@ -242,8 +229,9 @@ pub async fn start_supervised(
             context.clone(),
         )
         .for_each(|_| futures::future::ready(()));
-    controllers.spawn(live.supervise("the Package controller", namespaced));
+    tasks.spawn_draining(live.supervise("the Package controller", namespaced));
 
+    let background = tasks.background();
     background.spawn(live.supervise("the Flux CRD watch", helm::watch_flux_crds(context.clone())));
     background.spawn(live.supervise(
         "the PackageRepository status loop",
@@ -261,10 +249,8 @@ pub async fn start_supervised(
     ));
     Ok(Running {
         context,
-        stop,
         live,
-        controllers,
-        background,
+        tasks,
     })
 }
 
@@ -472,10 +458,20 @@ pub async fn run(
     };
     match exit {
         // Someone else leads now: stop at once, do not finish passes.
-        Exit::LostLease => drop(running),
-        Exit::Stopped => running.shutdown(run.drain).await,
+        Exit::LostLease => {
+            drop(running);
+            drop(fleet);
+        }
+        // Both drain at once, within the one deadline.
+        Exit::Stopped => {
+            let fleet = async {
+                if let Some(f) = fleet {
+                    f.shutdown(run.drain).await;
+                }
+            };
+            tokio::join!(running.shutdown(run.drain), fleet);
+        }
     }
-    drop(fleet);
     if let Some(l) = leadership {
         l.release().await;
     }

@@ -1176,3 +1176,45 @@ async fn a_record_created_while_its_cluster_was_being_removed_is_stopped_not_lef
         "stopped by its creator, not left for the orphan sweep"
     );
 }
+
+/// One lifecycle (issue 25, step 5): a fleet controller shut down while a probe is on
+/// its way lets that pass finish within the drain (the member identified, its record
+/// opened), where an abort would have cut it.
+#[tokio::test]
+async fn a_shutdown_mid_probe_lets_the_pass_finish_and_open_the_record() {
+    let (_m, client) = management().await;
+    let member = DevCluster::start(Default::default()).await.expect("member");
+    // The member answers, slowly (within the probe's 2-second deadline): each probe is
+    // in flight for most of a second.
+    member
+        .faults()
+        .add(Fault::new(FaultAction::Latency { millis: 400 }));
+    let metrics = hoist::operator::metrics::Metrics::new();
+    let running = fleet::start(
+        client.clone(),
+        NS,
+        FleetOptions {
+            metrics: Some(metrics.fleet.clone()),
+            ..quick()
+        },
+    )
+    .await;
+    let clusters = register(&client, "draining", &member).await;
+    let in_flight = async {
+        while metrics.fleet.in_flight.get() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, in_flight)
+        .await
+        .expect("a probe is on its way");
+    running.shutdown(Duration::from_secs(20)).await;
+    let cluster = clusters.get("draining").await.expect("cluster");
+    let all = records(&client, &cluster).await;
+    assert_eq!(
+        all.len(),
+        1,
+        "the pass under way finished: its record is open"
+    );
+    assert!(all[0].spec.stop.is_none());
+}
