@@ -393,7 +393,7 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
     let start = |identity: &str| {
         let metrics = std::sync::Arc::new(operator::metrics::Metrics::new());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let run = operator::RunOptions {
+        let run = hoist::app::operator::RunOptions {
             leader_election: Some(identity.to_string()),
             namespace: "hoist-system".into(),
             lease_duration: Duration::from_secs(3),
@@ -403,7 +403,7 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
             metrics: metrics.clone(),
             fleet: None,
         };
-        let task = tokio::spawn(operator::run(
+        let task = tokio::spawn(hoist::app::operator::run(
             s.client.clone(),
             s.repositories.clientset.clone(),
             OperatorOptions::default(),
@@ -465,7 +465,7 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
         .expect("stops in time")
         .expect("joins")
         .expect("runs");
-    assert_eq!(exit, operator::Exit::Stopped);
+    assert_eq!(exit, hoist::app::operator::Exit::Stopped);
     set_value(&packages, "site", "replicas", "2").await;
     let deployments: Api<Deployment> = Api::namespaced(s.client.clone(), "team-a");
     let scaled = await_condition(deployments, "site-hello-web", |d: Option<&Deployment>| {

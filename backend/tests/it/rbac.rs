@@ -226,7 +226,8 @@ async fn the_dashboards_rbac_grants_exactly_what_it_uses() {
 
 #[tokio::test]
 async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_packages_contain() {
-    use hoist::operator::{self, OperatorOptions, RunOptions};
+    use hoist::app::operator::RunOptions;
+    use hoist::operator::{self, OperatorOptions};
     use hoist::types::{NamespacedPackageSpec, Package};
     use kube::api::{Api, DeleteParams, PostParams};
     use std::time::Duration;
@@ -323,7 +324,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
             ..Default::default()
         }),
     };
-    let task = tokio::spawn(operator::run(
+    let task = tokio::spawn(hoist::app::operator::run(
         operator_client.clone(),
         repositories.clientset.clone(),
         OperatorOptions {

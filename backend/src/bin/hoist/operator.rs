@@ -38,7 +38,7 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         ..Default::default()
     };
     let metrics_auth = metrics_auth(&args, &client);
-    let run = hoist::operator::RunOptions {
+    let run = hoist::app::operator::RunOptions {
         leader_election: leader_elect.then(hoist::operator::lease::identity),
         namespace: args.namespace.clone(),
         lease_duration: hoist::operator::lease::LEASE_DURATION,
@@ -66,12 +66,12 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
             Err(e) => tracing::error!(error = %e, "cannot wait for a stop signal"),
         }
     };
-    let exit = hoist::operator::run(client, repositories.clientset.clone(), opts, run, stop)
+    let exit = hoist::app::operator::run(client, repositories.clientset.clone(), opts, run, stop)
         .await
         .context("the operator failed")?;
     match exit {
-        hoist::operator::Exit::Stopped => Ok(()),
-        hoist::operator::Exit::LostLease => {
+        hoist::app::operator::Exit::Stopped => Ok(()),
+        hoist::app::operator::Exit::LostLease => {
             anyhow::bail!("another replica took the Lease; stopping so that only one reconciles")
         }
     }
