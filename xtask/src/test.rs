@@ -1,5 +1,6 @@
 //! `cargo xtask test`: everything CI runs, in the order that fails fastest: fmt, clippy,
-//! the web app, the test suite, then a 3.5-minute soak (`cargo xtask soak`).
+//! the docs' links, the web app, the test suite, then a 3.5-minute soak (`cargo xtask
+//! soak`).
 
 use crate::{setup, sh};
 use std::process::Command;
@@ -15,6 +16,10 @@ pub fn run(_args: &[String]) -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The docs: every intra-doc link resolves (a renamed item breaks its mentions).
+    sh(Command::new("cargo")
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
     setup::build_frontend()?;
     let root = std::env::current_dir()?;
     // Absolute, but not canonical: a virtualenv is found through the path of its python.

@@ -1,5 +1,5 @@
 //! What every pass can reach ([`Context`]), built once per running operator
-//! ([`super::watches::Watches::into_context`]): the clients, the watched state, the
+//! (`watches::Watches::into_context`): the clients, the watched state, the
 //! memory of packages between passes, the options, metrics and Events, and the pass
 //! bookkeeping ([`Passes`]).
 

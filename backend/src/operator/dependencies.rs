@@ -58,7 +58,7 @@ pub(super) fn existing(ctx: &Context) -> Vec<Existing> {
 }
 
 /// These installs as the rule reads them (their state from their conditions, by
-/// [`state`]).
+/// `state`).
 pub fn existing_of<'a>(
     cluster: impl IntoIterator<Item = &'a ClusterPackage>,
     namespaced: impl IntoIterator<Item = &'a Package>,

@@ -4,7 +4,7 @@
 //! (metadata only), the PackageInfos, the two package kinds, and `valueFrom`'s inputs.
 //! (A preview needs none of them: see [`super::preview::Planner`].)
 //!
-//! The package kinds' watches are handed back unpolled ([`Changes`]): the operator
+//! The package kinds' watches are handed back unpolled (`Changes`): the operator
 //! gives them to its controllers, whose polling fills their stores.
 //! Every store drops `managedFields` (nothing reads them, and they are a good part of
 //! an object's size).

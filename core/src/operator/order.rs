@@ -73,7 +73,7 @@ const LAST: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
-/// Where a kind goes: its place in [`ORDER`], custom kinds after, webhooks last.
+/// Where a kind goes: its place in `ORDER`, custom kinds after, webhooks last.
 pub fn rank(kind: &str) -> usize {
     if let Some(i) = ORDER.iter().position(|k| *k == kind) {
         return i;

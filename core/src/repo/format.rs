@@ -148,7 +148,7 @@ impl RepoFile for Documents {
     }
 }
 
-/// `text` cut to [`MAX_REASON_CHARS`] characters, on a character boundary.
+/// `text` cut to `MAX_REASON_CHARS` characters, on a character boundary.
 pub fn cut(text: &str) -> String {
     match text.char_indices().nth(MAX_REASON_CHARS) {
         Some((at, _)) => format!("{}…", &text[..at]),

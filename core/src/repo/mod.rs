@@ -1,5 +1,5 @@
 //! Package repositories in Glasskube's format (`shared/specs/package-repository.md`):
-//! the files ([`format`]), versions ([`version`]), value checks ([`values`]), the
+//! the files ([`format`](mod@format)), versions ([`version`]), value checks ([`values`]), the
 //! catalogue merge ([`catalogue`]) and which URLs may reach a browser ([`links`]).
 
 pub mod catalogue;

@@ -11,7 +11,7 @@
 //! - `$retainKeys` keeps only the keys it names.
 //!
 //! Caveats: merge keys come from a table of the built-in fields that have them
-//! ([`strategy`]), not from the schemas; lists not in it are replaced whole, which is
+//! (`strategy`), not from the schemas; lists not in it are replaced whole, which is
 //! the API server's rule for lists without a strategy. Custom resources take no
 //! strategic patches on the API server; devcluster applies them as JSON merge patches.
 

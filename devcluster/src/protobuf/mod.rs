@@ -4,11 +4,11 @@
 //! A body is the `k8s\0` magic followed by a `runtime.Unknown` whose `raw` is the typed
 //! message; both are decoded with `k8s-pb` (kube-rs' generated Kubernetes protobuf
 //! types), and the typed message becomes the JSON any other write would carry
-//! ([`kinds`]), which is then stored like any JSON body. Answers stay JSON.
+//! (`kinds`), which is then stored like any JSON body. Answers stay JSON.
 //!
 //! Guarantees: nothing in a decoded message is dropped silently. Every field of every
 //! message below is either converted or, when devcluster does not convert it (volumes,
-//! probes, affinity, …), a 415 naming it if it is set; the destructuring in [`kinds`]
+//! probes, affinity, …), a 415 naming it if it is set; the destructuring in `kinds`
 //! makes a field `k8s-pb` adds a compile error until it is placed.
 //!
 //! Caveat: only the kinds kubectl's `create` subcommands produce most are decoded

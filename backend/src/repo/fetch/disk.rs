@@ -81,7 +81,7 @@ pub async fn remove(dir: &Path, url: &str) {
 }
 
 /// Removes the files this module wrote in the on-disk cache under `dir` (names
-/// [`disk_name`] makes, and their temporary files), and nothing else. Returns how many
+/// `disk_name` makes, and their temporary files), and nothing else. Returns how many
 /// were removed; a missing dir is empty.
 pub fn clear_disk(dir: &Path) -> std::io::Result<usize> {
     let entries = match std::fs::read_dir(disk_dir(dir)) {

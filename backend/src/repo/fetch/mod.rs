@@ -21,9 +21,9 @@
 //!   large repository does not grow the process without end.
 //!
 //! Values are cached parsed (validated before they replace anything), per URL. The
-//! parts: [`http`] (client, credentials, redirects, one request), [`lifetime`] (what the
-//! repository's cache headers allow), [`disk`] (the cache that survives restarts),
-//! [`error`].
+//! parts: `http` (client, credentials, redirects, one request), `lifetime` (what the
+//! repository's cache headers allow), `disk` (the cache that survives restarts),
+//! `error`.
 
 mod disk;
 mod error;
