@@ -1,5 +1,5 @@
-//! What every long-running part of Hoist shares (`serve`, `demo`, the operator, the fleet): the
-//! signals that stop it, and an orderly stop.
+//! What every long-running part of Hoist shares (`serve`, `demo`, the operator, the
+//! fleet): the signals that stop it, and an orderly stop.
 //!
 //! Shutdown is a broadcast plus a drain, as in tokio's mini-redis: one `watch` channel
 //! tells every part to stop taking new work; the parts that hold other people's work
