@@ -200,9 +200,10 @@ fn start_caches(
     let repositories = Clientset::new(opts.fetch.clone());
     let fleet_view = crate::cache::fleet::FleetView::new();
     let (fleet_tx, fleet) = tokio::sync::watch::channel(None);
-    tasks
-        .background()
-        .spawn(crate::cache::fleet::publish(fleet_view.clone(), fleet_tx));
+    tasks.spawn_watched(
+        "the fleet view's publisher",
+        crate::cache::fleet::publish(fleet_view.clone(), fleet_tx),
+    );
     let sinks = reflectors::Sinks {
         hub: hub.clone(),
         repositories: repositories.clone(),
@@ -211,13 +212,7 @@ fn start_caches(
         namespace: opts.namespace.clone(),
         fleet: fleet_view.clone(),
     };
-    reflectors::start(
-        &client,
-        gate.clone(),
-        metrics.clone(),
-        sinks,
-        tasks.background(),
-    );
+    reflectors::start(&client, gate.clone(), metrics.clone(), sinks, tasks);
 
     // Reload every TTL, but at least every 30 s (free within the TTL, and a failed
     // repository is retried at that pace) and at most every 5 s (a TTL of 0, the
@@ -226,7 +221,7 @@ fn start_caches(
         .fetch
         .ttl
         .clamp(Duration::from_secs(5), Duration::from_secs(30));
-    let catalogue = LiveCatalogue::start(repositories.clone(), interval, tasks.background());
+    let catalogue = LiveCatalogue::start(repositories.clone(), interval, tasks);
     DashboardService {
         gate,
         hub,
@@ -252,6 +247,7 @@ fn serve_api(
     tasks: &mut Supervisor,
 ) {
     let state = ApiState {
+        live: tasks.liveness(),
         gate: service.gate.clone(),
         hub: service.hub.clone(),
         metrics: service.metrics.clone(),
@@ -285,7 +281,7 @@ fn spawn_gate_tasks(gate: &Arc<Gate>, addr: SocketAddr, with_token: bool, tasks:
         }
     });
     let g = gate.clone();
-    tasks.background().spawn(async move {
+    tasks.spawn_watched("the readiness gate's ticker", async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;

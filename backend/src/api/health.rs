@@ -1,5 +1,6 @@
-//! `/livez` (200 while the process works), `/readyz` (503 until every cache synced: a
-//! Kubernetes readinessProbe), `/metrics` (Prometheus text).
+//! `/livez` (200 while every watched task runs: the reflectors, the catalogue's reload,
+//! the gate's ticker; 503 naming the ones that ended), `/readyz` (503 until every cache
+//! synced: a Kubernetes readinessProbe), `/metrics` (Prometheus text).
 
 use super::ApiState;
 use crate::cache::readiness::Phase;
@@ -11,10 +12,22 @@ use axum::routing::get;
 
 pub fn router(state: ApiState) -> axum::Router {
     axum::Router::new()
-        .route("/livez", get(|| async { "ok\n" }))
+        .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+async fn livez(State(s): State<ApiState>) -> impl IntoResponse {
+    let ended = s.live.ended();
+    if ended.is_empty() {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("ended: {}\n", ended.join(", ")),
+        )
+    }
 }
 
 async fn readyz(State(s): State<ApiState>) -> impl IntoResponse {

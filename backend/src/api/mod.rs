@@ -33,6 +33,8 @@ pub const MAX_REQUEST_MESSAGE: usize = 64 * 1024;
 /// What the HTTP handlers share.
 #[derive(Clone)]
 pub struct ApiState {
+    /// The health of the process's watched tasks (`/livez`).
+    pub live: crate::runtime::Liveness,
     pub gate: Arc<Gate>,
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,

@@ -14,6 +14,7 @@ use super::convert;
 use super::hub::Hub;
 use super::readiness::Gate;
 use crate::metrics::Metrics;
+use crate::runtime::Supervisor;
 use crate::types::{Cluster, ClusterPackage, Package, PackageInfo, PackageRepository, UsageRecord};
 use futures::StreamExt;
 use hoist_proto::v1::Scope;
@@ -25,7 +26,6 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
-use tokio::task::JoinSet;
 
 /// How long a first list may take before its kind asks for a total (see the module doc).
 pub const PROBE_AFTER: std::time::Duration = std::time::Duration::from_millis(50);
@@ -117,7 +117,7 @@ pub fn start(
     gate: Arc<Gate>,
     metrics: Arc<Metrics>,
     sinks: Sinks,
-    tasks: &mut JoinSet<()>,
+    tasks: &mut Supervisor,
 ) {
     let Sinks {
         hub,
@@ -128,64 +128,82 @@ pub fn start(
         fleet,
     } = sinks;
     let ctx = Ctx { gate, metrics };
-    tasks.spawn(run::<ClusterPackage>(
-        Api::all(client.clone()),
-        "ClusterPackage",
-        ctx.clone(),
-        Some(PackageSink::new(
-            hub.clone(),
-            Scope::Cluster,
-            convert::from_cluster_package,
-        )),
-        false,
-        None,
-    ));
-    tasks.spawn(run::<Package>(
-        Api::all(client.clone()),
-        "Package",
-        ctx.clone(),
-        Some(PackageSink::new(
-            hub,
-            Scope::Namespaced,
-            convert::from_package,
-        )),
-        false,
-        None,
-    ));
-    tasks.spawn(run::<PackageInfo>(
-        Api::all(client.clone()),
-        "PackageInfo",
-        ctx.clone(),
-        None,
-        false,
-        None,
-    ));
-    tasks.spawn(run::<Namespace>(
-        Api::all(client.clone()),
-        "Namespace",
-        ctx.clone(),
-        None,
-        false,
-        None,
-    ));
+    tasks.spawn_watched(
+        "the ClusterPackage reflector",
+        run::<ClusterPackage>(
+            Api::all(client.clone()),
+            "ClusterPackage",
+            ctx.clone(),
+            Some(PackageSink::new(
+                hub.clone(),
+                Scope::Cluster,
+                convert::from_cluster_package,
+            )),
+            false,
+            None,
+        ),
+    );
+    tasks.spawn_watched(
+        "the Package reflector",
+        run::<Package>(
+            Api::all(client.clone()),
+            "Package",
+            ctx.clone(),
+            Some(PackageSink::new(
+                hub,
+                Scope::Namespaced,
+                convert::from_package,
+            )),
+            false,
+            None,
+        ),
+    );
+    tasks.spawn_watched(
+        "the PackageInfo reflector",
+        run::<PackageInfo>(
+            Api::all(client.clone()),
+            "PackageInfo",
+            ctx.clone(),
+            None,
+            false,
+            None,
+        ),
+    );
+    tasks.spawn_watched(
+        "the Namespace reflector",
+        run::<Namespace>(
+            Api::all(client.clone()),
+            "Namespace",
+            ctx.clone(),
+            None,
+            false,
+            None,
+        ),
+    );
     // Optional: without the fleet's CRDs (or leave to read them) the dashboard still
     // becomes READY, and its Clusters page says why it is empty.
-    tasks.spawn(run::<Cluster>(
-        Api::namespaced(client.clone(), &namespace),
-        "Cluster",
-        ctx.clone(),
-        Some(fleet.clone()),
-        true,
-        None,
-    ));
-    tasks.spawn(run::<UsageRecord>(
-        Api::all(client.clone()),
-        "UsageRecord",
-        ctx.clone(),
-        Some(fleet),
-        true,
-        None,
-    ));
+    tasks.spawn_watched(
+        "the Cluster reflector",
+        run::<Cluster>(
+            Api::namespaced(client.clone(), &namespace),
+            "Cluster",
+            ctx.clone(),
+            Some(fleet.clone()),
+            true,
+            None,
+        ),
+    );
+    tasks.spawn_watched(
+        "the UsageRecord reflector",
+        run::<UsageRecord>(
+            Api::all(client.clone()),
+            "UsageRecord",
+            ctx.clone(),
+            Some(fleet),
+            true,
+            None,
+        ),
+    );
     spawn_repositories(
         client,
         ctx,
@@ -205,26 +223,32 @@ fn spawn_repositories(
     secrets: Arc<dyn Sink<Secret>>,
     secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
     namespace: &str,
-    tasks: &mut JoinSet<()>,
+    tasks: &mut Supervisor,
 ) {
-    tasks.spawn(run::<PackageRepository>(
-        Api::all(client.clone()),
-        "PackageRepository",
-        ctx.clone(),
-        Some(repositories),
-        false,
-        None,
-    ));
+    tasks.spawn_watched(
+        "the PackageRepository reflector",
+        run::<PackageRepository>(
+            Api::all(client.clone()),
+            "PackageRepository",
+            ctx.clone(),
+            Some(repositories),
+            false,
+            None,
+        ),
+    );
     // Optional: without leave to read Secrets, only repositories that need
     // credentials suffer; the dashboard still becomes READY.
-    tasks.spawn(run(
-        Api::<Secret>::namespaced(client.clone(), namespace),
-        "Secret",
-        ctx,
-        Some(secrets),
-        true,
-        secret_relists,
-    ));
+    tasks.spawn_watched(
+        "the Secret reflector",
+        run(
+            Api::<Secret>::namespaced(client.clone(), namespace),
+            "Secret",
+            ctx,
+            Some(secrets),
+            true,
+            secret_relists,
+        ),
+    );
 }
 
 /// Only the PackageRepositories and the Secrets of Hoist's namespace, feeding their
@@ -237,7 +261,7 @@ pub fn start_repositories(
     secrets: Arc<dyn Sink<Secret>>,
     secret_relists: Option<tokio::sync::watch::Receiver<u64>>,
     namespace: &str,
-    tasks: &mut JoinSet<()>,
+    tasks: &mut Supervisor,
 ) -> Arc<Gate> {
     let gate = Arc::new(Gate::new(&["PackageRepository", "Secret"], PAGE_SIZE));
     let ctx = Ctx {

@@ -167,7 +167,7 @@ pub async fn start_supervised(
     metrics: Arc<metrics::Metrics>,
     live: probes::Liveness,
 ) -> Result<Running, Error> {
-    let mut tasks = crate::runtime::Supervisor::new();
+    let mut tasks = crate::runtime::Supervisor::watched_by(live.clone());
     let (watches, feeds) =
         watches::Watches::start(&client, opts.trigger_buffer, tasks.background(), &live).await?;
     metrics.max_concurrent.set(i64::from(opts.concurrency));
@@ -306,10 +306,15 @@ async fn count_dropped(ctx: Arc<Context>, mut stopped: watch::Receiver<bool>) {
 pub struct RepositoryWatch {
     pub clientset: Arc<Clientset>,
     gate: Arc<crate::cache::readiness::Gate>,
-    _tasks: tokio::task::JoinSet<()>,
+    tasks: crate::runtime::Supervisor,
 }
 
 impl RepositoryWatch {
+    /// Whether its watches still run (for the `/livez` of the process holding it).
+    pub fn liveness(&self) -> crate::runtime::Liveness {
+        self.tasks.liveness()
+    }
+
     /// Waits until the repositories (and, if readable, the Secrets) are listed.
     pub async fn synced(&self) {
         use crate::cache::readiness::Phase;
@@ -327,7 +332,7 @@ pub fn watch_repositories(
     namespace: &str,
 ) -> RepositoryWatch {
     let clientset = Clientset::new(fetch);
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut tasks = crate::runtime::Supervisor::new();
     let gate = crate::cache::reflectors::start_repositories(
         client,
         clientset.clone(),
@@ -339,6 +344,6 @@ pub fn watch_repositories(
     RepositoryWatch {
         clientset,
         gate,
-        _tasks: tasks,
+        tasks,
     }
 }

@@ -35,7 +35,7 @@ impl LiveCatalogue {
     pub fn start(
         clientset: Arc<Clientset>,
         interval: Duration,
-        tasks: &mut tokio::task::JoinSet<()>,
+        tasks: &mut crate::runtime::Supervisor,
     ) -> Arc<Self> {
         let live = Arc::new(Self {
             tx: watch::channel(None).0,
@@ -43,7 +43,10 @@ impl LiveCatalogue {
             refresh: Notify::new(),
             last_refresh: std::sync::Mutex::new(None),
         });
-        tasks.spawn(live.clone().run(clientset, interval));
+        tasks.spawn_watched(
+            "the catalogue's reload loop",
+            live.clone().run(clientset, interval),
+        );
         live
     }
 

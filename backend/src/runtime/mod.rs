@@ -13,6 +13,10 @@
 //!   take to unwind), whatever a task does: a drain that overruns is cut, and says so.
 //! - Dropping a [`Supervisor`] without `shutdown` still stops and aborts everything.
 
+mod liveness;
+
+pub use liveness::Liveness;
+
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -69,6 +73,8 @@ pub struct Supervisor {
     draining: JoinSet<()>,
     /// Tasks with nothing to finish: aborted once the draining ones are done.
     background: JoinSet<()>,
+    /// What `/livez` reads: the watched tasks that ended while they should run.
+    live: Liveness,
 }
 
 impl Default for Supervisor {
@@ -79,11 +85,32 @@ impl Default for Supervisor {
 
 impl Supervisor {
     pub fn new() -> Self {
+        Self::watched_by(Liveness::new())
+    }
+
+    /// A supervisor whose stop tells `live` that tasks ending from then on have not died.
+    pub fn watched_by(live: Liveness) -> Self {
         Self {
             stop: watch::channel(false).0,
             draining: JoinSet::new(),
             background: JoinSet::new(),
+            live,
         }
+    }
+
+    /// The health of its watched tasks, for `/livez`.
+    pub fn liveness(&self) -> Liveness {
+        self.live.clone()
+    }
+
+    /// Spawns a background task, watched: if it ends before the stop, `name` is recorded
+    /// and `/livez` fails.
+    pub fn spawn_watched(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.background.spawn(self.live.supervise(name, task));
     }
 
     /// A receiver that turns `true` when the stop is sent.
@@ -104,6 +131,7 @@ impl Supervisor {
 
     /// Sends stop, waits up to `deadline` for the draining tasks, then aborts the rest.
     pub async fn shutdown(mut self, deadline: Duration) -> Drained {
+        self.live.stopping();
         let _ = self.stop.send(true);
         let drain = async { while self.draining.join_next().await.is_some() {} };
         let drained = match tokio::time::timeout(deadline, drain).await {
@@ -123,6 +151,7 @@ impl Supervisor {
 
 impl Drop for Supervisor {
     fn drop(&mut self) {
+        self.live.stopping();
         let _ = self.stop.send(true);
         self.draining.abort_all();
         self.background.abort_all();
@@ -132,6 +161,29 @@ impl Drop for Supervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_watched_task_that_ends_before_the_stop_fails_liveness_and_one_after_does_not() {
+        let mut sup = Supervisor::new();
+        let live = sup.liveness();
+        let (end_tx, end_rx) = tokio::sync::oneshot::channel::<()>();
+        sup.spawn_watched("the early one", async move {
+            let _ = end_rx.await;
+        });
+        sup.spawn_watched("the steady one", std::future::pending());
+        assert!(live.ended().is_empty());
+        let _ = end_tx.send(());
+        let died = async {
+            while live.ended().is_empty() {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), died)
+            .await
+            .expect("the early end is seen");
+        sup.shutdown(Duration::from_secs(1)).await;
+        assert_eq!(live.ended(), vec!["the early one"], "the stop is no death");
+    }
 
     #[tokio::test]
     async fn a_draining_task_finishes_its_work_after_stop_and_background_ones_are_aborted() {
