@@ -185,8 +185,14 @@ impl Report {
         out.push_str(&format!("  logs, journal: {}\n", self.dir));
         if !self.violations.is_empty() {
             out.push_str(&format!(
-                "\nVIOLATIONS (replay: cargo xtask soak --seed {} --minutes {}):\n",
-                self.seed, self.minutes
+                "\nVIOLATIONS (replay: cargo xtask soak --seed {} --minutes {}{}):\n",
+                self.seed,
+                self.minutes,
+                if self.keep_processes {
+                    " --keep-processes"
+                } else {
+                    ""
+                }
             ));
             for v in self.violations.iter().take(20) {
                 out.push_str(&format!("  - {v}\n"));

@@ -7,6 +7,7 @@ use super::{facts, ledger, metrics, relay, time};
 use crate::types::Cluster;
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self as rules, Record};
+use kube::ResourceExt;
 use kube::runtime::reflector::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +23,14 @@ pub(super) async fn run(
     loop {
         tick.tick().await;
         let mut counts: HashMap<&'static str, i64> = HashMap::new();
-        for c in clusters.state() {
+        let all = clusters.state();
+        // What the memory holds of Clusters gone (a pass over a stale copy) goes.
+        let uids: std::collections::HashSet<String> = all.iter().filter_map(|c| c.uid()).collect();
+        ctx.memory.keep_only(|uid| uids.contains(uid));
+        ctx.metrics
+            .member_clients
+            .set(i64::try_from(ctx.memory.member_clients()).unwrap_or(i64::MAX));
+        for c in all {
             // Billing is not part of the state word.
             let state = hoist_core::fleet::view::state(&facts::facts(&c, false)).as_str();
             *counts.entry(state).or_default() += 1;

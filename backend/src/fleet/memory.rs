@@ -83,6 +83,20 @@ impl Memory {
         self.lock().members.remove(uid);
     }
 
+    /// Member clients held now (one per Cluster probed).
+    pub fn member_clients(&self) -> usize {
+        self.lock().members.len()
+    }
+
+    /// Forgets every Cluster `present` does not hold: what a pass over a copy of a gone
+    /// Cluster left (a member client holds connections and tasks).
+    pub fn keep_only(&self, present: impl Fn(&str) -> bool) {
+        let mut clusters = self.lock();
+        clusters.probed.retain(|uid, _| present(uid));
+        clusters.members.retain(|uid, _| present(uid));
+        clusters.due.retain(|uid, _| present(uid));
+    }
+
     /// Forgets everything about `uid` (its Cluster is gone).
     pub fn forget(&self, uid: &str) {
         let mut clusters = self.lock();
@@ -139,5 +153,15 @@ mod tests {
         memory.forget("u");
         assert_eq!(memory.probed("u"), None);
         assert_eq!(memory.lateness("u", Instant::now()), None);
+    }
+
+    #[test]
+    fn only_the_clusters_still_present_are_kept() {
+        let memory = Memory::default();
+        memory.remember("gone".into(), Probed::default(), Instant::now());
+        memory.remember("here".into(), Probed::default(), Instant::now());
+        memory.keep_only(|uid| uid == "here");
+        assert!(memory.probed("gone").is_none());
+        assert!(memory.probed("here").is_some());
     }
 }

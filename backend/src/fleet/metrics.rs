@@ -43,6 +43,8 @@ pub struct FleetMetrics {
     pub stops: Family<SourceLabel, Counter>,
     /// Records not opened because the Cluster, read fresh, was gone or being deleted.
     pub stale_passes: Counter,
+    /// Member clients held (one per Cluster probed; each holds connections and tasks).
+    pub member_clients: Gauge,
     pub export_lag_seconds: Gauge,
     pub export_errors: Counter,
 }
@@ -92,6 +94,11 @@ impl FleetMetrics {
             m.stops.clone(),
         );
         registry.register(
+            "hoist_fleet_member_clients",
+            "Member cluster clients held (one per Cluster probed)",
+            m.member_clients.clone(),
+        );
+        registry.register(
             "hoist_fleet_stale_passes",
             "Passes that were to open a usage record on a copy of a Cluster the API server no longer had live (gone or being deleted): no record opened",
             m.stale_passes.clone(),
@@ -123,6 +130,7 @@ impl FleetMetrics {
             open_records: Gauge::default(),
             stops: Family::default(),
             stale_passes: Counter::default(),
+            member_clients: Gauge::default(),
             export_lag_seconds: Gauge::default(),
             export_errors: Counter::default(),
         }

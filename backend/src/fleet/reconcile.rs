@@ -67,7 +67,9 @@ async fn apply(cluster: &Cluster, ctx: &Context) -> Result<Action, Error> {
     };
     let Some(records) = bill(cluster, ctx, &uid, &probed, events, now).await? else {
         // This copy is stale: the Cluster is gone or being deleted (its delete brings
-        // the cleanup pass).
+        // the cleanup pass). Nothing of it is kept: the member client this pass built
+        // holds connections and tasks.
+        ctx.memory.forget(&uid);
         return Ok(Action::await_change());
     };
     let next_status = status::status_of(cluster, &probed, &records, refusal.is_some());

@@ -1077,6 +1077,15 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
     tokio::time::timeout(PATIENCE, stalled)
         .await
         .expect("the lagging controller's Cluster watch is stalled");
+    // It probes the member (its client held) before the delete.
+    let holding = async {
+        while lagging.fleet.member_clients.get() != 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, holding)
+        .await
+        .expect("the lagging controller holds the member's client");
     clusters
         .delete("stale", &DeleteParams::default())
         .await
@@ -1108,6 +1117,16 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
         "one record for the deleted cluster: {names:?}"
     );
     assert_eq!(all[0].spec.stop_source.as_deref(), Some("Deleted"));
+    // Nor does it keep the member client its pass built (connections and tasks held
+    // for a Cluster that is gone).
+    let released = async {
+        while lagging.fleet.member_clients.get() != 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, released)
+        .await
+        .expect("the member client of a gone Cluster is released");
 }
 
 /// The other side of the same guard: a record whose create was still on its way when
