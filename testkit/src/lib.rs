@@ -14,7 +14,6 @@
 //! Fixtures panic with what failed: they are for tests, where that is the report.
 
 #![forbid(unsafe_code)]
-#![allow(clippy::unwrap_used)]
 
 /// How long a fixture waits for what a test expects: generous for shared CI machines.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
