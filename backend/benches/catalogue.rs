@@ -52,7 +52,7 @@ async fn serve(repo: usize) -> String {
 }
 
 fn clientset(urls: &[String], disk: Option<std::path::PathBuf>) -> Arc<Clientset> {
-    use hoist::cache::reflectors::Sink;
+    use hoist::sink::Sink;
     let set = Clientset::new(FetchOptions {
         disk,
         ..Default::default()

@@ -227,7 +227,7 @@ async fn main() {
     for i in 0..REFUSING {
         register(&client, &format!("gone-{i}"), kubeconfig(&refusing())).await;
     }
-    let metrics = hoist::operator::metrics::Metrics::new();
+    let (metrics, fleet_metrics) = hoist::app::operator::metrics();
     let _fleet = fleet::start(
         client.clone(),
         NS,
@@ -239,7 +239,7 @@ async fn main() {
                 grace: 10,
                 ..Policy::default()
             },
-            metrics: Some(metrics.fleet.clone()),
+            metrics: Some(fleet_metrics.clone()),
             ..Default::default()
         },
     )

@@ -202,7 +202,7 @@ async fn add_repository(client: &Client, name: &str, url: String, default: bool)
 }
 
 /// An operator at the benchmark's concurrency, with its repository watch.
-async fn start_operator(client: &Client) -> (operator::Running, operator::RepositoryWatch) {
+async fn start_operator(client: &Client) -> (operator::Running, hoist::reflector::RepositoryWatch) {
     start_operator_as(client, None).await
 }
 
@@ -211,8 +211,8 @@ async fn start_operator(client: &Client) -> (operator::Running, operator::Reposi
 async fn start_operator_as(
     client: &Client,
     account: Option<&str>,
-) -> (operator::Running, operator::RepositoryWatch) {
-    let watch = operator::watch_repositories(client, Default::default(), "hoist-system");
+) -> (operator::Running, hoist::reflector::RepositoryWatch) {
+    let watch = hoist::reflector::watch_repositories(client, Default::default(), "hoist-system");
     watch.synced().await;
     let opts = OperatorOptions {
         concurrency: CONCURRENCY as u16,

@@ -37,9 +37,6 @@ pub struct KindObserved {
     pub sync_time: Option<Duration>,
 }
 
-/// A sync slower than this is logged as a warning.
-pub const SLOW_SYNC: Duration = Duration::from_secs(10);
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabel {
     pub kind: String,

@@ -7,9 +7,10 @@
 
 use crate::api::{self, ApiState, dashboard::DashboardService};
 use crate::cache::hub::Hub;
-use crate::cache::readiness::{Gate, Phase};
-use crate::cache::reflectors::{self, KINDS, PAGE_SIZE};
+use crate::cache::reflectors::{self, KINDS};
 use crate::metrics::Metrics;
+use crate::reflector::driver::PAGE_SIZE;
+use crate::reflector::readiness::{Gate, Phase};
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::FetchOptions;
 use crate::repo::live::LiveCatalogue;

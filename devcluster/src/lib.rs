@@ -296,14 +296,23 @@ impl DevCluster {
 
     /// A kube client for this server, default namespace `default`.
     pub fn client(&self) -> Result<kube::Client, StartError> {
+        let config = self.config()?;
+        kube::Client::try_from(config).map_err(|e| StartError::Client {
+            url: self.url(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The kube configuration of [`Self::client`] (for a caller that builds its own
+    /// client stack).
+    pub fn config(&self) -> Result<kube::Config, StartError> {
         let url = self.url();
-        let err = |reason: String| StartError::Client {
-            url: url.clone(),
-            reason,
-        };
         let uri = url
             .parse()
-            .map_err(|e: axum::http::uri::InvalidUri| err(e.to_string()))?;
+            .map_err(|e: axum::http::uri::InvalidUri| StartError::Client {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
         let mut config = kube::Config::new(uri);
         if let Some(token) = self.admin_token() {
             config.auth_info.token = Some(token.to_string().into());
@@ -311,7 +320,7 @@ impl DevCluster {
         if let Some((_, der)) = &self.ca {
             config.root_cert = Some(vec![der.clone()]);
         }
-        kube::Client::try_from(config).map_err(|e| err(e.to_string()))
+        Ok(config)
     }
 
     /// The kubeconfig for this server (with the admin token when it authenticates).

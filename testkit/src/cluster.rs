@@ -9,10 +9,11 @@ pub async fn cluster() -> (DevCluster, Client) {
     cluster_with(Default::default()).await
 }
 
-/// devcluster started with `options`, with Hoist's CRDs.
+/// devcluster started with `options`, with Hoist's CRDs. The client is built as Hoist
+/// builds its own ([`hoist::client::from_config`]), so tests go through that stack.
 pub async fn cluster_with(options: devcluster::Options) -> (DevCluster, Client) {
     let cluster = DevCluster::start(options).await.expect("devcluster");
-    let client = cluster.client().expect("client");
+    let client = hoist::client::from_config(cluster.config().expect("config")).expect("client");
     hoist::demo::install_crds(&client).await.expect("CRDs");
     (cluster, client)
 }
@@ -103,7 +104,7 @@ pub async fn service_account_client(
     let mut config = kube::Config::new(cluster.url().parse().expect("url"));
     config.auth_info.token = Some(token.into());
     config.root_cert = cluster.ca_der().map(|der| vec![der.to_vec()]);
-    Client::try_from(config).expect("client")
+    hoist::client::from_config(config).expect("client")
 }
 
 /// Makes ServiceAccount `ns/name` and binds it to ClusterRole `role` cluster-wide;

@@ -7,8 +7,8 @@
 
 use super::status::install_status;
 use crate::cache::hub::{Hub, Key};
-use crate::cache::readiness::Gate;
 use crate::metrics::Metrics;
+use crate::reflector::readiness::Gate;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::dashboard_server::Dashboard;
 use std::sync::Arc;

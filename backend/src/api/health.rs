@@ -3,8 +3,8 @@
 //! synced: a Kubernetes readinessProbe), `/metrics` (Prometheus text).
 
 use super::ApiState;
-use crate::cache::readiness::Phase;
 use crate::metrics::{KindObserved, Observed};
+use crate::reflector::readiness::Phase;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;

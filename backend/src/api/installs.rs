@@ -397,7 +397,7 @@ pub async fn preview(
     reads: &dyn crate::operator::preview::Reads,
     req: pb::PreviewRequest,
 ) -> Result<pb::Plan, Status> {
-    use crate::preview::PreviewError as E;
+    use crate::operator::preview::PreviewError as E;
     let to_status = |e: E| match e {
         E::Install(i) => install_status(i),
         E::Upgrade(u) => upgrade_status(u),
@@ -421,7 +421,7 @@ pub async fn preview(
             values: i.values.into_iter().map(|s| (s.key, s.value)).collect(),
             references: references(i.references)?,
         };
-        crate::preview::install(client, repositories, catalogue, reads, &install)
+        crate::operator::preview::install(client, repositories, catalogue, reads, &install)
             .await
             .map_err(to_status)?
     } else {
@@ -434,11 +434,11 @@ pub async fn preview(
             namespace: at.namespace,
             version: (!req.version.is_empty()).then_some(req.version),
         };
-        crate::preview::upgrade(client, repositories, catalogue, reads, &upgrade)
+        crate::operator::preview::upgrade(client, repositories, catalogue, reads, &upgrade)
             .await
             .map_err(to_status)?
     };
-    let summary = crate::preview::render(&plan)
+    let summary = crate::operator::preview::render(&plan)
         .lines()
         .last()
         .unwrap_or_default()

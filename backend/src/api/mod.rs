@@ -15,8 +15,8 @@ pub mod status;
 pub mod watch;
 
 use crate::cache::hub::Hub;
-use crate::cache::readiness::Gate;
 use crate::metrics::Metrics;
+use crate::reflector::readiness::Gate;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;

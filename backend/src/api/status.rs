@@ -3,7 +3,7 @@
 //! call met it), and the readiness gate as the protocol's `Status` message.
 
 use crate::cache::hub::Hub;
-use crate::cache::readiness::{self, Phase};
+use crate::reflector::readiness::{self, Phase};
 use hoist_proto::v1 as pb;
 use tonic::{Code, Status};
 

@@ -13,7 +13,7 @@
 use super::dashboard::DashboardService;
 use super::status::status_message;
 use crate::cache::hub::{HubEvent, Start};
-use crate::cache::readiness::{self, Phase};
+use crate::reflector::readiness::{self, Phase};
 use crate::repo::live::Current;
 use futures::StreamExt;
 use hoist_proto::v1 as pb;

@@ -33,11 +33,21 @@ pub struct RunOptions {
     pub drain: Duration,
     /// Where the metrics go (readable by the caller, served on the probe port).
     pub metrics: Arc<metrics::Metrics>,
-    /// Run the fleet controller too (the same leader), with these options.
+    /// Run the fleet controller too (the same leader), with these options (their
+    /// `metrics` from [`metrics`], to be served on the same port).
     pub fleet: Option<crate::fleet::FleetOptions>,
     /// Who may read `/metrics` on the probe port (`None`: nobody; `/livez` and
     /// `/readyz` are always open).
     pub metrics_auth: Option<metrics_auth::MetricsAuth>,
+}
+
+/// The operator's and the fleet controller's metrics in one registry, so the probe
+/// port's one `/metrics` serves both: the first for [`RunOptions::metrics`], the second
+/// for the fleet's options.
+pub fn metrics() -> (Arc<metrics::Metrics>, crate::fleet::metrics::FleetMetrics) {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let fleet = crate::fleet::metrics::FleetMetrics::register(&mut registry);
+    (Arc::new(metrics::Metrics::in_registry(registry)), fleet)
 }
 
 /// Why [`run`] returned.
@@ -110,13 +120,7 @@ pub async fn run(
         }
     }
     let fleet = match &run.fleet {
-        Some(f) => {
-            let f = crate::fleet::FleetOptions {
-                metrics: Some(metrics.fleet.clone()),
-                ..f.clone()
-            };
-            Some(crate::fleet::start(client.clone(), &run.namespace, f).await)
-        }
+        Some(f) => Some(crate::fleet::start(client.clone(), &run.namespace, f.clone()).await),
         None => None,
     };
     let running = operator::start_supervised(client, repositories, opts, metrics, live).await?;

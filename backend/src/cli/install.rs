@@ -102,13 +102,13 @@ pub async fn preview_install(
     client: &Client,
     hoist_namespace: &str,
     req: &InstallRequest,
-) -> Result<String, crate::preview::PreviewError> {
+) -> Result<String, crate::operator::preview::PreviewError> {
     let (set, cat) = fresh_catalogue(client, hoist_namespace)
         .await
-        .map_err(crate::preview::PreviewError::Api)?;
-    let reads = crate::preview::Listed::new(client);
-    let plan = crate::preview::install(client, set, &cat, &reads, req).await?;
-    Ok(crate::preview::render(&plan))
+        .map_err(crate::operator::preview::PreviewError::Api)?;
+    let reads = crate::operator::preview::Listed::new(client);
+    let plan = crate::operator::preview::install(client, set, &cat, &reads, req).await?;
+    Ok(crate::operator::preview::render(&plan))
 }
 
 /// `upgrade --dry-run`: the plan, printed; nothing is written.
@@ -116,13 +116,13 @@ pub async fn preview_upgrade(
     client: &Client,
     hoist_namespace: &str,
     req: &UpgradeRequest,
-) -> Result<String, crate::preview::PreviewError> {
+) -> Result<String, crate::operator::preview::PreviewError> {
     let (set, cat) = fresh_catalogue(client, hoist_namespace)
         .await
-        .map_err(crate::preview::PreviewError::Api)?;
-    let reads = crate::preview::Listed::new(client);
-    let plan = crate::preview::upgrade(client, set, &cat, &reads, req).await?;
-    Ok(crate::preview::render(&plan))
+        .map_err(crate::operator::preview::PreviewError::Api)?;
+    let reads = crate::operator::preview::Listed::new(client);
+    let plan = crate::operator::preview::upgrade(client, set, &cat, &reads, req).await?;
+    Ok(crate::operator::preview::render(&plan))
 }
 
 /// Uninstalls and returns what to print.

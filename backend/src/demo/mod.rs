@@ -39,6 +39,8 @@ pub enum DemoError {
     },
     #[error(transparent)]
     Cluster(#[from] devcluster::StartError),
+    #[error("cannot build a client for the demo's cluster: {0}")]
+    Client(kube::Error),
     #[error("cannot install the CRDs: {0}")]
     Crds(kube::Error),
     #[error("CRD {0} did not become Established")]
@@ -99,7 +101,7 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         ..Default::default()
     })
     .await?;
-    let client = cluster.client()?;
+    let client = crate::client::from_config(cluster.config()?).map_err(DemoError::Client)?;
     // For kubectl and the hoist CLI: the port is new on every start, so is the file.
     let kubeconfig = opts.data_dir.join("kubeconfig");
     std::fs::write(&kubeconfig, cluster.kubeconfig()).map_err(|source| DemoError::DataDir {

@@ -239,5 +239,5 @@ pub async fn client_for(member: &Member, timeout: Duration) -> Result<Client, Me
     config.connect_timeout = Some(timeout);
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);
-    Client::try_from(config).map_err(|e| bad(&e))
+    crate::client::from_config(config).map_err(|e| bad(&e))
 }

@@ -45,8 +45,6 @@ pub struct Metrics {
     pub max_concurrent: Gauge,
     pub triggers_dropped: Gauge,
     alive_tasks: Gauge,
-    /// The fleet controller's, in the same registry (one `/metrics`).
-    pub fleet: crate::fleet::metrics::FleetMetrics,
 }
 
 impl Default for Metrics {
@@ -64,8 +62,14 @@ fn controller(kind: &'static str) -> &'static str {
 }
 
 impl Metrics {
+    /// The operator's metrics in a registry of their own.
     pub fn new() -> Self {
-        let mut registry = Registry::default();
+        Self::in_registry(Registry::default())
+    }
+
+    /// The operator's metrics added to `registry`, which `/metrics` then serves whole
+    /// (the top floor registers the fleet controller's there first: one endpoint).
+    pub fn in_registry(mut registry: Registry) -> Self {
         let alive_tasks = Gauge::default();
         registry.register(
             "hoist_runtime_alive_tasks",
@@ -134,9 +138,7 @@ impl Metrics {
             "Object changes not turned into a reconcile because a controller fell behind",
             triggers_dropped.clone(),
         );
-        let fleet = crate::fleet::metrics::FleetMetrics::register(&mut registry);
         Self {
-            fleet,
             registry,
             reconciles,
             reconcile_time,

@@ -14,8 +14,10 @@
 //! resources) cannot be dry-run before the CRD exists; it is listed as created, unchecked.
 
 mod reads;
+mod request;
 
 pub use reads::Reads;
+pub use request::{Listed, PreviewError, install, render, upgrade};
 
 use super::apply::{self, PackageId};
 use super::error::Error;

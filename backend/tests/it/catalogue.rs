@@ -2,10 +2,10 @@
 
 use crate::common;
 use common::repo_server::{Reply, RepoServer};
-use hoist::cache::reflectors::Sink;
 use hoist::repo::catalogue::{self, latest_version};
 use hoist::repo::clientset::Clientset;
 use hoist::repo::fetch::{FetchOptions, Freshness};
+use hoist::sink::Sink;
 use hoist::types::{PackageRepository, PackageRepositorySpec};
 
 fn repo(name: &str, url: &str, default: bool) -> PackageRepository {

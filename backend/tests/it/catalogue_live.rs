@@ -328,7 +328,7 @@ async fn clearing_the_repository_cache_empties_memory_and_disk_so_the_next_fetch
 #[tokio::test]
 async fn secrets_hoist_may_not_read_leave_it_ready_and_are_named_where_they_matter() {
     use devcluster::{Fault, FaultAction};
-    use hoist::cache::readiness::Phase;
+    use hoist::reflector::readiness::Phase;
     let server = RepoServer::start().await;
     server.set("/index.yaml", Reply::Body(INDEX.into()));
     *server.state.require_token.lock().expect("lock") = Some("t0ken".into());

@@ -82,7 +82,7 @@ async fn a_slow_list_reports_its_total_before_it_finishes() {
     // progress against, before the list itself is done.
     c.faults().add(
         Fault::new(FaultAction::Latency {
-            millis: 4 * hoist::cache::reflectors::PROBE_AFTER.as_millis() as u64,
+            millis: 4 * hoist::reflector::PROBE_AFTER.as_millis() as u64,
         })
         .verb("list")
         .path("/clusterpackages")
@@ -163,7 +163,7 @@ async fn missing_crds_and_missing_permissions_say_what_to_do_and_fixing_the_clus
     );
     assert_eq!(
         running.gate.status().phase,
-        hoist::cache::readiness::Phase::Syncing
+        hoist::reflector::readiness::Phase::Syncing
     );
     // The CRDs are installed: READY without a restart.
     hoist::demo::install_crds(&client).await.expect("CRDs");

@@ -137,12 +137,12 @@ async fn records(client: &Client, cluster: &Cluster) -> Vec<UsageRecord> {
 async fn a_member_is_identified_and_billed_and_refused_credentials_flip_at_once() {
     let (_m, client) = management().await;
     let member = DevCluster::start(Default::default()).await.expect("member");
-    let metrics = hoist::operator::metrics::Metrics::new();
+    let (metrics, fleet_metrics) = hoist::app::operator::metrics();
     let running = fleet::start(
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(metrics.fleet.clone()),
+            metrics: Some(fleet_metrics.clone()),
             ..quick()
         },
     )
@@ -275,12 +275,12 @@ async fn a_delete_while_the_controller_is_down_stops_billing_at_its_deletion_tim
         .faults()
         .add(Fault::new(FaultAction::Latency { millis: 1100 }).times(1));
     let _ = member_identity(&member).await;
-    let metrics = hoist::operator::metrics::Metrics::new();
+    let (metrics, fleet_metrics) = hoist::app::operator::metrics();
     let _again = fleet::start(
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(metrics.fleet.clone()),
+            metrics: Some(fleet_metrics.clone()),
             ..quick()
         },
     )
@@ -588,15 +588,15 @@ async fn two_controllers_and_a_conflict_on_the_stop_write_record_one_stop_that_n
     let member = DevCluster::start(Default::default()).await.expect("member");
     // Two controllers on one management cluster (as two replicas between leases), each
     // counting the stops it sets.
-    let (one, two) = (
-        hoist::operator::metrics::Metrics::new(),
-        hoist::operator::metrics::Metrics::new(),
+    let ((one, one_fleet), (two, two_fleet)) = (
+        hoist::app::operator::metrics(),
+        hoist::app::operator::metrics(),
     );
     let _first = fleet::start(
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(one.fleet.clone()),
+            metrics: Some(one_fleet.clone()),
             ..quick()
         },
     )
@@ -605,7 +605,7 @@ async fn two_controllers_and_a_conflict_on_the_stop_write_record_one_stop_that_n
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(two.fleet.clone()),
+            metrics: Some(two_fleet.clone()),
             ..quick()
         },
     )
@@ -1059,12 +1059,12 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
         .path("/clusters")
         .times(1),
     );
-    let lagging = hoist::operator::metrics::Metrics::new();
+    let (_, lagging) = hoist::app::operator::metrics();
     let _lagging = fleet::start(
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(lagging.fleet.clone()),
+            metrics: Some(lagging.clone()),
             ..quick()
         },
     )
@@ -1079,7 +1079,7 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
         .expect("the lagging controller's Cluster watch is stalled");
     // It probes the member (its client held) before the delete.
     let holding = async {
-        while lagging.fleet.member_clients.get() != 1 {
+        while lagging.member_clients.get() != 1 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
@@ -1100,7 +1100,7 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
     // Cluster fresh, that its copy is stale.
     let settled = async {
         loop {
-            if lagging.fleet.stale_passes.get() > 0 || records(&client, &billed).await.len() > 1 {
+            if lagging.stale_passes.get() > 0 || records(&client, &billed).await.len() > 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1120,7 +1120,7 @@ async fn a_pass_over_a_stale_copy_of_a_deleted_cluster_opens_no_second_record() 
     // Nor does it keep the member client its pass built (connections and tasks held
     // for a Cluster that is gone).
     let released = async {
-        while lagging.fleet.member_clients.get() != 0 {
+        while lagging.member_clients.get() != 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
@@ -1208,19 +1208,19 @@ async fn a_shutdown_mid_probe_lets_the_pass_finish_and_open_the_record() {
     member
         .faults()
         .add(Fault::new(FaultAction::Latency { millis: 400 }));
-    let metrics = hoist::operator::metrics::Metrics::new();
+    let (_, fleet_metrics) = hoist::app::operator::metrics();
     let running = fleet::start(
         client.clone(),
         NS,
         FleetOptions {
-            metrics: Some(metrics.fleet.clone()),
+            metrics: Some(fleet_metrics.clone()),
             ..quick()
         },
     )
     .await;
     let clusters = register(&client, "draining", &member).await;
     let in_flight = async {
-        while metrics.fleet.in_flight.get() == 0 {
+        while fleet_metrics.in_flight.get() == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };

@@ -42,8 +42,8 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         .await
         .expect("catalogue");
 
-    let reads = hoist::preview::Listed::new(&h.client);
-    let plan = hoist::preview::install(
+    let reads = hoist::operator::preview::Listed::new(&h.client);
+    let plan = hoist::operator::preview::install(
         &h.client,
         set.clone(),
         &cat,
@@ -68,7 +68,7 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
     assert!(packages.get_opt("kv").await.expect("get").is_none());
     let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), "team-a");
     assert!(deployments.get_opt("kv-kv").await.expect("get").is_none());
-    let text = hoist::preview::render(&plan);
+    let text = hoist::operator::preview::render(&plan);
     assert!(
         text.contains("3 to create, 0 to change, 0 to remove"),
         "{text}"
@@ -85,8 +85,8 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         namespace: Some("team-a".into()),
         version: Some("v2.0.0".into()),
     };
-    let reads = hoist::preview::Listed::new(&h.client);
-    let plan = hoist::preview::upgrade(&h.client, set.clone(), &cat, &reads, &upgrade)
+    let reads = hoist::operator::preview::Listed::new(&h.client);
+    let plan = hoist::operator::preview::upgrade(&h.client, set.clone(), &cat, &reads, &upgrade)
         .await
         .expect("a plan");
     let changed: Vec<&hoist::operator::preview::Step> = plan
@@ -123,11 +123,16 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
         .create(&PostParams::default(), &foreign)
         .await
         .expect("a foreign Service");
-    let reads = hoist::preview::Listed::new(&h.client);
-    let plan =
-        hoist::preview::install(&h.client, set, &cat, &reads, &kv_request("other", "v1.2.0"))
-            .await
-            .expect("a plan");
+    let reads = hoist::operator::preview::Listed::new(&h.client);
+    let plan = hoist::operator::preview::install(
+        &h.client,
+        set,
+        &cat,
+        &reads,
+        &kv_request("other", "v1.2.0"),
+    )
+    .await
+    .expect("a plan");
     let refused: Vec<&hoist::operator::preview::Step> = plan
         .steps
         .iter()
@@ -136,7 +141,7 @@ async fn a_preview_shows_what_an_install_and_an_upgrade_would_do_and_writes_noth
     assert_eq!(refused.len(), 1, "{plan:#?}");
     assert!(refused[0].object.ends_with("Service team-a/other-kv"));
     assert!(refused[0].changes[0].contains("never taken over"));
-    assert!(hoist::preview::render(&plan).contains("1 refused (the install would fail)"));
+    assert!(hoist::operator::preview::render(&plan).contains("1 refused (the install would fail)"));
 }
 
 /// The requests of `verb` in a counters snapshot.

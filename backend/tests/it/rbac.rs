@@ -295,7 +295,7 @@ async fn the_operators_rbac_is_exact_for_its_own_work_and_broad_only_for_what_pa
         .await
         .expect("binding");
     c.counters().reset();
-    let repositories = operator::watch_repositories(
+    let repositories = hoist::reflector::watch_repositories(
         &operator_client,
         hoist::repo::fetch::FetchOptions::default(),
         "hoist-system",

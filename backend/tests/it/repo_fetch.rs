@@ -318,7 +318,7 @@ async fn a_redirect_loop_is_an_error_that_says_so() {
 
 /// A clientset with one repository, `r`, at `url`.
 fn repository(url: &str, opts: FetchOptions) -> Arc<hoist::repo::clientset::RepoClient> {
-    use hoist::cache::reflectors::Sink;
+    use hoist::sink::Sink;
     let set = hoist::repo::clientset::Clientset::new(opts);
     let repo = hoist::types::PackageRepository::new(
         "r",

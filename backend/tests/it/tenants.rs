@@ -103,11 +103,11 @@ impl Tenancy {
     async fn operator(
         &self,
         opts: OperatorOptions,
-    ) -> (operator::Running, operator::RepositoryWatch) {
+    ) -> (operator::Running, hoist::reflector::RepositoryWatch) {
         let client =
             service_account_client(&self.cluster, &self.admin, "hoist-system", "hoist-operator")
                 .await;
-        let repositories = operator::watch_repositories(
+        let repositories = hoist::reflector::watch_repositories(
             &client,
             hoist::repo::fetch::FetchOptions::default(),
             "hoist-system",

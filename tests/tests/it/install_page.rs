@@ -28,7 +28,7 @@ async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page
     }
     let backend = hoist_tests::serve(&client).await;
     let repositories =
-        hoist::operator::watch_repositories(&client, Default::default(), "hoist-system");
+        hoist::reflector::watch_repositories(&client, Default::default(), "hoist-system");
     repositories.synced().await;
     let _operator = hoist::operator::start(
         client.clone(),

@@ -19,7 +19,7 @@ pub async fn kube_client(context: Option<String>) -> anyhow::Result<kube::Client
             .await
             .context("no Kubernetes configuration found (set KUBECONFIG, or run in a cluster)")?,
     };
-    kube::Client::try_from(config).context("cannot build a Kubernetes client")
+    hoist::client::from_config(config).context("cannot build a Kubernetes client")
 }
 
 impl Target {

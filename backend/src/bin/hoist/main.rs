@@ -19,6 +19,7 @@ mod retry;
 mod serve;
 mod show;
 mod status;
+mod taskdump;
 mod uninstall;
 mod upgrade;
 mod usage;
@@ -57,6 +58,7 @@ async fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
+    taskdump::install();
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Operator(args) => operator::run(args).await,

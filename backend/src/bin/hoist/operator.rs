@@ -23,7 +23,7 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         allow_private_hosts: args.allow_private_manifest_hosts,
         ..Default::default()
     };
-    let repositories = hoist::operator::watch_repositories(&client, fetch, &args.namespace);
+    let repositories = hoist::reflector::watch_repositories(&client, fetch, &args.namespace);
     repositories.synced().await;
     let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let leader_elect = args.leader_elect.unwrap_or(in_cluster);
@@ -38,6 +38,7 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         ..Default::default()
     };
     let metrics_auth = metrics_auth(&args, &client);
+    let (metrics, fleet_metrics) = hoist::app::operator::metrics();
     let run = hoist::app::operator::RunOptions {
         leader_election: leader_elect.then(hoist::operator::lease::identity),
         namespace: args.namespace.clone(),
@@ -45,8 +46,9 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         probes: Some(probes),
         metrics_auth: Some(metrics_auth),
         drain: hoist::runtime::DEFAULT_DRAIN,
-        metrics: std::sync::Arc::new(hoist::operator::metrics::Metrics::new()),
+        metrics,
         fleet: Some(hoist::fleet::FleetOptions {
+            metrics: Some(fleet_metrics),
             relay: args
                 .usage_sink
                 .clone()

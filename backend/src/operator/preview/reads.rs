@@ -1,7 +1,7 @@
 //! What a preview reads of the installs, and nothing else: the one part of a plan that
 //! a process may already hold in a cache. The dashboard answers from the caches it
 //! keeps for its pages (`crate::api::cached_reads`); the CLI from one LIST of each
-//! package kind (`crate::preview::Listed`). Neither starts a watch.
+//! package kind ([`super::Listed`]). Neither starts a watch.
 //!
 //! Everything else a plan reads it asks for once, as it needs it (see
 //! [`super::Planner`]): discovery, the namespaces a package would apply, the

@@ -22,7 +22,7 @@ pub struct Setup {
     pub cluster: DevCluster,
     pub client: Client,
     pub _samples: hoist::demo::samples::SampleRepository,
-    pub repositories: hoist::operator::RepositoryWatch,
+    pub repositories: hoist::reflector::RepositoryWatch,
 }
 
 pub async fn setup() -> Setup {
@@ -37,7 +37,7 @@ pub async fn setup() -> Setup {
             .expect("namespace");
     }
     let repositories =
-        operator::watch_repositories(&client, FetchOptions::default(), "hoist-system");
+        hoist::reflector::watch_repositories(&client, FetchOptions::default(), "hoist-system");
     repositories.synced().await;
     Setup {
         cluster,

@@ -2,16 +2,16 @@
 //! --dry-run`, the dashboard's Preview): the request is checked exactly as the real
 //! one is ([`crate::install::prepare`], [`crate::upgrade::check`]), then the package
 //! as it would be written is planned by the operator's own code
-//! ([`crate::operator::preview`]), with the API server's dry run.
+//! (the planner of [`super`]), with the API server's dry run.
 //!
 //! Guarantees: nothing is written, and a request the real command would refuse is
 //! refused here with the same error. No watch is started: the installs are read
 //! through [`Reads`] (the dashboard's caches, or one LIST each for the CLI:
 //! [`Listed`]), the rest once as the plan needs it.
 
+use super::{Action, Plan, Planner, Reads};
 use crate::install::{InstallError, InstallRequest};
 use crate::installs::{Install, Installs, Scope};
-use crate::operator::preview::{self, Action, Plan, Planner, Reads};
 use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::types::ValueConfiguration;
@@ -78,8 +78,8 @@ pub async fn upgrade(
 /// The operator's plan for `pkg`, of either kind.
 async fn plan_of(planner: &Planner<'_>, pkg: &Install) -> Result<Plan, PreviewError> {
     Ok(match pkg {
-        Install::Cluster(p) => preview::plan(planner, p).await?,
-        Install::Namespaced(p) => preview::plan(planner, p).await?,
+        Install::Cluster(p) => super::plan(planner, p).await?,
+        Install::Namespaced(p) => super::plan(planner, p).await?,
     })
 }
 
