@@ -28,6 +28,11 @@ pub struct ErrorKind {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseLabel {
+    pub name: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabel {
     pub action: String,
 }
@@ -44,6 +49,9 @@ pub struct Metrics {
     status_writes: Counter,
     pub max_concurrent: Gauge,
     pub triggers_dropped: Gauge,
+    /// 1 while this replica holds the Lease, 0 while it stands by (client-go's
+    /// `leader_election_master_status`, labelled with the Lease's name).
+    pub leader: Family<LeaseLabel, Gauge>,
     alive_tasks: Gauge,
 }
 
@@ -102,6 +110,12 @@ impl Metrics {
             "Maximum number of concurrent reconciles per controller",
             max_concurrent.clone(),
         );
+        let leader = Family::<LeaseLabel, Gauge>::default();
+        registry.register(
+            "leader_election_master_status",
+            "Whether this replica is the leader (1) or stands by (0), per Lease",
+            leader.clone(),
+        );
         let errors = Family::<ErrorKind, Counter>::default();
         registry.register(
             "hoist_operator_reconcile_errors",
@@ -149,6 +163,7 @@ impl Metrics {
             pruned,
             status_writes,
             max_concurrent,
+            leader,
             triggers_dropped,
             alive_tasks,
         }
