@@ -67,6 +67,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// [`Options::history_window`]'s default: kube-apiserver's etcd compaction interval.
+pub const HISTORY_WINDOW: Duration = Duration::from_secs(300);
+
 /// How to start a devcluster.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -76,6 +79,10 @@ pub struct Options {
     pub state_file: Option<PathBuf>,
     /// Events kept per kind for watches to resume from (the compaction window).
     pub history_limit: usize,
+    /// How long an event is kept for resumes at most, whatever the count: etcd's
+    /// compaction as kube-apiserver runs it (`--etcd-compaction-interval`, 5 minutes by
+    /// default), older resourceVersions getting 410. `None`: the count alone.
+    pub history_window: Option<Duration>,
     /// How often watches that allow bookmarks receive one.
     pub bookmark_interval: Duration,
     /// Largest request body.
@@ -104,6 +111,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             state_file: None,
             history_limit: 10_000,
+            history_window: Some(HISTORY_WINDOW),
             bookmark_interval: Duration::from_secs(5),
             body_limit: 3 * 1024 * 1024,
             workloads: Some(Duration::from_millis(100)),
@@ -127,7 +135,7 @@ pub struct DevCluster {
 impl DevCluster {
     /// Binds, restores the state file if any, and serves in the background.
     pub async fn start(opts: Options) -> Result<Self, StartError> {
-        let store = store::Store::new(opts.history_limit);
+        let store = store::Store::new(opts.history_limit, opts.history_window);
         if let Some(path) = &opts.state_file
             && let Some((rv, objects)) = persist::load(path)?
         {

@@ -36,6 +36,10 @@ enum Command {
         /// Events kept per kind for watches to resume from.
         #[arg(long, default_value_t = 10_000)]
         history: usize,
+        /// Seconds an event is kept for resumes at most (etcd's compaction interval as
+        /// kube-apiserver runs it); 0 keeps them up to `--history` alone.
+        #[arg(long, default_value_t = devcluster::HISTORY_WINDOW.as_secs())]
+        history_window: u64,
         /// How long after a change a Deployment, StatefulSet or DaemonSet becomes ready
         /// and a Job completes, in milliseconds (devcluster plays their controllers).
         #[arg(long, default_value_t = 100, conflicts_with = "no_workloads")]
@@ -71,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         kubeconfig_out,
         state,
         history,
+        history_window,
         workload_delay_ms,
         no_workloads,
         no_rbac,
@@ -81,6 +86,8 @@ async fn main() -> anyhow::Result<()> {
         listen,
         state_file: state,
         history_limit: history,
+        history_window: (history_window > 0)
+            .then(|| std::time::Duration::from_secs(history_window)),
         workloads: (!no_workloads).then(|| std::time::Duration::from_millis(workload_delay_ms)),
         auth: (!no_rbac).then_some(devcluster::AuthOptions {
             anonymous,

@@ -105,6 +105,8 @@ pub struct Change {
     pub previous: Option<Obj>,
     /// The watch line for this change as stored, serialized once for every watcher.
     pub line: Bytes,
+    /// When it was made: history older than the window is compacted away.
+    pub at: Instant,
 }
 
 /// What a kind's broadcast channel carries.
@@ -194,6 +196,8 @@ pub struct State {
     snapshots: VecDeque<Snapshot>,
     next_snapshot: u64,
     history_limit: usize,
+    /// Events older than this leave the history (see [`crate::Options::history_window`]).
+    history_window: Option<Duration>,
     /// The resourceVersion of the last compaction: no kind has history before it.
     compacted: u64,
     dirty: bool,
@@ -282,7 +286,7 @@ pub struct WriteOpts {
 }
 
 impl Store {
-    pub fn new(history_limit: usize) -> Self {
+    pub fn new(history_limit: usize, history_window: Option<Duration>) -> Self {
         let rbac_changes = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut state = State {
             rbac_changes: rbac_changes.clone(),
@@ -292,6 +296,7 @@ impl Store {
             snapshots: VecDeque::new(),
             next_snapshot: 1,
             history_limit: history_limit.max(1),
+            history_window,
             compacted: 0,
             dirty: false,
             dry_run: false,
@@ -759,8 +764,9 @@ impl State {
             object: obj.clone(),
             previous,
             line,
+            at: Instant::now(),
         });
-        let limit = self.history_limit;
+        let (limit, window) = (self.history_limit, self.history_window);
         let kind = self.kind_mut(&rt.store_key());
         match event {
             EventType::Deleted => kind.objects.remove(&key),
@@ -768,7 +774,10 @@ impl State {
         };
         kind.history.push_back(change.clone());
         kind.changed = rv;
-        while kind.history.len() > limit {
+        // Bounded by count and by age, as kube-apiserver's watch cache and etcd's
+        // compaction bound it: a resume from before what is kept gets 410.
+        let expired = |c: &Change| window.is_some_and(|w| change.at.duration_since(c.at) > w);
+        while kind.history.len() > limit || kind.history.front().is_some_and(|c| expired(c)) {
             if let Some(old) = kind.history.pop_front() {
                 kind.floor = old.rv;
             }

@@ -34,7 +34,7 @@ pub struct RunOptions {
     /// Where the metrics go (readable by the caller, served on the probe port).
     pub metrics: Arc<metrics::Metrics>,
     /// Run the fleet controller too (the same leader), with these options (their
-    /// `metrics` from [`metrics`], to be served on the same port).
+    /// `metrics` from [`metrics()`], to be served on the same port).
     pub fleet: Option<crate::fleet::FleetOptions>,
     /// Who may read `/metrics` on the probe port (`None`: nobody; `/livez` and
     /// `/readyz` are always open).

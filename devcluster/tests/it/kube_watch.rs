@@ -195,6 +195,54 @@ async fn watch_from_a_compacted_version_gets_410_inside_the_stream() {
 }
 
 #[tokio::test]
+async fn history_older_than_the_window_is_compacted_and_a_resume_from_it_gets_410() {
+    let window = std::time::Duration::from_millis(200);
+    let opts = devcluster::Options {
+        history_window: Some(window),
+        ..Default::default()
+    };
+    let (_c, client) = start_with(opts).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut cm = configmap("a");
+    let a = api
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let from = a.resource_version().expect("rv");
+    // A resume from `a` within the window replays what came after it.
+    cm.metadata.name = Some("b".into());
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let mut fresh = api
+        .watch(&WatchParams::default().timeout(10), &from)
+        .await
+        .expect("HTTP 200")
+        .boxed();
+    let replayed = next_change(&mut fresh).await;
+    assert!(
+        matches!(&replayed, WatchEvent::Added(o) if o.name_any() == "b"),
+        "{replayed:?}"
+    );
+    // The rule under test is one of time: let the window pass, then write (history
+    // is compacted as it grows).
+    tokio::time::sleep(window + std::time::Duration::from_millis(100)).await;
+    cm.metadata.name = Some("c".into());
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let mut stale = api
+        .watch(&WatchParams::default().timeout(10), &from)
+        .await
+        .expect("HTTP 200")
+        .boxed();
+    match next_change(&mut stale).await {
+        WatchEvent::Error(e) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
+        other => panic!("expected an in-stream 410 past the window, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn bookmarks_carry_kind_and_api_version_and_advance() {
     let opts = devcluster::Options {
         bookmark_interval: std::time::Duration::from_millis(50),
