@@ -138,11 +138,16 @@ impl Proc {
         let fds = std::fs::read_dir(format!("/proc/{}/fd", self.pid))
             .ok()?
             .count() as u64;
-        let tasks = match self.metrics {
-            Some(addr) => alive_tasks(addr).await,
-            None => None,
+        let scraped = match self.metrics {
+            Some(addr) => scrape(addr).await,
+            None => Scraped::default(),
         };
-        Some(Sample { rss, fds, tasks })
+        Some(Sample {
+            rss,
+            fds,
+            tasks: scraped.tasks,
+            leading: scraped.leading,
+        })
     }
 }
 
@@ -155,11 +160,23 @@ pub struct Sample {
     pub fds: u64,
     /// Tasks alive in its async runtime (`hoist_runtime_alive_tasks`), when known.
     pub tasks: Option<u64>,
+    /// Whether it leads (`leader_election_master_status`), for a process that takes
+    /// part in leader election: a standby and a leader are different workloads, so
+    /// their memory is judged apart.
+    pub leading: Option<bool>,
 }
 
-/// Reads `hoist_runtime_alive_tasks` from the `/metrics` at `addr` (plain HTTP/1.0 on
-/// loopback, within a second; `None` when it does not answer in time or lacks it).
-async fn alive_tasks(addr: std::net::SocketAddr) -> Option<u64> {
+/// What a process's `/metrics` says.
+#[derive(Debug, Default)]
+struct Scraped {
+    tasks: Option<u64>,
+    leading: Option<bool>,
+}
+
+/// Reads `hoist_runtime_alive_tasks` and `leader_election_master_status` from the
+/// `/metrics` at `addr` (plain HTTP/1.0 on loopback, within a second; each `None` when
+/// it does not answer in time or lacks it).
+async fn scrape(addr: std::net::SocketAddr) -> Scraped {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let read = async {
         let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
@@ -169,19 +186,48 @@ async fn alive_tasks(addr: std::net::SocketAddr) -> Option<u64> {
         let mut body = Vec::new();
         // Bounded: a metrics page is a few tens of KiB.
         s.take(4 << 20).read_to_end(&mut body).await.ok()?;
-        String::from_utf8_lossy(&body)
-            .lines()
-            .find_map(|l| l.strip_prefix("hoist_runtime_alive_tasks "))
-            .and_then(|v| v.trim().parse().ok())
+        Some(parse_metrics(&String::from_utf8_lossy(&body)))
     };
     tokio::time::timeout(Duration::from_secs(1), read)
         .await
         .ok()
         .flatten()
+        .unwrap_or_default()
+}
+
+fn parse_metrics(text: &str) -> Scraped {
+    let value = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Scraped {
+        tasks: value("hoist_runtime_alive_tasks "),
+        leading: value("leader_election_master_status{name=\"hoist-operator\"} ").map(|v| v == 1),
+    }
 }
 
 /// A free port on 127.0.0.1 (bound, read, released: a small race, on loopback only).
 pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrape_reads_the_task_count_and_whether_the_replica_leads() {
+        let page = "# TYPE hoist_runtime_alive_tasks gauge\nhoist_runtime_alive_tasks 71\n\
+                    # TYPE leader_election_master_status gauge\n\
+                    leader_election_master_status{name=\"hoist-operator\"} 1\n# EOF\n";
+        let s = parse_metrics(page);
+        assert_eq!(s.tasks, Some(71));
+        assert_eq!(s.leading, Some(true));
+        let standby = parse_metrics("leader_election_master_status{name=\"hoist-operator\"} 0\n");
+        assert_eq!(standby.leading, Some(false));
+        let dashboard = parse_metrics("hoist_runtime_alive_tasks 12\n");
+        assert_eq!((dashboard.tasks, dashboard.leading), (Some(12), None));
+    }
 }

@@ -62,10 +62,14 @@ impl Live {
         let procs = self.hoist.running().chain(self.cluster.proc());
         for p in procs.chain(self.members.running()) {
             if let Some(sample) = p.sample().await {
-                let series = self
-                    .series
-                    .entry(format!("{}.{}", p.role, p.life))
-                    .or_default();
+                // A replica that starts to lead mid-life starts a new series: its
+                // warm-up and its slope are the leader's, not the standby's.
+                let name = match sample.leading {
+                    Some(true) => format!("{}.{} (leading)", p.role, p.life),
+                    Some(false) => format!("{}.{} (standby)", p.role, p.life),
+                    None => format!("{}.{}", p.role, p.life),
+                };
+                let series = self.series.entry(name).or_default();
                 series.points.push((at, sample.rss, sample.fds));
                 if let Some(tasks) = sample.tasks {
                     series.tasks.push((at, tasks));

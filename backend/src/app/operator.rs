@@ -34,7 +34,7 @@ pub struct RunOptions {
     /// Where the metrics go (readable by the caller, served on the probe port).
     pub metrics: Arc<metrics::Metrics>,
     /// Run the fleet controller too (the same leader), with these options (their
-    /// `metrics` from [`metrics`], to be served on the same port).
+    /// `metrics` from [`metrics()`], to be served on the same port).
     pub fleet: Option<crate::fleet::FleetOptions>,
     /// Who may read `/metrics` on the probe port (`None`: nobody; `/livez` and
     /// `/readyz` are always open).
@@ -107,10 +107,21 @@ pub async fn run(
         None => None,
     };
     let _ = ready_tx.send(true);
+    // One gauge, shared with the family (a clone of a gauge is the same counter).
+    let leading = metrics
+        .leader
+        .get_or_create(&metrics::LeaseLabel {
+            name: lease::LEASE_NAME,
+        })
+        .clone();
+    leading.set(i64::from(leadership.is_none()));
     if let Some(l) = leadership.as_mut() {
         tracing::info!(identity = %l.identity, "waiting to lead");
         tokio::select! {
-            _ = l.acquired() => tracing::info!(identity = %l.identity, "leading"),
+            _ = l.acquired() => {
+                tracing::info!(identity = %l.identity, "leading");
+                leading.set(1);
+            }
             _ = &mut stop => {
                 if let Some(l) = leadership { l.release().await; }
                 let _ = probes_stop.send(true);
@@ -134,6 +145,9 @@ pub async fn run(
             Exit::Stopped
         }
     };
+    if exit == Exit::LostLease {
+        leading.set(0);
+    }
     match exit {
         // Someone else leads now: stop at once, do not finish passes.
         Exit::LostLease => {

@@ -456,6 +456,22 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
         };
     assert!(passes(&leader) > 0.0, "the leader reconciled");
     assert_eq!(passes(&standby), 0.0, "the standby did nothing");
+    let leads = |m: &operator::metrics::Metrics| {
+        m.encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("leader_election_master_status{name=\"hoist-operator\"} "))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        leads(&leader).as_deref(),
+        Some("1"),
+        "the leader says it leads"
+    );
+    assert_eq!(
+        leads(&standby).as_deref(),
+        Some("0"),
+        "the standby says it stands by"
+    );
 
     // The leader stops (SIGTERM): it releases the Lease, the standby takes over and
     // acts on the next change.
@@ -485,6 +501,11 @@ async fn of_two_operators_one_leads_and_the_other_takes_over_when_it_stops() {
     assert!(
         holder_now.is_some_and(|h| h != holder),
         "the Lease changed hands"
+    );
+    assert_eq!(
+        leads(&standby).as_deref(),
+        Some("1"),
+        "the new leader says so"
     );
     drop(standby);
     let _ = standby_stop.send(());
