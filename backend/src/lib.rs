@@ -1,30 +1,26 @@
 //! # hoist
 //!
-//! The Hoist backend: informer caches of the package resources behind a readiness gate
-//! ([`cache`]), the dashboard's gRPC / gRPC-web API ([`api`]), Prometheus metrics
-//! ([`metrics`]), the custom resource types ([`types`]), package repositories ([`repo`]),
-//! installs ([`install`], [`upgrade`], [`uninstall`]), the package operator that carries
-//! them out ([`operator`]) and `hoist demo` ([`demo`]).
+//! The top floor: where Hoist's components become processes ([`app`]: `hoist operator`
+//! leads and runs the operator and the fleet; `hoist serve` and [`demo`] compose the
+//! dashboard), and the `hoist` binary. The components are crates of their own
+//! (decision 0032), re-exported here under the names the binary, the tests and the
+//! benches use:
+//! - `hoist-kube`: [`types`], [`installs`], [`install`], [`upgrade`], [`uninstall`],
+//!   [`repo`], [`reflector`], [`sink`], [`runtime`], [`client`], [`watch_intent`];
+//! - `hoist-operator`: [`operator`]; `hoist-fleet`: [`fleet`];
+//! - `hoist-dashboard`: [`cache`], [`api`], [`metrics`], [`serve`];
+//! - `hoist-cli`: [`cli`].
 
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod app;
-pub mod cache;
-pub mod cli;
-pub mod client;
 pub mod demo;
-pub mod fleet;
-pub mod install;
-pub mod installs;
-pub mod metrics;
-pub mod operator;
-pub mod reflector;
-pub mod repo;
-pub mod runtime;
-pub mod serve;
-pub mod sink;
-pub mod types;
-pub mod uninstall;
-pub mod upgrade;
-pub mod watch_intent;
+
+pub use hoist_cli as cli;
+pub use hoist_dashboard::{api, cache, metrics, serve};
+pub use hoist_fleet as fleet;
+pub use hoist_kube::{
+    client, install, installs, reflector, repo, runtime, sink, types, uninstall, upgrade,
+    watch_intent,
+};
+pub use hoist_operator as operator;

@@ -1,9 +1,8 @@
 //! The top-level modules of each crate of the workspace with a module tree
-//! (`hoist-core`, `hoist`, `devcluster`, `hoist-soak`) form a graph without cycles: a module uses the
-//! ones below it, and nothing below calls back up. In the backend, for example, the
-//! composition roots (`serve`, `demo`, `cli`) wire `api`, `cache`, `repo`, `fleet` and
-//! `operator`, which share `types`, `installs`, `sink`, ...; the API never imports the
-//! CLI, and an install never imports the operator.
+//! (`hoist-core`, `hoist-kube`, `hoist-operator`, `hoist-fleet`, `hoist-dashboard`,
+//! `hoist-cli`, `hoist`, `devcluster`, `hoist-soak`) form a graph without cycles: a
+//! module uses the ones below it, and nothing below calls back up. In the dashboard,
+//! for example, `serve` wires `api` and `cache`; the cache never imports the API.
 //!
 //! The graph is read from the source text, not from the compiler: each file under a
 //! crate's `src/` belongs to the top-level module its path names (`src/verbs/list.rs`
@@ -66,12 +65,31 @@ fn the_modules_of_the_core_import_each_other_without_cycles() {
     assert_no_cycles("core", &[("operator", "repo"), ("install", "repo")]);
 }
 
+// The backend's components are crates of their own (decision 0032): what one may
+// import of another is the compiler's to check; these tests keep each crate's own
+// top-level modules acyclic. The operator's and the fleet's rooms (their top-level
+// modules since the split, submodules before, when the scan did not look inside
+// them) still reach each other through the crate root's `Context` and `Error`: not
+// checked yet (decision 0032, "Not yet").
+
 #[test]
-fn the_modules_of_the_backend_import_each_other_without_cycles() {
-    assert_no_cycles(
-        "backend",
-        &[("serve", "api"), ("api", "cache"), ("operator", "types")],
-    );
+fn the_modules_of_hoist_kube_import_each_other_without_cycles() {
+    assert_no_cycles("kube", &[("install", "installs"), ("reflector", "repo")]);
+}
+
+#[test]
+fn the_modules_of_the_dashboard_import_each_other_without_cycles() {
+    assert_no_cycles("dashboard", &[("serve", "api"), ("api", "cache")]);
+}
+
+#[test]
+fn the_modules_of_the_cli_import_each_other_without_cycles() {
+    assert_no_cycles("cli", &[("install", "repo"), ("catalogue", "repo")]);
+}
+
+#[test]
+fn the_modules_of_the_top_floor_import_each_other_without_cycles() {
+    assert_no_cycles("backend", &[("app", "crate"), ("demo", "crate")]);
 }
 
 #[test]
