@@ -92,20 +92,8 @@ pub async fn run(
         ))
     });
     let mut stop = std::pin::pin!(stop);
-    let mut leadership = match &run.leader_election {
-        Some(identity) => {
-            let l = lease::join(
-                client.clone(),
-                &run.namespace,
-                identity,
-                run.lease_duration,
-                (run.lease_duration / 3).max(Duration::from_secs(1)),
-            )
-            .await?;
-            Some(l)
-        }
-        None => None,
-    };
+    let election = run.leader_election.as_deref();
+    let mut leadership = join(&client, election, &run.namespace, run.lease_duration).await?;
     let _ = ready_tx.send(true);
     // One gauge, shared with the family (a clone of a gauge is the same counter).
     let leading = metrics
@@ -172,4 +160,20 @@ pub async fn run(
         let _ = p.await;
     }
     Ok(exit)
+}
+
+/// Joins the leader election as `identity` when there is one (`None`: this replica
+/// leads), for a Lease held `duration` unrenewed.
+async fn join(
+    client: &Client,
+    identity: Option<&str>,
+    namespace: &str,
+    duration: Duration,
+) -> Result<Option<lease::Leadership>, RunError> {
+    let Some(identity) = identity else {
+        return Ok(None);
+    };
+    let renew = (duration / 3).max(Duration::from_secs(1));
+    let l = lease::join(client.clone(), namespace, identity, duration, renew).await?;
+    Ok(Some(l))
 }

@@ -7,7 +7,7 @@
 use super::convert;
 use super::hub::Hub;
 use crate::metrics::Metrics;
-use hoist_kube::reflector::driver::{Ctx, run};
+use hoist_kube::reflector::driver::{Ctx, ToSink, run};
 use hoist_kube::reflector::readiness::Gate;
 use hoist_kube::reflector::repositories;
 use hoist_kube::runtime::Supervisor;
@@ -17,7 +17,9 @@ use hoist_kube::types::{
 };
 use hoist_proto::v1::Scope;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
 use std::sync::Arc;
 
 /// The kinds the dashboard caches, in the order the gate shows them. Secrets are only
@@ -112,81 +114,65 @@ pub fn start(
         gate,
         on_error: Some(Arc::new(move |kind| metrics.watch_error(kind))),
     };
-    tasks.spawn_watched(
+    let cluster_packages =
+        PackageSink::new(hub.clone(), Scope::Cluster, convert::from_cluster_package);
+    let packages = PackageSink::new(hub, Scope::Namespaced, convert::from_package);
+    reflect::<ClusterPackage>(
+        tasks,
         "the ClusterPackage reflector",
-        run::<ClusterPackage>(
-            Api::all(client.clone()),
-            "ClusterPackage",
-            ctx.clone(),
-            Some(PackageSink::new(
-                hub.clone(),
-                Scope::Cluster,
-                convert::from_cluster_package,
-            )),
-            false,
-            None,
-        ),
+        "ClusterPackage",
+        Api::all(client.clone()),
+        &ctx,
+        Some(cluster_packages),
+        false,
     );
-    tasks.spawn_watched(
+    reflect::<Package>(
+        tasks,
         "the Package reflector",
-        run::<Package>(
-            Api::all(client.clone()),
-            "Package",
-            ctx.clone(),
-            Some(PackageSink::new(
-                hub,
-                Scope::Namespaced,
-                convert::from_package,
-            )),
-            false,
-            None,
-        ),
+        "Package",
+        Api::all(client.clone()),
+        &ctx,
+        Some(packages),
+        false,
     );
-    tasks.spawn_watched(
+    reflect::<PackageInfo>(
+        tasks,
         "the PackageInfo reflector",
-        run::<PackageInfo>(
-            Api::all(client.clone()),
-            "PackageInfo",
-            ctx.clone(),
-            None,
-            false,
-            None,
-        ),
+        "PackageInfo",
+        Api::all(client.clone()),
+        &ctx,
+        None,
+        false,
     );
-    tasks.spawn_watched(
+    reflect::<Namespace>(
+        tasks,
         "the Namespace reflector",
-        run::<Namespace>(
-            Api::all(client.clone()),
-            "Namespace",
-            ctx.clone(),
-            None,
-            false,
-            None,
-        ),
+        "Namespace",
+        Api::all(client.clone()),
+        &ctx,
+        None,
+        false,
     );
     // Optional: without the fleet's CRDs (or leave to read them) the dashboard still
     // becomes READY, and its Clusters page says why it is empty.
-    tasks.spawn_watched(
+    let clusters = Api::namespaced(client.clone(), &namespace);
+    reflect::<Cluster>(
+        tasks,
         "the Cluster reflector",
-        run::<Cluster>(
-            Api::namespaced(client.clone(), &namespace),
-            "Cluster",
-            ctx.clone(),
-            Some(fleet.clone()),
-            true,
-            None,
-        ),
+        "Cluster",
+        clusters,
+        &ctx,
+        Some(fleet.clone()),
+        true,
     );
-    tasks.spawn_watched(
+    reflect::<UsageRecord>(
+        tasks,
         "the UsageRecord reflector",
-        run::<UsageRecord>(
-            Api::all(client.clone()),
-            "UsageRecord",
-            ctx.clone(),
-            Some(fleet),
-            true,
-            None,
-        ),
+        "UsageRecord",
+        Api::all(client.clone()),
+        &ctx,
+        Some(fleet),
+        true,
     );
     repositories::spawn(
         client,
@@ -197,4 +183,20 @@ pub fn start(
         &namespace,
         tasks,
     );
+}
+
+/// Watches `kind` on `tasks` as the task `name` (see [`run`]; `optional`: a 403 or 404
+/// leaves it synced and empty).
+fn reflect<K>(
+    tasks: &mut Supervisor,
+    name: &'static str,
+    kind: &'static str,
+    api: Api<K>,
+    ctx: &Ctx,
+    sink: ToSink<K>,
+    optional: bool,
+) where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    tasks.spawn_watched(name, run(api, kind, ctx.clone(), sink, optional, None));
 }
