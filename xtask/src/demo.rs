@@ -26,11 +26,12 @@ fn demo_args(user: &[String]) -> Vec<String> {
 
 /// Builds the web app, then runs `hoist demo`: a debug build by default (the page is up
 /// minutes sooner on a fresh clone, and the demo's dozen packages need no optimiser),
-/// an optimised one with `--release` (for `--seed-packages 5000` and figures).
+/// an optimised one with `--release` (for `--seed-packages 5000` and figures). The web
+/// app is built without `wasm-opt`'s size pass (decision 0033).
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let release = args.iter().any(|a| a == "--release");
     let args: Vec<String> = args.iter().filter(|a| *a != "--release").cloned().collect();
-    setup::build_frontend()?;
+    setup::build_frontend_unshrunk()?;
     let mut cargo = Command::new("cargo");
     cargo.arg("run");
     if release {

@@ -140,10 +140,24 @@ fn python_client() -> anyhow::Result<()> {
 /// Builds the web app into `dist/` with the pinned tools.
 pub fn build_frontend() -> anyhow::Result<()> {
     frontend_tools()?;
+    sh(&mut trunk_build()?)
+}
+
+/// Builds the web app into `dist/` as [`build_frontend`] does but without `wasm-opt`'s
+/// size pass: for `cargo xtask demo` (crate::wasm::SKIP_WASM_OPT).
+pub fn build_frontend_unshrunk() -> anyhow::Result<()> {
+    frontend_tools()?;
+    sh(trunk_build()?.env(crate::wasm::SKIP_WASM_OPT, "1"))
+}
+
+/// `trunk build --release` with the pinned binaryen first on PATH.
+fn trunk_build() -> anyhow::Result<Command> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![std::env::current_dir()?.join(binaryen_bin())];
     paths.extend(std::env::split_paths(&path));
-    sh(Command::new("trunk")
+    let mut trunk = Command::new("trunk");
+    trunk
         .args(["build", "--release"])
-        .env("PATH", std::env::join_paths(paths)?))
+        .env("PATH", std::env::join_paths(paths)?);
+    Ok(trunk)
 }

@@ -11,7 +11,8 @@
 //!    its own module and writes `__wasm_split.js`, the loader those calls go through;
 //! 3. `wasm-bindgen` on the main module, keeping the linker's exports the chunks
 //!    import (`--keep-lld-exports`);
-//! 4. `wasm-opt -Oz` on every module (release builds);
+//! 4. `wasm-opt -Oz` on every module (release builds, except `cargo xtask demo`'s:
+//!    [`SKIP_WASM_OPT`]);
 //! 5. every file gets the build's content hash in its name (a browser never mixes
 //!    a new main module with an old chunk), the references between them are
 //!    rewritten, and the loader goes into the staged `index.html`, with the chunks
@@ -28,6 +29,11 @@ use std::process::Command;
 
 const CRATE: &str = "hoist-frontend";
 const LOADER: &str = "__wasm_split";
+
+/// Set (to anything) by `cargo xtask demo`: a release build without `wasm-opt`'s size
+/// pass. The code is the same; the modules are larger, which a page on the loopback
+/// does not notice, and the first demo on a fresh clone is up sooner (decision 0033).
+pub const SKIP_WASM_OPT: &str = "XTASK_SKIP_WASM_OPT";
 
 pub fn run() -> anyhow::Result<()> {
     let staging = PathBuf::from(std::env::var_os("TRUNK_STAGING_DIR").context(
@@ -94,7 +100,8 @@ pub fn run() -> anyhow::Result<()> {
         })
         .collect();
     chunks.sort();
-    if release {
+    if release && std::env::var_os(SKIP_WASM_OPT).is_none() {
+        // One module at a time: wasm-opt already runs its passes on every core.
         for wasm in std::iter::once(&main_wasm).chain(&chunks) {
             sh(Command::new(crate::setup::binaryen_bin().join("wasm-opt"))
                 .args(["-Oz", "--strip-debug", "--strip-producers"])
