@@ -4,8 +4,8 @@
 //! condition says so meanwhile; the kubeconfig Secret `hoist cluster add` made for it
 //! goes unless another Cluster uses it; then the memory of it, then the finalizer.
 
-use super::start::Context;
-use super::{Error, ledger, status, time};
+use crate::context::Context;
+use crate::{error::Error, ledger, status, time};
 use hoist_core::fleet::ledger::StopSource;
 use hoist_kube::types::{Cluster, UsageRecord};
 use k8s_openapi::api::core::v1::Secret;

@@ -2,7 +2,7 @@
 //! cluster's state and billing warnings (`hoist_core::fleet::view`): the metrics, the
 //! CLI and the dashboard call this, never their own reading of the conditions.
 
-use super::time;
+use crate::time;
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::conditions::{CREDENTIALS_VALID, REACHABLE, READY};
 use hoist_core::fleet::probe::Policy;

@@ -10,7 +10,7 @@
 //! needs no such guard (a stop is a compare-and-set and the earliest stands); opening
 //! one does.
 //!
-//! Guarantees (with [`super::cleanup`], which lists records fresh after the
+//! Guarantees (with [`crate::cleanup`], which lists records fresh after the
 //! `deletionTimestamp` is set): a record is opened only for a Cluster that was live
 //! before the create, and is found live again after it, or stopped at once. If the
 //! second read finds it live, its delete started after the create, so the cleanup's

@@ -2,8 +2,8 @@
 //! open records, the export lag); the rules that count are the core's
 //! (`hoist_core::fleet::view`, `hoist_core::fleet::ledger`).
 
-use super::start::Context;
-use super::{facts, ledger, metrics, relay, time};
+use crate::context::Context;
+use crate::{facts, ledger, metrics, relay, time};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self as rules, Record};
 use hoist_kube::types::Cluster;

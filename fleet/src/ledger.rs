@@ -3,7 +3,7 @@
 //! there first, its stop stands). The rules are the core's (`hoist_core::fleet::ledger`);
 //! this is where they meet the API server.
 
-use super::time;
+use crate::time;
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{Record, StopSource};
 use hoist_kube::types::{Cluster, UsageRecord, UsageRecordSpec};
@@ -47,7 +47,7 @@ pub async fn write_changes(
     cluster: &Cluster,
     before: &[Record],
     after: &[Record],
-    metrics: &super::metrics::FleetMetrics,
+    metrics: &crate::metrics::FleetMetrics,
 ) -> Result<(), kube::Error> {
     for r in after {
         match before.iter().find(|b| b.name() == r.name()) {
@@ -121,11 +121,11 @@ pub async fn release(api: &Api<UsageRecord>, u: &UsageRecord) -> Result<(), kube
 }
 
 /// Counts a stop this writer set (one found set before is not counted again).
-pub fn count_stop(metrics: &super::metrics::FleetMetrics, stop: (Seconds, StopSource, bool)) {
+pub fn count_stop(metrics: &crate::metrics::FleetMetrics, stop: (Seconds, StopSource, bool)) {
     if stop.2 {
         metrics
             .stops
-            .get_or_create(&super::metrics::SourceLabel {
+            .get_or_create(&crate::metrics::SourceLabel {
                 source: stop.1.as_str(),
             })
             .inc();

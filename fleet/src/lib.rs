@@ -30,7 +30,8 @@
 //!   probing, it does not open, close or vanish a record.
 //!
 //! The rooms:
-//! - `start.rs`: the watches, the [`Context`] every pass reads, the [`Running`] tasks;
+//! - `start.rs`: the watches and the [`Running`] tasks; `context.rs`: the [`Context`]
+//!   every pass reads; `error.rs`: the [`Error`];
 //!   `options.rs`: how it runs ([`FleetOptions`]); `memory.rs`: what it remembers of
 //!   each Cluster.
 //! - `reconcile.rs`: one pass over a Cluster (probe, ledger, status); `fresh.rs`: the
@@ -46,6 +47,8 @@
 #![forbid(unsafe_code)]
 
 mod cleanup;
+mod context;
+mod error;
 pub mod facts;
 mod fresh;
 mod gauges;
@@ -64,17 +67,11 @@ mod sweep;
 pub mod time;
 pub mod usage;
 
+pub use context::Context;
+pub use error::Error;
 pub use hoist_core::fleet::conditions::{KUBECONFIG_REFUSED, PROBE_TIMES_EVERY};
 pub use options::FleetOptions;
+pub use reconcile::FINALIZER;
 pub use removal::{RemoveError, remove};
-pub use start::{Context, Running, start};
+pub use start::{Running, start};
 pub use sweep::sweep;
-
-/// The finalizer every Cluster carries until its billing is stopped.
-pub const FINALIZER: &str = "fleet.hoist.dev/usage";
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("the Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-}

@@ -1,9 +1,9 @@
 //! A Cluster's member client: built from its kubeconfig Secret (read from the watch)
-//! only after the kubeconfig was checked ([`super::probe::member_client`]), kept in the
-//! [`super::memory::Memory`] and built again when the Secret or its context changes.
+//! only after the kubeconfig was checked ([`crate::probe::member_client`]), kept in the
+//! [`crate::memory::Memory`] and built again when the Secret or its context changes.
 
-use super::probe;
-use super::start::Context;
+use crate::context::Context;
+use crate::probe;
 use hoist_kube::types::Cluster;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Client, ResourceExt};

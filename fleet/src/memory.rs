@@ -7,7 +7,7 @@
 //! forgets everything about it ([`Memory::forget`]).
 //!
 //! Caveat: the memory is the process's own; a restarted controller (or a new leader)
-//! starts from what each Cluster's status says ([`super::status::seed`]), builds its
+//! starts from what each Cluster's status says ([`crate::status::seed`]), builds its
 //! member clients again and counts no lateness for each Cluster's first probe.
 
 use hoist_core::fleet::probe::Probed;

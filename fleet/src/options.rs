@@ -1,7 +1,7 @@
 //! How the fleet controller runs: its probe pools and deadlines, the probe policy, the
 //! sweep's pace, the usage sink, the records' retention and where it counts.
 
-use super::{metrics, relay};
+use crate::{metrics, relay};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::probe::Policy;
 use std::time::Duration;

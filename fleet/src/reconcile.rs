@@ -3,12 +3,12 @@
 //! within its pool and deadline (or its kubeconfig refused), the probe's billing events
 //! are applied to its ledger by the core's rules and written, its status is written
 //! when something visible changed, and the pass comes back at its next probe. A
-//! Cluster being deleted goes to [`super::cleanup`].
+//! Cluster being deleted goes to [`crate::cleanup`].
 
-use super::fresh::{self, Fresh};
-use super::member::{NoMember, member};
-use super::start::Context;
-use super::{Error, FINALIZER, cleanup, ledger, metrics, probe, status, time};
+use crate::context::Context;
+use crate::fresh::{self, Fresh};
+use crate::member::{NoMember, member};
+use crate::{cleanup, error::Error, ledger, metrics, probe, status, time};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::conditions;
 use hoist_core::fleet::ledger::{self as rules, Record, StopSource};
@@ -20,6 +20,9 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer, finalizer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The finalizer every Cluster carries until its billing is stopped.
+pub const FINALIZER: &str = "fleet.hoist.dev/usage";
 
 pub(super) fn error_policy(
     _: Arc<Cluster>,

@@ -10,7 +10,7 @@
 //! - Periods are closed only after a grace (late stops land first), and sent oldest
 //!   first per record; every request has a timeout.
 
-use super::time;
+use crate::time;
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self, Record};
 use hoist_kube::types::UsageRecord;
@@ -66,7 +66,7 @@ pub fn event(u: &UsageRecord, r: &Record, from: Seconds, to: Seconds) -> serde_j
 }
 
 /// Runs rounds every `opts.every` until dropped.
-pub async fn run(client: Client, opts: RelayOptions, metrics: super::metrics::FleetMetrics) {
+pub async fn run(client: Client, opts: RelayOptions, metrics: crate::metrics::FleetMetrics) {
     let http = match reqwest::Client::builder().timeout(opts.timeout).build() {
         Ok(h) => h,
         Err(e) => {
@@ -92,13 +92,13 @@ pub async fn round(
     client: &Client,
     http: &reqwest::Client,
     opts: &RelayOptions,
-    metrics: &super::metrics::FleetMetrics,
+    metrics: &crate::metrics::FleetMetrics,
 ) -> Result<usize, kube::Error> {
     let api: Api<UsageRecord> = Api::all(client.clone());
     let now = time::now();
     let mut delivered = 0;
     for u in api.list(&Default::default()).await?.items {
-        let Some(r) = super::ledger::to_core(&u) else {
+        let Some(r) = crate::ledger::to_core(&u) else {
             continue;
         };
         let through = u

@@ -7,32 +7,20 @@
 //! ([`hoist_kube::watch_intent::intent`]: spec, finalizers, deletion), never on the
 //! controller's own status writes, and on a change of a Cluster's kubeconfig Secret.
 
-use super::memory::Memory;
-use super::options::FleetOptions;
-use super::{gauges, metrics, reconcile, relay, sweep};
+use crate::context::Context;
+use crate::memory::Memory;
+use crate::options::FleetOptions;
+use crate::{gauges, metrics, reconcile, relay, sweep};
 use futures::StreamExt;
 use hoist_kube::types::{Cluster, UsageRecord};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// What every pass reads: the watches' stores, the memory, the probe pools.
-pub struct Context {
-    pub(super) client: Client,
-    pub(super) opts: FleetOptions,
-    pub(super) secrets: Store<Secret>,
-    pub(super) records: Store<UsageRecord>,
-    pub(super) memory: Memory,
-    /// Probes of members that answer, and of members that are failing.
-    pub(super) healthy_pool: tokio::sync::Semaphore,
-    pub(super) failing_pool: tokio::sync::Semaphore,
-    pub(super) metrics: metrics::FleetMetrics,
-}
 
 /// A running fleet controller: its Cluster controller drains at shutdown (running
 /// passes finish: a probe, a record written, a stop set), the watches, gauges, sweep

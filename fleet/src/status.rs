@@ -5,8 +5,8 @@
 //! [`conditions::PROBE_TIMES_EVERY`]); the `Deleting` condition of a cleanup; and the
 //! probe state read back from a status after a restart ([`seed`]).
 
-use super::start::Context;
-use super::{Error, time};
+use crate::context::Context;
+use crate::{error::Error, time};
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::conditions::{self, Observed};
 use hoist_core::fleet::ledger::Record;

@@ -1,10 +1,10 @@
-//! The sweep, every [`super::FleetOptions::sweep_interval`]: open records whose Cluster
+//! The sweep, every [`crate::options::FleetOptions::sweep_interval`]: open records whose Cluster
 //! is gone without its cleanup (its finalizer stripped by hand) are stopped as
 //! Orphaned, and stopped records past their retention (and acknowledged by the usage
 //! sink, when there is one) are released.
 
-use super::start::Context;
-use super::{Error, ledger, time};
+use crate::context::Context;
+use crate::{error::Error, ledger, time};
 use hoist_core::fleet::ledger::{self as rules, StopSource};
 use hoist_kube::types::{Cluster, UsageRecord};
 use kube::ResourceExt;

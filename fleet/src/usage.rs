@@ -3,7 +3,7 @@
 //! ([`Record::seconds_in`]). No I/O: the CLI lists the records, the dashboard reads
 //! its cache.
 
-use super::time;
+use crate::time;
 use hoist_core::fleet::Seconds;
 use hoist_core::fleet::ledger::{self, Record};
 use hoist_kube::types::UsageRecord;
@@ -60,7 +60,7 @@ impl Row {
         Some(Row {
             cluster: u.spec.cluster_name.clone(),
             namespace: u.spec.cluster_namespace.clone(),
-            record: super::ledger::to_core(u)?,
+            record: crate::ledger::to_core(u)?,
         })
     }
 }

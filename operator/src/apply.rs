@@ -1,18 +1,18 @@
 //! Applying a package's objects as Flux does, not as Glasskube does: staged
 //! (definitions, then classes, then the rest, each stage waited for), one field manager,
 //! writes only for what drifted, nothing taken over silently, and pruning of what left
-//! the package (drift is [`super::drift`]'s judgement, pruning [`super::prune`]'s).
+//! the package (drift is [`crate::drift`]'s judgement, pruning [`crate::prune`]'s).
 //!
 //! Drift is judged against the operator's own watch of what it applied
-//! ([`super::objects`]): an object whose live state already holds every field the
+//! ([`crate::objects`]): an object whose live state already holds every field the
 //! package sets is left alone, so a pass over an unchanged package makes no request at
 //! all. An object not in that watch is read once: absent, it is created; present and
 //! not Hoist's (or another package's), it is a [`Error::Foreign`], never adopted.
 
-use super::Context;
-use super::error::Error;
-use super::identity::Acting;
-use super::scopes::Kind;
+use crate::context::Context;
+use crate::error::Error;
+use crate::identity::Acting;
+use crate::scopes::Kind;
 use hoist_core::operator::inventory::ObjectRef;
 use hoist_core::operator::order::{self, Ordered, Stage};
 use hoist_core::operator::placement::{PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
@@ -284,7 +284,7 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
                 object: r.describe(),
             });
         }
-        Some(l) if super::drift::holds(&p.object, l) => {
+        Some(l) if crate::drift::holds(&p.object, l) => {
             return Ok(Applied {
                 reference: r,
                 action: Action::Unchanged,
@@ -358,7 +358,7 @@ fn apply_error(r: &ObjectRef, e: kube::Error) -> Error {
         kube::Error::Api(s) => Error::Apply {
             object: r.describe(),
             message: s.message.clone(),
-            transient: super::error::status_class(s.code)
+            transient: crate::error::status_class(s.code)
                 == hoist_core::operator::retry::ErrorClass::Transient,
         },
         other => Error::Kube(other),

@@ -7,12 +7,12 @@
 //! pass installs it like any upgrade and a failed version shows as a failed upgrade.
 //!
 //! When: after each Ready pass, so at least at every resync
-//! ([`super::OperatorOptions::resync`]); the repository is read through its cache
+//! ([`crate::options::OperatorOptions::resync`]); the repository is read through its cache
 //! (no download while fresh).
 
-use super::Context;
-use super::error::Error;
-use super::package::Installable;
+use crate::context::Context;
+use crate::error::Error;
+use crate::package::Installable;
 use hoist_kube::upgrade::{self, Install};
 use kube::ResourceExt;
 use kube::api::Patch;

@@ -3,7 +3,9 @@
 //! memory of packages between passes, the options, metrics and Events, and the pass
 //! bookkeeping ([`Passes`]).
 
-use super::{OperatorOptions, finalizer, identity, inputs, memory, metrics, objects, scopes};
+use crate::{
+    finalizer, identity, inputs, memory, metrics, objects, options::OperatorOptions, scopes,
+};
 use hoist_kube::repo::clientset::Clientset;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
@@ -42,7 +44,7 @@ pub struct Context {
 pub struct Stores {
     /// The namespaces (metadata only): which a package may apply as its own.
     pub namespaces: Store<PartialObjectMeta<Namespace>>,
-    /// The PackageInfos (see [`super::package_infos`]).
+    /// The PackageInfos (see [`crate::package_infos`]).
     pub package_infos: Store<hoist_kube::types::PackageInfo>,
 }
 
@@ -52,7 +54,7 @@ pub struct Passes {
     /// The resourceVersion of each package (`ns/name` or `name`) as its last finished
     /// pass saw it.
     done: watch::Sender<std::collections::BTreeMap<String, String>>,
-    /// Passes finished so far (paces the relist, [`super::relist::feed`]).
+    /// Passes finished so far (paces the relist, [`crate::relist::feed`]).
     finished: watch::Sender<u64>,
     /// True once the operator stops: passes finishing then write what they have.
     stopping: watch::Receiver<bool>,

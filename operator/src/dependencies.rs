@@ -6,10 +6,10 @@
 //! (no polling). Dependencies installed as such are recorded in the dependent's
 //! `status.ownedPackages` and removed with the last dependent that recorded them.
 
-use super::Context;
-use super::error::Error;
-use super::inputs::User;
-use super::package::Installable;
+use crate::context::Context;
+use crate::error::Error;
+use crate::inputs::User;
+use crate::package::Installable;
 use hoist_core::install::{InstallRef, Scope};
 use hoist_core::operator::dependencies::{
     self, ComponentFacts, ComponentStep, Existing, Found, Need, State,

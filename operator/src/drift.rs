@@ -1,7 +1,7 @@
 //! Whether an applied object drifted from what its package sets: the live object holds
 //! every field the package sets (what the server adds, defaults and status, is not
 //! drift). Judged against the operator's watch, so a pass over an unchanged package
-//! writes nothing ([`super::apply`]).
+//! writes nothing ([`crate::apply`]).
 
 use serde_json::Value;
 

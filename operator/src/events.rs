@@ -6,8 +6,8 @@
 //! Guarantees: a package at rest publishes nothing (only transitions are announced);
 //! progress is left to the status; a failure to publish is logged, never fatal.
 
-use super::Context;
-use super::package::Installable;
+use crate::context::Context;
+use crate::package::Installable;
 use hoist_kube::types::PackageStatus;
 
 fn ready(s: Option<&PackageStatus>) -> Option<(String, String, String)> {

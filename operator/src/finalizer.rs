@@ -33,7 +33,7 @@
 //!   returned; any later change (the user's, another controller's) is a new version
 //!   and starts a pass as usual. The memory of a write is kept [`ECHO_KEPT_FOR`] at most.
 
-use super::package::Installable;
+use crate::package::Installable;
 use json_patch::{
     AddOperation, PatchOperation, RemoveOperation, TestOperation, jsonptr::PointerBuf,
 };
@@ -115,7 +115,7 @@ impl OwnWrites {
     }
 }
 
-fn pointer(path: &str) -> Result<PointerBuf, Error<super::Error>> {
+fn pointer(path: &str) -> Result<PointerBuf, Error<crate::error::Error>> {
     PointerBuf::from_str(path).map_err(|_| Error::InvalidFinalizer)
 }
 
@@ -125,7 +125,7 @@ fn removal(
     uid: Option<&str>,
     i: usize,
     name: &str,
-) -> Result<json_patch::Patch, Error<super::Error>> {
+) -> Result<json_patch::Patch, Error<crate::error::Error>> {
     let at = format!("/metadata/finalizers/{i}");
     let mut ops = Vec::new();
     if let Some(uid) = uid {
@@ -148,7 +148,10 @@ fn removal(
 
 /// The patch that adds finalizer `name` to an object with `finalizers`: only while
 /// they are still those.
-fn addition(finalizers: &[String], name: &str) -> Result<json_patch::Patch, Error<super::Error>> {
+fn addition(
+    finalizers: &[String],
+    name: &str,
+) -> Result<json_patch::Patch, Error<crate::error::Error>> {
     Ok(json_patch::Patch(if finalizers.is_empty() {
         vec![
             PatchOperation::Test(TestOperation {
@@ -184,11 +187,11 @@ pub async fn run<K, F, Fut>(
     name: &str,
     obj: Arc<K>,
     reconcile: F,
-) -> Result<Action, Error<super::Error>>
+) -> Result<Action, Error<crate::error::Error>>
 where
     K: Installable,
     F: FnOnce(Event<K>) -> Fut,
-    Fut: Future<Output = Result<Action, super::Error>>,
+    Fut: Future<Output = Result<Action, crate::error::Error>>,
 {
     let index = obj.finalizers().iter().position(|f| f == name);
     let deleting = obj.meta().deletion_timestamp.is_some();

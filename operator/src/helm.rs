@@ -4,8 +4,8 @@
 //! `HelmControllerMissing` (terminal: retrying cannot install Flux), and
 //! [`watch_flux_crds`] moves such packages on the moment the CRDs appear.
 
-use super::Context;
-use super::error::Error;
+use crate::context::Context;
+use crate::error::Error;
 use futures::StreamExt;
 use hoist_core::operator::helm::{HELM_RELEASE, HELM_REPOSITORY};
 use hoist_kube::types::PackageStatus;
@@ -22,7 +22,7 @@ pub const MISSING_REASON: &str = "HelmControllerMissing";
 
 /// Whether the cluster serves Flux's HelmRepository and HelmRelease (discovery is read
 /// again once when not, as a CRD may have just been installed).
-pub async fn check_flux(scopes: &super::scopes::Scopes) -> Result<(), Error> {
+pub async fn check_flux(scopes: &crate::scopes::Scopes) -> Result<(), Error> {
     let served = || {
         scopes
             .namespaced(HELM_REPOSITORY.0, HELM_REPOSITORY.2)

@@ -24,7 +24,7 @@
 //! operator warns at start that tenants are then confined only by Hoist's own rules
 //! (`hoist_core::operator::confinement`).
 
-use super::error::Error;
+use crate::error::Error;
 use http::HeaderValue;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Client;

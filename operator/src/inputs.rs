@@ -15,8 +15,8 @@
 //! A preview resolves values by the same rules ([`resolve`] over a [`Lookup`]), reading
 //! each referenced object once instead of watching it.
 
-use super::error::Error;
-use super::objects::FIRST_LIST;
+use crate::error::Error;
+use crate::objects::FIRST_LIST;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use hoist_kube::types::{ClusterPackage, Package, ValueConfiguration};

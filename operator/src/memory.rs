@@ -11,8 +11,8 @@
 //! starts empty, which costs at most one more status write per package and a fresh
 //! backoff, never a wrong status.
 
-use super::inputs::User;
-use super::objects::CREATED_TRUSTED_FOR;
+use crate::inputs::User;
+use crate::objects::CREATED_TRUSTED_FOR;
 use hoist_core::install::InstallRef;
 use hoist_core::operator::pacing;
 use hoist_kube::types::PackageStatus;

@@ -21,7 +21,7 @@
 //! pass reads it: a Deployment is 1.4 KB as text and 13 KB as a `serde_json::Value`
 //! (a B-tree node per JSON object), and a pass reads an object once.
 
-use super::scopes::Kind;
+use crate::scopes::Kind;
 use futures::StreamExt;
 use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
 use kube::api::{Api, DynamicObject};
@@ -67,7 +67,7 @@ pub struct Objects {
     cluster: mpsc::Sender<ObjectRef<ClusterPackage>>,
     namespaced: mpsc::Sender<ObjectRef<Package>>,
     /// Where a (re)list's objects send their packages: behind users' changes
-    /// ([`super::relist`]).
+    /// ([`crate::relist`]).
     cluster_relist: mpsc::UnboundedSender<ObjectRef<ClusterPackage>>,
     namespaced_relist: mpsc::UnboundedSender<ObjectRef<Package>>,
     /// Triggers dropped because a controller's channel was full.
@@ -95,7 +95,7 @@ pub const CREATED_TRUSTED_FOR: Duration = Duration::from_secs(30);
 pub struct Triggers {
     pub cluster: mpsc::Receiver<ObjectRef<ClusterPackage>>,
     pub namespaced: mpsc::Receiver<ObjectRef<Package>>,
-    /// Packages to look over after users' changes (see [`super::relist`]).
+    /// Packages to look over after users' changes (see [`crate::relist`]).
     pub cluster_relist: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
     pub namespaced_relist: mpsc::UnboundedReceiver<ObjectRef<Package>>,
 }

@@ -9,8 +9,8 @@
 //! store of the operator's PackageInfo watch answers "what is there"); recorded in
 //! each package's `status.ownedPackageInfos`; deleted once no package records them.
 
-use super::Context;
-use super::error::Error;
+use crate::context::Context;
+use crate::error::Error;
 use hoist_kube::types::{
     Condition, OwnedResource, PackageInfo, PackageInfoSpec, PackageInfoStatus, PackageStatus,
 };

@@ -2,17 +2,17 @@
 //! its PackageInfo, meet its dependencies and components, then apply what it places,
 //! prune what left it and judge its objects' health (the core's [`phase`] rule). What
 //! comes out is the phase and the status without conditions; whether and when it is
-//! written is [`super::reconcile`]'s.
+//! written is [`crate::reconcile`]'s.
 //!
 //! Guarantees: nothing is applied before every dependency and component is ready; an
 //! empty render never prunes a package that has objects (the prune brake); a tenant's
 //! objects are checked against its confinement before any is applied.
 
-use super::apply::{self, Applied};
-use super::dependencies::Deps;
-use super::error::Error;
-use super::package::Installable;
-use super::{Context, package_infos, render, status};
+use crate::apply::{self, Applied, PackageId};
+use crate::dependencies::Deps;
+use crate::error::Error;
+use crate::package::Installable;
+use crate::{context::Context, package_infos, render, status};
 use hoist_core::operator::conditions::Phase;
 use hoist_core::operator::health::{self, Health};
 use hoist_core::operator::inventory::{self, ObjectRef};
@@ -59,7 +59,7 @@ pub(super) async fn run<K: Installable>(
         package_infos::release(ctx, &pkg.describe(), &old_pis).await?;
     }
     let deps =
-        super::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
+        crate::dependencies::ensure(pkg, &rendered.manifest, &rendered.repository, ctx).await?;
     // What an earlier version needed and this one no longer does goes now (not only at
     // uninstall, Glasskube's open #318).
     let dropped: Vec<OwnedResource> = pkg
@@ -74,7 +74,7 @@ pub(super) async fn run<K: Installable>(
         .unwrap_or_default();
     if !dropped.is_empty() {
         let me = hoist_core::install::InstallRef::new(pkg.namespace().as_deref(), pkg.name_any());
-        super::dependencies::release(ctx, &me, &dropped).await?;
+        crate::dependencies::release(ctx, &me, &dropped).await?;
     }
     if !deps.waiting.is_empty() {
         // Nothing is applied before what it needs is ready (Glasskube's order).
@@ -106,7 +106,7 @@ async fn apply_and_judge<K: Installable>(
     pis: Vec<OwnedResource>,
     deps: Deps,
 ) -> Result<(Phase, PackageStatus), Error> {
-    let id = super::reconcile::package_id(pkg, ctx);
+    let id = package_id(pkg, ctx);
     let owner = pkg.owner(rendered.manifest.default_namespace.clone());
     let old: Vec<ObjectRef> = pkg
         .status()
@@ -139,7 +139,7 @@ async fn apply_and_judge<K: Installable>(
     let new: Vec<ObjectRef> = applied.iter().map(|a| a.reference.clone()).collect();
     let plan = inventory::plan_prune(&old, &new, pkg.spec().prune_durable)?;
     let known: Vec<ObjectRef> = old.iter().chain(&new).cloned().collect();
-    let failed = super::prune::prune(ctx, &id, &plan.delete, &known).await;
+    let failed = crate::prune::prune(ctx, &id, &plan.delete, &known).await;
     ctx.metrics
         .pruned((plan.delete.len() - failed.len()) as u64);
     // What was kept stays listed until the package has it again (or it is pruned).
@@ -193,4 +193,19 @@ pub(super) fn namespace_object(name: &str, owner: &Owner) -> Value {
         "kind": "Namespace",
         "metadata": {"name": name, "labels": owner.labels()},
     })
+}
+
+/// The package, and who its writes are made as: a Package's ServiceAccount (its own
+/// or the operator's default), a ClusterPackage's the operator.
+pub(crate) fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
+    let namespace = pkg.namespace();
+    PackageId {
+        acting: crate::identity::Acting::for_package(
+            namespace.as_deref(),
+            pkg.service_account(),
+            ctx.opts.default_service_account.as_deref(),
+        ),
+        name: pkg.name_any(),
+        namespace,
+    }
 }

@@ -19,12 +19,12 @@ mod request;
 pub use reads::Reads;
 pub use request::{Listed, PreviewError, install, render, upgrade};
 
-use super::apply::{self, PackageId};
-use super::error::Error;
-use super::inputs::{self, Lookup, User};
-use super::package::Installable;
-use super::scopes::Scopes;
-use super::{OperatorOptions, render};
+use crate::apply::{self, PackageId};
+use crate::error::Error;
+use crate::inputs::{self, Lookup, User};
+use crate::package::Installable;
+use crate::scopes::Scopes;
+use crate::{options::OperatorOptions, render};
 use futures::future::BoxFuture;
 use hoist_core::install::InstallRef;
 use hoist_core::operator::dependencies::{self, Need};
@@ -44,7 +44,7 @@ use std::sync::Arc;
 /// installs through [`Reads`], and single GETs as the plan needs them (each namespace
 /// the package would apply, each ConfigMap or Secret its values name, each object it
 /// plans). One per preview: discovery is not refreshed after it is made, but for a
-/// kind it does not know (once per [`super::scopes::MIN_REFRESH`]).
+/// kind it does not know (once per [`crate::scopes::MIN_REFRESH`]).
 ///
 /// It plans as the operator would with its default options (Hoist's tenant rules on,
 /// no default ServiceAccount), reading as the caller's identity.
@@ -76,7 +76,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Whether a package owned by `owner` would apply namespace `name` (the operator's
-    /// rule, [`super::ours_to_apply`]), read with one GET.
+    /// rule, [`crate::ours_to_apply`]), read with one GET.
     async fn namespace_is_ours_to_apply(
         &self,
         name: &str,
@@ -85,7 +85,7 @@ impl<'a> Planner<'a> {
         let ns = Api::<Namespace>::all(self.client.clone())
             .get_metadata_opt(name)
             .await?;
-        Ok(super::context::ours_to_apply(
+        Ok(crate::context::ours_to_apply(
             ns.as_ref().map(|n| n.labels()),
             owner,
         ))
@@ -227,7 +227,7 @@ pub async fn plan<K: Installable>(ctx: &Planner<'_>, pkg: &K) -> Result<Plan, Er
     let mut objects = rendered.placed.objects.clone();
     for ns in &rendered.placed.namespaces {
         if ctx.namespace_is_ours_to_apply(ns, &owner).await? {
-            objects.push(super::pass::namespace_object(ns, &owner));
+            objects.push(crate::pass::namespace_object(ns, &owner));
         }
     }
     if let Some(own) = pkg.namespace().filter(|_| ctx.opts.tenant_rules) {
@@ -238,7 +238,7 @@ pub async fn plan<K: Installable>(ctx: &Planner<'_>, pkg: &K) -> Result<Plan, Er
     let id = PackageId {
         name: pkg.name_any(),
         namespace: pkg.namespace(),
-        acting: super::identity::Acting::Operator,
+        acting: crate::identity::Acting::Operator,
     };
     let mut planned: Vec<(ObjectRef, Value)> = objects
         .into_iter()
@@ -265,7 +265,7 @@ pub async fn plan<K: Installable>(ctx: &Planner<'_>, pkg: &K) -> Result<Plan, Er
         .map(|s| {
             s.owned_resources
                 .iter()
-                .map(super::status::reference)
+                .map(crate::status::reference)
                 .collect()
         })
         .unwrap_or_default();
@@ -486,7 +486,7 @@ async fn needs<K: Installable>(
     let mut out = Vec::new();
     for d in &rendered.manifest.dependencies {
         out.push(
-            match super::dependencies::need_of(&me, d, repo, &all).await? {
+            match crate::dependencies::need_of(&me, d, repo, &all).await? {
                 Need::Met(at) => format!("dependency {}: uses {at}", d.name),
                 Need::Wait(at, why) => format!("dependency {}: uses {at} ({why})", d.name),
                 Need::Install {

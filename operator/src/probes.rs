@@ -2,7 +2,7 @@
 //! naming the ones that ended), `/readyz` (200 once the operator runs, or waits ready to
 //! take over as a standby), `/metrics` (Prometheus text, controller-runtime's names).
 //!
-//! `/metrics` is guarded as [`super::metrics_auth`] says (a bearer token, reviewed by
+//! `/metrics` is guarded as [`crate::metrics_auth`] says (a bearer token, reviewed by
 //! the API server; or nobody with `--metrics-auth=none`); `/livez` and `/readyz` stay
 //! open for the kubelet.
 //!
@@ -14,8 +14,8 @@
 //! Caveat: only the tasks spawned through [`Liveness::supervise`] are watched: the
 //! operator's controllers and the watches and loops it starts beside them.
 
-use super::metrics::Metrics;
-use super::metrics_auth::{MetricsAuth, Verdict};
+use crate::metrics::Metrics;
+use crate::metrics_auth::{MetricsAuth, Verdict};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

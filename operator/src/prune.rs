@@ -6,9 +6,9 @@
 //! writing it is left alone, and so is one annotated `packages.hoist.dev/prune:
 //! disabled`; a failed delete leaves the object in the inventory, to be tried again.
 
-use super::Context;
-use super::apply::{PackageId, api_for};
-use super::error::Error;
+use crate::apply::{PackageId, api_for};
+use crate::context::Context;
+use crate::error::Error;
 use hoist_core::operator::inventory::ObjectRef;
 use hoist_kube::types::FIELD_MANAGER;
 use kube::api::{Api, DeleteParams, DynamicObject, PropagationPolicy};

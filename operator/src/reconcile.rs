@@ -6,7 +6,7 @@
 //! spent retry budget, stalls the package until it (or a manual retry) changes.
 //!
 //! Guarantees: never two passes over one package at once (the controller's rule); every
-//! pass ends within [`super::OperatorOptions::reconcile_timeout`]; a pass over an
+//! pass ends within [`crate::options::OperatorOptions::reconcile_timeout`]; a pass over an
 //! unchanged, healthy package makes no API request (reads come from the watches) and
 //! writes nothing. A panic anywhere in a pass never ends the controller: inside the
 //! install it becomes the package's terminal error ([`Error::Panicked`], shown in its
@@ -17,11 +17,10 @@
 //! stays done (as after any failure); the `Mutex`es the pass shares are all read
 //! through poisoning.
 
-use super::apply::PackageId;
-use super::error::Error;
-use super::memory::RetryKey;
-use super::package::Installable;
-use super::{Context, events, package_infos, status};
+use crate::error::Error;
+use crate::memory::RetryKey;
+use crate::package::Installable;
+use crate::{context::Context, events, package_infos, status};
 use futures::FutureExt;
 use hoist_core::operator::conditions::Phase;
 use hoist_core::operator::failure;
@@ -54,7 +53,7 @@ pub async fn reconcile<K: Installable>(
     let started = std::time::Instant::now();
     let (who, version) = (pkg.describe(), pkg.resource_version().unwrap_or_default());
     ctx.metrics.reconcile_started();
-    let run = super::finalizer::run(&api, &ctx.own_writes, FINALIZER, pkg, |event| async {
+    let run = crate::finalizer::run(&api, &ctx.own_writes, FINALIZER, pkg, |event| async {
         match event {
             Finalizer::Apply(p) => install(&*p, &ctx).await,
             Finalizer::Cleanup(p) => uninstall(&*p, &ctx).await.map(|()| Action::await_change()),
@@ -116,21 +115,6 @@ fn retry_key<K: Installable>(pkg: &K) -> RetryKey {
     }
 }
 
-/// The package, and who its writes are made as: a Package's ServiceAccount (its own
-/// or the operator's default), a ClusterPackage's the operator.
-pub(super) fn package_id<K: Installable>(pkg: &K, ctx: &Context) -> PackageId {
-    let namespace = pkg.namespace();
-    PackageId {
-        acting: super::identity::Acting::for_package(
-            namespace.as_deref(),
-            pkg.service_account(),
-            ctx.opts.default_service_account.as_deref(),
-        ),
-        name: pkg.name_any(),
-        namespace,
-    }
-}
-
 /// The pass of a package that is not being deleted (the finalizer's `Apply`): nothing
 /// but its `Suspended` status while suspended; else [`pass::run`], then the status it
 /// comes to, paced (the core's [`pacing`] rule), or the failure, classified.
@@ -148,7 +132,7 @@ async fn install<K: Installable>(pkg: &K, ctx: &Context) -> Result<Action, Error
         return Ok(Action::await_change());
     }
     let key = retry_key(pkg);
-    match caught(super::pass::run(pkg, ctx), "the install").await {
+    match caught(crate::pass::run(pkg, ctx), "the install").await {
         Ok((phase, status)) => succeeded(pkg, ctx, &key, phase, status).await,
         Err(e) => failed(pkg, ctx, &key, current, e).await,
     }
@@ -183,10 +167,10 @@ async fn succeeded<K: Installable>(
         Pace::Write { progress: false } => {}
     }
     status::write(pkg, ctx, &next).await?;
-    if matches!(phase, Phase::Ready { .. }) && super::auto_update::wanted(pkg) {
+    if matches!(phase, Phase::Ready { .. }) && crate::auto_update::wanted(pkg) {
         // A failed check (the repository is down) is retried at the next
         // pass; it never fails this one, which did its work.
-        match super::auto_update::check(pkg, ctx).await {
+        match crate::auto_update::check(pkg, ctx).await {
             Ok(Some(to)) => events::announce_update(pkg, ctx, &to).await,
             Ok(None) => {}
             Err(e) => {
@@ -288,21 +272,21 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .status()
         .map(|s| s.owned_packages.as_slice())
         .unwrap_or(&[]);
-    super::dependencies::release(ctx, &me, recorded).await?;
-    let id = package_id(pkg, ctx);
+    crate::dependencies::release(ctx, &me, recorded).await?;
+    let id = crate::pass::package_id(pkg, ctx);
     let all: Vec<ObjectRef> = pkg
         .status()
         .map(|s| s.owned_resources.iter().map(status::reference).collect())
         .unwrap_or_default();
     for r in inventory::deletion_order(&all) {
-        super::prune::delete_one(ctx, &id, &r, &all).await?;
+        crate::prune::delete_one(ctx, &id, &r, &all).await?;
     }
     let pis = pkg
         .status()
         .map(|s| s.owned_package_infos.clone())
         .unwrap_or_default();
     package_infos::release(ctx, &pkg.describe(), &pis).await?;
-    let user = super::dependencies::user_of(&me);
+    let user = crate::dependencies::user_of(&me);
     ctx.memory.forget(&pkg.uid().unwrap_or_default(), &user);
     ctx.inputs.forget(&user);
     Ok(())

@@ -14,7 +14,7 @@
 //! released reference (the package was deleted) delays the next batch by at most
 //! [`PACE_TIMEOUT`], never forever.
 
-use super::package::Installable;
+use crate::package::Installable;
 use hoist_kube::types::RETRY_ANNOTATION;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
@@ -40,7 +40,7 @@ pub fn settled<K: Installable>(pkg: &K) -> bool {
         && pkg
             .finalizers()
             .iter()
-            .any(|f| f == super::reconcile::FINALIZER)
+            .any(|f| f == crate::reconcile::FINALIZER)
         && status.last_handled_retry.as_deref()
             == pkg.annotations().get(RETRY_ANNOTATION).map(String::as_str)
 }

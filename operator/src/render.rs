@@ -3,11 +3,11 @@
 //! its values checked and applied through their targets, then placed (namespaces,
 //! names, labels).
 
-use super::OperatorOptions;
-use super::error::Error;
-use super::inputs::{Lookup, User};
-use super::package::Installable;
-use super::scopes::Scopes;
+use crate::error::Error;
+use crate::inputs::{Lookup, User};
+use crate::options::OperatorOptions;
+use crate::package::Installable;
+use crate::scopes::Scopes;
 use hoist_core::operator::placement::{self, Placed, PlacementError, Rendered};
 use hoist_core::operator::values;
 use hoist_kube::repo::clientset::Clientset;
@@ -34,7 +34,7 @@ pub struct Render {
 }
 
 /// What a render reads besides the package: a running operator's
-/// [`super::Context`] (its watches), or a preview's [`super::preview::Planner`]
+/// [`crate::context::Context`] (its watches), or a preview's [`crate::preview::Planner`]
 /// (one-off reads).
 pub trait Sources: Sync {
     /// The repositories packages come from.
@@ -47,7 +47,7 @@ pub trait Sources: Sync {
     fn lookup(&self) -> &dyn Lookup;
 }
 
-impl Sources for super::Context {
+impl Sources for crate::context::Context {
     fn repositories(&self) -> &Clientset {
         &self.repositories
     }
@@ -80,7 +80,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render
         hoist_core::operator::confinement::check_package(&info.name, namespaced)?;
     }
     if manifest.helm.is_some() {
-        super::helm::check_flux(ctx.scopes()).await?;
+        crate::helm::check_flux(ctx.scopes()).await?;
     }
     let user = match &own_namespace {
         Some(ns) => User::Namespaced(ns.clone(), pkg.name_any()),
@@ -89,7 +89,7 @@ pub async fn render<K: Installable>(pkg: &K, ctx: &dyn Sources) -> Result<Render
     let mut given = Vec::new();
     for (name, v) in &pkg.spec().values {
         if let Some(value) =
-            super::inputs::resolve(ctx.lookup(), name, v, &user, own_namespace.as_deref()).await?
+            crate::inputs::resolve(ctx.lookup(), name, v, &user, own_namespace.as_deref()).await?
         {
             given.push((name.clone(), value));
         }
@@ -198,12 +198,12 @@ fn helm_objects<K: Installable>(
         hoist_core::operator::helm::objects(helm, owner, &namespace, chart_values);
     // helm-controller installs the chart as the account the Package's own writes
     // are made as, not with its own rights.
-    let acting = super::identity::Acting::for_package(
+    let acting = crate::identity::Acting::for_package(
         own_namespace.as_deref(),
         pkg.service_account(),
         ctx.opts().default_service_account.as_deref(),
     );
-    if let super::identity::Acting::ServiceAccount { name, .. } = &acting {
+    if let crate::identity::Acting::ServiceAccount { name, .. } = &acting {
         for o in &mut helm_objects {
             if o.get("kind").and_then(serde_json::Value::as_str) == Some("HelmRelease")
                 && let Some(spec) = o.get_mut("spec").and_then(serde_json::Value::as_object_mut)

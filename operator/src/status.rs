@@ -4,10 +4,10 @@
 //! pass's phase, its per-object list, whether a change is only progress words (the
 //! pacing's input), and the write itself, with what must come before and after it.
 
-use super::Context;
-use super::apply::Applied;
-use super::error::Error;
-use super::package::Installable;
+use crate::apply::Applied;
+use crate::context::Context;
+use crate::error::Error;
+use crate::package::Installable;
 use hoist_core::operator::conditions::{self, Phase};
 use hoist_core::operator::health::Health;
 use hoist_core::operator::inventory::ObjectRef;
@@ -85,7 +85,7 @@ pub fn objects(applied: &[(Applied, Health)], before: &[ObjectStatus]) -> Vec<Ob
                 o.kind == a.reference.kind && o.namespace == namespace && o.name == a.reference.name
             });
             let action = match (a.action, previous) {
-                (super::apply::Action::Unchanged, Some(p)) => p.action.clone(),
+                (crate::apply::Action::Unchanged, Some(p)) => p.action.clone(),
                 (action, _) => action.as_str().to_string(),
             };
             ObjectStatus {
@@ -209,12 +209,12 @@ pub(super) async fn write<K: Installable>(
     if !differs(pkg.status(), new) {
         return Ok(());
     }
-    let moved = super::events::ready_moved(pkg.status(), new);
+    let moved = crate::events::ready_moved(pkg.status(), new);
     // The Event first: whoever sees the new status (the dashboard reloads on it) finds
     // the Event that announces it. A status write that then fails is retried, and its
     // repeated Event folds into the same series.
     if moved {
-        super::events::announce(pkg, ctx, new).await;
+        crate::events::announce(pkg, ctx, new).await;
     }
     let api = pkg.api(&ctx.client);
     if let Some(rv) = patch(&api, &pkg.name_any(), pkg.status(), new).await? {
@@ -239,7 +239,7 @@ pub(super) async fn write<K: Installable>(
 }
 
 /// `pkg` with the status this operator last wrote, when its watch has not delivered
-/// that write yet; `None` when `pkg` is current (see [`super::memory::Memory::fresher`]).
+/// that write yet; `None` when `pkg` is current (see [`crate::memory::Memory::fresher`]).
 pub(super) fn fresher<K: Installable>(pkg: &K, ctx: &Context) -> Option<K> {
     let status = ctx.memory.fresher(
         &pkg.uid()?,

@@ -1,19 +1,21 @@
 //! The watches a [`Context`] reads, and the context itself, built in one place for a
-//! running operator ([`super::start_supervised`]): discovery ([`Scopes`]), the applied
+//! running operator ([`crate::controller::start_supervised`]): discovery ([`Scopes`]), the applied
 //! objects' watches ([`Objects`], started per kind as passes need them), the namespaces
 //! (metadata only), the PackageInfos, the two package kinds, and `valueFrom`'s inputs.
-//! (A preview needs none of them: see [`super::preview::Planner`].)
+//! (A preview needs none of them: see [`crate::preview::Planner`].)
 //!
 //! The package kinds' watches are handed back unpolled (`Changes`): the operator
 //! gives them to its controllers, whose polling fills their stores.
 //! Every store drops `managedFields` (nothing reads them, and they are a good part of
 //! an object's size).
 
-use super::finalizer::OwnWrites;
-use super::objects::{FIRST_LIST, Objects, Triggers};
-use super::package::Installable;
-use super::scopes::Scopes;
-use super::{Context, Error, OperatorOptions, inputs, metrics, probes, relist};
+use crate::finalizer::OwnWrites;
+use crate::objects::{FIRST_LIST, Objects, Triggers};
+use crate::package::Installable;
+use crate::scopes::Scopes;
+use crate::{
+    context::Context, error::Error, inputs, metrics, options::OperatorOptions, probes, relist,
+};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use hoist_kube::repo::clientset::Clientset;
@@ -58,9 +60,9 @@ pub(super) struct Role {
     pub metrics: Arc<metrics::Metrics>,
     /// Who the context's Events say published them.
     pub reporter: Reporter,
-    /// Counts finished passes (see [`super::Passes`]).
+    /// Counts finished passes (see [`crate::context::Passes`]).
     pub finished: watch::Sender<u64>,
-    /// True once the operator stops (see [`super::Passes::stopping`]).
+    /// True once the operator stops (see [`crate::context::Passes::stopping`]).
     pub stopping: watch::Receiver<bool>,
 }
 
@@ -149,18 +151,18 @@ impl Watches {
             repositories,
             scopes: self.scopes,
             objects: self.objects,
-            stores: super::Stores {
+            stores: crate::context::Stores {
                 namespaces: self.namespaces,
                 package_infos: self.package_infos,
             },
             memory: Default::default(),
             metrics: role.metrics,
             opts: role.opts,
-            passes: super::Passes::new(role.finished, role.stopping),
+            passes: crate::context::Passes::new(role.finished, role.stopping),
             recorder: Recorder::new(client.clone(), role.reporter),
             inputs,
             own_writes: self.own_writes,
-            identities: super::identity::Identities::new(client.clone()),
+            identities: crate::identity::Identities::new(client.clone()),
         }
     }
 }

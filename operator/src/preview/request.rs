@@ -30,7 +30,7 @@ pub enum PreviewError {
     #[error(transparent)]
     Upgrade(#[from] UpgradeError),
     #[error("{0}")]
-    Plan(#[from] crate::Error),
+    Plan(#[from] crate::error::Error),
     #[error("the Kubernetes API refused: {0}")]
     Api(#[from] kube::Error),
 }
