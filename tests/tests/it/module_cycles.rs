@@ -80,7 +80,11 @@ fn the_modules_of_hoist_kube_import_each_other_without_cycles() {
 fn the_modules_of_the_operator_import_each_other_without_cycles() {
     assert_no_cycles(
         "operator",
-        &[("reconcile", "pass"), ("pass", "apply"), ("controller", "watches")],
+        &[
+            ("reconcile", "pass"),
+            ("pass", "apply"),
+            ("controller", "watches"),
+        ],
     );
 }
 
@@ -88,7 +92,11 @@ fn the_modules_of_the_operator_import_each_other_without_cycles() {
 fn the_modules_of_the_fleet_import_each_other_without_cycles() {
     assert_no_cycles(
         "fleet",
-        &[("start", "reconcile"), ("reconcile", "cleanup"), ("cleanup", "context")],
+        &[
+            ("start", "reconcile"),
+            ("reconcile", "cleanup"),
+            ("cleanup", "context"),
+        ],
     );
 }
 
@@ -672,4 +680,3 @@ fn strip_comments_and_strings(text: &str) -> String {
     }
     out
 }
-
