@@ -1,7 +1,6 @@
 //! `hoist list [QUERY]` and `hoist show PACKAGE`: the catalogue from the command line,
 //! read from the repositories themselves (one LIST of PackageRepositories per command).
-//! `hoist list --installed`: what the cluster has installed, with the dashboard's status
-//! words and the newer versions the repositories offer.
+//! (`hoist list --installed` is [`crate::installed`].)
 
 use super::repo::fresh_catalogue;
 use hoist_kube::repo::catalogue::{self, Catalogue};
@@ -224,95 +223,4 @@ fn write_details(out: &mut String, r: &resolve::Resolved) {
             let _ = writeln!(out, "  {}: {}", x.label, x.url);
         }
     }
-}
-
-/// `hoist list --installed [QUERY]`: every ClusterPackage and Package, with its state
-/// as the dashboard words it and, when the repository offers a newer version, that
-/// version. Two LISTs for the installs; versions come through the repository cache.
-pub async fn installed(
-    client: &Client,
-    namespace: &str,
-    query: Option<&str>,
-) -> Result<String, CatalogueError> {
-    use hoist_dashboard::cache::convert;
-    use hoist_kube::installs::{Install, Installs};
-    use hoist_kube::repo::version::PackageVersion;
-    let mut rows: Vec<hoist_proto::v1::Package> = Installs::new(client)
-        .list_all()
-        .await
-        .map_err(kube::Error::from)?
-        .iter()
-        .map(|p| match p {
-            Install::Cluster(p) => convert::from_cluster_package(p),
-            Install::Namespaced(p) => convert::from_package(p),
-        })
-        .collect();
-    let q = query.map(str::to_lowercase);
-    rows.retain(|p| {
-        q.as_deref().is_none_or(|q| {
-            p.package_name.to_lowercase().contains(q)
-                || p.key
-                    .as_ref()
-                    .is_some_and(|k| k.name.to_lowercase().contains(q))
-        })
-    });
-    if rows.is_empty() {
-        return Ok(match query {
-            Some(q) => format!("(no installed package matches {q:?})\n"),
-            None => "(nothing installed; `hoist list` shows what can be)\n".into(),
-        });
-    }
-    let key = |p: &hoist_proto::v1::Package| {
-        p.key
-            .as_ref()
-            .map(|k| (k.namespace.clone(), k.name.clone()))
-            .unwrap_or_default()
-    };
-    rows.sort_by_key(key);
-    let (set, cat) = fresh_catalogue(client, namespace).await?;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<14} {:<20} {:<18} {:<12} {:<12} {:<10} UPDATE",
-        "NAMESPACE", "NAME", "PACKAGE", "VERSION", "INSTALLED", "STATUS"
-    );
-    for p in &rows {
-        let repository = (!p.repository.is_empty()).then_some(p.repository.as_str());
-        let newest = resolve::resolve(
-            &set,
-            &cat,
-            &p.package_name,
-            repository,
-            None,
-            Freshness::Cached,
-        )
-        .await;
-        let update = match newest {
-            Ok(r) => match (
-                PackageVersion::parse(&r.version),
-                PackageVersion::parse(&p.version),
-            ) {
-                (Ok(newest), Ok(have)) if newest > have => r.version.clone(),
-                _ => String::new(),
-            },
-            Err(e) => format!("? ({})", e.metric_label().replace('_', " ")),
-        };
-        let (ns, name) = key(p);
-        let _ = writeln!(
-            out,
-            "{:<14} {:<20} {:<18} {:<12} {:<12} {:<10} {}",
-            if ns.is_empty() { "(cluster)" } else { &ns },
-            name,
-            p.package_name,
-            p.version,
-            if p.installed_version.is_empty() {
-                "-"
-            } else {
-                &p.installed_version
-            },
-            p.state,
-            update
-        );
-    }
-    Ok(out)
 }

@@ -5,8 +5,11 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod configure;
 pub mod fleet;
 pub mod install;
+pub mod installed;
 pub mod lint;
+pub mod output;
 pub mod repo;
 pub mod status;

@@ -24,7 +24,7 @@ use crate::repo::catalogue::Catalogue;
 use crate::repo::clientset::Clientset;
 use crate::repo::fetch::Freshness;
 use crate::repo::resolve::{self, ResolveError};
-use crate::types::{PackageInfoTemplate, PackageSpec, ValueConfiguration};
+use crate::types::{PackageInfoTemplate, PackageSpec};
 use hoist_core::install::InstallRef;
 use hoist_core::install::plan::{self, Asked, PlanError};
 use kube::api::PostParams;
@@ -48,6 +48,8 @@ pub struct InstallRequest {
     pub values: Vec<(String, String)>,
     /// Values the operator reads from a ConfigMap, a Secret or another package.
     pub references: Vec<hoist_core::install::plan::Reference>,
+    /// Created with unattended upgrades on (the auto-update annotation).
+    pub auto_update: bool,
 }
 
 /// Why an install was refused. Nothing was created in any case.
@@ -115,24 +117,7 @@ pub async fn prepare(
             version: r.version.clone(),
             repository_name: Some(r.repository.clone()),
         },
-        values: plan
-            .values
-            .iter()
-            .map(|(k, v)| {
-                let value = ValueConfiguration {
-                    value: Some(v.clone()),
-                    value_from: None,
-                };
-                (k.clone(), value)
-            })
-            .chain(plan.references.iter().map(|r| {
-                let value = ValueConfiguration {
-                    value: None,
-                    value_from: Some(value_source(&r.source)),
-                };
-                (r.key.clone(), value)
-            }))
-            .collect(),
+        values: crate::values::of_plan(&plan),
         suspend: false,
         prune_durable: false,
     };
@@ -141,45 +126,6 @@ pub async fn prepare(
         plan,
         spec,
     })
-}
-
-/// A checked reference as the spec's `valueFrom`.
-fn value_source(s: &hoist_core::install::plan::Source) -> crate::types::ValueSource {
-    use crate::types::{PackageValueReference, ValueReference, ValueSource};
-    use hoist_core::install::plan::Source;
-    match s {
-        Source::ConfigMap {
-            namespace,
-            name,
-            key,
-        } => ValueSource {
-            config_map_ref: Some(ValueReference {
-                name: name.clone(),
-                namespace: namespace.clone(),
-                key: key.clone(),
-            }),
-            ..Default::default()
-        },
-        Source::Secret {
-            namespace,
-            name,
-            key,
-        } => ValueSource {
-            secret_ref: Some(ValueReference {
-                name: name.clone(),
-                namespace: namespace.clone(),
-                key: key.clone(),
-            }),
-            ..Default::default()
-        },
-        Source::Package { name, value } => ValueSource {
-            package_ref: Some(PackageValueReference {
-                name: name.clone(),
-                value: value.clone(),
-            }),
-            ..Default::default()
-        },
-    }
 }
 
 /// Resolves `req` in `catalogue` and creates the resource. See the module doc.
@@ -198,7 +144,11 @@ pub async fn install(
         Some(ns) => ensure_namespace(client, ns, plan.may_create_namespace).await?,
         None => false,
     };
-    create(client, &plan.target, spec).await?;
+    let mut object = crate::installs::Install::new(&plan.target, spec);
+    if req.auto_update {
+        object.set_annotation(crate::types::AUTO_UPDATE, Some("true".into()));
+    }
+    create(client, &plan.target, object).await?;
     Ok(Installed {
         package: r.name,
         version: r.version,
@@ -237,10 +187,10 @@ async fn ensure_namespace(
 async fn create(
     client: &Client,
     target: &InstallRef,
-    spec: PackageSpec,
+    object: crate::installs::Install,
 ) -> Result<(), InstallError> {
     let created = crate::installs::Installs::new(client)
-        .create(target, spec)
+        .create_object(object)
         .await
         .map_err(kube::Error::from);
     created.map_err(|e| match &e {

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod configure;
 pub mod install;
 pub mod installs;
 pub mod reflector;
@@ -24,4 +25,5 @@ pub mod sink;
 pub mod types;
 pub mod uninstall;
 pub mod upgrade;
+pub mod values;
 pub mod watch_intent;

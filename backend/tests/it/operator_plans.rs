@@ -23,6 +23,7 @@ fn kv_request(name: &str, version: &str) -> InstallRequest {
         namespace: Some("team-a".into()),
         values: vec![("replicas".into(), "2".into())],
         references: Vec::new(),
+        auto_update: false,
     }
 }
 
@@ -226,6 +227,7 @@ async fn a_dashboard_preview_reads_installs_from_its_caches_and_starts_no_watch(
         namespace: Some("team-a".into()),
         values: Vec::new(),
         references: Vec::new(),
+        auto_update: false,
     };
     let text = hoist::cli::install::preview_install(&h.client, "hoist-system", &cli)
         .await

@@ -233,6 +233,7 @@ impl Dashboard for DashboardService {
             namespace: opt(req.namespace),
             values: req.values.into_iter().map(|s| (s.key, s.value)).collect(),
             references: super::installs::references(req.references)?,
+            auto_update: req.auto_update,
         };
         let catalogue = self.loaded_catalogue().await;
         let result =

@@ -307,15 +307,6 @@ pub async fn act(
         .as_ref()
         .ok_or_else(|| Status::invalid_argument("which install?"))?;
     let at = target(key);
-    let merge = |patch: serde_json::Value| {
-        let at = at.clone();
-        async move {
-            Installs::new(client)
-                .merge_patch(&at, &patch)
-                .await
-                .map_err(|e| api_error(e.into()))
-        }
-    };
     match action {
         Action::Upgrade => {
             let r = hoist_kube::upgrade::UpgradeRequest {
@@ -347,44 +338,31 @@ pub async fn act(
                 })
         }
         Action::Suspend | Action::Resume => {
-            let suspend = action == Action::Suspend;
-            merge(serde_json::json!({"spec": {"suspend": suspend}})).await?;
-            Ok(format!(
-                "{at} {}",
-                if suspend {
-                    "suspended: the operator changes nothing until it is resumed"
-                } else {
-                    "resumed"
-                }
-            ))
+            hoist_kube::installs::suspend(client, &at, action == Action::Suspend)
+                .await
+                .map_err(switch_status)
         }
         Action::Retry => hoist_kube::installs::retry(client, &at)
             .await
             .map(|_| format!("{at}: retry requested"))
             .map_err(|e| Status::new(Code::Unavailable, e.to_string())),
         Action::AutoUpdateOn | Action::AutoUpdateOff => {
-            let on = action == Action::AutoUpdateOn;
-            let value = if on {
-                serde_json::Value::String("true".into())
-            } else {
-                serde_json::Value::Null
-            };
-            merge(serde_json::json!({"metadata": {"annotations": {
-                hoist_kube::types::AUTO_UPDATE: value
-            }}}))
-            .await?;
-            Ok(format!(
-                "{at}: auto-update {}",
-                if on {
-                    "on: the operator moves it to each newer version its dependents accept"
-                } else {
-                    "off"
-                }
-            ))
+            hoist_kube::installs::auto_update(client, &at, action == Action::AutoUpdateOn)
+                .await
+                .map_err(switch_status)
         }
         Action::Unspecified | Action::UpgradeAll => {
             Err(Status::invalid_argument("no action given"))
         }
+    }
+}
+
+/// A switch not moved, as the API's status.
+fn switch_status(e: hoist_kube::installs::SwitchError) -> Status {
+    use hoist_kube::installs::SwitchError as E;
+    match e {
+        E::NotInstalled(_) => Status::not_found(e.to_string()),
+        E::Api(k) => api_error(k),
     }
 }
 
@@ -420,6 +398,7 @@ pub async fn preview(
             namespace: opt(i.namespace),
             values: i.values.into_iter().map(|s| (s.key, s.value)).collect(),
             references: references(i.references)?,
+            auto_update: i.auto_update,
         };
         hoist_operator::preview::install(client, repositories, catalogue, reads, &install)
             .await

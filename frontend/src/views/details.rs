@@ -320,6 +320,7 @@ fn InstallForm(
     let placeholder = package.clone();
     let namespace = RwSignal::new(namespace.unwrap_or_default());
     let name = RwSignal::new(String::new());
+    let auto_update = RwSignal::new(false);
     // Signal types the app already has, which keeps this form small in the wasm.
     let pending = RwSignal::new(false);
     let answer = RwSignal::new(String::new());
@@ -341,6 +342,7 @@ fn InstallForm(
             name: name.get_untracked().trim().to_string(),
             values: form.settings(),
             references: form.references(),
+            auto_update: auto_update.get_untracked(),
         }
     };
     let preview = move |_| {
@@ -375,6 +377,7 @@ fn InstallForm(
             name: name.get_untracked().trim().to_string(),
             values: form.settings(),
             references: form.references(),
+            auto_update: auto_update.get_untracked(),
         };
         pending.set(true);
         leptos::task::spawn_local(async move {
@@ -394,6 +397,7 @@ fn InstallForm(
                 <label>"Namespace "<input id="install-namespace" value=namespace.get_untracked() on:input=move |ev| namespace.set(event_target_value(&ev)) /></label>
             })}
             <label>"Name "<input id="install-name" placeholder=placeholder on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+            <label title="The operator moves it to each newer version its dependents accept"><input type="checkbox" id="install-auto-update" on:change=move |ev| auto_update.set(event_target_checked(&ev)) />" Update automatically"</label>
             <button class="button" id="preview-button" on:click=preview>"Preview"</button>
             <button class="button primary" id="install-button" on:click=submit disabled=move || pending.get()>"Install"</button>
             <span class="muted">{label}</span>

@@ -61,6 +61,41 @@ impl Install {
         }
     }
 
+    /// Sets (`Some`) or removes (`None`) an annotation on the object in hand (not
+    /// written).
+    pub fn set_annotation(&mut self, key: &str, value: Option<String>) {
+        let meta = match self {
+            Self::Cluster(p) => &mut p.metadata,
+            Self::Namespaced(p) => &mut p.metadata,
+        };
+        let annotations = meta.annotations.get_or_insert_with(Default::default);
+        match value {
+            Some(v) => {
+                annotations.insert(key.to_string(), v);
+            }
+            None => {
+                annotations.remove(key);
+            }
+        }
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+
+    /// The object as the API server has it (or would), for `-o yaml|json`: `apiVersion`
+    /// and `kind` first, `managedFields` left out as kubectl leaves them out.
+    pub fn to_manifest(&self) -> serde_json::Value {
+        let mut v = match self {
+            Self::Cluster(p) => serde_json::to_value(p),
+            Self::Namespaced(p) => serde_json::to_value(p),
+        }
+        .unwrap_or_default();
+        if let Some(meta) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.remove("managedFields");
+        }
+        v
+    }
+
     /// Spec, status and metadata, taken apart.
     pub fn into_parts(self) -> (PackageSpec, Option<PackageStatus>, ObjectMeta) {
         match self {

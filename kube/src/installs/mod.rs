@@ -17,9 +17,11 @@
 
 mod install;
 mod retry;
+mod switches;
 
 pub use install::Install;
 pub use retry::{RetryError, retry};
+pub use switches::{SwitchError, auto_update, suspend};
 
 use crate::types::{ClusterPackage, Package, PackageSpec};
 use hoist_core::install::InstallRef;
@@ -134,8 +136,14 @@ impl Installs {
     /// Creates the ClusterPackage or Package `at` names with `spec`. One that already
     /// exists is the API server's 409.
     pub async fn create(&self, at: &InstallRef, spec: PackageSpec) -> Result<()> {
+        self.create_object(Install::new(at, spec)).await
+    }
+
+    /// Creates `object` as it is (annotations included). One that already exists is
+    /// the API server's 409.
+    pub async fn create_object(&self, object: Install) -> Result<()> {
         let pp = PostParams::default();
-        match Install::new(at, spec) {
+        match object {
             Install::Cluster(p) => {
                 self.clusters().create(&pp, &p).await?;
             }

@@ -647,6 +647,10 @@ pub struct InstallRequest {
     /// Values the operator reads when it installs, and follows when they change.
     #[prost(message, repeated, tag = "7")]
     pub references: ::prost::alloc::vec::Vec<ValueRef>,
+    /// Created with unattended upgrades on: the operator moves it to each newer version
+    /// its dependents accept.
+    #[prost(bool, tag = "8")]
+    pub auto_update: bool,
 }
 /// A value read from elsewhere (the spec's valueFrom).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

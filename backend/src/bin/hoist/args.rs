@@ -90,6 +90,15 @@ pub enum Command {
     /// Uninstall a package: delete its ClusterPackage (or with -n, its Package), unless
     /// another installed package still needs it.
     Uninstall(Uninstall),
+    /// Change an installed package's values (or its auto-update), checked against its
+    /// version's definitions before anything is written; the operator applies them.
+    Configure(Configure),
+    /// Print an install (ClusterPackage, or with -n a Package) as YAML or JSON.
+    Get(Get),
+    /// Suspend an install: the operator changes nothing of it until it is resumed.
+    Suspend(Switch),
+    /// Resume a suspended install.
+    Resume(Switch),
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
 }
@@ -155,6 +164,10 @@ pub struct List {
     /// What is installed in the cluster instead, with status and newer versions.
     #[arg(long, conflicts_with_all = ["repository", "scope"])]
     pub installed: bool,
+    /// With --installed: `wide` (also the repository, suspend, auto-update and the
+    /// operator's reason and message) or `json`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", requires = "installed", value_parser = parse_listing)]
+    pub output: Option<hoist::cli::installed::Listing>,
     #[command(flatten)]
     pub target: Target,
 }
@@ -203,6 +216,13 @@ pub struct Install {
     /// Print what the install would create (the API server's dry run); write nothing.
     #[arg(long, conflicts_with = "wait")]
     pub dry_run: bool,
+    /// With --dry-run: the ClusterPackage or Package as it would be created, as `yaml`
+    /// or `json` (to commit to Git, or pipe to `kubectl apply -f -`).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", requires = "dry_run", value_parser = parse_output)]
+    pub output: Option<hoist::cli::output::Output>,
+    /// Let the operator move it to each newer version its dependents accept.
+    #[arg(long)]
+    pub auto_update: bool,
     #[command(flatten)]
     pub target: Target,
 }
@@ -270,6 +290,9 @@ pub struct Upgrade {
     /// Print what the upgrade would change (the API server's dry run); write nothing.
     #[arg(long, conflicts_with = "all")]
     pub dry_run: bool,
+    /// With --dry-run: the install as the upgrade would leave it, as `yaml` or `json`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", requires = "dry_run", value_parser = parse_output)]
+    pub output: Option<hoist::cli::output::Output>,
     #[command(flatten)]
     pub target: Target,
 }
@@ -286,6 +309,73 @@ pub struct Uninstall {
     pub force: bool,
     #[command(flatten)]
     pub target: Target,
+}
+
+#[derive(Args)]
+pub struct Configure {
+    /// The ClusterPackage's or Package's name.
+    pub name: String,
+    /// The Package's namespace (without it: a ClusterPackage).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub in_namespace: Option<String>,
+    /// A value, as KEY=VALUE; repeat for more. Replaces a value read from elsewhere.
+    #[arg(long = "set", value_parser = hoist::cli::install::parse_set)]
+    pub set: Vec<(String, String)>,
+    /// A value the operator reads (and follows): KEY=configmap:[NS/]NAME/KEY,
+    /// KEY=secret:[NS/]NAME/KEY or KEY=package:NAME/VALUE; repeat for more.
+    #[arg(long = "set-from", value_name = "KEY=SOURCE", value_parser = hoist::cli::install::parse_set_from)]
+    pub set_from: Vec<hoist_core::install::plan::Reference>,
+    /// Remove a value (the package's default applies again); repeat for more.
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+    /// Turn unattended upgrades on (`--auto-update` or `=true`) or off (`=false`).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub auto_update: Option<bool>,
+    /// Check and print the changes; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The install as it is after the change (with --dry-run: would be), as `yaml` or
+    /// `json`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = parse_output)]
+    pub output: Option<hoist::cli::output::Output>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Args)]
+pub struct Get {
+    /// The ClusterPackage's or Package's name.
+    pub name: String,
+    /// The Package's namespace (without it: a ClusterPackage).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub in_namespace: Option<String>,
+    /// `yaml` or `json`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "yaml", value_parser = parse_output)]
+    pub output: hoist::cli::output::Output,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// `suspend` and `resume`.
+#[derive(Args)]
+pub struct Switch {
+    /// The ClusterPackage's or Package's name.
+    pub name: String,
+    /// The Package's namespace (without it: a ClusterPackage).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub in_namespace: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// `-o yaml|json`.
+fn parse_output(text: &str) -> Result<hoist::cli::output::Output, String> {
+    text.parse()
+}
+
+/// `list --installed -o wide|json`.
+fn parse_listing(text: &str) -> Result<hoist::cli::installed::Listing, String> {
+    text.parse()
 }
 
 #[derive(Args, Clone)]

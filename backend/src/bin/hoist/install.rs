@@ -2,7 +2,7 @@
 
 use crate::args::Install;
 
-/// `hoist install PACKAGE [--dry-run | --wait]`.
+/// `hoist install PACKAGE [--dry-run [-o yaml|json] | --wait] [--auto-update]`.
 pub async fn run(args: Install) -> anyhow::Result<()> {
     let Install {
         package,
@@ -15,6 +15,8 @@ pub async fn run(args: Install) -> anyhow::Result<()> {
         wait,
         timeout,
         dry_run,
+        output,
+        auto_update,
         target,
     } = args;
     let req = hoist::cli::install::InstallRequest {
@@ -25,8 +27,16 @@ pub async fn run(args: Install) -> anyhow::Result<()> {
         namespace: in_namespace,
         values: set,
         references: set_from,
+        auto_update,
     };
     let client = target.client().await?;
+    if let Some(output) = output {
+        print!(
+            "{}",
+            hoist::cli::configure::install_object(&client, &target.namespace, &req, output).await?
+        );
+        return Ok(());
+    }
     if dry_run {
         print!(
             "{}",

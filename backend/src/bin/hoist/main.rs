@@ -1,5 +1,6 @@
 //! The `hoist` binary: `serve`, `operator`, `demo`, `repo`, `list`, `show`, `install`,
-//! `status`, `cluster`, `usage`, `retry`, `upgrade`, `uninstall`, `crdgen`. `main` parses
+//! `status`, `cluster`, `usage`, `retry`, `upgrade`, `uninstall`, `configure`, `get`,
+//! `suspend`, `resume`, `crdgen`. `main` parses
 //! and dispatches; each command is its own small function, `run` in the file named after
 //! it (`repo lint` in `lint.rs`), over the library (`hoist::cli`, `hoist::serve`,
 //! `hoist::demo`, `hoist::operator`). The clap types, and so the `--help` text, are in
@@ -8,8 +9,10 @@
 mod args;
 mod client;
 mod cluster;
+mod configure;
 mod crdgen;
 mod demo;
+mod get;
 mod install;
 mod lint;
 mod list;
@@ -19,6 +22,7 @@ mod retry;
 mod serve;
 mod show;
 mod status;
+mod suspend;
 mod taskdump;
 mod uninstall;
 mod upgrade;
@@ -73,6 +77,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Retry(args) => retry::run(args).await,
         Command::Upgrade(args) => upgrade::run(args).await,
         Command::Uninstall(args) => uninstall::run(args).await,
+        Command::Configure(args) => configure::run(args).await,
+        Command::Get(args) => get::run(args).await,
+        Command::Suspend(args) => suspend::run(args, true).await,
+        Command::Resume(args) => suspend::run(args, false).await,
         Command::Crdgen => crdgen::run(),
     }
 }

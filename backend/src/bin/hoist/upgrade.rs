@@ -2,7 +2,7 @@
 
 use crate::args::Upgrade;
 
-/// `hoist upgrade NAME [--version V] [--dry-run]`, or `hoist upgrade --all`.
+/// `hoist upgrade NAME [--version V] [--dry-run [-o yaml|json]]`, or `hoist upgrade --all`.
 pub async fn run(args: Upgrade) -> anyhow::Result<()> {
     let Upgrade {
         name,
@@ -10,6 +10,7 @@ pub async fn run(args: Upgrade) -> anyhow::Result<()> {
         version,
         all,
         dry_run,
+        output,
         target,
     } = args;
     let client = target.client().await?;
@@ -26,6 +27,13 @@ pub async fn run(args: Upgrade) -> anyhow::Result<()> {
         namespace: in_namespace,
         version,
     };
+    if let Some(output) = output {
+        print!(
+            "{}",
+            hoist::cli::configure::upgrade_object(&client, &target.namespace, &req, output).await?
+        );
+        return Ok(());
+    }
     if dry_run {
         print!(
             "{}",
