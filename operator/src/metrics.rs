@@ -216,6 +216,21 @@ impl Metrics {
         self.status_writes.inc();
     }
 
+    /// Passes finished so far over packages of `kind` (`Package`, `ClusterPackage`),
+    /// failed or not (tests: a pass over a suspended package happened, and changed
+    /// nothing).
+    pub fn reconciles(&self, kind: &'static str) -> u64 {
+        let controller = controller(kind);
+        ["success", "error"]
+            .into_iter()
+            .map(|result| {
+                self.reconciles
+                    .get_or_create(&ControllerResult { controller, result })
+                    .get()
+            })
+            .sum()
+    }
+
     /// Status writes so far (tests: a no-op pass writes none).
     pub fn status_writes(&self) -> u64 {
         self.status_writes.get()

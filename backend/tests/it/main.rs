@@ -18,6 +18,7 @@ mod install;
 mod links;
 mod operator;
 mod operator_binary;
+mod operator_day_two;
 mod operator_faults;
 mod operator_plans;
 mod rbac;
