@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod bootstrap;
 pub mod catalogue;
 pub mod configure;
 pub mod fleet;

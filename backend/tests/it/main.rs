@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod catalogue_live;
+mod cli_bootstrap;
 mod cli_day_two;
 mod cli_fleet;
 mod cli_repo;

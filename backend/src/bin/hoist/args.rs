@@ -5,6 +5,10 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+mod day_two;
+pub use day_two::{Bootstrap, Configure, Get, Switch, Version};
+use day_two::{parse_listing, parse_output};
+
 #[derive(Parser)]
 #[command(
     name = "hoist",
@@ -99,6 +103,12 @@ pub enum Command {
     Suspend(Switch),
     /// Resume a suspended install.
     Resume(Switch),
+    /// Install Hoist into the current cluster (CRDs, namespace, RBAC, the operator with
+    /// leader election; with --with-dashboard the dashboard), then wait until the
+    /// operator is available. A second run changes nothing; a newer binary upgrades.
+    Bootstrap(Bootstrap),
+    /// This binary's version, and the operator's in the cluster.
+    Version(Version),
     /// Print the CustomResourceDefinitions as YAML.
     Crdgen,
 }
@@ -309,73 +319,6 @@ pub struct Uninstall {
     pub force: bool,
     #[command(flatten)]
     pub target: Target,
-}
-
-#[derive(Args)]
-pub struct Configure {
-    /// The ClusterPackage's or Package's name.
-    pub name: String,
-    /// The Package's namespace (without it: a ClusterPackage).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub in_namespace: Option<String>,
-    /// A value, as KEY=VALUE; repeat for more. Replaces a value read from elsewhere.
-    #[arg(long = "set", value_parser = hoist::cli::install::parse_set)]
-    pub set: Vec<(String, String)>,
-    /// A value the operator reads (and follows): KEY=configmap:[NS/]NAME/KEY,
-    /// KEY=secret:[NS/]NAME/KEY or KEY=package:NAME/VALUE; repeat for more.
-    #[arg(long = "set-from", value_name = "KEY=SOURCE", value_parser = hoist::cli::install::parse_set_from)]
-    pub set_from: Vec<hoist_core::install::plan::Reference>,
-    /// Remove a value (the package's default applies again); repeat for more.
-    #[arg(long = "unset", value_name = "KEY")]
-    pub unset: Vec<String>,
-    /// Turn unattended upgrades on (`--auto-update` or `=true`) or off (`=false`).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub auto_update: Option<bool>,
-    /// Check and print the changes; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// The install as it is after the change (with --dry-run: would be), as `yaml` or
-    /// `json`.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = parse_output)]
-    pub output: Option<hoist::cli::output::Output>,
-    #[command(flatten)]
-    pub target: Target,
-}
-
-#[derive(Args)]
-pub struct Get {
-    /// The ClusterPackage's or Package's name.
-    pub name: String,
-    /// The Package's namespace (without it: a ClusterPackage).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub in_namespace: Option<String>,
-    /// `yaml` or `json`.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "yaml", value_parser = parse_output)]
-    pub output: hoist::cli::output::Output,
-    #[command(flatten)]
-    pub target: Target,
-}
-
-/// `suspend` and `resume`.
-#[derive(Args)]
-pub struct Switch {
-    /// The ClusterPackage's or Package's name.
-    pub name: String,
-    /// The Package's namespace (without it: a ClusterPackage).
-    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
-    pub in_namespace: Option<String>,
-    #[command(flatten)]
-    pub target: Target,
-}
-
-/// `-o yaml|json`.
-fn parse_output(text: &str) -> Result<hoist::cli::output::Output, String> {
-    text.parse()
-}
-
-/// `list --installed -o wide|json`.
-fn parse_listing(text: &str) -> Result<hoist::cli::installed::Listing, String> {
-    text.parse()
 }
 
 #[derive(Args, Clone)]

@@ -1,12 +1,13 @@
 //! The `hoist` binary: `serve`, `operator`, `demo`, `repo`, `list`, `show`, `install`,
 //! `status`, `cluster`, `usage`, `retry`, `upgrade`, `uninstall`, `configure`, `get`,
-//! `suspend`, `resume`, `crdgen`. `main` parses
+//! `suspend`, `resume`, `bootstrap`, `version`, `crdgen`. `main` parses
 //! and dispatches; each command is its own small function, `run` in the file named after
 //! it (`repo lint` in `lint.rs`), over the library (`hoist::cli`, `hoist::serve`,
 //! `hoist::demo`, `hoist::operator`). The clap types, and so the `--help` text, are in
 //! `args.rs`. anyhow lives only here.
 
 mod args;
+mod bootstrap;
 mod client;
 mod cluster;
 mod configure;
@@ -81,6 +82,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Get(args) => get::run(args).await,
         Command::Suspend(args) => suspend::run(args, true).await,
         Command::Resume(args) => suspend::run(args, false).await,
+        Command::Bootstrap(args) => bootstrap::run(args).await,
+        Command::Version(args) => bootstrap::version(args).await,
         Command::Crdgen => crdgen::run(),
     }
 }
