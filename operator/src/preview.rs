@@ -17,7 +17,7 @@ mod reads;
 mod request;
 
 pub use reads::Reads;
-pub use request::{Listed, PreviewError, install, render, upgrade};
+pub use request::{Listed, PreviewError, configure, install, render, upgrade};
 
 use crate::apply::{self, PackageId};
 use crate::error::Error;

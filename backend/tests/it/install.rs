@@ -328,3 +328,89 @@ async fn an_install_with_references_stores_value_from_and_refuses_another_namesp
         })
     );
 }
+
+#[tokio::test]
+async fn configure_from_the_dashboard_checks_the_values_writes_once_and_says_what_changed() {
+    let (_c, client, _samples, running) = setup().await;
+    let mut g = grpc(&running).await;
+    g.install(install("hello-web", "team-a", &[("replicas", "2")]))
+        .await
+        .expect("installed");
+    let key = pb::PackageKey {
+        scope: pb::Scope::Namespaced as i32,
+        namespace: "team-a".into(),
+        name: "hello-web".into(),
+    };
+    let configure = |values: &[(&str, &str)], unset: &[&str]| pb::ConfigureRequest {
+        key: Some(key.clone()),
+        values: values
+            .iter()
+            .map(|(k, v)| pb::Setting {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect(),
+        unset: unset.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+
+    let done = g
+        .configure(configure(&[("replicas", "4"), ("message", "hi")], &[]))
+        .await
+        .expect("configured")
+        .into_inner();
+    assert!(
+        done.message.contains("replicas: 2 -> 4") && done.message.contains("message: set to hi"),
+        "{}",
+        done.message
+    );
+    let p = packages.get("hello-web").await.expect("there");
+    let value = |p: &Package, k: &str| p.spec.spec.values.get(k).and_then(|v| v.value.clone());
+    assert_eq!(value(&p, "replicas").as_deref(), Some("4"));
+    assert_eq!(value(&p, "message").as_deref(), Some("hi"));
+
+    let rv = p.metadata.resource_version.clone();
+    for (req, code) in [
+        (
+            configure(&[("replicas", "0")], &[]),
+            tonic::Code::InvalidArgument,
+        ),
+        (
+            configure(&[("colour", "red")], &[]),
+            tonic::Code::InvalidArgument,
+        ),
+        (configure(&[], &["greeting"]), tonic::Code::InvalidArgument),
+        (
+            pb::ConfigureRequest {
+                key: Some(pb::PackageKey {
+                    name: "nowhere".into(),
+                    ..key.clone()
+                }),
+                ..configure(&[("replicas", "3")], &[])
+            },
+            tonic::Code::NotFound,
+        ),
+    ] {
+        let e = g.configure(req).await.expect_err("refused");
+        assert_eq!(e.code(), code, "{}", e.message());
+        let now = packages.get("hello-web").await.expect("there");
+        assert_eq!(
+            now.metadata.resource_version, rv,
+            "a refusal writes nothing"
+        );
+    }
+
+    let done = g
+        .configure(configure(&[], &["message"]))
+        .await
+        .expect("unset")
+        .into_inner();
+    assert!(
+        done.message.contains("message: unset (was hi)"),
+        "{}",
+        done.message
+    );
+    let p = packages.get("hello-web").await.expect("there");
+    assert!(!p.spec.spec.values.contains_key("message"));
+}

@@ -361,3 +361,86 @@ async fn a_package_marked_for_auto_update_is_moved_to_the_newest_version_by_the_
         .any(|e| e.reason.as_deref() == Some("AutoUpdated"));
     assert!(said, "an AutoUpdated Event");
 }
+
+#[tokio::test]
+async fn a_configure_preview_shows_the_change_to_the_applied_objects_and_writes_nothing() {
+    let h = harness().await;
+    let web = install(&h.client, "team-a", "web", "hello-web", "v1.1.0+2").await;
+    wait_package(&web, "web", is_ready).await;
+    let running = common::backend(&h.client, common::options()).await;
+    running.ready().await;
+    let mut g = common::grpc(&running).await;
+    let before = web
+        .get("web")
+        .await
+        .expect("there")
+        .metadata
+        .resource_version;
+    let plan = g
+        .preview(hoist_proto::v1::PreviewRequest {
+            configure: Some(hoist_proto::v1::ConfigureRequest {
+                key: Some(hoist_proto::v1::PackageKey {
+                    scope: hoist_proto::v1::Scope::Namespaced as i32,
+                    namespace: "team-a".into(),
+                    name: "web".into(),
+                }),
+                values: vec![hoist_proto::v1::Setting {
+                    key: "replicas".into(),
+                    value: "3".into(),
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("a plan")
+        .into_inner();
+    let deployment = plan
+        .steps
+        .iter()
+        .find(|s| s.object.contains("Deployment"))
+        .unwrap_or_else(|| panic!("the Deployment in {plan:?}"));
+    assert_eq!(deployment.action, "change", "{plan:?}");
+    assert!(
+        deployment.changes.iter().any(|c| c.contains("replicas")),
+        "{plan:?}"
+    );
+    assert!(
+        plan.steps
+            .iter()
+            .filter(|s| s.object.contains("Service"))
+            .all(|s| s.action == "unchanged"),
+        "{plan:?}"
+    );
+    let after = web
+        .get("web")
+        .await
+        .expect("there")
+        .metadata
+        .resource_version;
+    assert_eq!(before, after, "a preview writes nothing");
+    let refused = g
+        .preview(hoist_proto::v1::PreviewRequest {
+            configure: Some(hoist_proto::v1::ConfigureRequest {
+                key: Some(hoist_proto::v1::PackageKey {
+                    scope: hoist_proto::v1::Scope::Namespaced as i32,
+                    namespace: "team-a".into(),
+                    name: "web".into(),
+                }),
+                values: vec![hoist_proto::v1::Setting {
+                    key: "replicas".into(),
+                    value: "99".into(),
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("out of range");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::InvalidArgument,
+        "{}",
+        refused.message()
+    );
+}

@@ -186,6 +186,28 @@ impl Dashboard for DashboardService {
         Ok(Response::new(pb::ActResponse { message }))
     }
 
+    async fn configure(
+        &self,
+        request: Request<pb::ConfigureRequest>,
+    ) -> Result<Response<pb::ActResponse>, Status> {
+        self.require_serving()?;
+        let catalogue = self.loaded_catalogue().await;
+        let result = super::installs::configure(
+            &self.client,
+            &self.repositories,
+            &catalogue,
+            request.into_inner(),
+        )
+        .await;
+        self.metrics.install(match &result {
+            Ok(_) => "configured",
+            Err(_) => "configure_refused",
+        });
+        let message = result?;
+        tracing::info!(%message, "configure from the dashboard");
+        Ok(Response::new(pb::ActResponse { message }))
+    }
+
     async fn remove_cluster(
         &self,
         request: Request<pb::RemoveClusterRequest>,

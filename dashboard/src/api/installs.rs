@@ -8,7 +8,7 @@
 //! Events); versions come from the repository cache. Preview reads the installs from
 //! the caches ([`super::cached_reads`]) and starts no watch.
 
-use super::status::{api_error, install_status, upgrade_status};
+use super::status::{api_error, configure_status, install_status, upgrade_status};
 use hoist_core::install::InstallRef;
 use hoist_kube::installs::{Installs, Scope};
 use hoist_kube::types::{PackageStatus, ValueConfiguration};
@@ -357,6 +357,39 @@ pub async fn act(
     }
 }
 
+/// The protocol's configure as hoist-kube's.
+fn configure_request(
+    c: pb::ConfigureRequest,
+) -> Result<hoist_kube::configure::ConfigureRequest, Status> {
+    let key = c
+        .key
+        .as_ref()
+        .ok_or_else(|| Status::invalid_argument("which install?"))?;
+    let at = target(key);
+    Ok(hoist_kube::configure::ConfigureRequest {
+        name: at.name,
+        namespace: at.namespace,
+        set: c.values.into_iter().map(|s| (s.key, s.value)).collect(),
+        references: references(c.references)?,
+        unset: c.unset,
+        auto_update: None,
+    })
+}
+
+/// Configure: see the proto.
+pub async fn configure(
+    client: &Client,
+    repositories: &hoist_kube::repo::clientset::Clientset,
+    catalogue: &hoist_kube::repo::catalogue::Catalogue,
+    req: pb::ConfigureRequest,
+) -> Result<String, Status> {
+    let req = configure_request(req)?;
+    hoist_kube::configure::configure(client, repositories, catalogue, &req)
+        .await
+        .map(|done| done.to_string())
+        .map_err(configure_status)
+}
+
 /// A switch not moved, as the API's status.
 fn switch_status(e: hoist_kube::installs::SwitchError) -> Status {
     use hoist_kube::installs::SwitchError as E;
@@ -379,6 +412,7 @@ pub async fn preview(
     let to_status = |e: E| match e {
         E::Install(i) => install_status(i),
         E::Upgrade(u) => upgrade_status(u),
+        E::Configure(c) => configure_status(c),
         E::Plan(hoist_operator::Error::Kube(kube::Error::Api(s))) if s.code == 403 => {
             Status::permission_denied(format!(
                 "the dashboard may not dry-run what this package holds ({}); apply deploy/dashboard-preview.yaml to enable Preview, or use `hoist install --dry-run`",
@@ -403,10 +437,15 @@ pub async fn preview(
         hoist_operator::preview::install(client, repositories, catalogue, reads, &install)
             .await
             .map_err(to_status)?
+    } else if let Some(c) = req.configure {
+        let configure = configure_request(c)?;
+        hoist_operator::preview::configure(client, repositories, catalogue, reads, &configure)
+            .await
+            .map_err(to_status)?
     } else {
-        let key = req
-            .upgrade
-            .ok_or_else(|| Status::invalid_argument("an install or an upgrade to preview"))?;
+        let key = req.upgrade.ok_or_else(|| {
+            Status::invalid_argument("an install, an upgrade or a configure to preview")
+        })?;
         let at = target(&key);
         let upgrade = hoist_kube::upgrade::UpgradeRequest {
             name: at.name,

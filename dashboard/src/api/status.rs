@@ -50,6 +50,22 @@ pub fn upgrade_status(e: hoist_kube::upgrade::UpgradeError) -> Status {
     }
 }
 
+/// The gRPC status for a refused configure.
+pub fn configure_status(e: hoist_kube::configure::ConfigureError) -> Status {
+    use hoist_kube::configure::ConfigureError as E;
+    match &e {
+        E::NotInstalled(_) => Status::not_found(e.to_string()),
+        E::Resolve(r) if r.is_not_found() => Status::not_found(e.to_string()),
+        E::Resolve(_) => Status::unavailable(e.to_string()),
+        E::SetAndUnset { .. } | E::NotSet { .. } | E::Unreadable(_) | E::Plan(_) => {
+            Status::invalid_argument(e.to_string())
+        }
+        E::Conflict(_) => Status::aborted(e.to_string()),
+        E::Api(kube::Error::Api(s)) if s.code == 403 => Status::permission_denied(e.to_string()),
+        E::Api(_) => Status::unavailable(e.to_string()),
+    }
+}
+
 fn phase(p: Phase) -> pb::Phase {
     match p {
         Phase::Connecting => pb::Phase::Connecting,

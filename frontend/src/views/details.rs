@@ -348,8 +348,7 @@ fn InstallForm(
     let preview = move |_| {
         let request = pb::PreviewRequest {
             install: Some(request_now()),
-            upgrade: None,
-            version: String::new(),
+            ..Default::default()
         };
         previewed.set(super::plan::Previewed::Asking);
         leptos::task::spawn_local(async move {

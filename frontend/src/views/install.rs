@@ -133,9 +133,9 @@ fn Install(
     let preview = move |_| {
         previewed.set(Previewed::Asking);
         let request = pb::PreviewRequest {
-            install: None,
             upgrade: Some(key.get_value()),
             version: pick.get_untracked(),
+            ..Default::default()
         };
         leptos::task::spawn_local(async move {
             previewed.set(match crate::rpc::preview(request).await {

@@ -1,5 +1,5 @@
-//! Previews of installs and upgrades (`hoist install --dry-run`, `hoist upgrade
-//! --dry-run`, the dashboard's Preview): the request is checked exactly as the real
+//! Previews of installs, upgrades and configures (`hoist install --dry-run`, `hoist
+//! upgrade --dry-run`, the dashboard's Preview): the request is checked exactly as the real
 //! one is ([`hoist_kube::install::prepare`], [`hoist_kube::upgrade::check`]), then the package
 //! as it would be written is planned by the operator's own code
 //! (the planner of [`super`]), with the API server's dry run.
@@ -29,6 +29,8 @@ pub enum PreviewError {
     Install(#[from] InstallError),
     #[error(transparent)]
     Upgrade(#[from] UpgradeError),
+    #[error(transparent)]
+    Configure(#[from] hoist_kube::configure::ConfigureError),
     #[error("{0}")]
     Plan(#[from] crate::error::Error),
     #[error("the Kubernetes API refused: {0}")]
@@ -73,6 +75,20 @@ pub async fn upgrade(
     pkg.spec_mut().package_info.version = checked.to.clone();
     let planner = Planner::new(client, repositories, reads).await?;
     plan_of(&planner, &pkg).await
+}
+
+/// What configuring as `req` asks would do: the install with its new values, planned
+/// against what it applied. Checked as [`hoist_kube::configure::configure`] checks.
+pub async fn configure(
+    client: &Client,
+    repositories: Arc<Clientset>,
+    catalogue: &Catalogue,
+    reads: &dyn Reads,
+    req: &hoist_kube::configure::ConfigureRequest,
+) -> Result<Plan, PreviewError> {
+    let checked = hoist_kube::configure::check(client, &repositories, catalogue, req).await?;
+    let planner = Planner::new(client, repositories, reads).await?;
+    plan_of(&planner, &checked.after).await
 }
 
 /// The operator's plan for `pkg`, of either kind.

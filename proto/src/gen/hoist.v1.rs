@@ -159,15 +159,33 @@ pub struct ActResponse {
     #[prost(string, tag = "1")]
     pub message: ::prost::alloc::string::String,
 }
+/// New values for an install (the rest stay as they are).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ConfigureRequest {
+    #[prost(message, optional, tag = "1")]
+    pub key: ::core::option::Option<PackageKey>,
+    /// Values set (each replaces a reference of the same key).
+    #[prost(message, repeated, tag = "2")]
+    pub values: ::prost::alloc::vec::Vec<Setting>,
+    /// Values read from elsewhere (each replaces a literal of the same key).
+    #[prost(message, repeated, tag = "3")]
+    pub references: ::prost::alloc::vec::Vec<ValueRef>,
+    /// Values removed: the package's default applies again.
+    #[prost(string, repeated, tag = "4")]
+    pub unset: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct PreviewRequest {
-    /// An install (as Install takes it), or else an upgrade of `upgrade` to `version`.
+    /// An install (as Install takes it), or else an upgrade of `upgrade` to `version`,
+    /// or else a configure.
     #[prost(message, optional, tag = "1")]
     pub install: ::core::option::Option<InstallRequest>,
     #[prost(message, optional, tag = "2")]
     pub upgrade: ::core::option::Option<PackageKey>,
     #[prost(string, tag = "3")]
     pub version: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "4")]
+    pub configure: ::core::option::Option<ConfigureRequest>,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Plan {
@@ -1095,6 +1113,31 @@ pub mod dashboard_client {
                 .insert(GrpcMethod::new("hoist.v1.Dashboard", "Preview"));
             self.inner.unary(req, path, codec).await
         }
+        /// Changes an install's values: the whole set checked again against its version's
+        /// definitions (INVALID_ARGUMENT naming the value), then one write conditional on the
+        /// install as read (ABORTED when it changed meanwhile). NOT_FOUND when not installed.
+        /// The answer's message lists what changed ("nothing to change" writes nothing).
+        pub async fn configure(
+            &mut self,
+            request: impl tonic::IntoRequest<super::ConfigureRequest>,
+        ) -> std::result::Result<tonic::Response<super::ActResponse>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/hoist.v1.Dashboard/Configure",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("hoist.v1.Dashboard", "Configure"));
+            self.inner.unary(req, path, codec).await
+        }
         /// Deletes a member Cluster (billing stops at that moment; the operator records it).
         /// Refused unless `confirm` equals the name. The answer's message says what happened.
         pub async fn remove_cluster(
@@ -1218,6 +1261,14 @@ pub mod dashboard_server {
             &self,
             request: tonic::Request<super::PreviewRequest>,
         ) -> std::result::Result<tonic::Response<super::Plan>, tonic::Status>;
+        /// Changes an install's values: the whole set checked again against its version's
+        /// definitions (INVALID_ARGUMENT naming the value), then one write conditional on the
+        /// install as read (ABORTED when it changed meanwhile). NOT_FOUND when not installed.
+        /// The answer's message lists what changed ("nothing to change" writes nothing).
+        async fn configure(
+            &self,
+            request: tonic::Request<super::ConfigureRequest>,
+        ) -> std::result::Result<tonic::Response<super::ActResponse>, tonic::Status>;
         /// Deletes a member Cluster (billing stops at that moment; the operator records it).
         /// Refused unless `confirm` equals the name. The answer's message says what happened.
         async fn remove_cluster(
@@ -1728,6 +1779,51 @@ pub mod dashboard_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = PreviewSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/hoist.v1.Dashboard/Configure" => {
+                    #[allow(non_camel_case_types)]
+                    struct ConfigureSvc<T: Dashboard>(pub Arc<T>);
+                    impl<
+                        T: Dashboard,
+                    > tonic::server::UnaryService<super::ConfigureRequest>
+                    for ConfigureSvc<T> {
+                        type Response = super::ActResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::ConfigureRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Dashboard>::configure(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = ConfigureSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(
