@@ -32,6 +32,10 @@ pub async fn remove_cluster(req: pb::RemoveClusterRequest) -> Result<pb::ActResp
     unary("/hoist.v1.Dashboard/RemoveCluster", req).await
 }
 
+pub async fn configure(req: pb::ConfigureRequest) -> Result<pb::ActResponse, Status> {
+    unary("/hoist.v1.Dashboard/Configure", req).await
+}
+
 pub async fn preview(req: pb::PreviewRequest) -> Result<pb::Plan, Status> {
     unary("/hoist.v1.Dashboard/Preview", req).await
 }

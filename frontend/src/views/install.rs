@@ -1,6 +1,6 @@
 //! One install's page: its state and why, each object the operator applied with its
-//! health, recent Events, values, and the actions: Upgrade (a version picker, with a
-//! Preview first), Suspend/Resume, Retry, auto-update, Uninstall (it says who still
+//! health, recent Events, values, and the actions: Configure (`configure.rs`, with a
+//! Preview first), Upgrade (a version picker, with a Preview first), Suspend/Resume, Retry, auto-update, Uninstall (it says who still
 //! needs the install, and asks for the name before it deletes).
 //!
 //! Read with GetInstall when the page opens and again whenever the install changes on
@@ -56,6 +56,7 @@ pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView
         previewed: RwSignal::new(Previewed::None),
         confirm: RwSignal::new(String::new()),
         force: RwSignal::new(false),
+        configure: super::configure::ConfigureUi::new(),
     };
     let title = if namespace.is_empty() {
         format!("ClusterPackage {name}")
@@ -85,6 +86,7 @@ struct Ui {
     previewed: RwSignal<Previewed>,
     confirm: RwSignal<String>,
     force: RwSignal<bool>,
+    configure: super::configure::ConfigureUi,
 }
 
 #[component]
@@ -104,6 +106,7 @@ fn Install(
         previewed,
         confirm,
         force,
+        configure,
     } = ui;
     let act = move |action: Action, version: String, force: bool| {
         if pending.get_untracked() {
@@ -215,6 +218,7 @@ fn Install(
         } else {
             view! { <dl class="facts" id="install-values">{d.values.iter().map(|v| view! { <dt>{v.key.clone()}</dt><dd>{v.value.clone()}</dd> }).collect_view()}</dl> }.into_any()
         }}
+        <super::configure::Configure key=key keys=d.values.iter().map(|v| v.key.clone()).collect() ui=configure />
         <h3>"Recent events"</h3>
         {if d.events.is_empty() {
             view! { <p class="empty">"None."</p> }.into_any()

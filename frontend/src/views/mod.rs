@@ -5,6 +5,7 @@
 mod banner;
 mod catalogue;
 mod clusters;
+mod configure;
 mod details;
 mod install;
 mod packages;

@@ -18,9 +18,19 @@ async fn click(b: &fantoccini::Client, css: &str) {
         .expect("click");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page() {
-    let (_cluster, client, _samples) = hoist_tests::cluster_with_samples().await;
+/// devcluster with the samples, namespaces team-a and hoist-system, the dashboard and
+/// the operator: keep it alive for the test.
+struct Setup {
+    _cluster: devcluster::DevCluster,
+    client: kube::Client,
+    _samples: hoist::demo::samples::SampleRepository,
+    backend: hoist::serve::Running,
+    _repositories: hoist::reflector::RepositoryWatch,
+    _operator: hoist::operator::Running,
+}
+
+async fn with_operator() -> Setup {
+    let (cluster, client, samples) = hoist_tests::cluster_with_samples().await;
     for ns in ["team-a", "hoist-system"] {
         hoist::demo::seed::namespace(&client, ns)
             .await
@@ -30,13 +40,27 @@ async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page
     let repositories =
         hoist::reflector::watch_repositories(&client, Default::default(), "hoist-system");
     repositories.synced().await;
-    let _operator = hoist::operator::start(
+    let operator = hoist::operator::start(
         client.clone(),
         repositories.clientset.clone(),
         Default::default(),
     )
     .await
     .expect("operator");
+    Setup {
+        _cluster: cluster,
+        client,
+        _samples: samples,
+        backend,
+        _repositories: repositories,
+        _operator: operator,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page() {
+    let setup = with_operator().await;
+    let (client, backend) = (&setup.client, &setup.backend);
     let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
 
     let browser = Browser::start().await;
@@ -188,5 +212,123 @@ async fn an_install_is_previewed_followed_acted_on_and_uninstalled_from_its_page
         .await
         .expect("uninstalled in time")
         .expect("watch");
+    browser.close().await;
+}
+
+/// Types `text` into the field `css`, replacing what it held.
+async fn type_into(b: &fantoccini::Client, css: &str, text: &str) {
+    let field = b
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css}"));
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install_page() {
+    let setup = with_operator().await;
+    let (client, backend) = (&setup.client, &setup.backend);
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), "team-a");
+    packages
+        .create(
+            &Default::default(),
+            &Package::new(
+                "hello-web",
+                hoist::types::NamespacedPackageSpec::from(hoist::types::PackageSpec {
+                    package_info: hoist::types::PackageInfoTemplate {
+                        name: "hello-web".into(),
+                        version: "v1.1.0+2".into(),
+                        repository_name: None,
+                    },
+                    ..Default::default()
+                }),
+            ),
+        )
+        .await
+        .expect("installed");
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&format!(
+        "{}/#/installs/hello-web?namespace=team-a",
+        backend.url()
+    ))
+    .await
+    .expect("open the install page");
+    browser.wait_text("#install-state", |t| t == "Ready").await;
+
+    // Preview: the Deployment would change; nothing is written.
+    type_into(b, "#configure-key", "replicas").await;
+    type_into(b, "#configure-value", "3").await;
+    click(b, "#preview-configure").await;
+    browser
+        .wait_text("#plan-summary", |t| t.contains("1 to change"))
+        .await;
+    let values = |p: &Package| {
+        p.spec
+            .spec
+            .values
+            .get("replicas")
+            .and_then(|v| v.value.clone())
+    };
+    assert_eq!(values(&packages.get("hello-web").await.expect("get")), None);
+
+    // A value out of range: refused with the package's reason; nothing written.
+    type_into(b, "#configure-value", "99").await;
+    click(b, "#configure-button").await;
+    browser
+        .wait_text("#configure-result", |t| {
+            t.starts_with("Not configured") && t.contains("replicas")
+        })
+        .await;
+    assert_eq!(values(&packages.get("hello-web").await.expect("get")), None);
+
+    // Saved: the install's value, then the operator rolls the Deployment.
+    type_into(b, "#configure-value", "3").await;
+    click(b, "#configure-button").await;
+    browser
+        .wait_text("#configure-result", |t| t.contains("replicas: set to 3"))
+        .await;
+    assert_eq!(
+        values(&packages.get("hello-web").await.expect("get")).as_deref(),
+        Some("3")
+    );
+    let rolled = kube::runtime::wait::await_condition(
+        deployments,
+        // A Package's objects carry its name as a prefix.
+        "hello-web-hello-web",
+        |d: Option<&k8s_openapi::api::apps::v1::Deployment>| {
+            d.and_then(|d| d.spec.replicas) == Some(3)
+        },
+    );
+    tokio::time::timeout(hoist_tests::PATIENCE, rolled)
+        .await
+        .expect("applied in time")
+        .expect("watch");
+    browser
+        .wait_text("#install-values", |t| {
+            t.contains("replicas") && t.contains('3')
+        })
+        .await;
+
+    // Auto-update on from the page: the annotation the operator reads.
+    click(b, "#auto-update").await;
+    browser
+        .wait_text("#act-result", |t| t.contains("auto-update on"))
+        .await;
+    let annotated = packages
+        .get("hello-web")
+        .await
+        .expect("get")
+        .metadata
+        .annotations
+        .unwrap_or_default();
+    assert_eq!(
+        annotated.get(hoist::types::AUTO_UPDATE).map(String::as_str),
+        Some("true")
+    );
     browser.close().await;
 }
