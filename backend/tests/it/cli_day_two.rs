@@ -7,34 +7,7 @@ use crate::common;
 use hoist::types::{AUTO_UPDATE, Package};
 use kube::Api;
 
-struct Cli {
-    kubeconfig: tempfile::NamedTempFile,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> (bool, String) {
-        common::run_hoist(self.kubeconfig.path(), args).await
-    }
-
-    /// Runs and expects success; returns stdout and stderr.
-    async fn ok(&self, args: &[&str]) -> String {
-        let (ok, out) = self.run(args).await;
-        assert!(ok, "hoist {args:?} failed:\n{out}");
-        out
-    }
-}
-
-async fn with_samples() -> (
-    devcluster::DevCluster,
-    kube::Client,
-    hoist::demo::samples::SampleRepository,
-    Cli,
-) {
-    let (cluster, client, samples) = common::cluster_with_samples().await;
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    (cluster, client, samples, Cli { kubeconfig })
-}
+use common::cli::with_samples;
 
 fn value(p: &Package, key: &str) -> Option<String> {
     p.spec.spec.values.get(key).and_then(|v| v.value.clone())

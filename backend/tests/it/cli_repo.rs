@@ -6,29 +6,7 @@ use common::repo_server::{Reply, RepoServer};
 use hoist::types::PackageRepository;
 use kube::Api;
 
-struct Cli {
-    kubeconfig: tempfile::NamedTempFile,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> (bool, String) {
-        common::run_hoist(self.kubeconfig.path(), args).await
-    }
-}
-
-/// devcluster with the sample repository as the default, namespace team-a, and the CLI
-/// pointed at it. Keep the repository alive for the test.
-async fn with_samples() -> (
-    devcluster::DevCluster,
-    kube::Client,
-    hoist::demo::samples::SampleRepository,
-    Cli,
-) {
-    let (cluster, client, samples) = common::cluster_with_samples().await;
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    (cluster, client, samples, Cli { kubeconfig })
-}
+use common::cli::{Cli, with_samples};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repo_add_list_update_remove_with_clear_errors() {
@@ -42,9 +20,7 @@ async fn repo_add_list_update_remove_with_clear_errors() {
         Reply::Body("packages:\n- name: velero\n".into()),
     );
     let (cluster, client) = common::cluster().await;
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let cli = Cli::for_cluster(&cluster);
     let api: Api<PackageRepository> = Api::all(client.clone());
 
     let (ok, out) = cli
@@ -112,9 +88,7 @@ async fn list_and_show_read_the_catalogue_with_credentials_from_a_secret() {
     *private.state.require_token.lock().expect("lock") = Some("t0ken".into());
     let (cluster, client) = common::cluster().await;
     samples.register(&client).await.expect("registered");
-    let kubeconfig = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(kubeconfig.path(), cluster.kubeconfig()).expect("kubeconfig");
-    let cli = Cli { kubeconfig };
+    let cli = Cli::for_cluster(&cluster);
 
     let (ok, out) = cli.run(&["list"]).await;
     assert!(ok, "{out}");

@@ -376,25 +376,23 @@ async fn a_configure_preview_shows_the_change_to_the_applied_objects_and_writes_
         .expect("there")
         .metadata
         .resource_version;
-    let plan = g
-        .preview(hoist_proto::v1::PreviewRequest {
-            configure: Some(hoist_proto::v1::ConfigureRequest {
-                key: Some(hoist_proto::v1::PackageKey {
-                    scope: hoist_proto::v1::Scope::Namespaced as i32,
-                    namespace: "team-a".into(),
-                    name: "web".into(),
-                }),
-                values: vec![hoist_proto::v1::Setting {
-                    key: "replicas".into(),
-                    value: "3".into(),
-                }],
-                ..Default::default()
+    // A preview of `replicas` set to `value`.
+    let replicas = |value: &str| hoist_proto::v1::PreviewRequest {
+        configure: Some(hoist_proto::v1::ConfigureRequest {
+            key: Some(hoist_proto::v1::PackageKey {
+                scope: hoist_proto::v1::Scope::Namespaced as i32,
+                namespace: "team-a".into(),
+                name: "web".into(),
             }),
+            values: vec![hoist_proto::v1::Setting {
+                key: "replicas".into(),
+                value: value.into(),
+            }],
             ..Default::default()
-        })
-        .await
-        .expect("a plan")
-        .into_inner();
+        }),
+        ..Default::default()
+    };
+    let plan = g.preview(replicas("3")).await.expect("a plan").into_inner();
     let deployment = plan
         .steps
         .iter()
@@ -419,24 +417,7 @@ async fn a_configure_preview_shows_the_change_to_the_applied_objects_and_writes_
         .metadata
         .resource_version;
     assert_eq!(before, after, "a preview writes nothing");
-    let refused = g
-        .preview(hoist_proto::v1::PreviewRequest {
-            configure: Some(hoist_proto::v1::ConfigureRequest {
-                key: Some(hoist_proto::v1::PackageKey {
-                    scope: hoist_proto::v1::Scope::Namespaced as i32,
-                    namespace: "team-a".into(),
-                    name: "web".into(),
-                }),
-                values: vec![hoist_proto::v1::Setting {
-                    key: "replicas".into(),
-                    value: "99".into(),
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect_err("out of range");
+    let refused = g.preview(replicas("99")).await.expect_err("out of range");
     assert_eq!(
         refused.code(),
         tonic::Code::InvalidArgument,

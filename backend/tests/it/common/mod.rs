@@ -2,6 +2,7 @@
 //! packages; what the browser tests and benchmarks need too is in `hoist-testkit`
 //! (re-exported here, so a test says `common::cluster()` either way).
 
+pub mod cli;
 pub mod operator;
 
 pub use hoist_testkit::cluster::{
