@@ -157,6 +157,13 @@ fn Install(
         (!needed.is_empty()).then(|| format!("Still needed by {}.", needed.join(", ")));
     let suspended = p.suspended;
     let auto = d.auto_update;
+    // Versions are newest first: a newer one is listed before the install's own.
+    let update = d
+        .versions
+        .iter()
+        .position(|v| *v == p.version)
+        .filter(|at| *at > 0)
+        .and_then(|_| d.versions.first().cloned());
     view! {
         <div class="detail-head">
             <h2 id="install-name">{title}</h2>
@@ -166,7 +173,7 @@ fn Install(
             {d.deleting.then(|| view! { <span class="muted">" uninstalling…"</span> })}
         </div>
         <dl class="facts">
-            <dt>"Package"</dt><dd><a href=Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a>" "{p.version.clone()}</dd>
+            <dt>"Package"</dt><dd><a href=Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a>" "{p.version.clone()}{update.map(|v| view! { <span class="update-available" id="update-available">" → "{v}" is available"</span> })}</dd>
             <dt>"Installed"</dt><dd id="install-version">{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</dd>
             <dt>"Repository"</dt><dd>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</dd>
             {(!d.owned_packages.is_empty()).then(|| view! { <dt>"Installed for it"</dt><dd id="owned-packages">{d.owned_packages.join(", ")}</dd> })}

@@ -118,6 +118,7 @@ pub fn App() -> impl IntoView {
     let on_refresh = move |_| connection::refresh(retry_for_refresh.clone(), false);
     let clear_cache = Callback::new(move |()| connection::refresh(retry_for_clear.clone(), true));
     let known = move || live.model.with(|m| m.packages.is_some());
+    let newest = packages::Newest::track(live);
     let route = route::signal();
     let tab = move |r: Route, label: &'static str, id: &'static str| {
         let target = r.clone();
@@ -134,8 +135,8 @@ pub fn App() -> impl IntoView {
         Route::Installed => view! {
             <Show when=known fallback=move || view! { <packages::Loading live=live /> }>
                 <packages::NeedsAttention live=live />
-                <packages::PackageTable live=live scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
-                <packages::PackageTable live=live scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
+                <packages::PackageTable live=live newest=newest scope=pb::Scope::Cluster title="Cluster packages" id="cluster-packages" />
+                <packages::PackageTable live=live newest=newest scope=pb::Scope::Namespaced title="Namespaced packages" id="namespaced-packages" />
             </Show>
         }
         .into_any(),

@@ -4,6 +4,63 @@
 use crate::connection::Live;
 use hoist_proto::v1 as pb;
 use leptos::prelude::*;
+use prost::Message;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every version each installed package's repository offers, newest first, by
+/// `(package, repository)`: asked once per pair with GetPackageDetails (computed from
+/// versions.yaml by the server, through its repository cache, never the index's
+/// hand-written `latestVersion`), and asked again when the installed pairs or the
+/// catalogue change. A pair whose repository does not answer stays unknown: no
+/// "update" is shown for it rather than a guess.
+#[derive(Clone, Copy)]
+pub struct Newest(RwSignal<BTreeMap<(String, String), Vec<String>>>);
+
+impl Newest {
+    pub fn track(live: Live) -> Self {
+        let versions = RwSignal::new(BTreeMap::new());
+        let pairs = Memo::new(move |_| {
+            live.model.with(|m| {
+                m.packages
+                    .iter()
+                    .flat_map(|all| all.values())
+                    .map(|p| (p.package_name.clone(), p.repository.clone()))
+                    .collect::<BTreeSet<_>>()
+            })
+        });
+        let catalogue = Memo::new(move |_| {
+            live.model
+                .with(|m| m.catalogue.as_ref().map(|c| c.encode_to_vec()))
+        });
+        Effect::new(move |_| {
+            catalogue.track();
+            for (name, repository) in pairs.get() {
+                leptos::task::spawn_local(async move {
+                    let asked = pb::PackageDetailsRequest {
+                        name: name.clone(),
+                        repository: repository.clone(),
+                        version: String::new(),
+                    };
+                    if let Ok(d) = crate::rpc::get_package_details(asked).await {
+                        versions.update(|all| {
+                            all.insert((name, repository), d.versions);
+                        });
+                    }
+                });
+            }
+        });
+        Self(versions)
+    }
+
+    /// The newest version when it is newer than `p`'s (its version is listed after it).
+    fn update_for(&self, p: &pb::Package) -> Option<String> {
+        self.0.with(|all| {
+            let listed = all.get(&(p.package_name.clone(), p.repository.clone()))?;
+            let at = listed.iter().position(|v| *v == p.version)?;
+            (at > 0).then(|| listed[0].clone())
+        })
+    }
+}
 
 #[component]
 pub fn Loading(live: Live) -> impl IntoView {
@@ -29,6 +86,7 @@ pub fn Loading(live: Live) -> impl IntoView {
 #[component]
 pub fn PackageTable(
     live: Live,
+    newest: Newest,
     scope: pb::Scope,
     title: &'static str,
     id: &'static str,
@@ -51,7 +109,7 @@ pub fn PackageTable(
                     </thead>
                     <tbody>
                         <For each=rows key=|p| (p.key.clone().unwrap_or_default().namespace, p.key.clone().unwrap_or_default().name, p.resource_version.clone()) let:p>
-                            <PackageRow p=p namespaced=namespaced />
+                            <PackageRow p=p namespaced=namespaced newest=newest />
                         </For>
                     </tbody>
                 </table>
@@ -61,7 +119,7 @@ pub fn PackageTable(
 }
 
 #[component]
-fn PackageRow(p: pb::Package, namespaced: bool) -> impl IntoView {
+fn PackageRow(p: pb::Package, namespaced: bool, newest: Newest) -> impl IntoView {
     let key = p.key.clone().unwrap_or_default();
     let state_class = format!("state {}", p.state.to_ascii_lowercase());
     let tooltip = if p.message.is_empty() {
@@ -74,7 +132,13 @@ fn PackageRow(p: pb::Package, namespaced: bool) -> impl IntoView {
             {namespaced.then(|| view! { <td>{key.namespace.clone()}</td> })}
             <td class="name"><a href=crate::route::Route::install(&key)>{key.name.clone()}</a></td>
             <td><a href=crate::route::Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a></td>
-            <td>{p.version.clone()}</td>
+            <td>{p.version.clone()}{
+                let p = p.clone();
+                move || newest.update_for(&p).map(|v| {
+                    let title = format!("{v} is available: Upgrade on its page");
+                    view! { <span class="update-available" title=title>" → "{v}</span> }
+                })
+            }</td>
             <td>{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</td>
             <td>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</td>
             <td><span class=state_class title=tooltip>{p.state.clone()}</span>{p.suspended.then(|| view! { <span class="suspended">" suspended"</span> })}</td>

@@ -332,3 +332,97 @@ async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install
     );
     browser.close().await;
 }
+
+/// A Package of hello-web at `version` named `name` in team-a.
+async fn hello_web(packages: &Api<Package>, name: &str, version: &str) {
+    let spec = hoist::types::PackageSpec {
+        package_info: hoist::types::PackageInfoTemplate {
+            name: "hello-web".into(),
+            version: version.into(),
+            repository_name: None,
+        },
+        ..Default::default()
+    };
+    packages
+        .create(
+            &Default::default(),
+            &Package::new(name, hoist::types::NamespacedPackageSpec::from(spec)),
+        )
+        .await
+        .expect("installed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_install_shows_its_update_and_is_upgraded_from_its_page_and_by_upgrade_all() {
+    let setup = with_operator().await;
+    let (client, backend) = (&setup.client, &setup.backend);
+    let packages: Api<Package> = Api::namespaced(client.clone(), "team-a");
+    hello_web(&packages, "current", "v1.1.0+2").await;
+    hello_web(&packages, "old", "v1.0.0+1").await;
+    hello_web(&packages, "older", "v1.0.0+1").await;
+    let version = |p: Package| p.spec.spec.package_info.version;
+
+    let browser = Browser::start().await;
+    let b = &browser.client;
+    b.goto(&format!("{}/#/", backend.url()))
+        .await
+        .expect("installed list");
+    // The newest version is the one versions.yaml lists, not the index's latestVersion
+    // (which the sample repository keeps behind on purpose, at v1.1.0+1).
+    browser
+        .wait_text(
+            "#namespaced-packages tr[data-name='old'] .update-available",
+            |t| t.contains("v1.1.0+2"),
+        )
+        .await;
+    browser
+        .wait_text(
+            "#namespaced-packages tr[data-name='older'] .update-available",
+            |t| t.contains("v1.1.0+2"),
+        )
+        .await;
+    browser
+        .wait_count(
+            "#namespaced-packages tr[data-name='current'] .update-available",
+            0,
+        )
+        .await;
+
+    // Upgrade from the install's page: the newest version is picked already.
+    b.goto(&format!(
+        "{}/#/installs/old?namespace=team-a",
+        backend.url()
+    ))
+    .await
+    .expect("open the install page");
+    browser
+        .wait_text("#update-available", |t| t.contains("v1.1.0+2"))
+        .await;
+    click(b, "#upgrade-button").await;
+    browser
+        .wait_text("#act-result", |t| t.contains("v1.1.0+2"))
+        .await;
+    assert_eq!(version(packages.get("old").await.expect("get")), "v1.1.0+2");
+
+    // Upgrade all moves the rest; the update marks go.
+    b.goto(&format!("{}/#/", backend.url()))
+        .await
+        .expect("installed list");
+    browser.wait_count("#upgrade-all", 1).await;
+    click(b, "#upgrade-all").await;
+    browser
+        .wait_text("#attention-result", |t| t.contains("older"))
+        .await;
+    assert_eq!(
+        version(packages.get("older").await.expect("get")),
+        "v1.1.0+2"
+    );
+    assert_eq!(
+        version(packages.get("current").await.expect("get")),
+        "v1.1.0+2"
+    );
+    browser
+        .wait_count("#namespaced-packages .update-available", 0)
+        .await;
+    browser.close().await;
+}
