@@ -428,8 +428,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mut rows = Vec::new();
-    // HOIST_BENCH_ONLY=ready|fanout|memory runs one part (for profiling).
+    // HOIST_BENCH_ONLY=ready|fanout|memory|idle runs one part (for profiling).
     let only = std::env::var("HOIST_BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "idle" {
+        rows.push(idle_streams(10_000).await?);
+        if only == "idle" {
+            print_rows(rows);
+            return Ok(());
+        }
+    }
     if only.is_empty() || only == "memory" {
         rows.push(memory_per_package(10_000).await?);
         if only == "memory" {
@@ -612,6 +619,65 @@ async fn memory_per_package(n: usize) -> Result<String, Box<dyn std::error::Erro
         per,
         json_per,
         per / json_per
+    ))
+}
+
+/// `hoist serve` (its own process) holding `n` idle Watch streams, each past its
+/// snapshot, opened by a reader process: resident memory with them minus before them,
+/// per stream. Issue 23's goal: at most 50 KiB each.
+async fn idle_streams(n: usize) -> Result<String, Box<dyn std::error::Error>> {
+    use tokio::io::AsyncBufReadExt;
+    let cluster = devcluster::DevCluster::start(Default::default()).await?;
+    let client = cluster.client()?;
+    hoist::demo::install_crds(&client).await?;
+    seed(&client, 1, "seed").await?;
+    let kubeconfig = std::env::temp_dir().join(format!("hoist-bench-idle-{}", std::process::id()));
+    std::fs::write(&kubeconfig, cluster.kubeconfig())?;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dist"])
+        .arg(std::env::temp_dir())
+        .args(["--max-connections", &(n + 16).to_string()])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().ok_or("no pid")?;
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().ok_or("stderr")?).lines();
+    let mut addr = None;
+    while let Some(line) = lines.next_line().await? {
+        if let Some(rest) = line.split("dashboard ready at http://").nth(1) {
+            addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+            break;
+        }
+    }
+    let addr: std::net::SocketAddr = addr.ok_or("no address in the ready line")?;
+    // Keep reading its log, so a full pipe never blocks it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let rss = || -> Result<u64, Box<dyn std::error::Error>> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or("no VmRSS")?;
+        Ok(kb * 1024)
+    };
+    // One stream first, so what every stream shares (the snapshot's encoding, the
+    // hub's first subscriber) is in the baseline.
+    let warm = Readers::start(1, addr).await;
+    let before = rss()?;
+    let readers = Readers::start(n, addr).await;
+    let with = rss()?;
+    readers.stop().await;
+    warm.stop().await;
+    child.kill().await?;
+    cluster.shutdown().await;
+    let per = with.saturating_sub(before) as f64 / n as f64;
+    Ok(format!(
+        "| memory per idle Watch stream, {n} streams (`hoist serve` resident memory with them minus without, per stream; goal ≤ 50 KiB) | **{:.1} KiB** |",
+        per / 1024.0
     ))
 }
 

@@ -57,6 +57,11 @@ pub struct ServeArgs {
     /// TLS-terminating Ingress: an https:// one makes the token cookie Secure.
     #[arg(long, env = "HOIST_EXTERNAL_URL")]
     pub external_url: Option<String>,
+    /// Connections served at once (each browser tab's live stream over HTTP/1.1 is
+    /// one); one more is answered 503 with Retry-After. Raise it with the process's
+    /// open-file limit.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 #[derive(Subcommand)]

@@ -33,6 +33,10 @@ impl ServeArgs {
             fetch,
             namespace: self.namespace.clone(),
             external_url: self.external_url.clone(),
+            limits: hoist::api::listener::Limits {
+                max_connections: self.max_connections as usize,
+                ..Default::default()
+            },
             ..Default::default()
         })
     }
