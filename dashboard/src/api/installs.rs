@@ -69,17 +69,21 @@ struct Read {
     annotations: BTreeMap<String, String>,
     deleting: bool,
     uid: String,
+    /// The object for Git, as YAML.
+    manifest_yaml: String,
 }
 
 async fn read(client: &Client, at: &InstallRef) -> Result<Read, Status> {
     let not_found = || Status::not_found(format!("{at} is not installed"));
-    let (spec, status, meta) = Installs::new(client)
+    let install = Installs::new(client)
         .get(at)
         .await
         .map_err(|e| api_error(e.into()))?
-        .ok_or_else(not_found)?
-        .into_parts();
+        .ok_or_else(not_found)?;
+    let manifest_yaml = serde_yaml_ng::to_string(&install.for_git()).unwrap_or_default();
+    let (spec, status, meta) = install.into_parts();
     Ok(Read {
+        manifest_yaml,
         annotations: meta.annotations.unwrap_or_default(),
         deleting: meta.deletion_timestamp.is_some(),
         uid: meta.uid.unwrap_or_default(),
@@ -208,6 +212,7 @@ pub async fn details(
         dead_lettered,
         deleting: r.deleting,
         warnings: status.warnings.clone(),
+        manifest_yaml: r.manifest_yaml,
     })
 }
 

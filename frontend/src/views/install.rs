@@ -57,6 +57,7 @@ pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView
         confirm: RwSignal::new(String::new()),
         force: RwSignal::new(false),
         configure: super::configure::ConfigureUi::new(),
+        yaml: RwSignal::new(false),
     };
     let title = if namespace.is_empty() {
         format!("ClusterPackage {name}")
@@ -87,6 +88,8 @@ struct Ui {
     confirm: RwSignal<String>,
     force: RwSignal<bool>,
     configure: super::configure::ConfigureUi,
+    /// "Show YAML" is open.
+    yaml: RwSignal<bool>,
 }
 
 #[component]
@@ -107,6 +110,7 @@ fn Install(
         confirm,
         force,
         configure,
+        yaml,
     } = ui;
     let act = move |action: Action, version: String, force: bool| {
         if pending.get_untracked() {
@@ -198,6 +202,20 @@ fn Install(
                 view! { <button class="button" id="auto-update" on:click=move |_| act(Action::AutoUpdateOn, String::new(), false)>"Auto-update: off"</button> }.into_any()
             }}
         </div>
+        <div class="actions">
+            <button class="button" id="show-yaml" on:click=move |_| yaml.update(|open| *open = !*open)>{move || if yaml.get() { "Hide YAML" } else { "Show YAML" }}</button>
+            {
+                let text = d.manifest_yaml.clone();
+                move || yaml.get().then(|| {
+                    let copied = text.clone();
+                    view! { <button class="button" id="copy-yaml" on:click=move |_| copy(&copied)>"Copy"</button> }
+                })
+            }
+        </div>
+        {
+            let text = d.manifest_yaml.clone();
+            move || yaml.get().then(|| view! { <pre id="install-yaml" class="yaml">{text.clone()}</pre> })
+        }
         <p id="act-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
         <h3>"Conditions"</h3>
         <table id="conditions">
@@ -255,5 +273,13 @@ fn Install(
             {(!needed.is_empty()).then(|| view! { <label><input type="checkbox" id="uninstall-force" on:change=move |ev| force.set(event_target_checked(&ev)) />" anyway"</label> })}
             <button class="button danger" id="uninstall-button" disabled=move || !typed_ok() || pending.get() on:click=move |_| act(Action::Uninstall, String::new(), force.get_untracked())>"Uninstall"</button>
         </div>
+    }
+}
+
+/// Puts `text` on the clipboard (the browser may refuse without a user gesture or over
+/// plain http beyond localhost: the YAML stays on the page to select by hand).
+fn copy(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
     }
 }

@@ -96,6 +96,29 @@ impl Install {
         v
     }
 
+    /// The object as a Git repository would hold it (for "Show YAML"): apiVersion,
+    /// kind, name, namespace, the labels and annotations users set, and the spec; no
+    /// status and nothing the API server set (uid, resourceVersion, generation,
+    /// timestamps, finalizers, managedFields).
+    pub fn for_git(&self) -> serde_json::Value {
+        let mut v = self.to_manifest();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("status");
+        }
+        if let Some(meta) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            meta.retain(|k, _| {
+                matches!(k.as_str(), "name" | "namespace" | "labels" | "annotations")
+            });
+            if let Some(a) = meta.get_mut("annotations").and_then(|a| a.as_object_mut()) {
+                a.remove("kubectl.kubernetes.io/last-applied-configuration");
+                if a.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+        }
+        v
+    }
+
     /// Spec, status and metadata, taken apart.
     pub fn into_parts(self) -> (PackageSpec, Option<PackageStatus>, ObjectMeta) {
         match self {

@@ -34,6 +34,10 @@ pub struct InstallDetails {
     /// Hoist does not know, value targets that matched no object.
     #[prost(string, repeated, tag = "12")]
     pub warnings: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The ClusterPackage or Package as a Git repository would hold it, as YAML ("Show
+    /// YAML"): no status, nothing the API server set.
+    #[prost(string, tag = "13")]
+    pub manifest_yaml: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Condition {

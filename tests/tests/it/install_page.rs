@@ -314,6 +314,19 @@ async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install
         })
         .await;
 
+    // Show YAML: the object as Git would hold it, with the value just saved.
+    click(b, "#show-yaml").await;
+    let yaml = browser
+        .wait_text("#install-yaml", |t| t.contains("kind: Package"))
+        .await;
+    let object: serde_json::Value = serde_yaml_ng::from_str(&yaml).expect("YAML");
+    assert_eq!(object["spec"]["values"]["replicas"]["value"], "3", "{yaml}");
+    assert!(object.get("status").is_none(), "no status for Git: {yaml}");
+    assert!(
+        object["metadata"].get("resourceVersion").is_none(),
+        "nothing the API server set: {yaml}"
+    );
+
     // Auto-update on from the page: the annotation the operator reads.
     click(b, "#auto-update").await;
     browser
