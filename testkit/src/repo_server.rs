@@ -28,6 +28,8 @@ pub struct Served {
     pub hits: Mutex<HashMap<String, u32>>,
     pub not_modified: Mutex<u32>,
     pub require_token: Mutex<Option<String>>,
+    /// `(username, password)` every request must carry as HTTP basic auth.
+    pub require_basic: Mutex<Option<(String, String)>>,
     /// Counts answered requests, so a test can wait for one instead of polling.
     pub answered: tokio::sync::watch::Sender<u64>,
 }
@@ -147,6 +149,22 @@ async fn answer(s: &Served, req: Request) -> Response {
         .expect("lock")
         .entry(path.clone())
         .or_default() += 1;
+    let basic = s.require_basic.lock().expect("lock").clone();
+    if let Some((user, password)) = basic {
+        use base64::Engine;
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        let ok = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(expected.as_str());
+        if !ok {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
     let token = s.require_token.lock().expect("lock").clone();
     if let Some(t) = token {
         let ok = req

@@ -139,8 +139,16 @@ async fn a_suspended_install_is_left_alone_until_it_is_resumed() {
     wait_package(&packages, "web", is_ready).await;
 }
 
-/// A repository with `notes` v1.0.0 (two ConfigMaps) and v2.0.0 (one of them).
+/// A repository with `notes` v1.0.0 (two ConfigMaps) and v2.0.0 (one of them),
+/// registered as `notes-repo`.
 async fn notes_repository(client: &kube::Client) -> RepoServer {
+    let repo = notes_server().await;
+    common::add_repository(client, "notes-repo", &repo.url("/")).await;
+    repo
+}
+
+/// The `notes` repository's server, not registered.
+async fn notes_server() -> RepoServer {
     let repo = RepoServer::start().await;
     repo.set(
         "/index.yaml",
@@ -178,7 +186,6 @@ async fn notes_repository(client: &kube::Client) -> RepoServer {
         "/notes/v2.0.0/manifests.yaml",
         Reply::Body(config_map("kept")),
     );
-    common::add_repository(client, "notes-repo", &repo.url("/")).await;
     repo
 }
 
@@ -275,4 +282,82 @@ async fn an_upgrade_prunes_what_the_new_version_no_longer_has_and_a_secret_value
         .map(|o| o.name.clone())
         .collect();
     assert_eq!(owned, ["notes-kept"]);
+}
+
+#[tokio::test]
+async fn a_repository_behind_basic_auth_is_read_with_the_credentials_from_its_secret() {
+    let h = harness().await;
+    let repo = notes_server().await;
+    *repo.state.require_basic.lock().expect("lock") = Some(("reader".into(), "s3cret".into()));
+    let anonymous = reqwest::get(repo.url("/index.yaml"))
+        .await
+        .expect("answered");
+    assert_eq!(
+        anonymous.status(),
+        401,
+        "the repository refuses without credentials"
+    );
+
+    let secrets: Api<Secret> = Api::namespaced(h.client.clone(), "hoist-system");
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "private-repo"},
+        "stringData": {"username": "reader", "password": "s3cret"},
+    }))
+    .expect("a Secret");
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("secret");
+    let key = |key: &str| {
+        Some(hoist::types::SecretKeyRef {
+            name: "private-repo".into(),
+            key: key.into(),
+        })
+    };
+    let repositories: Api<hoist::types::PackageRepository> = Api::all(h.client.clone());
+    repositories
+        .create(
+            &PostParams::default(),
+            &hoist::types::PackageRepository::new(
+                "private",
+                hoist::types::PackageRepositorySpec {
+                    url: repo.url("/"),
+                    auth: Some(hoist::types::PackageRepositoryAuth {
+                        basic: Some(hoist::types::BasicAuth {
+                            username_secret_ref: key("username"),
+                            password_secret_ref: key("password"),
+                            ..Default::default()
+                        }),
+                        bearer: None,
+                    }),
+                },
+            ),
+        )
+        .await
+        .expect("repository");
+
+    let mut spec = common::spec("notes", "v2.0.0");
+    spec.package_info.repository_name = Some("private".into());
+    let packages: Api<Package> = Api::namespaced(h.client.clone(), "team-b");
+    packages
+        .create(
+            &PostParams::default(),
+            &Package::new("notes", hoist::types::NamespacedPackageSpec::from(spec)),
+        )
+        .await
+        .expect("create");
+    wait_package(&packages, "notes", is_ready).await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(h.client.clone(), "team-b");
+    assert!(
+        config_maps
+            .get_opt("notes-kept")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        repo.hits("/notes/v2.0.0/package.yaml") > 0,
+        "read from the repository, with its credentials"
+    );
 }
