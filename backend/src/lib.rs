@@ -20,7 +20,7 @@ pub use hoist_cli as cli;
 pub use hoist_dashboard::{api, cache, metrics, serve};
 pub use hoist_fleet as fleet;
 pub use hoist_kube::{
-    client, install, installs, reflector, repo, runtime, sink, types, uninstall, upgrade,
+    client, forward, install, installs, reflector, repo, runtime, sink, types, uninstall, upgrade,
     watch_intent,
 };
 pub use hoist_operator as operator;

@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod install;
 pub mod installed;
 pub mod lint;
+pub mod open;
 pub mod output;
 pub mod repo;
 pub mod status;

@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod entrypoint;
 pub mod fleet;
 pub mod install;
 pub mod lint;

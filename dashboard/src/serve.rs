@@ -236,6 +236,8 @@ fn start_caches(
         fleet,
         fleet_view,
         namespace: opts.namespace.clone(),
+        // Forwards are for the user's own machine: loopback, no token.
+        forwards: Arc::new(crate::api::open::Forwards::new(opts.token.is_none())),
     }
 }
 

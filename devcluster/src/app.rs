@@ -20,6 +20,8 @@ pub struct Settings {
     /// The listener is on loopback: refuse requests a web page addressed to it
     /// (see [`crate::auth::loopback`]).
     pub loopback_only: bool,
+    /// Where forwarded pod ports go, by image ([`crate::Options::forwards`]).
+    pub forwards: Vec<crate::forwards::Forward>,
 }
 
 /// Everything a request handler can reach.

@@ -323,4 +323,7 @@ pub enum StartError {
     Client { url: String, reason: String },
     #[error("cannot set up authentication: {reason}")]
     Auth { reason: String },
+    /// A [`crate::Forward`] that cannot be used (its target is not loopback).
+    #[error("cannot forward image {image}: {reason}")]
+    Forward { image: String, reason: String },
 }

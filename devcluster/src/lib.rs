@@ -20,12 +20,23 @@
 //! a `Status` object; a rejected request changes nothing; with a state file the store
 //! survives a restart, and a corrupt file is an error at start.
 //!
+//! It plays the controllers and the kubelet as kwok does ([`workloads`]): Deployments,
+//! StatefulSets and DaemonSets get Running pods and a ready status, Jobs complete; and
+//! `pods/portforward` reaches a loopback address configured per image
+//! ([`Options::forwards`]) or per pod ([`FORWARD_ANNOTATION`]), see [`portforward`].
+//!
 //! Caveats (see `docs/decisions/0002-devcluster-fidelity.md` and `0014`): no
 //! authentication or RBAC; schemas drop unknown fields (`fieldValidation`) but check no
 //! types, formats or CEL rules; strategic merge knows the built-in merge keys from a
 //! table; server-side apply treats lists as atomic fields; protobuf is decoded for the
-//! kinds kubectl's `create` subcommands send, and answers are JSON (no protobuf or
-//! Table responses).
+//! kinds kubectl's `create` subcommands send, and answers are JSON only (no protobuf or
+//! YAML responses: a client that accepts JSON too gets JSON, one that does not gets 406).
+//!
+//! Reads are served in the forms `Accept` asks for ([`negotiate`]): the objects,
+//! `meta.k8s.io` Tables ([`table`], `kubectl get`), or metadata only
+//! (`PartialObjectMetadata`/`PartialObjectMetadataList`, [`partial`]: kube-rs'
+//! `get_metadata`, `list_metadata`, `watch_metadata`, so a Secret's data is not sent
+//! to a client that asked for its metadata), of built-in and custom kinds alike.
 
 #![forbid(unsafe_code)]
 
@@ -38,12 +49,16 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod fields;
+pub mod forwards;
 pub mod identity;
 pub mod kubeconfig;
 pub mod meta;
+pub mod negotiate;
 pub mod openapi;
+pub mod partial;
 pub mod patch;
 pub mod persist;
+pub mod portforward;
 pub mod protobuf;
 pub mod request;
 pub mod resources;
@@ -59,6 +74,7 @@ pub mod workloads;
 pub use counters::Counters;
 pub use error::{ApiError, StartError};
 pub use faults::{Fault, FaultAction, Faults, WatchEnding};
+pub use forwards::{FORWARD_ANNOTATION, Forward};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -94,6 +110,10 @@ pub struct Options {
     /// Authenticate and authorize every request as kube-apiserver does (bearer tokens,
     /// RBAC); `None`: every request may do everything (issue 19 makes this the default).
     pub auth: Option<AuthOptions>,
+    /// Where `pods/portforward` sends a pod port's bytes, by container image (see
+    /// [`portforward`]); a pod's [`FORWARD_ANNOTATION`] wins over these. Each target
+    /// must be a loopback address ([`StartError::Forward`] otherwise). Default: none.
+    pub forwards: Vec<Forward>,
 }
 
 /// How a devcluster with authentication and RBAC is set up.
@@ -117,6 +137,7 @@ impl Default for Options {
             workloads: Some(Duration::from_millis(100)),
             // As a real cluster: who asks is authenticated, what they do authorized.
             auth: Some(AuthOptions::default()),
+            forwards: Vec::new(),
         }
     }
 }
@@ -135,6 +156,12 @@ pub struct DevCluster {
 impl DevCluster {
     /// Binds, restores the state file if any, and serves in the background.
     pub async fn start(opts: Options) -> Result<Self, StartError> {
+        for f in &opts.forwards {
+            f.check().map_err(|e| StartError::Forward {
+                image: f.image.clone(),
+                reason: e.to_string(),
+            })?;
+        }
         let store = store::Store::new(opts.history_limit, opts.history_window);
         if let Some(path) = &opts.state_file
             && let Some((rv, objects)) = persist::load(path)?
@@ -206,6 +233,7 @@ impl DevCluster {
                 body_limit: opts.body_limit,
                 default_watch_timeout: Duration::from_secs(1800),
                 loopback_only: addr.ip().is_loopback(),
+                forwards: opts.forwards.clone(),
             },
             shutdown: stopped.clone(),
         });

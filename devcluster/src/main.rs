@@ -59,7 +59,46 @@ enum Command {
         /// Extra static users, kube-apiserver's CSV (token,user,uid,"group1,group2").
         #[arg(long, conflicts_with = "no_rbac")]
         token_file: Option<PathBuf>,
+        /// Where `pods/portforward` sends the ports of pods running IMAGE (devcluster
+        /// runs no containers): IMAGE=ADDR for every port, IMAGE#PORT=ADDR for one
+        /// (split at the last `=`, then the last `#`; images have neither), ADDR a
+        /// loopback IP:PORT. Repeatable, e.g. `--forward nginx:1.27-alpine=127.0.0.1:9000`
+        /// or `--forward nginx:1.27-alpine#443=127.0.0.1:9443`. A pod's
+        /// devcluster.hoist.dev/forward annotation (ADDR or PORT=ADDR,...) wins.
+        #[arg(long = "forward", value_name = "IMAGE[#PORT]=ADDR", value_parser = parse_forward)]
+        forwards: Vec<devcluster::Forward>,
     },
+}
+
+/// Parses `--forward`: `IMAGE=ADDR` or `IMAGE#PORT=ADDR`, ADDR a loopback address.
+fn parse_forward(text: &str) -> Result<devcluster::Forward, String> {
+    let (left, to) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?} is not IMAGE=ADDR or IMAGE#PORT=ADDR"))?;
+    let to: SocketAddr = to
+        .parse()
+        .map_err(|_| format!("{to:?} is not an address (IP:PORT)"))?;
+    let (image, port) = match left.rsplit_once('#') {
+        Some((image, port)) => {
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("{port:?} is not a port"))?;
+            (image, Some(port))
+        }
+        None => (left, None),
+    };
+    if image.is_empty() {
+        return Err(format!("{text:?} names no image"));
+    }
+    let forward = devcluster::Forward {
+        image: image.to_string(),
+        port,
+        to,
+    };
+    forward.check().map_err(|e| e.to_string())?;
+    Ok(forward)
 }
 
 #[tokio::main]
@@ -81,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
         no_rbac,
         anonymous,
         token_file,
+        forwards,
     } = Cli::parse().command;
     let opts = devcluster::Options {
         listen,
@@ -93,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
             anonymous,
             token_file,
         }),
+        forwards,
         ..Default::default()
     };
     let cluster = devcluster::DevCluster::start(opts).await?;
@@ -117,4 +158,30 @@ async fn main() -> anyhow::Result<()> {
         .context("cannot wait for Ctrl-C")?;
     cluster.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_forward;
+
+    #[test]
+    fn forward_flags_split_at_the_last_equals_and_hash() {
+        let f = parse_forward("nginx:1.27-alpine=127.0.0.1:9000").expect("every port");
+        assert_eq!((f.image.as_str(), f.port), ("nginx:1.27-alpine", None));
+        let f = parse_forward("localhost:5000/app:1#443=[::1]:9443").expect("one port");
+        assert_eq!(
+            (f.image.as_str(), f.port),
+            ("localhost:5000/app:1", Some(443))
+        );
+        assert_eq!(f.to.to_string(), "[::1]:9443");
+        for bad in [
+            "nginx",
+            "=127.0.0.1:1",
+            "nginx#0=127.0.0.1:1",
+            "nginx=10.0.0.1:80",
+            "nginx=x",
+        ] {
+            assert!(parse_forward(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -4,6 +4,7 @@ use crate::app::{App, Shared};
 use crate::auth::rbac::{Attributes, UserInfo};
 use crate::error::ApiError;
 use crate::faults::FaultAction;
+use crate::negotiate::Output;
 use crate::request::{Query, RequestBody, parse_object};
 use crate::resources::ResourceType;
 use crate::respond::{accepts_json, json_response};
@@ -279,6 +280,9 @@ async fn resource(
         Some("scale") if verbs::scale::has_scale(&rt) => {}
         Some("token")
             if rt.group.is_empty() && rt.plural == "serviceaccounts" && app.gate.is_some() => {}
+        Some("portforward") if rt.group.is_empty() && rt.plural == "pods" => {
+            return portforward_request(app, req, path, &op, &query, &rt, user).await;
+        }
         Some(other) => {
             return Err(ApiError::no_route(&format!(
                 "{path} (no subresource {other:?})"
@@ -292,6 +296,7 @@ async fn resource(
             "{verb} is not allowed on a subresource"
         )));
     }
+    let output = crate::negotiate::output(verb, req.headers())?;
     let who = user.map(|u| u.name.as_str());
     app.counters
         .record_as(who, verb, &rt.store_key().to_string());
@@ -306,7 +311,16 @@ async fn resource(
         .and_then(|ua| ua.split('/').next())
         .unwrap_or_default()
         .to_string();
-    let printer = table_printer(app, &rt, verb, req.headers(), &query);
+    let printer = match output {
+        Output::Table(api_version) => table_printer(app, &rt, verb, api_version, &query),
+        _ => None,
+    };
+    let partial = match output {
+        Output::Metadata(api_version) | Output::MetadataList(api_version) => {
+            Some(crate::partial::Partial { api_version })
+        }
+        _ => None,
+    };
     let ctx = verbs::Ctx {
         app,
         rt: &rt,
@@ -316,6 +330,7 @@ async fn resource(
         query: &query,
         user_agent: &user_agent,
         table: printer.as_ref(),
+        partial,
         user,
     };
     if op.subresource.as_deref() == Some("token") {
@@ -331,23 +346,61 @@ async fn resource(
         let answer = crate::auth::token_request::handle(gate, &app.store, &ns, &name, &body)?;
         return Ok(json_response(201, &answer));
     }
-    if op.subresource.as_deref() == Some("scale") {
+    // GET, LIST and WATCH shape their answers themselves; the rest answer one object,
+    // shaped here.
+    let reads = matches!(verb, "get" | "list" | "watch");
+    let response = if op.subresource.as_deref() == Some("scale") {
         let body = match verb {
             "get" => None,
             _ => Some(read_body(app, req).await?),
         };
-        return verbs::scale::handle(&ctx, verb, body);
+        verbs::scale::handle(&ctx, verb, body)?
+    } else {
+        match verb {
+            "get" => verbs::get::handle(&ctx)?,
+            "list" => verbs::list::handle(&ctx, op.namespace.as_deref())?,
+            "watch" => verbs::watch::handle(&ctx, op.namespace.as_deref(), faults)?,
+            "create" => verbs::create::handle(&ctx, read_body(app, req).await?)?,
+            "update" => verbs::update::handle(&ctx, read_body(app, req).await?)?,
+            "patch" => verbs::patch::handle(&ctx, read_body(app, req).await?)?,
+            "delete" => verbs::delete::handle(&ctx, read_body(app, req).await?)?,
+            _ => return Err(ApiError::method_not_allowed(verb.to_string())),
+        }
+    };
+    match partial {
+        Some(p) if !reads || op.subresource.as_deref() == Some("scale") => {
+            Ok(p.rewrite(response).await)
+        }
+        _ => Ok(response),
     }
-    match verb {
-        "get" => verbs::get::handle(&ctx),
-        "list" => verbs::list::handle(&ctx, op.namespace.as_deref()),
-        "watch" => verbs::watch::handle(&ctx, op.namespace.as_deref(), faults),
-        "create" => verbs::create::handle(&ctx, read_body(app, req).await?),
-        "update" => verbs::update::handle(&ctx, read_body(app, req).await?),
-        "patch" => verbs::patch::handle(&ctx, read_body(app, req).await?),
-        "delete" => verbs::delete::handle(&ctx, read_body(app, req).await?),
-        _ => Err(ApiError::method_not_allowed(verb.to_string())),
+}
+
+/// `pods/NAME/portforward` (see [`crate::portforward`]), authorized as the request
+/// (`get`) already was, and, as kube-apiserver 1.35 does for a WebSocket upgrade
+/// (`AuthorizePodWebsocketUpgradeCreatePermission`), for `create` too.
+async fn portforward_request(
+    app: &Shared,
+    req: Request,
+    path: &str,
+    op: &ObjectPath,
+    query: &Query,
+    pods: &ResourceType,
+    user: Option<&UserInfo>,
+) -> Result<Response, ApiError> {
+    if let Some(user) = user {
+        authorize(app, || resource_attributes(user, "create", op, query))?;
     }
+    let who = user.map(|u| u.name.as_str());
+    let verb = if req.method() == Method::GET {
+        "get"
+    } else {
+        "create"
+    };
+    app.counters.record_as(who, verb, "pods/portforward");
+    apply_faults(app, who, verb, path).await?;
+    let ns = op.namespace.as_deref().unwrap_or_default();
+    let name = op.name.as_deref().unwrap_or_default();
+    crate::portforward::handle(app, req, pods, ns, name)
 }
 
 /// A review (`SelfSubjectAccessReview`, `TokenReview`, ...): a `create` at the
@@ -380,26 +433,23 @@ async fn review_request(
     Ok(json_response(201, &answer))
 }
 
-/// The printer of a read that asks for a Table of a custom kind (see [`crate::table`]).
+/// The printer of a read that asks for a Table (`api_version`, negotiated by
+/// [`crate::negotiate`]) of a kind that has one (see [`crate::table`]); writes are
+/// answered with their object.
 fn table_printer(
     app: &App,
     rt: &ResourceType,
     verb: &str,
-    headers: &axum::http::HeaderMap,
+    api_version: &'static str,
     query: &Query,
 ) -> Option<crate::table::Printer> {
     if !matches!(verb, "get" | "list" | "watch") {
         return None;
     }
-    let accept: Vec<&str> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let request = crate::table::requested(
-        &accept.join(","),
-        query.get("includeObject").map(String::as_str),
-    )?;
+    let request = crate::table::Request {
+        api_version,
+        include: crate::table::Include::from_query(query.get("includeObject").map(String::as_str)),
+    };
     if !rt.custom {
         return crate::table::Printer::for_kind(rt, None, request);
     }

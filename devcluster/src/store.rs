@@ -427,6 +427,20 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The stored objects of `key` in namespace `ns` whose names start with `prefix`, in
+    /// name order: a range of the kind's index, so it costs what it finds, not the kind's
+    /// size (the workload controllers find a workload's pods so).
+    pub fn objects_with_prefix(&self, key: &StoreKey, ns: &str, prefix: &str) -> Vec<Obj> {
+        let Some(kind) = self.kinds.get(key) else {
+            return Vec::new();
+        };
+        kind.objects
+            .range(ObjKey::new(ns, prefix)..)
+            .take_while(|(k, _)| k.namespace == ns && k.name.starts_with(prefix))
+            .map(|(_, o)| o.clone())
+            .collect()
+    }
+
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)
     }

@@ -36,6 +36,14 @@ pub async fn configure(req: pb::ConfigureRequest) -> Result<pb::ActResponse, Sta
     unary("/hoist.v1.Dashboard/Configure", req).await
 }
 
+pub async fn open(req: pb::OpenRequest) -> Result<pb::OpenResponse, Status> {
+    unary("/hoist.v1.Dashboard/Open", req).await
+}
+
+pub async fn list_value_sources(req: pb::ValueSourcesRequest) -> Result<pb::ValueSources, Status> {
+    unary("/hoist.v1.Dashboard/ListValueSources", req).await
+}
+
 pub async fn preview(req: pb::PreviewRequest) -> Result<pb::Plan, Status> {
     unary("/hoist.v1.Dashboard/Preview", req).await
 }

@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod configure;
+pub mod forward;
 pub mod install;
 pub mod installs;
 pub mod reflector;

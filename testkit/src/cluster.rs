@@ -22,7 +22,14 @@ pub async fn cluster_with(options: devcluster::Options) -> (DevCluster, Client) 
 /// registered as the default. Keep all three alive for the test.
 pub async fn cluster_with_samples() -> (DevCluster, Client, hoist::demo::samples::SampleRepository)
 {
-    let (cluster, client) = cluster().await;
+    cluster_with_samples_and(Default::default()).await
+}
+
+/// [`cluster_with_samples`] with devcluster started with `options`.
+pub async fn cluster_with_samples_and(
+    options: devcluster::Options,
+) -> (DevCluster, Client, hoist::demo::samples::SampleRepository) {
+    let (cluster, client) = cluster_with(options).await;
     let samples = hoist::demo::samples::SampleRepository::start()
         .await
         .expect("sample repository");

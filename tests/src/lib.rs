@@ -32,6 +32,70 @@ pub async fn serve(client: &kube::Client) -> hoist::serve::Running {
     .expect("backend")
 }
 
+/// devcluster (started with `options`) with the samples, namespaces team-a and
+/// hoist-system, the dashboard and the operator: keep it alive for the test.
+pub struct WithOperator {
+    pub cluster: devcluster::DevCluster,
+    pub client: kube::Client,
+    pub samples: hoist::demo::samples::SampleRepository,
+    pub backend: hoist::serve::Running,
+    pub repositories: hoist::reflector::RepositoryWatch,
+    pub operator: hoist::operator::Running,
+}
+
+/// See [`WithOperator`].
+pub async fn with_operator(options: devcluster::Options) -> WithOperator {
+    let (cluster, client, samples) =
+        hoist_testkit::cluster::cluster_with_samples_and(options).await;
+    for ns in ["team-a", "hoist-system"] {
+        hoist::demo::seed::namespace(&client, ns)
+            .await
+            .expect("namespace");
+    }
+    let backend = serve(&client).await;
+    let repositories =
+        hoist::reflector::watch_repositories(&client, Default::default(), "hoist-system");
+    repositories.synced().await;
+    let operator = hoist::operator::start(
+        client.clone(),
+        repositories.clientset.clone(),
+        Default::default(),
+    )
+    .await
+    .expect("operator");
+    WithOperator {
+        cluster,
+        client,
+        samples,
+        backend,
+        repositories,
+        operator,
+    }
+}
+
+/// Creates Package `name` of hello-web at `version` in `packages`' namespace.
+pub async fn install_hello_web(
+    packages: &kube::Api<hoist::types::Package>,
+    name: &str,
+    version: &str,
+) {
+    let spec = hoist::types::PackageSpec {
+        package_info: hoist::types::PackageInfoTemplate {
+            name: "hello-web".into(),
+            version: version.into(),
+            repository_name: None,
+        },
+        ..Default::default()
+    };
+    packages
+        .create(
+            &Default::default(),
+            &hoist::types::Package::new(name, hoist::types::NamespacedPackageSpec::from(spec)),
+        )
+        .await
+        .expect("installed");
+}
+
 /// A chromedriver process and a headless Chromium session; both end on drop.
 pub struct Browser {
     pub client: Client,

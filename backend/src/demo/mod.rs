@@ -8,6 +8,7 @@
 pub mod members;
 pub mod samples;
 pub mod seed;
+pub mod stand_in;
 
 use crate::serve::{self, Running, ServeOptions};
 use devcluster::{DevCluster, Fault, FaultAction};
@@ -47,7 +48,7 @@ pub enum DemoError {
     NotEstablished(String),
     #[error("cannot seed the sample packages: {0}")]
     Seed(kube::Error),
-    #[error("cannot serve the sample repository: {0}")]
+    #[error("cannot serve the sample repository (or hello-web's page): {0}")]
     SampleRepository(std::io::Error),
     #[error("cannot register the sample repository: {0}")]
     RegisterRepository(kube::Error),
@@ -67,6 +68,8 @@ pub struct Demo {
     /// The member clusters (`edge-a`, `edge-b`), each an in-process devcluster.
     pub members: Vec<(String, DevCluster)>,
     pub samples: samples::SampleRepository,
+    /// What hello-web's pods answer through a port-forward ([`stand_in`]).
+    pub stand_in: stand_in::StandIn,
     /// A kubeconfig for the demo cluster (under the data dir), for kubectl and the CLI.
     pub kubeconfig: std::path::PathBuf,
 }
@@ -96,8 +99,13 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         path: opts.data_dir.display().to_string(),
         source,
     })?;
+    // What hello-web's pods answer when opened (devcluster runs no containers).
+    let stand_in = stand_in::StandIn::start()
+        .await
+        .map_err(DemoError::SampleRepository)?;
     let cluster = DevCluster::start(devcluster::Options {
         state_file: Some(opts.data_dir.join("cluster.json")),
+        forwards: vec![stand_in.forward()],
         ..Default::default()
     })
     .await?;
@@ -156,6 +164,7 @@ pub async fn start(opts: DemoOptions) -> Result<Demo, DemoError> {
         fleet,
         members,
         samples,
+        stand_in,
         kubeconfig,
     })
 }

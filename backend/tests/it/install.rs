@@ -414,3 +414,88 @@ async fn configure_from_the_dashboard_checks_the_values_writes_once_and_says_wha
     let p = packages.get("hello-web").await.expect("there");
     assert!(!p.spec.spec.values.contains_key("message"));
 }
+
+#[tokio::test]
+async fn a_preview_of_an_install_carries_the_object_as_git_would_hold_it() {
+    let (_c, client, _samples, running) = setup().await;
+    let mut g = grpc(&running).await;
+    let mut secret = k8s_openapi::api::core::v1::Secret::default();
+    secret.metadata.name = Some("greeting".into());
+    secret.string_data = Some([("text".to_string(), "hi".to_string())].into());
+    Api::namespaced(client.clone(), "team-a")
+        .create(&Default::default(), &secret)
+        .await
+        .expect("the Secret read");
+    let plan = g
+        .preview(pb::PreviewRequest {
+            install: Some(pb::InstallRequest {
+                name: "web".into(),
+                references: vec![pb::ValueRef {
+                    key: "message".into(),
+                    kind: "secret".into(),
+                    name: "greeting".into(),
+                    item: "text".into(),
+                    ..Default::default()
+                }],
+                auto_update: true,
+                ..install("hello-web", "team-a", &[("replicas", "3")])
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("a plan")
+        .into_inner();
+    assert!(
+        !plan.summary.is_empty() && !plan.steps.is_empty(),
+        "{plan:?}"
+    );
+    let object: serde_json::Value = serde_yaml_ng::from_str(&plan.object_yaml).expect("YAML");
+    assert_eq!(object["kind"], "Package", "{}", plan.object_yaml);
+    assert_eq!(object["apiVersion"], "packages.hoist.dev/v1alpha1");
+    assert_eq!(
+        object["metadata"],
+        serde_json::json!({
+            "name": "web",
+            "namespace": "team-a",
+            "annotations": {(hoist::types::AUTO_UPDATE): "true"},
+        })
+    );
+    assert_eq!(
+        object["spec"]["packageInfo"],
+        serde_json::json!({"name": "hello-web", "version": "v1.1.0+2", "repositoryName": "hoist-samples"})
+    );
+    assert_eq!(
+        object["spec"]["values"],
+        serde_json::json!({
+            "replicas": {"value": "3"},
+            "message": {"valueFrom": {"secretRef": {"name": "greeting", "key": "text"}}},
+        })
+    );
+    assert!(object.get("status").is_none(), "{}", plan.object_yaml);
+    nothing_installed(&client).await;
+
+    // A configure's plan carries none.
+    g.install(install("hello-web", "team-a", &[]))
+        .await
+        .expect("installed");
+    let plan = g
+        .preview(pb::PreviewRequest {
+            configure: Some(pb::ConfigureRequest {
+                key: Some(pb::PackageKey {
+                    scope: pb::Scope::Namespaced as i32,
+                    namespace: "team-a".into(),
+                    name: "hello-web".into(),
+                }),
+                values: vec![pb::Setting {
+                    key: "replicas".into(),
+                    value: "2".into(),
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("a plan")
+        .into_inner();
+    assert_eq!(plan.object_yaml, "");
+}

@@ -1,7 +1,9 @@
 //! The `hoist.v1.Dashboard` service.
 //!
 //! `Watch` streams are in [`super::watch`]; the unary reads answer from the caches and
-//! the live catalogue, never from the API server. `Install` is the one write: it goes
+//! the live catalogue, never from the API server, but for the install page's
+//! GetInstall and the value pickers' ListValueSources ([`super::sources`]), which ask
+//! it when called. `Install` is the one write: it goes
 //! through [`hoist_kube::install`] to the API server, and its result comes back to every
 //! page on the package stream.
 
@@ -36,6 +38,8 @@ pub struct DashboardService {
     pub fleet_view: Arc<crate::cache::fleet::FleetView>,
     /// Hoist's namespace, where member Clusters live.
     pub namespace: String,
+    /// The entrypoints forwarded from the dashboard ([`super::open`]).
+    pub forwards: Arc<super::open::Forwards>,
 }
 
 impl DashboardService {
@@ -164,9 +168,15 @@ impl Dashboard for DashboardService {
         self.require_serving()?;
         let key = request.into_inner();
         let cached = self.hub.get(&crate::cache::hub::key_of(&key));
-        super::installs::details(&self.client, &self.repositories, cached, &key)
-            .await
-            .map(Response::new)
+        super::installs::details(
+            &self.client,
+            &self.repositories,
+            &self.forwards,
+            cached,
+            &key,
+        )
+        .await
+        .map(Response::new)
     }
 
     async fn act(
@@ -281,6 +291,34 @@ impl Dashboard for DashboardService {
             version: installed.version,
             repository: installed.repository,
         }))
+    }
+
+    async fn open(
+        &self,
+        request: Request<pb::OpenRequest>,
+    ) -> Result<Response<pb::OpenResponse>, Status> {
+        self.require_serving()?;
+        let catalogue = self.loaded_catalogue().await;
+        self.forwards
+            .open(
+                &self.client,
+                &self.repositories,
+                &catalogue,
+                request.into_inner(),
+            )
+            .await
+            .map(Response::new)
+    }
+
+    /// Asked of the API server, not the caches: see [`super::sources`].
+    async fn list_value_sources(
+        &self,
+        request: Request<pb::ValueSourcesRequest>,
+    ) -> Result<Response<pb::ValueSources>, Status> {
+        self.require_serving()?;
+        super::sources::list(&self.client, &request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     /// Revalidates the repositories (coalesced, see [`LiveCatalogue::refresh`]) and, on

@@ -1,5 +1,6 @@
 //! The installed-package page's calls: what one install is (GetInstall), what to do to
-//! it (Act), and what an install or upgrade would do (Preview). Each is the CLI's own
+//! it (Act), and what an install or upgrade would do (Preview; for an install also the
+//! object it would create, as YAML for Git). Each is the CLI's own
 //! code path (`install`, `upgrade`, `uninstall`, `installs::retry`, `preview`), so
 //! the dashboard refuses exactly what the CLI refuses, with the same words.
 //!
@@ -71,6 +72,8 @@ struct Read {
     uid: String,
     /// The object for Git, as YAML.
     manifest_yaml: String,
+    /// The object as read.
+    object: hoist_kube::installs::Install,
 }
 
 async fn read(client: &Client, at: &InstallRef) -> Result<Read, Status> {
@@ -81,8 +84,10 @@ async fn read(client: &Client, at: &InstallRef) -> Result<Read, Status> {
         .map_err(|e| api_error(e.into()))?
         .ok_or_else(not_found)?;
     let manifest_yaml = serde_yaml_ng::to_string(&install.for_git()).unwrap_or_default();
+    let object = install.clone();
     let (spec, status, meta) = install.into_parts();
     Ok(Read {
+        object,
         manifest_yaml,
         annotations: meta.annotations.unwrap_or_default(),
         deleting: meta.deletion_timestamp.is_some(),
@@ -126,6 +131,7 @@ fn shown(v: &ValueConfiguration) -> String {
 pub async fn details(
     client: &Client,
     repositories: &hoist_kube::repo::clientset::Clientset,
+    forwards: &super::open::Forwards,
     hub_package: Option<pb::Package>,
     key: &pb::PackageKey,
 ) -> Result<pb::InstallDetails, Status> {
@@ -161,6 +167,7 @@ pub async fn details(
         .map(|o| InstallRef::new(o.namespace.as_deref(), o.name.clone()).to_string())
         .collect();
     let events = events(client, &at, &r.uid).await;
+    let entrypoints = forwards.entrypoints(repositories, &r.object).await;
     let needed_by = needed_by(client, repositories, &at, &r.spec.package_info.name).await;
     let versions = match match &r.spec.package_info.repository_name {
         Some(n) => repositories.get(n),
@@ -213,6 +220,8 @@ pub async fn details(
         deleting: r.deleting,
         warnings: status.warnings.clone(),
         manifest_yaml: r.manifest_yaml,
+        entrypoints,
+        can_open: forwards.can_open(),
     })
 }
 
@@ -427,6 +436,7 @@ pub async fn preview(
         E::Plan(p) => Status::failed_precondition(p.to_string()),
         E::Api(k) => api_error(k),
     };
+    let mut object_yaml = String::new();
     let plan = if let Some(i) = req.install {
         let opt = |s: String| (!s.is_empty()).then_some(s);
         let install = hoist_kube::install::InstallRequest {
@@ -439,9 +449,17 @@ pub async fn preview(
             references: references(i.references)?,
             auto_update: i.auto_update,
         };
-        hoist_operator::preview::install(client, repositories, catalogue, reads, &install)
-            .await
-            .map_err(to_status)?
+        let plan = hoist_operator::preview::install(
+            client,
+            repositories.clone(),
+            catalogue,
+            reads,
+            &install,
+        )
+        .await
+        .map_err(to_status)?;
+        object_yaml = install_yaml(&repositories, catalogue, &install).await?;
+        plan
     } else if let Some(c) = req.configure {
         let configure = configure_request(c)?;
         hoist_operator::preview::configure(client, repositories, catalogue, reads, &configure)
@@ -480,5 +498,25 @@ pub async fn preview(
             })
             .collect(),
         summary,
+        object_yaml,
     })
+}
+
+/// The ClusterPackage or Package `req` would create, as a Git repository would hold it
+/// (as `hoist install --dry-run -o yaml` prints it, without what the API server sets):
+/// the same checks as the install, no request to the API server.
+async fn install_yaml(
+    repositories: &hoist_kube::repo::clientset::Clientset,
+    catalogue: &hoist_kube::repo::catalogue::Catalogue,
+    req: &hoist_kube::install::InstallRequest,
+) -> Result<String, Status> {
+    let prepared = hoist_kube::install::prepare(repositories, catalogue, req)
+        .await
+        .map_err(install_status)?;
+    let mut object = hoist_kube::installs::Install::new(&prepared.plan.target, prepared.spec);
+    if req.auto_update {
+        object.set_annotation(hoist_kube::types::AUTO_UPDATE, Some("true".into()));
+    }
+    serde_yaml_ng::to_string(&object.for_git())
+        .map_err(|e| Status::internal(format!("cannot write the object as YAML: {e}")))
 }

@@ -11,8 +11,11 @@ pub mod headers;
 pub mod health;
 pub mod installs;
 pub mod listener;
+pub mod open;
+pub mod sources;
 pub mod status;
 pub mod watch;
+pub mod watch_route;
 
 use crate::cache::hub::Hub;
 use crate::metrics::Metrics;
@@ -58,10 +61,16 @@ pub fn router(
         limit: unary_limit,
         metrics: state.metrics.clone(),
     };
+    // Watch is served by its own route (changes' bytes shared, `watch_route`); the
+    // generated service answers the rest.
+    let watch = axum::Router::new()
+        .route(watch_route::PATH, axum::routing::post(watch_route::serve))
+        .with_state(service.clone());
     let grpc = tonic::service::Routes::new(
         DashboardServer::new(service).max_decoding_message_size(MAX_REQUEST_MESSAGE),
     )
     .into_axum_router()
+    .merge(watch)
     .layer(tonic_web::GrpcWebLayer::new())
     .layer(axum::middleware::from_fn_with_state(limit, deadline::limit));
     let http = health::router(state.clone()).merge(fleet::router(state));

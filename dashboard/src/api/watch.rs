@@ -9,16 +9,23 @@
 //! Guarantees: a client that stops reading stops polling only its own stream; its
 //! broadcast receiver falls behind, and when it reads again it is resynchronised with a
 //! snapshot. Nothing it does delays another stream, and the hub never waits for it.
+//!
+//! Package changes leave as [`Out::Change`]: the hub's [`SharedChange`], whose bytes
+//! are encoded once for all streams; the served route ([`super::watch_route`]) copies
+//! them into the frame. [`stream`] (the generated service's `Watch`, for clients of
+//! the trait) turns them back into messages.
 
 use super::dashboard::DashboardService;
 use super::status::status_message;
 use crate::cache::hub::{HubEvent, Start};
+use crate::cache::shared::SharedChange;
 use futures::StreamExt;
 use hoist_kube::reflector::readiness::{self, Phase};
 use hoist_kube::repo::live::Current;
 use hoist_proto::v1 as pb;
 use hoist_proto::v1::watch_event::Event;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tonic::Status;
@@ -27,8 +34,37 @@ use tonic::Status;
 pub type EventStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::WatchEvent, Status>> + Send>>;
 
-/// Builds the stream for one request.
+/// What a Watch stream sends next.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// A package change, encoded once for every stream.
+    Change(Arc<SharedChange>),
+    /// Anything else, encoded per stream.
+    Event(Box<Event>),
+}
+
+impl Out {
+    /// The message, for clients that take messages (not bytes).
+    pub fn into_event(self) -> pb::WatchEvent {
+        pb::WatchEvent {
+            event: Some(match self {
+                Out::Change(c) => Event::Change(c.change().clone()),
+                Out::Event(e) => *e,
+            }),
+        }
+    }
+}
+
+/// The stream the served route sends: changes as shared bytes.
+pub type OutStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Out, Status>> + Send>>;
+
+/// Builds the stream for one request, as messages (the generated service's `Watch`).
 pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> EventStream {
+    Box::pin(out_stream(svc, req).map(|o| o.map(Out::into_event)))
+}
+
+/// Builds the stream for one request, package changes as shared bytes.
+pub fn out_stream(svc: DashboardService, req: pb::WatchRequest) -> OutStream {
     let state = WatchState {
         // Yields the current status first, then each change.
         status: WatchStream::new(svc.gate.subscribe()),
@@ -40,8 +76,8 @@ pub fn stream(svc: DashboardService, req: pb::WatchRequest) -> EventStream {
         pending: VecDeque::new(),
     };
     Box::pin(futures::stream::unfold(state, |mut st| async move {
-        let ev = st.next().await?;
-        Some((Ok(pb::WatchEvent { event: Some(ev) }), st))
+        let out = st.next().await?;
+        Some((Ok(out), st))
     }))
 }
 
@@ -68,7 +104,7 @@ struct WatchState {
     /// `None` until READY: until then only the status travels.
     live: Option<Live>,
     /// Events decided but not yet handed to the connection (a replay, a start).
-    pending: VecDeque<Event>,
+    pending: VecDeque<Out>,
 }
 
 fn serving(s: &readiness::Status) -> bool {
@@ -77,7 +113,7 @@ fn serving(s: &readiness::Status) -> bool {
 
 impl WatchState {
     /// The next event, or `None` when the stream ends (shutdown, gate gone).
-    async fn next(&mut self) -> Option<Event> {
+    async fn next(&mut self) -> Option<Out> {
         loop {
             if let Some(e) = self.pending.pop_front() {
                 return Some(e);
@@ -86,16 +122,18 @@ impl WatchState {
         }
     }
 
+    fn push(&mut self, e: Event) {
+        self.pending.push_back(Out::Event(Box::new(e)));
+    }
+
     fn push_status(&mut self, s: &readiness::Status) {
         self.serving = serving(s);
-        self.pending
-            .push_back(Event::Status(status_message(s, &self.svc.hub)));
+        self.push(Event::Status(status_message(s, &self.svc.hub)));
     }
 
     fn push_catalogue(&mut self, current: Current) {
         if let Some(c) = current {
-            self.pending
-                .push_back(Event::Catalogue(super::catalogue::catalogue(&c)));
+            self.push(Event::Catalogue(super::catalogue::catalogue(&c)));
         }
     }
 
@@ -103,9 +141,9 @@ impl WatchState {
         match start {
             Start::Snapshot(snap) => {
                 self.svc.metrics.snapshot_sent();
-                self.pending.push_back(Event::Snapshot(snap));
+                self.push(Event::Snapshot(snap));
             }
-            Start::Replay(changes) => self.pending.extend(changes.into_iter().map(Event::Change)),
+            Start::Replay(changes) => self.pending.extend(changes.into_iter().map(Out::Change)),
         }
     }
 
@@ -139,7 +177,7 @@ impl WatchState {
         tokio::select! {
             s = self.status.next() => self.push_status(&s?),
             ev = live.changes.next() => match ev? {
-                Ok(HubEvent::Change(c)) => self.pending.push_back(Event::Change((*c).clone())),
+                Ok(HubEvent::Change(c)) => self.pending.push_back(Out::Change(c)),
                 // A relist too large for the ring, or this stream fell behind.
                 Ok(HubEvent::Resync) | Err(BroadcastStreamRecvError::Lagged(_)) => {
                     self.svc.metrics.resync();
@@ -151,11 +189,11 @@ impl WatchState {
             c = live.catalogue.next() => self.push_catalogue(c?),
             f = live.fleet.next() => {
                 if let Some(f) = f? {
-                    self.pending.push_back(Event::Fleet((*f).clone()));
+                    self.push(Event::Fleet((*f).clone()));
                 }
             }
             _ = live.heartbeat.tick() => {
-                self.pending.push_back(Event::Heartbeat(pb::Heartbeat {
+                self.push(Event::Heartbeat(pb::Heartbeat {
                     revision: self.svc.hub.revision(),
                     server_unix_ms: readiness::unix_ms(),
                 }));

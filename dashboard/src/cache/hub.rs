@@ -18,6 +18,7 @@
 //!   ([`Hub::commit`]): until then readers see the packages as they were, and the list
 //!   is never held as protocol messages beside the packages.
 
+use super::shared::SharedChange;
 use super::stored::{Interner, Stored};
 // The key lives with how a package is kept (`stored`); re-exported here, where the
 // hub's users have always found it.
@@ -63,7 +64,8 @@ fn same(old: Option<&Stored>, new: &Stored) -> bool {
 /// What subscribers receive.
 #[derive(Debug, Clone)]
 pub enum HubEvent {
-    Change(Arc<PackageChange>),
+    /// Encoded once for every stream ([`SharedChange`]).
+    Change(Arc<SharedChange>),
     /// A relist changed more than the ring can hold (or loaded a scope whole): every
     /// stream sends a fresh snapshot.
     Resync,
@@ -74,7 +76,7 @@ pub enum HubEvent {
 pub enum Start {
     Snapshot(Snapshot),
     /// The changes after the requested revision, in order (possibly none).
-    Replay(Vec<PackageChange>),
+    Replay(Vec<Arc<SharedChange>>),
 }
 
 struct State {
@@ -85,7 +87,7 @@ struct State {
     strings: Interner,
     /// Changes since the last purge of `strings`.
     since_purge: usize,
-    ring: VecDeque<Arc<PackageChange>>,
+    ring: VecDeque<Arc<SharedChange>>,
     /// Per scope, the (re)list in progress (see [`Hub::stage`]).
     staging: std::collections::HashMap<i32, Vec<(Key, Stored)>>,
 }
@@ -206,10 +208,10 @@ impl Hub {
 
     fn publish(&self, s: &mut State, change: Change) -> u64 {
         s.revision += 1;
-        let c = Arc::new(PackageChange {
+        let c = Arc::new(SharedChange::new(PackageChange {
             revision: s.revision,
             change: Some(change),
-        });
+        }));
         s.ring.push_back(c.clone());
         while s.ring.len() > self.ring_capacity {
             s.ring.pop_front();
@@ -334,7 +336,7 @@ impl Hub {
     ) -> (Start, broadcast::Receiver<HubEvent>) {
         let s = self.lock();
         let rx = self.tx.subscribe();
-        let oldest_kept = s.ring.front().map_or(s.revision + 1, |c| c.revision);
+        let oldest_kept = s.ring.front().map_or(s.revision + 1, |c| c.revision());
         let resumable = resume_from > 0
             && instance_id == self.instance_id
             && resume_from <= s.revision
@@ -343,8 +345,8 @@ impl Hub {
             Start::Replay(
                 s.ring
                     .iter()
-                    .filter(|c| c.revision > resume_from)
-                    .map(|c| (**c).clone())
+                    .filter(|c| c.revision() > resume_from)
+                    .cloned()
                     .collect(),
             )
         } else {
@@ -396,7 +398,7 @@ mod tests {
         );
         let mut seen = Vec::new();
         while let Ok(HubEvent::Change(c)) = rx.try_recv() {
-            seen.push(c.change.clone());
+            seen.push(c.change().change.clone());
         }
         assert!(
             matches!(&seen[0], Some(Change::Delete(k)) if k.name == "b"),
@@ -468,7 +470,7 @@ mod tests {
         }
         let id = hub.instance_id().to_string();
         match hub.subscribe(&id, 3).0 {
-            Start::Replay(r) => assert_eq!(r.iter().map(|c| c.revision).collect::<Vec<_>>(), [4]),
+            Start::Replay(r) => assert_eq!(r.iter().map(|c| c.revision()).collect::<Vec<_>>(), [4]),
             other => panic!("{other:?}"),
         }
         assert!(matches!(hub.subscribe(&id, 4).0, Start::Replay(r) if r.is_empty()));

@@ -7,4 +7,5 @@ pub mod convert;
 pub mod fleet;
 pub mod hub;
 pub mod reflectors;
+pub mod shared;
 pub mod stored;

@@ -180,6 +180,24 @@ pub fn columns(group: &str, plural: &str) -> Option<&'static [Column]> {
                 ]
             }
         }
+        ("", "pods") => {
+            const {
+                &[
+                    col("Ready", "string", 0, |o, _| json!(pod_ready(o))),
+                    col("Status", "string", 0, |o, _| json!(pod_status(o))),
+                    col("Restarts", "string", 0, |o, _| json!(pod_restarts(o))),
+                    AGE,
+                    col("IP", "string", 1, |o, _| {
+                        json!(text(o, "/status/podIP", "<none>"))
+                    }),
+                    col("Node", "string", 1, |o, _| {
+                        json!(text(o, "/spec/nodeName", "<none>"))
+                    }),
+                    col("Nominated Node", "string", 1, |_, _| json!("<none>")),
+                    col("Readiness Gates", "string", 1, |_, _| json!("<none>")),
+                ]
+            }
+        }
         ("", "serviceaccounts") => {
             const {
                 &[
@@ -249,6 +267,47 @@ fn containers(o: &Value, field: &str) -> Value {
         .filter_map(|c| c.get(field).and_then(Value::as_str))
         .collect();
     json!(names.join(","))
+}
+
+/// A pod's containers: `ready/total`.
+fn pod_ready(o: &Value) -> String {
+    let total = count(o, "/spec/containers");
+    let ready = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |cs| {
+            cs.iter()
+                .filter(|c| c.get("ready").and_then(Value::as_bool) == Some(true))
+                .count()
+        });
+    format!("{ready}/{total}")
+}
+
+/// A pod's STATUS as kubectl shows it: `Terminating` while deleted, else its reason or
+/// phase (`Pending` when unset).
+fn pod_status(o: &Value) -> String {
+    if o.pointer("/metadata/deletionTimestamp").is_some() {
+        return "Terminating".into();
+    }
+    let reason = text(o, "/status/reason", "");
+    if reason.is_empty() {
+        text(o, "/status/phase", "Pending")
+    } else {
+        reason
+    }
+}
+
+/// The restarts of a pod's containers, summed.
+fn pod_restarts(o: &Value) -> String {
+    let restarts: i64 = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map_or(0, |cs| {
+            cs.iter()
+                .filter_map(|c| c.get("restartCount").and_then(Value::as_i64))
+                .sum()
+        });
+    restarts.to_string()
 }
 
 /// `k=v,k2=v2` (sorted), `<none>` when empty.
@@ -487,6 +546,27 @@ mod tests {
         assert_eq!(
             cells("batch", "jobs", &job)[..3],
             [json!("Complete"), json!("1/1"), json!("9s")]
+        );
+    }
+
+    #[test]
+    fn a_pod_prints_ready_containers_status_restarts_and_with_wide_ip_and_node() {
+        let pod = json!({"spec": {"nodeName": "devcluster", "containers": [{}, {}]},
+            "status": {"phase": "Running", "podIP": "10.244.0.1", "containerStatuses": [
+                {"ready": true, "restartCount": 0}, {"ready": false, "restartCount": 2}]}});
+        assert_eq!(
+            cells("", "pods", &pod)[..5],
+            [
+                json!("1/2"),
+                json!("Running"),
+                json!("2"),
+                json!("10.244.0.1"),
+                json!("devcluster")
+            ]
+        );
+        assert_eq!(
+            cells("", "pods", &json!({}))[..2],
+            [json!("0/0"), json!("Pending")]
         );
     }
 

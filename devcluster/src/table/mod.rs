@@ -59,15 +59,21 @@ pub fn requested(accept: &str, include_object: Option<&str>) -> Option<Request> 
         }
         (table && group).then_some(version).flatten()
     })?;
-    let include = match include_object {
-        Some("None") => Include::None,
-        Some("Object") => Include::Object,
-        _ => Include::Metadata,
-    };
     Some(Request {
         api_version,
-        include,
+        include: Include::from_query(include_object),
     })
+}
+
+impl Include {
+    /// The query's `includeObject` (`Metadata` when absent or unknown).
+    pub fn from_query(include_object: Option<&str>) -> Self {
+        match include_object {
+            Some("None") => Include::None,
+            Some("Object") => Include::Object,
+            _ => Include::Metadata,
+        }
+    }
 }
 
 /// A cell computed from the whole object, as a built-in kind's printer computes it.

@@ -133,6 +133,12 @@ fn resource_entries(t: &ResourceType, auth: bool) -> Vec<Value> {
             "verbs": ["get", "patch", "update"],
         }));
     }
+    if t.group.is_empty() && t.plural == "pods" {
+        out.push(json!({
+            "name": "pods/portforward", "singularName": "", "namespaced": true,
+            "kind": "PodPortForwardOptions", "verbs": ["create", "get"],
+        }));
+    }
     if auth && t.group.is_empty() && t.plural == "serviceaccounts" {
         out.push(json!({
             "name": "serviceaccounts/token", "singularName": "", "namespaced": t.namespaced,

@@ -8,6 +8,9 @@ use axum::response::Response;
 
 pub fn handle(ctx: &Ctx<'_>) -> Result<Response, ApiError> {
     let obj = ctx.app.store.lock().get(ctx.rt, ctx.ns, ctx.name)?;
+    if let Some(partial) = ctx.partial {
+        return Ok(json_response(200, &partial.object(&obj)));
+    }
     let obj = render(ctx.rt, &obj);
     match ctx.table {
         // kubectl get NAME: a Table of one row.

@@ -48,6 +48,18 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
         .store
         .lock()
         .list(ctx.rt, ns, &selectors, limit, token)?;
+    let mut metadata = json!({ "resourceVersion": page.rv.to_string() });
+    if let Some(c) = page.continue_token {
+        metadata["continue"] = json!(c);
+    }
+    if let Some(r) = page.remaining {
+        metadata["remainingItemCount"] = json!(r);
+    }
+    if let Some(partial) = ctx.partial {
+        // Metadata is the same in every served version: no rendering.
+        let list = partial.list(page.items.iter().map(|o| &**o), metadata);
+        return Ok(crate::respond::json_response(200, &list));
+    }
     let api_version = ctx.rt.api_version();
     // Objects already in the requested version are serialized where they are stored,
     // not cloned first (a 10k list cloned every object before).
@@ -62,13 +74,6 @@ pub fn handle(ctx: &Ctx<'_>, ns: Option<&str>) -> Result<Response, ApiError> {
             }
         })
         .collect();
-    let mut metadata = json!({ "resourceVersion": page.rv.to_string() });
-    if let Some(c) = page.continue_token {
-        metadata["continue"] = json!(c);
-    }
-    if let Some(r) = page.remaining {
-        metadata["remainingItemCount"] = json!(r);
-    }
     if let Some(printer) = ctx.table {
         let table = printer.table(items.iter().map(|o| &**o), metadata);
         return Ok(crate::respond::json_response(200, &table));

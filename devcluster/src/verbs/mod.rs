@@ -31,6 +31,9 @@ pub struct Ctx<'a> {
     pub user_agent: &'a str,
     /// A custom kind's printer when the client asked for a Table (reads only).
     pub table: Option<&'a crate::table::Printer>,
+    /// Metadata only, when the client asked for `PartialObjectMetadata` (GET, WATCH)
+    /// or `PartialObjectMetadataList` (LIST); see [`crate::partial`].
+    pub partial: Option<crate::partial::Partial>,
     /// Who asks, when the server authenticates.
     pub user: Option<&'a crate::auth::rbac::UserInfo>,
 }

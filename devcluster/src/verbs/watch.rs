@@ -11,7 +11,9 @@
 //! - with selectors, a MODIFIED that leaves the selection is sent as DELETED and one that
 //!   enters it as ADDED;
 //! - a watcher that falls more than the channel's buffer behind gets 410 and is ended;
-//! - the stream ends cleanly at `timeoutSeconds` and at server shutdown.
+//! - the stream ends cleanly at `timeoutSeconds` and at server shutdown;
+//! - asked for `PartialObjectMetadata`, every object (bookmarks too) is its metadata
+//!   only (see [`crate::partial`]).
 
 use super::Ctx;
 use super::list::selectors;
@@ -42,6 +44,8 @@ struct Spec {
     stall: Option<(usize, Duration)>,
     /// Each event's object as a Table of one row (`kubectl get -w`).
     table: Option<crate::table::Printer>,
+    /// Each event's object as `PartialObjectMetadata` (`watch_metadata`).
+    partial: Option<crate::partial::Partial>,
 }
 
 pub fn handle(
@@ -88,6 +92,7 @@ pub fn handle(
         end: None,
         stall: None,
         table: ctx.table.cloned(),
+        partial: ctx.partial,
     };
     for f in faults {
         match f {
@@ -184,6 +189,9 @@ impl Writer {
     }
 
     fn bookmark(&self, rv: u64) -> Value {
+        if let Some(partial) = &self.spec.partial {
+            return partial.bookmark(rv);
+        }
         json!({"kind": self.spec.rt.kind, "apiVersion": self.spec.rt.api_version(), "metadata": {"resourceVersion": rv.to_string()}})
     }
 
@@ -209,7 +217,8 @@ impl Writer {
         };
         let same_version = c.object.get("apiVersion").and_then(Value::as_str)
             == Some(self.spec.rt.api_version().as_str());
-        let line = if event == c.event && same_version && self.spec.table.is_none() {
+        let as_stored = self.spec.table.is_none() && self.spec.partial.is_none();
+        let line = if event == c.event && same_version && as_stored {
             c.line.clone()
         } else {
             self.line(event.as_str(), &c.object)
@@ -217,8 +226,12 @@ impl Writer {
         self.event(line).await
     }
 
-    /// The watch line of `obj` in the served version: the object, or its Table row.
+    /// The watch line of `obj` in the served version: the object, its Table row, or
+    /// its metadata.
     fn line(&self, event: &str, obj: &Value) -> Bytes {
+        if let Some(partial) = &self.spec.partial {
+            return watch_line(event, &partial.object(obj));
+        }
         let rendered = crate::events::render(&self.spec.rt, obj);
         match &self.spec.table {
             Some(printer) => {

@@ -3,11 +3,15 @@
 //! the backend (GetPackageDetails, served from its repository cache) when the page
 //! opens, and again whenever the catalogue changes, so it stays live too.
 //!
-//! The page installs, too: a value per row of the values table, a namespace and a name,
-//! and Install (the `Install` call). The server checks everything and says why it
-//! refuses; what the user typed stays in the form. A created package then shows up
-//! under "Installed" from the stream, like any change made elsewhere.
+//! The page installs, too: a value per row of the values table (`value_input.rs`: typed
+//! as defined, or from a ConfigMap, a Secret or a package, with pickers), a namespace
+//! and a name, and Install (the `Install` call). Preview shows what the install would
+//! do, Show YAML the object it would create (both from the `Preview` call). The server
+//! checks everything and says why it refuses; what the user typed stays in the form. A
+//! created package then shows up under "Installed" from the stream, like any change
+//! made elsewhere.
 
+use super::value_input::{Sources, ValueChoice, ValueInput};
 use crate::connection::Live;
 use crate::route::{self, Route};
 use hoist_proto::v1 as pb;
@@ -115,6 +119,26 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
     });
     let older = (d.version != d.latest_version).then(|| format!("newer: {}", d.latest_version));
     let form = InstallValues::new();
+    let sources = Sources::new();
+    let namespaced = d.scope == "Namespaced";
+    // The install form's namespace (a namespaced package's), which its references read
+    // from: the pickers look there.
+    let namespace = RwSignal::new(if namespaced {
+        d.default_namespace.clone()
+    } else {
+        String::new()
+    });
+    let home = d.default_namespace.clone();
+    let refs_namespace = namespaced.then(|| {
+        Signal::derive(move || {
+            let typed = namespace.get();
+            if typed.trim().is_empty() {
+                home.clone()
+            } else {
+                typed
+            }
+        })
+    });
     view! {
         <div class="detail-head">
             <h2 id="package-name">{d.name.clone()}</h2>
@@ -159,21 +183,23 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
         } else {
             view! { <table id="values">
                 <thead><tr><th>"Key"</th><th>"Type"</th><th>"Default"</th><th>"Description"</th><th>"Install with"</th></tr></thead>
-                <tbody>{d.values.iter().map(|v| {
+                <tbody>{d.values.iter().enumerate().map(|(row, v)| {
+                    let choice = ValueChoice::new();
+                    form.add(&v.key, choice);
                     view! {
                     <tr data-key=v.key.clone()>
                         <td class="name">{v.key.clone()}{v.required.then(|| view! { <span class="muted">" required"</span> })}</td>
                         <td>{v.r#type.clone()}{(!v.options.is_empty()).then(|| format!(" ({})", v.options.join(", ")))}</td>
                         <td>{v.default_value.clone()}</td>
                         <td>{if v.label.is_empty() { v.description.clone() } else if v.description.is_empty() { v.label.clone() } else { format!("{}: {}", v.label, v.description) }}</td>
-                        <td><ValueInput key=v.key.clone() placeholder=v.default_value.clone() form=form cluster_scoped=d.scope != "Namespaced" /></td>
+                        <td><ValueInput choice=choice definition=v.clone() namespace=refs_namespace sources=sources ids=format!("sources-{row}") packages_list="cluster-package-names" /></td>
                     </tr>
                 }}).collect_view()}</tbody>
             </table>
             <datalist id="cluster-package-names">{move || live.model.with(|m| m.of_scope(pb::Scope::Cluster)).into_iter().filter_map(|p| p.key).map(|k| view! { <option value=k.name></option> }).collect_view()}</datalist>
             }.into_any()
         }}
-        <InstallForm package=d.name.clone() version=d.version.clone() repository=d.repository.clone() namespace=(d.scope == "Namespaced").then(|| d.default_namespace.clone()) form=form />
+        <InstallForm package=d.name.clone() version=d.version.clone() repository=d.repository.clone() namespace=namespaced.then_some(namespace) form=form />
         <h3>"Manifests"</h3>
         <ul id="manifests">
             {d.manifests.iter().map(|m| view! { <li><a href=m.clone() rel="noopener" target="_blank">{m.clone()}</a></li> }).collect_view()}
@@ -189,136 +215,53 @@ fn Details(d: std::sync::Arc<pb::PackageDetails>, live: Live) -> impl IntoView {
     }
 }
 
-/// One value's input: typed, or read by the operator from a ConfigMap key, a Secret
-/// key or another (cluster) package's value, which it follows when it changes. The
-/// ConfigMap and Secret are named, not listed: the dashboard reads no Secrets outside
-/// Hoist's namespace (decision 0019), and the operator says which it waits for when
-/// one is missing. Packages come from the installed ones (a datalist).
-#[component]
-fn ValueInput(
-    key: String,
-    placeholder: String,
-    form: InstallValues,
-    cluster_scoped: bool,
-) -> impl IntoView {
-    let key = StoredValue::new(key);
-    let kind = RwSignal::new(String::new());
-    let namespace = RwSignal::new(String::new());
-    let name = RwSignal::new(String::new());
-    let item = RwSignal::new(String::new());
-    // Copy: every piece it reads is a signal or a stored value.
-    let sync = move || {
-        let k = kind.get_untracked();
-        let key = key.get_value();
-        form.set_ref(
-            &key,
-            (!k.is_empty()).then(|| pb::ValueRef {
-                namespace: if k == "package" {
-                    String::new()
-                } else {
-                    namespace.get_untracked().trim().to_string()
-                },
-                key: key.clone(),
-                kind: k,
-                name: name.get_untracked().trim().to_string(),
-                item: item.get_untracked().trim().to_string(),
-            }),
-        );
-    };
-    let field = move |signal: RwSignal<String>, class: &'static str, hint: &'static str| {
-        view! { <input class=class placeholder=hint on:input=move |ev| { signal.set(event_target_value(&ev)); sync(); } /> }
-    };
-    view! {
-        <select class="value-source" on:change=move |ev| {
-            // A new source starts empty, as its fields are drawn.
-            for field in [namespace, name, item] {
-                field.set(String::new());
-            }
-            kind.set(event_target_value(&ev));
-            form.set_value(&key.get_value(), String::new());
-            sync();
-        }>
-            <option value="">"value"</option>
-            <option value="configMap">"from ConfigMap"</option>
-            <option value="secret">"from Secret"</option>
-            <option value="package">"from package"</option>
-        </select>
-        {move || match kind.get().as_str() {
-            "" => view! { <input class="value" name=key.get_value() placeholder=placeholder.clone() on:input=move |ev| form.set_value(&key.get_value(), event_target_value(&ev)) /> }.into_any(),
-            "package" => view! {
-                <input class="ref-name" list="cluster-package-names" placeholder="cluster package" on:input=move |ev| { name.set(event_target_value(&ev)); sync(); } />
-                {field(item, "ref-item", "its value")}
-            }.into_any(),
-            _ => view! {
-                {cluster_scoped.then(|| field(namespace, "ref-namespace", "namespace"))}
-                {field(name, "ref-name", "name")}
-                {field(item, "ref-item", "key")}
-            }.into_any(),
-        }}
-    }
-}
-
-/// The values typed into the values table, in the order first typed; empty ones are
-/// not sent (the package's default applies). References replace a typed value.
+/// Each row's value as the user left it, in the table's order. Empty typed values are
+/// not sent (the package's default applies); a row reading from elsewhere sends its
+/// reference instead.
 #[derive(Clone, Copy)]
-struct InstallValues(
-    StoredValue<Vec<pb::Setting>>,
-    StoredValue<Vec<pb::ValueRef>>,
-);
+struct InstallValues(StoredValue<Vec<(String, ValueChoice)>>);
 
 impl InstallValues {
     fn new() -> Self {
-        Self(StoredValue::new(Vec::new()), StoredValue::new(Vec::new()))
+        Self(StoredValue::new(Vec::new()))
     }
 
-    fn set_value(&self, key: &str, value: String) {
+    fn add(&self, key: &str, choice: ValueChoice) {
         self.0
-            .update_value(|all| match all.iter_mut().find(|s| s.key == key) {
-                Some(s) => s.value = value,
-                None => all.push(pb::Setting {
-                    key: key.to_string(),
-                    value,
-                }),
-            });
-    }
-
-    /// Sets (or with `None` removes) the reference for `key`.
-    fn set_ref(&self, key: &str, r: Option<pb::ValueRef>) {
-        self.1.update_value(|all| {
-            all.retain(|x| x.key != key);
-            all.extend(r);
-        });
+            .update_value(|all| all.push((key.to_string(), choice)));
     }
 
     fn references(&self) -> Vec<pb::ValueRef> {
-        self.1.get_value()
+        self.0
+            .with_value(|all| all.iter().filter_map(|(k, c)| c.reference(k)).collect())
     }
 
     fn settings(&self) -> Vec<pb::Setting> {
         self.0.with_value(|all| {
             all.iter()
+                .filter_map(|(k, c)| c.literal(k))
                 .filter(|s| !s.value.is_empty())
-                .cloned()
                 .collect()
         })
     }
 }
 
-/// Namespace (namespaced packages), name, and Install. The answer, success or the
-/// server's reason for refusing, shows under the button; the form keeps what was typed.
+/// Namespace (namespaced packages), name, and Install; Preview and Show YAML ask the
+/// server what the install would do and create, without writing. The answer, success
+/// or the server's reason for refusing, shows under the button; the form keeps what was
+/// typed.
 #[component]
 fn InstallForm(
     package: String,
     version: String,
     repository: String,
-    /// The default namespace of a namespaced package; `None` for a cluster-scoped one.
-    namespace: Option<String>,
+    /// A namespaced package's namespace field (prefilled with its default); `None` for
+    /// a cluster-scoped one.
+    namespace: Option<RwSignal<String>>,
     form: InstallValues,
 ) -> impl IntoView {
-    let namespaced = namespace.is_some();
     let label = format!("{package} {version}");
     let placeholder = package.clone();
-    let namespace = RwSignal::new(namespace.unwrap_or_default());
     let name = RwSignal::new(String::new());
     let auto_update = RwSignal::new(false);
     // Signal types the app already has, which keeps this form small in the wasm.
@@ -326,58 +269,69 @@ fn InstallForm(
     let answer = RwSignal::new(String::new());
     let refused = RwSignal::new(false);
     let previewed = RwSignal::new(super::plan::Previewed::None);
-    let request_now = {
-        let package = package.clone();
-        let repository = repository.clone();
-        let version = version.clone();
-        move || pb::InstallRequest {
-            package: package.clone(),
-            repository: repository.clone(),
-            version: version.clone(),
-            namespace: if namespaced {
-                namespace.get_untracked().trim().to_string()
-            } else {
-                String::new()
-            },
-            name: name.get_untracked().trim().to_string(),
-            values: form.settings(),
-            references: form.references(),
-            auto_update: auto_update.get_untracked(),
-        }
+    let yaml = RwSignal::new(Yaml::Closed);
+    let request = StoredValue::new(pb::InstallRequest {
+        package,
+        repository,
+        version,
+        ..Default::default()
+    });
+    // The request the form says, as it is now.
+    let request_now = move || pb::InstallRequest {
+        namespace: namespace
+            .map(|ns| ns.get_untracked().trim().to_string())
+            .unwrap_or_default(),
+        name: name.get_untracked().trim().to_string(),
+        values: form.settings(),
+        references: form.references(),
+        auto_update: auto_update.get_untracked(),
+        ..request.get_value()
+    };
+    let ask_preview = move || pb::PreviewRequest {
+        install: Some(request_now()),
+        ..Default::default()
     };
     let preview = move |_| {
-        let request = pb::PreviewRequest {
-            install: Some(request_now()),
-            ..Default::default()
-        };
+        let request = ask_preview();
         previewed.set(super::plan::Previewed::Asking);
         leptos::task::spawn_local(async move {
             previewed.set(match crate::rpc::preview(request).await {
-                Ok(plan) => super::plan::Previewed::Plan(plan),
+                Ok(plan) => {
+                    // An open YAML follows the form too.
+                    if yaml.with_untracked(|y| *y != Yaml::Closed) {
+                        yaml.set(Yaml::Shown(plan.object_yaml.clone()));
+                    }
+                    super::plan::Previewed::Plan(plan)
+                }
                 Err(s) => {
                     super::plan::Previewed::Refused(format!("Would not install: {}", s.message()))
                 }
             });
         });
     };
+    let show_yaml = move |_| {
+        if yaml.with_untracked(|y| *y != Yaml::Closed) {
+            yaml.set(Yaml::Closed);
+            return;
+        }
+        let request = ask_preview();
+        yaml.set(Yaml::Asking);
+        leptos::task::spawn_local(async move {
+            let shown = match crate::rpc::preview(request).await {
+                Ok(plan) => Yaml::Shown(plan.object_yaml),
+                Err(s) => Yaml::Refused(format!("Would not install: {}", s.message())),
+            };
+            // Closed meanwhile: stays closed.
+            if yaml.with_untracked(|y| *y == Yaml::Asking) {
+                yaml.set(shown);
+            }
+        });
+    };
     let submit = move |_| {
         if pending.get_untracked() {
             return;
         }
-        let request = pb::InstallRequest {
-            package: package.clone(),
-            repository: repository.clone(),
-            version: version.clone(),
-            namespace: if namespaced {
-                namespace.get_untracked().trim().to_string()
-            } else {
-                String::new()
-            },
-            name: name.get_untracked().trim().to_string(),
-            values: form.settings(),
-            references: form.references(),
-            auto_update: auto_update.get_untracked(),
-        };
+        let request = request_now();
         pending.set(true);
         leptos::task::spawn_local(async move {
             let result = crate::rpc::install(request).await;
@@ -392,17 +346,39 @@ fn InstallForm(
     view! {
         <h3>"Install"</h3>
         <div id="install" class="install">
-            {namespaced.then(|| view! {
+            {namespace.map(|namespace| view! {
                 <label>"Namespace "<input id="install-namespace" value=namespace.get_untracked() on:input=move |ev| namespace.set(event_target_value(&ev)) /></label>
             })}
             <label>"Name "<input id="install-name" placeholder=placeholder on:input=move |ev| name.set(event_target_value(&ev)) /></label>
             <label title="The operator moves it to each newer version its dependents accept"><input type="checkbox" id="install-auto-update" on:change=move |ev| auto_update.set(event_target_checked(&ev)) />" Update automatically"</label>
             <button class="button" id="preview-button" on:click=preview>"Preview"</button>
+            <button class="button" id="show-install-form-yaml" on:click=show_yaml>{move || if yaml.with(|y| *y == Yaml::Closed) { "Show YAML" } else { "Hide YAML" }}</button>
             <button class="button primary" id="install-button" on:click=submit disabled=move || pending.get()>"Install"</button>
             <span class="muted">{label}</span>
         </div>
         <p id="install-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
+        {move || match yaml.get() {
+            Yaml::Closed => ().into_any(),
+            Yaml::Asking => view! { <p class="muted">"Asking…"</p> }.into_any(),
+            Yaml::Refused(why) => view! { <p id="install-form-yaml-refused" class="install-result refused">{why}</p> }.into_any(),
+            Yaml::Shown(text) => {
+                let copied = text.clone();
+                view! {
+                    <div class="actions"><button class="button" id="copy-install-form-yaml" on:click=move |_| super::install::copy(&copied)>"Copy"</button></div>
+                    <pre id="install-form-yaml" class="yaml">{text}</pre>
+                }.into_any()
+            }
+        }}
         {move || super::plan::show(previewed.get())}
     }
     .into_any()
+}
+
+/// "Show YAML" on the install form: the object the install would create, as Git holds it.
+#[derive(Debug, Clone, PartialEq)]
+enum Yaml {
+    Closed,
+    Asking,
+    Shown(String),
+    Refused(String),
 }

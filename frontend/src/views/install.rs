@@ -217,6 +217,7 @@ fn Install(
             move || yaml.get().then(|| view! { <pre id="install-yaml" class="yaml">{text.clone()}</pre> })
         }
         <p id="act-result" class="install-result" class:refused=move || refused.get() class:ok=move || !refused.get() hidden=move || answer.with(String::is_empty)>{move || answer.get()}</p>
+        <super::entrypoints::Entrypoints key=key entrypoints=d.entrypoints.clone() can_open=d.can_open />
         <h3>"Conditions"</h3>
         <table id="conditions">
             <thead><tr><th>"Type"</th><th>"Status"</th><th>"Reason"</th><th>"Message"</th></tr></thead>
@@ -243,7 +244,7 @@ fn Install(
         } else {
             view! { <dl class="facts" id="install-values">{d.values.iter().map(|v| view! { <dt>{v.key.clone()}</dt><dd>{v.value.clone()}</dd> }).collect_view()}</dl> }.into_any()
         }}
-        <super::configure::Configure key=key keys=d.values.iter().map(|v| v.key.clone()).collect() ui=configure />
+        <super::configure::Configure key=key keys=d.values.iter().map(|v| v.key.clone()).collect() ui=configure package=d.package.clone() values=d.values.clone() />
         <h3>"Recent events"</h3>
         {if d.events.is_empty() {
             view! { <p class="empty">"None."</p> }.into_any()
@@ -278,7 +279,7 @@ fn Install(
 
 /// Puts `text` on the clipboard (the browser may refuse without a user gesture or over
 /// plain http beyond localhost: the YAML stays on the page to select by hand).
-fn copy(text: &str) {
+pub(super) fn copy(text: &str) {
     if let Some(window) = web_sys::window() {
         let _ = window.navigator().clipboard().write_text(text);
     }

@@ -7,11 +7,13 @@ mod catalogue;
 mod clusters;
 mod configure;
 mod details;
+mod entrypoints;
 mod install;
 mod packages;
 mod plan;
 mod repositories;
 mod status;
+mod value_input;
 
 use crate::connection::{self, Connection, Live};
 use crate::model::Model;

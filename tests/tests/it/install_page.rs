@@ -18,43 +18,8 @@ async fn click(b: &fantoccini::Client, css: &str) {
         .expect("click");
 }
 
-/// devcluster with the samples, namespaces team-a and hoist-system, the dashboard and
-/// the operator: keep it alive for the test.
-struct Setup {
-    _cluster: devcluster::DevCluster,
-    client: kube::Client,
-    _samples: hoist::demo::samples::SampleRepository,
-    backend: hoist::serve::Running,
-    _repositories: hoist::reflector::RepositoryWatch,
-    _operator: hoist::operator::Running,
-}
-
-async fn with_operator() -> Setup {
-    let (cluster, client, samples) = hoist_tests::cluster_with_samples().await;
-    for ns in ["team-a", "hoist-system"] {
-        hoist::demo::seed::namespace(&client, ns)
-            .await
-            .expect("namespace");
-    }
-    let backend = hoist_tests::serve(&client).await;
-    let repositories =
-        hoist::reflector::watch_repositories(&client, Default::default(), "hoist-system");
-    repositories.synced().await;
-    let operator = hoist::operator::start(
-        client.clone(),
-        repositories.clientset.clone(),
-        Default::default(),
-    )
-    .await
-    .expect("operator");
-    Setup {
-        _cluster: cluster,
-        client,
-        _samples: samples,
-        backend,
-        _repositories: repositories,
-        _operator: operator,
-    }
+async fn with_operator() -> hoist_tests::WithOperator {
+    hoist_tests::with_operator(Default::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,8 +225,34 @@ async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install
     .expect("open the install page");
     browser.wait_text("#install-state", |t| t == "Ready").await;
 
+    // The installed version's definitions: a value chosen by name, described beside a
+    // number input.
+    browser
+        .wait_count("#configure-key option[value=replicas]", 1)
+        .await;
+    b.find(Locator::Css("#configure-key"))
+        .await
+        .expect("the value's name")
+        .select_by_value("replicas")
+        .await
+        .expect("replicas");
+    browser
+        .wait_text("#configure-type", |t| t == "number")
+        .await;
+    browser.wait_text("#configure-default", |t| t == "1").await;
+    browser
+        .wait_text("#configure-current", |t| t.contains("not set"))
+        .await;
+    let input = b
+        .find(Locator::Css("#configure-value"))
+        .await
+        .expect("the value");
+    assert_eq!(
+        input.attr("type").await.expect("type").as_deref(),
+        Some("number")
+    );
+
     // Preview: the Deployment would change; nothing is written.
-    type_into(b, "#configure-key", "replicas").await;
     type_into(b, "#configure-value", "3").await;
     click(b, "#preview-configure").await;
     browser
@@ -313,6 +304,7 @@ async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install
             t.contains("replicas") && t.contains('3')
         })
         .await;
+    browser.wait_text("#configure-current", |t| t == "3").await;
 
     // Show YAML: the object as Git would hold it, with the value just saved.
     click(b, "#show-yaml").await;
@@ -348,21 +340,7 @@ async fn a_value_is_previewed_refused_with_the_reason_and_saved_from_the_install
 
 /// A Package of hello-web at `version` named `name` in team-a.
 async fn hello_web(packages: &Api<Package>, name: &str, version: &str) {
-    let spec = hoist::types::PackageSpec {
-        package_info: hoist::types::PackageInfoTemplate {
-            name: "hello-web".into(),
-            version: version.into(),
-            repository_name: None,
-        },
-        ..Default::default()
-    };
-    packages
-        .create(
-            &Default::default(),
-            &Package::new(name, hoist::types::NamespacedPackageSpec::from(spec)),
-        )
-        .await
-        .expect("installed");
+    hoist_tests::install_hello_web(packages, name, version).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

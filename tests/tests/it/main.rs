@@ -10,4 +10,6 @@ mod install;
 mod install_page;
 mod lazy_pages;
 mod module_cycles;
+mod open_page;
 mod token;
+mod value_sources;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 mod day_two;
-pub use day_two::{Bootstrap, Configure, Get, Switch, Version};
+pub use day_two::{Bootstrap, Configure, Get, Open, Switch, Version};
 use day_two::{parse_listing, parse_output};
 
 #[derive(Parser)]
@@ -102,6 +102,10 @@ pub enum Command {
     /// Change an installed package's values (or its auto-update), checked against its
     /// version's definitions before anything is written; the operator applies them.
     Configure(Configure),
+    /// Open what a package installed: forward a local port to each entrypoint's
+    /// Service (a ready pod, found again after a rollout), print the address, start
+    /// the browser; until Ctrl-C.
+    Open(Open),
     /// Print an install (ClusterPackage, or with -n a Package) as YAML or JSON.
     Get(Get),
     /// Suspend an install: the operator changes nothing of it until it is resumed.

@@ -1,5 +1,5 @@
 //! The `hoist` binary: `serve`, `operator`, `demo`, `repo`, `list`, `show`, `install`,
-//! `status`, `cluster`, `usage`, `retry`, `upgrade`, `uninstall`, `configure`, `get`,
+//! `status`, `cluster`, `usage`, `retry`, `upgrade`, `uninstall`, `configure`, `open`, `get`,
 //! `suspend`, `resume`, `bootstrap`, `version`, `crdgen`. `main` parses
 //! and dispatches; each command is its own small function, `run` in the file named after
 //! it (`repo lint` in `lint.rs`), over the library (`hoist::cli`, `hoist::serve`,
@@ -17,6 +17,7 @@ mod get;
 mod install;
 mod lint;
 mod list;
+mod open;
 mod operator;
 mod repo;
 mod retry;
@@ -79,6 +80,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Upgrade(args) => upgrade::run(args).await,
         Command::Uninstall(args) => uninstall::run(args).await,
         Command::Configure(args) => configure::run(args).await,
+        Command::Open(args) => open::run(args).await,
         Command::Get(args) => get::run(args).await,
         Command::Suspend(args) => suspend::run(args, true).await,
         Command::Resume(args) => suspend::run(args, false).await,

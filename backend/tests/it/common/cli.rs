@@ -18,6 +18,19 @@ impl Cli {
         super::run_hoist(self.kubeconfig.path(), args).await
     }
 
+    /// Starts a long-running command (`open`): stdout piped, killed when dropped.
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig.path())
+            .env("RUST_BACKTRACE", "0")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("hoist starts")
+    }
+
     /// Runs and expects success; returns what it printed.
     pub async fn ok(&self, args: &[&str]) -> String {
         let (ok, out) = self.run(args).await;

@@ -176,7 +176,14 @@ pub async fn nothing_installed(client: &Client) {
 /// default, and namespace team-a. Keep the repository alive for the test.
 pub async fn cluster_with_samples() -> (DevCluster, Client, hoist::demo::samples::SampleRepository)
 {
-    let (c, client, samples) = hoist_testkit::cluster::cluster_with_samples().await;
+    cluster_with_samples_and(Default::default()).await
+}
+
+/// [`cluster_with_samples`] with devcluster started with `options`.
+pub async fn cluster_with_samples_and(
+    options: devcluster::Options,
+) -> (DevCluster, Client, hoist::demo::samples::SampleRepository) {
+    let (c, client, samples) = hoist_testkit::cluster::cluster_with_samples_and(options).await;
     hoist::demo::seed::namespace(&client, "team-a")
         .await
         .expect("namespace");

@@ -26,11 +26,16 @@ pub struct Setup {
 }
 
 pub async fn setup() -> Setup {
+    setup_with(Default::default()).await
+}
+
+/// [`setup`] with devcluster started with `options`.
+pub async fn setup_with(options: devcluster::Options) -> Setup {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    let (cluster, client, samples) = super::cluster_with_samples().await;
+    let (cluster, client, samples) = super::cluster_with_samples_and(options).await;
     for ns in ["hoist-system", "team-b"] {
         hoist::demo::seed::namespace(&client, ns)
             .await
@@ -60,7 +65,24 @@ pub async fn harness() -> Harness {
 
 /// A [`Harness`] whose operator runs with `opts`.
 pub async fn harness_with(opts: OperatorOptions) -> Harness {
-    let s = setup().await;
+    start_operator(setup().await, opts).await
+}
+
+/// A [`Harness`] over a devcluster whose hello-web pods answer with the demo's
+/// stand-in page (see `hoist::demo::stand_in`); keep the stand-in alive.
+pub async fn harness_with_hello_web_page() -> (Harness, hoist::demo::stand_in::StandIn) {
+    let page = hoist::demo::stand_in::StandIn::start()
+        .await
+        .expect("stand-in page");
+    let s = setup_with(devcluster::Options {
+        forwards: vec![page.forward()],
+        ..Default::default()
+    })
+    .await;
+    (start_operator(s, OperatorOptions::default()).await, page)
+}
+
+async fn start_operator(s: Setup, opts: OperatorOptions) -> Harness {
     let operator = operator::start(s.client.clone(), s.repositories.clientset.clone(), opts)
         .await
         .expect("operator starts");

@@ -1,4 +1,4 @@
-//! The arguments of the day-two commands: `configure`, `get`, `suspend`/`resume`,
+//! The arguments of the day-two commands: `configure`, `open`, `get`, `suspend`/`resume`,
 //! `bootstrap`, `version`, and the `-o` formats they and `install`, `upgrade` and
 //! `list` take.
 
@@ -32,6 +32,26 @@ pub struct Configure {
     /// `json`.
     #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = parse_output)]
     pub output: Option<hoist::cli::output::Output>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Args)]
+pub struct Open {
+    /// The ClusterPackage's or Package's name.
+    pub name: String,
+    /// The entrypoint to open (its name, else its Service's); every one when left out.
+    pub entrypoint: Option<String>,
+    /// The Package's namespace (without it: a ClusterPackage).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub in_namespace: Option<String>,
+    /// The local port (one entrypoint only); default: the package's localPort, else a
+    /// free one.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Print the address; do not start a browser.
+    #[arg(long)]
+    pub no_browser: bool,
     #[command(flatten)]
     pub target: Target,
 }

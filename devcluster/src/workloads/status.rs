@@ -1,45 +1,9 @@
-//! devcluster plays the workload controllers, as kwok does for real clusters: a
-//! Deployment, StatefulSet or DaemonSet gets the status its controller would write once
-//! its pods were up, a Job completes, each after a short delay; a new generation
-//! (scaling, a changed pod template) rolls the same way. So `kubectl rollout status`,
-//! kube-rs' `await_condition` and the operator's health checks see workloads become
-//! ready, and can be shown ones that never do.
-//!
-//! # Steering one object (annotations)
-//! - `devcluster.hoist.dev/never-ready: "true"`: observed, but no replica ever ready
-//!   (Deployment `Available=False`); a Job never finishes.
-//! - `devcluster.hoist.dev/progress-deadline-exceeded: "true"`: a Deployment's
-//!   `Progressing=False` with reason `ProgressDeadlineExceeded`.
-//! - `devcluster.hoist.dev/fail: "true"`: a Job's `Failed=True` (`BackoffLimitExceeded`).
-//!
-//! # Guarantees
-//! - The status is written through the `/status` subresource with the object's
-//!   resourceVersion, as a controller writes it: a concurrent change wins, and the next
-//!   event is looked at again.
-//! - Written only when it differs (condition times kept when a condition does not
-//!   change), so a ready workload causes no further events.
-//! - No pods are made: the status is the workload's own.
+//! The status each workload's controller writes (see [`super`]).
 
-use crate::app::App;
-use crate::store::{Signal, WatchFrom, WriteOpts};
+use super::{FAIL, NEVER_READY, PROGRESS_DEADLINE_EXCEEDED};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::watch;
 
-pub const NEVER_READY: &str = "devcluster.hoist.dev/never-ready";
-pub const PROGRESS_DEADLINE_EXCEEDED: &str = "devcluster.hoist.dev/progress-deadline-exceeded";
-pub const FAIL: &str = "devcluster.hoist.dev/fail";
-
-/// The kinds played: (group, version, plural).
-const KINDS: [(&str, &str, &str); 4] = [
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("apps", "v1", "daemonsets"),
-    ("batch", "v1", "jobs"),
-];
-
-fn flag(obj: &Value, annotation: &str) -> bool {
+pub(super) fn flag(obj: &Value, annotation: &str) -> bool {
     obj.pointer("/metadata/annotations")
         .and_then(|a| a.get(annotation))
         .and_then(Value::as_str)
@@ -107,6 +71,7 @@ pub fn status_for(plural: &str, obj: &Value, now: &str) -> Option<Value> {
                 ],
             })
         }
+        // The revision the pods carry (`controller-revision-hash`).
         "statefulsets" => json!({
             "observedGeneration": generation,
             "replicas": replicas,
@@ -114,8 +79,8 @@ pub fn status_for(plural: &str, obj: &Value, now: &str) -> Option<Value> {
             "currentReplicas": replicas,
             "updatedReplicas": replicas,
             "availableReplicas": ready,
-            "currentRevision": format!("{}-{generation}", name(obj)),
-            "updateRevision": format!("{}-{generation}", name(obj)),
+            "currentRevision": super::pods::revision(obj),
+            "updateRevision": super::pods::revision(obj),
         }),
         // One node: a DaemonSet schedules one pod.
         "daemonsets" => json!({
@@ -175,15 +140,9 @@ pub fn status_for(plural: &str, obj: &Value, now: &str) -> Option<Value> {
     (obj.get("status") != Some(&desired)).then_some(desired)
 }
 
-fn name(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
 /// `desired` with each condition's times taken from `current` where that condition's
 /// status and reason did not change (a controller does not touch them then).
-fn keep_condition_times(current: Option<&Value>, mut desired: Value) -> Value {
+pub(super) fn keep_condition_times(current: Option<&Value>, mut desired: Value) -> Value {
     let old: Vec<Value> = current
         .and_then(|s| s.get("conditions"))
         .and_then(Value::as_array)
@@ -206,79 +165,6 @@ fn keep_condition_times(current: Option<&Value>, mut desired: Value) -> Value {
         }
     }
     desired
-}
-
-/// Plays every workload kind until `stop`: each object that needs a status gets it
-/// `delay` after the change that made it need one.
-pub async fn run(app: Arc<App>, delay: Duration, stop: watch::Receiver<bool>) {
-    let loops = KINDS.map(|(group, version, plural)| {
-        let (app, mut stop) = (app.clone(), stop.clone());
-        async move {
-            tokio::select! {
-                () = play(app, group, version, plural, delay) => {}
-                _ = stop.wait_for(|s| *s) => {}
-            }
-        }
-    });
-    futures::future::join_all(loops).await;
-}
-
-async fn play(app: Arc<App>, group: &str, version: &str, plural: &str, delay: Duration) {
-    let Some(rt) = app
-        .store
-        .lock()
-        .registry
-        .get(group, version, plural)
-        .cloned()
-    else {
-        return;
-    };
-    let subscribed = app.store.lock().watch(&rt, WatchFrom::Current);
-    let Ok(mut sub) = subscribed else { return };
-    let mut pending = Vec::new();
-    for obj in std::mem::take(&mut sub.initial) {
-        pending.push(obj);
-    }
-    loop {
-        for obj in pending.drain(..) {
-            if status_for(plural, &obj, &crate::meta::now()).is_some() {
-                let (app, rt) = (app.clone(), rt.clone());
-                let (ns, name) = (
-                    crate::meta::namespace(&obj).to_string(),
-                    crate::meta::name(&obj).to_string(),
-                );
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let plural = rt.plural.clone();
-                    let _ = app.store.write(|s| {
-                        let current = s.get(&rt, &ns, &name)?;
-                        let Some(status) = status_for(&plural, &current, &crate::meta::now())
-                        else {
-                            return Ok(current);
-                        };
-                        let mut next = (*current).clone();
-                        next["status"] = status;
-                        let opts = WriteOpts {
-                            status: true,
-                            create_missing: false,
-                        };
-                        s.update(&rt, &ns, &name, next, opts)
-                    });
-                });
-            }
-        }
-        match sub.rx.recv().await {
-            Ok(Signal::Change(c)) if c.event.as_str() != "DELETED" => {
-                pending.push(c.object.clone());
-            }
-            Ok(_) => {}
-            // Fell behind: look at every object again.
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                pending.extend(app.store.lock().objects_of(&rt.store_key()));
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
 }
 
 #[cfg(test)]
