@@ -413,4 +413,17 @@ async fn a_package_reads_through_package_ref_only_what_a_cluster_package_set_lit
         "the Secret's text is nowhere in the Package: {everything}"
     );
     until_condition(&t.admin, "open", "Ready").await;
+    // The value read through packageRef reached the applied object.
+    let web: k8s_openapi::api::apps::v1::Deployment = Api::namespaced(t.admin.clone(), "team-a")
+        .get("open-hello-web")
+        .await
+        .expect("the applied Deployment");
+    let env = serde_json::to_value(&web).expect("json")["spec"]["template"]["spec"]["containers"]
+        [0]["env"]
+        .clone();
+    assert_eq!(
+        env,
+        serde_json::json!([{"name": "MESSAGE", "value": "Hello, team-a"}]),
+        "the packageRef value in the pod template"
+    );
 }
