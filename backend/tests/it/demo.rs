@@ -97,6 +97,26 @@ async fn demo_seeds_once_and_a_restart_keeps_the_users_changes() {
         ready.status.and_then(|s| s.version).as_deref(),
         Some("v1.1.0+2")
     );
+    // Its page opens as a user opens it (`hoist open hello-web -n team-a`): through
+    // devcluster's port-forward, to the demo's stand-in for the container.
+    let (events, _received) = tokio::sync::mpsc::channel(16);
+    let opened = hoist::cli::open::open(
+        &demo.cluster.client().expect("client"),
+        hoist::serve::DEFAULT_NAMESPACE,
+        &hoist_core::install::InstallRef::namespaced("team-a", "hello-web"),
+        None,
+        Some(0),
+        events,
+    )
+    .await
+    .expect("hello-web opens");
+    let page = reqwest::get(opened[0].forward.url())
+        .await
+        .expect("the page answers")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains(hoist::demo::stand_in::TITLE), "{page}");
     let failed = wait("hello-web-oversized", "Failed").await;
     let why = condition(Some(&failed), "Failed").expect("Failed");
     assert_eq!(why.reason, "ValueConfigurationInvalid");
