@@ -21,8 +21,10 @@
 //!
 //! # Caveats
 //! - The API server has no keys-only view of a ConfigMap: a ConfigMap LIST carries the
-//!   values, which the dashboard drops as it answers. The memory it holds while it
-//!   does is bounded by [`LIMIT`] ConfigMaps (each at most 1 MiB, Kubernetes' limit).
+//!   values, which the dashboard drops as it answers. So ConfigMaps are listed in pages
+//!   of [`CONFIG_MAP_PAGE`] (each page's values dropped before the next is asked) and one
+//!   call at a time across the dashboard: what a namespace full of 1 MiB ConfigMaps
+//!   costs the dashboard is one page (at most 50 MiB), whoever asks how often.
 //! - A Secret's metadata can still say something (labels, annotations such as
 //!   `kubectl.kubernetes.io/last-applied-configuration`, which holds the values of a
 //!   Secret made by `kubectl apply`): only the names are answered, and the
@@ -39,7 +41,13 @@ use tonic::Status;
 /// At most this many objects are listed (by name, as the API server pages them).
 pub const LIMIT: u32 = 500;
 
-/// The longest a LIST may take.
+/// ConfigMaps per page: bounds the values held at once (see the module doc).
+pub const CONFIG_MAP_PAGE: u32 = 50;
+
+/// One ConfigMap listing at a time, across the dashboard.
+static CONFIG_MAP_LISTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// The longest a LIST may take (all its pages).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which objects a value may be read from.
@@ -89,10 +97,9 @@ pub async fn list(
     let mut answer = match kind {
         Kind::ConfigMap => {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-            let list = within(kind, ns, api.list(&lp)).await?.map_err(refused)?;
-            let truncated = more(&list);
-            let sources = list.items.iter().map(config_map).collect();
-            pb::ValueSources { sources, truncated }
+            within(kind, ns, config_maps(&api))
+                .await?
+                .map_err(refused)?
         }
         Kind::Secret => {
             let api: Api<Secret> = Api::namespaced(client.clone(), ns);
@@ -113,6 +120,28 @@ pub async fn list(
     };
     answer.sources.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(answer)
+}
+
+/// Up to [`LIMIT`] ConfigMaps by name with their keys, in pages of
+/// [`CONFIG_MAP_PAGE`], one listing at a time (see the module doc).
+async fn config_maps(api: &Api<ConfigMap>) -> Result<pb::ValueSources, kube::Error> {
+    let _one_at_a_time = CONFIG_MAP_LISTING.acquire().await;
+    let mut sources = Vec::new();
+    let mut lp = ListParams::default().limit(CONFIG_MAP_PAGE);
+    loop {
+        let page = api.list(&lp).await?;
+        sources.extend(page.items.iter().map(config_map));
+        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        let full = sources.len() >= LIMIT as usize;
+        match next {
+            Some(token) if !full => lp = lp.continue_token(&token),
+            _ => {
+                let truncated = (full && more(&page)) || sources.len() > LIMIT as usize;
+                sources.truncate(LIMIT as usize);
+                return Ok(pb::ValueSources { sources, truncated });
+            }
+        }
+    }
 }
 
 /// `call` within [`TIMEOUT`]; DEADLINE_EXCEEDED after it.
