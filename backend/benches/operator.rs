@@ -6,7 +6,11 @@
 //! in both. The ratio is the operator's whole cost: watches, renders (from the
 //! repository cache), drift checks, status writes, health.
 //!
-//! Prints a Markdown section for `cargo xtask bench`.
+//! Prints a Markdown section for `cargo xtask bench`. The adaptive concurrency rows are
+//! [`adaptive`]'s (`HOIST_BENCH_ONLY=adaptive` runs only them).
+
+#[path = "operator/adaptive.rs"]
+mod adaptive;
 
 use futures::{StreamExt, TryStreamExt};
 use hoist::operator::{self, OperatorOptions};
@@ -215,7 +219,7 @@ async fn start_operator_as(
     let watch = hoist::reflector::watch_repositories(client, Default::default(), "hoist-system");
     watch.synced().await;
     let opts = OperatorOptions {
-        concurrency: CONCURRENCY as u16,
+        concurrency: operator::Concurrency::fixed(CONCURRENCY as u16),
         default_service_account: account.map(String::from),
         ..Default::default()
     };
@@ -634,6 +638,17 @@ async fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
+    // HOIST_BENCH_ONLY=adaptive: only the adaptive concurrency rows.
+    if std::env::var("HOIST_BENCH_ONLY").is_ok_and(|o| o == "adaptive") {
+        println!("## operator: adaptive concurrency\n");
+        println!("| measure | value |");
+        println!("|---|---|");
+        for row in adaptive::rows().await {
+            println!("{row}");
+        }
+        println!();
+        return;
+    }
     // `cargo bench --bench operator -- clutter`: only the memory with labelled clutter,
     // printed as a line (for working on it).
     if std::env::args().any(|a| a == "clutter") {
@@ -702,6 +717,7 @@ async fn main() {
     let without = latency_p99(100, false).await;
     let with = latency_p99(100, true).await;
     let (restarted, first_pass, urgent_ready) = install_during_relist(10_000).await;
+    let adaptive_rows = adaptive::rows().await;
     let o = run.took;
     println!("## operator\n");
     println!(
@@ -755,5 +771,8 @@ async fn main() {
         first_pass.as_secs_f64() * 1000.0,
         urgent_ready.as_secs_f64() * 1000.0
     );
+    for row in adaptive_rows {
+        println!("{row}");
+    }
     println!();
 }

@@ -1,7 +1,7 @@
 //! What every pass can reach ([`Context`]), built once per running operator
 //! (`watches::Watches::into_context`): the clients, the watched state, the
-//! memory of packages between passes, the options, metrics and Events, and the pass
-//! bookkeeping ([`Passes`]).
+//! memory of packages between passes, the options, metrics and Events, the pass
+//! bookkeeping ([`Passes`]) and where passes start (the lanes: work queue and limit).
 
 use crate::{
     finalizer, identity, inputs, memory, metrics, objects, options::OperatorOptions, scopes,
@@ -29,6 +29,9 @@ pub struct Context {
     pub opts: OperatorOptions,
     /// Which passes finished, and whether the operator stops.
     pub passes: Passes,
+    /// Where each kind's passes start: its work queue's metrics and its concurrency
+    /// limit ([`crate::workqueue`], [`crate::limiter`]).
+    pub lanes: crate::workqueue::Lanes,
     /// Publishes `events.k8s.io/v1` Events (repeats folded into a series).
     pub recorder: kube::runtime::events::Recorder,
     /// Values from ConfigMaps, Secrets and other packages (`valueFrom`).
@@ -88,6 +91,11 @@ impl Passes {
     /// Whether the operator stops.
     pub fn stopping(&self) -> bool {
         *self.stopping.borrow()
+    }
+
+    /// Turns true once the operator stops.
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stopping.clone()
     }
 }
 

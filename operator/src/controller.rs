@@ -1,6 +1,8 @@
 //! Starting the operator: one kube-runtime Controller per kind over the shared watch
-//! set ([`crate::watches`]), the relist and repository tickers, and the [`Running`]
-//! handle that stops them (under [`hoist_kube::runtime::Supervisor`]).
+//! set ([`crate::watches`]), run at the maximum concurrency with each pass gated by its
+//! kind's [`crate::limiter`] and its triggers counted by its [`crate::workqueue`], the
+//! relist and repository tickers, and the [`Running`] handle that stops them (under
+//! [`hoist_kube::runtime::Supervisor`]).
 
 use futures::StreamExt;
 use hoist_kube::repo::clientset::Clientset;
@@ -16,7 +18,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::context::Context;
 use crate::error::Error;
 use crate::options::OperatorOptions;
-use crate::{helm, metrics, objects, probes, reconcile, relist, repositories, watches};
+use crate::package::Installable;
+use crate::{
+    helm, limiter, metrics, objects, probes, reconcile, relist, repositories, watches, workqueue,
+};
 
 /// A running operator. Dropping it stops everything.
 pub struct Running {
@@ -90,28 +95,50 @@ pub async fn start_supervised(
     live: probes::Liveness,
 ) -> Result<Running, Error> {
     let mut tasks = hoist_kube::runtime::Supervisor::watched_by(live.clone());
+    // The Controllers run at the maximum; each pass takes a permit of its kind's
+    // limiter, which learns from every answer of the operator's client.
+    let c = opts.concurrency;
+    metrics.max_concurrent.set(i64::from(c.max));
+    let limiters = limiter::Limiters::new(c.min, c.max, c.algorithm, &metrics);
+    let client = if opts.concurrency.is_fixed() {
+        client
+    } else {
+        limiter::observed(client, limiters.clone())
+    };
     let (watches, feeds) =
         watches::Watches::start(&client, opts.trigger_buffer, tasks.background(), &live).await?;
-    metrics.max_concurrent.set(i64::from(opts.concurrency));
     watches.listed().await;
     watches.objects.keep_only(objects::inventoried(
         watches.cluster.clone(),
         watches.namespaced.clone(),
     ));
+    let lanes = workqueue::Lanes::new(
+        &metrics,
+        limiters.clone(),
+        watches.cluster.clone(),
+        watches.namespaced.clone(),
+    );
+    let (cluster_queue, namespaced_queue) =
+        (lanes.cluster.queue.clone(), lanes.namespaced.queue.clone());
     let triggers = feeds.triggers;
-    let config = controller::Config::default().concurrency(opts.concurrency);
-    let cluster =
-        Controller::for_stream(feeds.cluster, watches.cluster.clone()).with_config(config.clone());
-    let namespaced =
-        Controller::for_stream(feeds.namespaced, watches.namespaced.clone()).with_config(config);
-    // The relist's share of the workers: half, so users' changes always find one free.
-    let relist_batch = usize::from(opts.concurrency / 2).max(1);
+    // Never 0: kube-runtime reads that as no bound at all.
+    let config = controller::Config::default().concurrency(c.max.max(1));
+    let cluster = Controller::for_stream(
+        added(feeds.cluster, &cluster_queue),
+        watches.cluster.clone(),
+    )
+    .with_config(config.clone());
+    let namespaced = Controller::for_stream(
+        added(feeds.namespaced, &namespaced_queue),
+        watches.namespaced.clone(),
+    )
+    .with_config(config);
     let (finished, _) = watch::channel(0u64);
     let (cluster_relisted, namespaced_relisted) = spawn_relists(
         triggers.cluster_relist,
         triggers.namespaced_relist,
         &finished,
-        relist_batch,
+        &limiters,
         tasks.background(),
         &live,
     );
@@ -125,14 +152,15 @@ pub async fn start_supervised(
         },
         finished,
         stopping: stopped.clone(),
+        lanes,
     };
     let context = Arc::new(watches.into_context(&client, repositories, role));
     let stop_signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
     let cluster = cluster
-        .reconcile_on(ReceiverStream::new(triggers.cluster))
-        .reconcile_on(ReceiverStream::new(cluster_relisted))
+        .reconcile_on(triggered(triggers.cluster, &cluster_queue))
+        .reconcile_on(triggered(cluster_relisted, &cluster_queue))
         .graceful_shutdown_on(stop_signal(stopped.clone()))
         .run(
             reconcile::reconcile::<ClusterPackage>,
@@ -142,8 +170,8 @@ pub async fn start_supervised(
         .for_each(|_| futures::future::ready(()));
     tasks.spawn_draining(live.supervise("the ClusterPackage controller", cluster));
     let namespaced = namespaced
-        .reconcile_on(ReceiverStream::new(triggers.namespaced))
-        .reconcile_on(ReceiverStream::new(namespaced_relisted))
+        .reconcile_on(triggered(triggers.namespaced, &namespaced_queue))
+        .reconcile_on(triggered(namespaced_relisted, &namespaced_queue))
         .graceful_shutdown_on(stop_signal(stopped.clone()))
         .run(
             reconcile::reconcile::<Package>,
@@ -176,25 +204,63 @@ pub async fn start_supervised(
     })
 }
 
+/// The package watch's changes, each counted as an add of its queue.
+fn added<K: Installable>(
+    changes: watches::Changes<K>,
+    queue: &Arc<workqueue::Queue<K>>,
+) -> impl futures::Stream<Item = Result<K, kube::runtime::watcher::Error>> + Send + 'static {
+    let queue = queue.clone();
+    changes.inspect(move |change| {
+        if let Ok(pkg) = change {
+            queue.added(ObjectRef::from_obj(pkg));
+        }
+    })
+}
+
+/// Triggers of a controller, each counted as an add of its queue.
+fn triggered<K: Installable>(
+    triggers: mpsc::Receiver<ObjectRef<K>>,
+    queue: &Arc<workqueue::Queue<K>>,
+) -> impl futures::Stream<Item = ObjectRef<K>> + Send + 'static {
+    let queue = queue.clone();
+    ReceiverStream::new(triggers).inspect(move |obj| queue.added(obj.clone()))
+}
+
+/// The relist's share of a kind's workers: half its limit now, so users' changes
+/// always find one free.
+fn relist_batch(limiter: &Arc<limiter::Limiter>) -> impl Fn() -> usize + Send + 'static {
+    let limiter = limiter.clone();
+    move || usize::from(limiter.limit() / 2).max(1)
+}
+
 /// Starts the relist of each kind (in `tasks`, supervised by `live`): packages of the
-/// initial lists that were already done, released `batch` at a time as `finished`
+/// initial lists that were already done, released half a limit at a time as `finished`
 /// passes make room. Returns what the controllers read them from.
 fn spawn_relists(
     cluster: mpsc::UnboundedReceiver<ObjectRef<ClusterPackage>>,
     namespaced: mpsc::UnboundedReceiver<ObjectRef<Package>>,
     finished: &watch::Sender<u64>,
-    batch: usize,
+    limiters: &limiter::Limiters,
     tasks: &mut tokio::task::JoinSet<()>,
     live: &probes::Liveness,
 ) -> (
     mpsc::Receiver<ObjectRef<ClusterPackage>>,
     mpsc::Receiver<ObjectRef<Package>>,
 ) {
-    let (to_cluster_relist, cluster_relisted) = mpsc::channel(batch);
-    let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(batch);
+    let (cluster_batch, namespaced_batch) = (
+        relist_batch(&limiters.cluster),
+        relist_batch(&limiters.namespaced),
+    );
+    let (to_cluster_relist, cluster_relisted) = mpsc::channel(cluster_batch());
+    let (to_namespaced_relist, namespaced_relisted) = mpsc::channel(namespaced_batch());
     tasks.spawn(live.supervise(
         "the ClusterPackage relist",
-        relist::feed(cluster, to_cluster_relist, finished.subscribe(), batch),
+        relist::feed(
+            cluster,
+            to_cluster_relist,
+            finished.subscribe(),
+            cluster_batch,
+        ),
     ));
     tasks.spawn(live.supervise(
         "the Package relist",
@@ -202,7 +268,7 @@ fn spawn_relists(
             namespaced,
             to_namespaced_relist,
             finished.subscribe(),
-            batch,
+            namespaced_batch,
         ),
     ));
     (cluster_relisted, namespaced_relisted)

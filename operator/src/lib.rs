@@ -1,6 +1,8 @@
 //! The package operator (issue 10, decision 0015): it installs what ClusterPackages and
-//! Packages ask for. One kube-runtime Controller per kind, bounded concurrency, never
-//! two passes over one package at once; a pass ([`reconcile`]) renders the package
+//! Packages ask for. One kube-runtime Controller per kind, bounded concurrency (fixed,
+//! or adaptive to the queue and the API server's answers: [`limiter`], decision 0038),
+//! its work queue measured under client-go's names ([`workqueue`]), never two passes
+//! over one package at once; a pass ([`reconcile`]) renders the package
 //! ([`render`]), applies it staged and drift-only ([`apply`]), prunes what left it,
 //! judges health by kstatus' rules and writes a status only when it changed
 //! ([`status`]). What it applied is watched ([`objects`]), so a Deployment becoming
@@ -24,6 +26,7 @@ pub mod helm;
 pub mod identity;
 pub mod inputs;
 pub mod lease;
+pub mod limiter;
 pub mod memory;
 pub mod metrics;
 pub mod metrics_auth;
@@ -42,9 +45,10 @@ pub mod repositories;
 pub mod scopes;
 pub mod status;
 pub mod watches;
+pub mod workqueue;
 
 pub use context::{Context, Passes, Stores};
 pub use controller::{Running, start, start_supervised, start_with};
 pub use error::Error;
 pub use memory::{FIRST_STATUS_GRACE, PROGRESS_WORDS_EVERY, RetryKey};
-pub use options::OperatorOptions;
+pub use options::{Concurrency, OperatorOptions};

@@ -1,5 +1,7 @@
 //! The operator's metrics, under controller-runtime's names where it has one (so
-//! dashboards built for Go operators read Hoist's), plus Hoist's own (`hoist_operator_`).
+//! dashboards built for Go operators read Hoist's), client-go's work-queue metrics
+//! (`workqueue_*`, derived as [`crate::workqueue`] says), plus Hoist's own
+//! (`hoist_operator_`).
 
 use hoist_core::operator::retry::ErrorClass;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -8,6 +10,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, Weak};
 use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -37,8 +41,90 @@ pub struct ActionLabel {
     pub action: String,
 }
 
+/// The `name` label of client-go's work-queue metrics and of the concurrency limit:
+/// the controller (`clusterpackage`, `package`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueName {
+    pub name: &'static str,
+}
+
+/// What is computed when `/metrics` is read rather than kept up to date (a queue's
+/// depth and running time).
+pub trait Sampled: Send + Sync {
+    fn sample(&self);
+}
+
+/// client-go's work-queue metrics (`k8s.io/client-go/util/workqueue`), per controller.
+pub struct Workqueue {
+    pub depth: Family<QueueName, Gauge>,
+    pub adds: Family<QueueName, Counter>,
+    pub queue_duration: Family<QueueName, Histogram>,
+    pub work_duration: Family<QueueName, Histogram>,
+    pub unfinished: Family<QueueName, Gauge<f64, AtomicU64>>,
+    pub longest: Family<QueueName, Gauge<f64, AtomicU64>>,
+    pub retries: Family<QueueName, Counter>,
+}
+
+impl Workqueue {
+    /// Registered in `registry` under client-go's names and help texts.
+    fn register(registry: &mut Registry) -> Self {
+        // client-go's buckets: 10 ns to 1000 s, by ten.
+        let seconds = || Histogram::new(exponential_buckets(10e-9, 10.0, 12));
+        let q = Self {
+            depth: Family::default(),
+            adds: Family::default(),
+            queue_duration: Family::new_with_constructor(seconds),
+            work_duration: Family::new_with_constructor(seconds),
+            unfinished: Family::default(),
+            longest: Family::default(),
+            retries: Family::default(),
+        };
+        registry.register(
+            "workqueue_depth",
+            "Current depth of workqueue",
+            q.depth.clone(),
+        );
+        registry.register(
+            "workqueue_adds",
+            "Total number of adds handled by workqueue",
+            q.adds.clone(),
+        );
+        registry.register(
+            "workqueue_queue_duration_seconds",
+            "How long in seconds an item stays in workqueue before being requested",
+            q.queue_duration.clone(),
+        );
+        registry.register(
+            "workqueue_work_duration_seconds",
+            "How long in seconds processing an item from workqueue takes",
+            q.work_duration.clone(),
+        );
+        registry.register(
+            "workqueue_unfinished_work_seconds",
+            "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
+            q.unfinished.clone(),
+        );
+        registry.register(
+            "workqueue_longest_running_processor_seconds",
+            "How many seconds has the longest running processor for workqueue been running",
+            q.longest.clone(),
+        );
+        registry.register(
+            "workqueue_retries",
+            "Total number of retries handled by workqueue",
+            q.retries.clone(),
+        );
+        q
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// client-go's work-queue metrics (see [`crate::workqueue`]).
+    pub workqueue: Workqueue,
+    concurrency_limit: Family<QueueName, Gauge>,
+    /// Sampled at each [`Metrics::encode`]; dropped ones are forgotten.
+    sampled: Mutex<Vec<Weak<dyn Sampled>>>,
     reconciles: Family<ControllerResult, Counter>,
     reconcile_time: Family<Controller, Histogram>,
     active: Gauge,
@@ -146,6 +232,13 @@ impl Metrics {
             "Status writes (a pass that changed nothing writes none)",
             status_writes.clone(),
         );
+        let workqueue = Workqueue::register(&mut registry);
+        let concurrency_limit = Family::<QueueName, Gauge>::default();
+        registry.register(
+            "hoist_operator_concurrency_limit",
+            "Passes allowed at once per controller now (adaptive between --min-concurrency and --max-concurrency, or --concurrency)",
+            concurrency_limit.clone(),
+        );
         let triggers_dropped = Gauge::default();
         registry.register(
             "hoist_operator_triggers_dropped",
@@ -154,6 +247,9 @@ impl Metrics {
         );
         Self {
             registry,
+            workqueue,
+            concurrency_limit,
+            sampled: Mutex::new(Vec::new()),
             reconciles,
             reconcile_time,
             active,
@@ -167,6 +263,21 @@ impl Metrics {
             triggers_dropped,
             alive_tasks,
         }
+    }
+
+    /// The concurrency limit's gauge of the controller `name`.
+    pub fn concurrency_limit(&self, name: &'static str) -> Gauge {
+        self.concurrency_limit
+            .get_or_create(&QueueName { name })
+            .clone()
+    }
+
+    /// Samples `what` at each [`Self::encode`] while it lives.
+    pub fn sample_on_scrape(&self, what: Weak<dyn Sampled>) {
+        self.sampled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what);
     }
 
     pub fn reconcile_started(&self) {
@@ -239,6 +350,16 @@ impl Metrics {
     /// The text exposition format.
     pub fn encode(&self) -> String {
         self.alive_tasks.set(hoist_kube::runtime::alive_tasks());
+        self.sampled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|w| match w.upgrade() {
+                Some(s) => {
+                    s.sample();
+                    true
+                }
+                None => false,
+            });
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out

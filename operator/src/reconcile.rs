@@ -5,13 +5,16 @@
 //! is shown as progress and retried with per-package backoff; a terminal one, or a
 //! spent retry budget, stalls the package until it (or a manual retry) changes.
 //!
-//! Guarantees: never two passes over one package at once (the controller's rule); every
-//! pass ends within [`crate::options::OperatorOptions::reconcile_timeout`]; a pass over an
-//! unchanged, healthy package makes no API request (reads come from the watches) and
-//! writes nothing. A panic anywhere in a pass never ends the controller: inside the
-//! install it becomes the package's terminal error ([`Error::Panicked`], shown in its
-//! status like any other); anywhere else in the pass (the finalizer, a status write,
-//! the uninstall) it fails the pass, which is retried with the package's backoff.
+//! Guarantees: never two passes over one package at once (the controller's rule); a
+//! pass starts with a permit of its kind's concurrency limit ([`crate::limiter`]), and
+//! one that waited for it reads its package as the watch shows it then; every pass
+//! ends within [`crate::options::OperatorOptions::reconcile_timeout`] of its permit; a
+//! pass over an unchanged, healthy package makes no API request (reads come from the
+//! watches) and writes nothing. A panic anywhere in a pass never ends the controller:
+//! inside the install it becomes the package's terminal error ([`Error::Panicked`],
+//! shown in its status like any other); anywhere else in the pass (the finalizer, a
+//! status write, the uninstall) it fails the pass, which is retried with the package's
+//! backoff.
 //!
 //! Caveat: a panic is caught where it unwinds to, so what the pass had done by then
 //! stays done (as after any failure); the `Mutex`es the pass shares are all read
@@ -24,13 +27,14 @@ use crate::{context::Context, events, package_infos, status};
 use futures::FutureExt;
 use hoist_core::operator::conditions::Phase;
 use hoist_core::operator::failure;
-use hoist_core::operator::inventory::{self, ObjectRef};
+use hoist_core::operator::inventory::{self, ObjectRef as Owned};
 use hoist_core::operator::pacing::{self, Pace};
 use hoist_core::operator::retry::Next;
 use hoist_kube::types::PackageStatus;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::runtime::reflector::ObjectRef;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +52,28 @@ pub async fn reconcile<K: Installable>(
     pkg: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, finalizer::Error<Error>> {
+    // The kind's concurrency limit first (a fixed one lets every pass in): the pass's
+    // time and deadline start with its permit.
+    let lane = ctx.lanes.of::<K>();
+    let work = match lane {
+        Some(lane) => match lane
+            .start(ObjectRef::from_obj(&*pkg), ctx.passes.stopped())
+            .await
+        {
+            Some(work) => Some(work),
+            // The operator stops: a pass not started is not started now.
+            None => return Ok(Action::await_change()),
+        },
+        None => None,
+    };
+    // A pass that waited reads the package as it is now (gone: nothing to do).
+    let pkg = match (lane, &work) {
+        (Some(lane), Some(w)) if w.waited() => match lane.latest(w.object()) {
+            Some(newest) => newest,
+            None => return Ok(Action::await_change()),
+        },
+        _ => pkg,
+    };
     let api = pkg.api(&ctx.client);
     let timeout = ctx.opts.reconcile_timeout;
     let started = std::time::Instant::now();
@@ -75,8 +101,20 @@ pub async fn reconcile<K: Installable>(
     ctx.metrics
         .reconcile_finished(K::KIND, result.is_ok(), started.elapsed());
     tracing::debug!(package = %who, kind = K::KIND, took = ?started.elapsed(), ok = result.is_ok(), "pass done");
+    // The permit back and the work observed before the pass counts as finished.
+    drop(work);
     ctx.passes.finished(who, version);
     result
+}
+
+/// The pass over `pkg` asks to be looked at again `after` (`retry`: a failure's
+/// backoff), as its kind's work queue records it.
+fn requeue<K: Installable>(pkg: &K, ctx: &Context, after: Duration, retry: bool) -> Action {
+    if let Some(lane) = ctx.lanes.of::<K>() {
+        lane.queue
+            .next_look(&ObjectRef::from_obj(pkg), after, retry);
+    }
+    Action::requeue(after)
 }
 
 /// What the controller does when a pass fails outside the pass's own handling (its
@@ -89,6 +127,9 @@ pub fn error_policy<K: Installable>(
     let failures = ctx.memory.count_failure(&retry_key(&*pkg));
     let delay = ctx.opts.policy.delay(failures, jitter());
     tracing::warn!(package = %pkg.describe(), kind = K::KIND, error = %err, ?delay, "reconcile failed");
+    if let Some(lane) = ctx.lanes.of::<K>() {
+        lane.queue.retried(&ObjectRef::from_obj(&*pkg), delay);
+    }
     Action::requeue(delay)
 }
 
@@ -162,7 +203,7 @@ async fn succeeded<K: Installable>(
         // becomes Ready meanwhile is written once, as Ready. Or only the words of the
         // progress moved, written a moment ago: written at the end of the window
         // instead (one write, not one per watch event), unless the package moves on.
-        Pace::HoldFirst(wait) | Pace::HoldWords(wait) => return Ok(Action::requeue(wait)),
+        Pace::HoldFirst(wait) | Pace::HoldWords(wait) => return Ok(requeue(pkg, ctx, wait, false)),
         Pace::Write { progress: true } => ctx.memory.wrote_progress(&key.uid, Instant::now()),
         Pace::Write { progress: false } => {}
     }
@@ -178,10 +219,11 @@ async fn succeeded<K: Installable>(
             }
         }
     }
-    Ok(match phase {
-        Phase::Progressing { .. } => Action::requeue(PROGRESS_RECHECK),
-        _ => Action::requeue(ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2)),
-    })
+    let next = match phase {
+        Phase::Progressing { .. } => PROGRESS_RECHECK,
+        _ => ctx.opts.resync.mul_f64(0.9 + jitter() * 0.2),
+    };
+    Ok(requeue(pkg, ctx, next, false))
 }
 
 /// After a pass that failed with `e`: counted, shown as the core's [`failure`] rule
@@ -203,16 +245,16 @@ async fn failed<K: Installable>(
     let next = ctx.opts.policy.after_failure(class, failures, jitter());
     let message = hoist_core::repo::format::cut(&e.to_string());
     let phase = failure::phase_after(next, e.reason(), &message, failures);
-    let action = match next {
-        Next::RetryAfter(d) => Action::requeue(d),
-        Next::DeadLetter | Next::WaitForChange => Action::await_change(),
-    };
     if matches!(next, Next::DeadLetter) {
         ctx.metrics.dead_lettered();
     }
     tracing::info!(package = %pkg.describe(), kind = K::KIND, error = %e, class = class.as_str(), "pass failed");
     status::write(pkg, ctx, &status::with_phase(pkg, current, &phase)).await?;
-    Ok(action)
+    // Recorded once the status is written: a failed write is the error policy's retry.
+    Ok(match next {
+        Next::RetryAfter(d) => requeue(pkg, ctx, d, true),
+        Next::DeadLetter | Next::WaitForChange => Action::await_change(),
+    })
 }
 
 /// Best effort: the PackageInfo of `pkg`'s version says why that version cannot be
@@ -274,7 +316,7 @@ async fn uninstall<K: Installable>(pkg: &K, ctx: &Context) -> Result<(), Error> 
         .unwrap_or(&[]);
     crate::dependencies::release(ctx, &me, recorded).await?;
     let id = crate::pass::package_id(pkg, ctx);
-    let all: Vec<ObjectRef> = pkg
+    let all: Vec<Owned> = pkg
         .status()
         .map(|s| s.owned_resources.iter().map(status::reference).collect())
         .unwrap_or_default();

@@ -4,7 +4,8 @@
 //! At start every package arrives at once from the watch's initial list. Those already
 //! done ([`settled`]: Ready for their current generation and retry) are not passed on
 //! with the rest; they go to a deferred queue that [`feed`] releases to the controller a
-//! few at a time: at most `batch` (half the workers) released and not yet finished. A
+//! few at a time: at most `batch` (half the workers: of the concurrency limit as it is
+//! when the batch is released) released and not yet finished. A
 //! user's change (a new package, a new generation) goes straight to the controller, so
 //! it always finds a free worker instead of queueing behind thousands of look-overs.
 //!
@@ -45,17 +46,18 @@ pub fn settled<K: Installable>(pkg: &K) -> bool {
             == pkg.annotations().get(RETRY_ANNOTATION).map(String::as_str)
 }
 
-/// Releases deferred references to `to`, `batch` at a time, each batch after the
+/// Releases deferred references to `to`, `batch()` at a time (read at each batch: half
+/// the workers, as many as the concurrency limit allows now), each batch after the
 /// previous one's passes finished (`finished` counts finished passes) or
 /// [`PACE_TIMEOUT`]. Ends when either channel closes.
 pub async fn feed<K: Installable>(
     mut deferred: mpsc::UnboundedReceiver<ObjectRef<K>>,
     to: mpsc::Sender<ObjectRef<K>>,
     mut finished: watch::Receiver<u64>,
-    batch: usize,
+    batch: impl Fn() -> usize,
 ) {
-    let batch = batch.max(1) as u64;
     while let Some(first) = deferred.recv().await {
+        let batch = batch().max(1) as u64;
         let base = *finished.borrow_and_update();
         let mut released = 0;
         let mut next = Some(first);
@@ -124,7 +126,7 @@ mod tests {
             dtx.send(ObjectRef::new(&format!("p{i}")).within("a"))
                 .expect("send");
         }
-        let feeder = tokio::spawn(feed(drx, tx, finished, 2));
+        let feeder = tokio::spawn(feed(drx, tx, finished, || 2));
         let first = (rx.recv().await, rx.recv().await);
         assert!(first.0.is_some() && first.1.is_some());
         assert!(

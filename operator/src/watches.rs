@@ -64,6 +64,8 @@ pub(super) struct Role {
     pub finished: watch::Sender<u64>,
     /// True once the operator stops (see [`crate::context::Passes::stopping`]).
     pub stopping: watch::Receiver<bool>,
+    /// Each kind's work queue and concurrency limit.
+    pub lanes: crate::workqueue::Lanes,
 }
 
 impl Watches {
@@ -159,6 +161,7 @@ impl Watches {
             metrics: role.metrics,
             opts: role.opts,
             passes: crate::context::Passes::new(role.finished, role.stopping),
+            lanes: role.lanes,
             recorder: Recorder::new(client.clone(), role.reporter),
             inputs,
             own_writes: self.own_writes,

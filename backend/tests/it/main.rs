@@ -23,6 +23,7 @@ mod operator_binary;
 mod operator_day_two;
 mod operator_faults;
 mod operator_plans;
+mod operator_workqueue;
 mod rbac;
 mod refresh;
 mod repo_fetch;

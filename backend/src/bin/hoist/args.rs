@@ -332,9 +332,18 @@ pub struct Uninstall {
 
 #[derive(Args, Clone)]
 pub struct OperatorArgs {
-    /// Passes at once, per kind (ClusterPackage and Package each).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-    pub concurrency: u16,
+    /// Passes at once, per kind (ClusterPackage and Package each), fixed. Unset: the
+    /// limit adapts between --min-concurrency and --max-concurrency.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..), conflicts_with_all = ["min_concurrency", "max_concurrency"])]
+    pub concurrency: Option<u16>,
+    /// The fewest passes at once, per kind, when the limit adapts: where it starts,
+    /// and how low 429s, 5xx and slow answers of the API server can bring it.
+    #[arg(long, default_value_t = hoist::operator::Concurrency::DEFAULT_MIN, value_parser = clap::value_parser!(u16).range(1..))]
+    pub min_concurrency: u16,
+    /// The most passes at once, per kind, when the limit adapts: how far a deep queue
+    /// and fast answers can grow it.
+    #[arg(long, default_value_t = hoist::operator::Concurrency::DEFAULT_MAX, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrency: u16,
     /// The ServiceAccount (in each Package's own namespace) that a Package's writes are
     /// made as when its spec.serviceAccountName is unset (Flux's lockdown flag). Unset:
     /// Packages are written with the operator's identity, confined by Hoist's rules only.

@@ -13,6 +13,15 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         operator: args,
         context,
     } = args;
+    let concurrency = match args.concurrency {
+        Some(n) => hoist::operator::Concurrency::fixed(n),
+        None if args.min_concurrency > args.max_concurrency => anyhow::bail!(
+            "--min-concurrency {} is above --max-concurrency {}",
+            args.min_concurrency,
+            args.max_concurrency
+        ),
+        None => hoist::operator::Concurrency::adaptive(args.min_concurrency, args.max_concurrency),
+    };
     let client = kube_client(context).await?;
     let probes = tokio::net::TcpListener::bind(args.probes_listen)
         .await
@@ -33,7 +42,7 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
         );
     }
     let opts = hoist::operator::OperatorOptions {
-        concurrency: args.concurrency,
+        concurrency,
         default_service_account: args.default_service_account.clone(),
         ..Default::default()
     };
@@ -61,7 +70,7 @@ pub async fn run(args: Operator) -> anyhow::Result<()> {
             ..Default::default()
         }),
     };
-    tracing::info!(concurrency = args.concurrency, leader_elect, probes = %args.probes_listen, "operator starting");
+    tracing::info!(min_concurrency = concurrency.min, max_concurrency = concurrency.max, leader_elect, probes = %args.probes_listen, "operator starting");
     let stop = async {
         match hoist::runtime::stop_signal().await {
             Ok(signal) => tracing::info!(signal, "stopping: finishing running passes"),
