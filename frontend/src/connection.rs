@@ -122,6 +122,10 @@ async fn follow(
             live.connection.set(Connection::Live);
         }
         let Some(event) = message.event else { continue };
+        if matches!(event, pb::watch_event::Event::Snapshot(_)) {
+            // The start of a first render (and of a Refresh's): `marks.rs`.
+            crate::marks::mark("hoist:snapshot");
+        }
         let applied = live.model.try_update(|m| m.apply(event));
         if applied == Some(Applied::Gap) {
             // Ask for a snapshot: an unknown instance id always gets one.

@@ -7,6 +7,7 @@
 mod backoff;
 mod connection;
 mod grpc_web;
+mod marks;
 mod model;
 mod retry_info;
 mod route;

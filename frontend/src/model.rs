@@ -3,9 +3,12 @@
 //! Guarantees: a change at or below the applied revision is ignored (never applied
 //! twice); a snapshot replaces everything; the package list is "known" only after a
 //! snapshot, so the page never says "no packages" from an unsynced cache.
+//!
+//! The [`Journal`] says which packages changed, so a view that shows thousands of them
+//! (the Installed tables) updates one row per change instead of rereading the list.
 
 use hoist_proto::v1::{self as pb, package_change::Change, watch_event::Event};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 pub type Key = (i32, String, String);
 
@@ -24,6 +27,60 @@ pub struct Model {
     pub catalogue: Option<pb::Catalogue>,
     /// Member clusters and billing; `None` until the server sent them.
     pub fleet: Option<pb::Fleet>,
+    /// Which packages each applied change touched, for views that follow them one by one.
+    pub journal: Journal,
+}
+
+/// The keys of the packages changed, in the order the changes were applied: a reader
+/// keeps a cursor ([`Journal::cursor`]) and later asks what changed since
+/// ([`Journal::since`]). Many readers may follow it; none drains it.
+///
+/// Bounded: it keeps the last [`Journal::KEPT`] keys. A reader that fell further behind,
+/// or whose cursor is from before the last snapshot, is told to reread everything: the
+/// same answer a snapshot gives, so a slow reader is never wrong, only slower.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Journal {
+    /// The sequence number the next key gets.
+    next: u64,
+    /// The `next` right after the last snapshot: a cursor below it predates it.
+    snapshot_at: u64,
+    /// The keys numbered `next - keys.len()` to `next - 1`.
+    keys: VecDeque<Key>,
+}
+
+impl Journal {
+    /// How many keys are kept: far more than a burst between two renders.
+    pub const KEPT: usize = 4096;
+
+    /// Where a reader that has seen everything up to now stands.
+    pub fn cursor(&self) -> u64 {
+        self.next
+    }
+
+    /// The keys changed since `cursor` (repeats included, oldest first), or `None` when
+    /// the reader must reread every package: a snapshot came, or it fell too far behind.
+    pub fn since(&self, cursor: u64) -> Option<impl Iterator<Item = &Key>> {
+        let oldest = self.next - self.keys.len() as u64;
+        if cursor < self.snapshot_at || cursor < oldest || cursor > self.next {
+            return None;
+        }
+        Some(self.keys.iter().skip((cursor - oldest) as usize))
+    }
+
+    fn changed(&mut self, key: Key) {
+        if self.keys.len() == Self::KEPT {
+            self.keys.pop_front();
+        }
+        self.keys.push_back(key);
+        self.next += 1;
+    }
+
+    fn snapshot(&mut self) {
+        self.keys.clear();
+        // A cursor taken before this snapshot is now below `snapshot_at`.
+        self.next += 1;
+        self.snapshot_at = self.next;
+    }
 }
 
 /// What applying an event did, for the caller's bookkeeping.
@@ -66,6 +123,7 @@ impl Model {
                         .filter_map(|p| Some((key(p.key.as_ref()?), p)))
                         .collect(),
                 );
+                self.journal.snapshot();
                 Applied::Snapshot
             }
             Event::Change(c) => {
@@ -81,11 +139,14 @@ impl Model {
                 match c.change {
                     Some(Change::Upsert(p)) => {
                         if let Some(k) = p.key.as_ref().map(key) {
-                            packages.insert(k, p);
+                            packages.insert(k.clone(), p);
+                            self.journal.changed(k);
                         }
                     }
                     Some(Change::Delete(k)) => {
-                        packages.remove(&key(&k));
+                        let k = key(&k);
+                        packages.remove(&k);
+                        self.journal.changed(k);
                     }
                     None => {}
                 }
@@ -102,6 +163,21 @@ impl Model {
                 .filter(|p| p.package_name == package_name)
                 .count()
         })
+    }
+
+    /// The package with this key, if installed.
+    pub fn package(&self, k: &Key) -> Option<&pb::Package> {
+        self.packages.as_ref()?.get(k)
+    }
+
+    /// The keys of one scope's packages, in key order (a range of the map: no scan).
+    pub fn keys_of_scope(&self, scope: pb::Scope) -> impl Iterator<Item = &Key> {
+        let scope = scope as i32;
+        let from = (scope, String::new(), String::new());
+        let to = (scope + 1, String::new(), String::new());
+        self.packages
+            .iter()
+            .flat_map(move |m| m.range(from.clone()..to.clone()).map(|(k, _)| k))
     }
 
     /// Packages of one scope, in key order.
@@ -175,6 +251,56 @@ mod tests {
                 .map(|p| p.key.clone().unwrap_or_default().name)
                 .collect::<Vec<_>>(),
             ["b"]
+        );
+    }
+
+    fn names<'a>(keys: impl Iterator<Item = &'a Key>) -> Vec<&'a str> {
+        keys.map(|k| k.2.as_str()).collect()
+    }
+
+    #[test]
+    fn the_journal_names_each_change_since_a_cursor_and_a_snapshot_resets_readers() {
+        let mut m = Model::default();
+        let before_snapshot = m.journal.cursor();
+        m.apply(Event::Snapshot(pb::Snapshot {
+            instance_id: "i".into(),
+            revision: 1,
+            packages: vec![pkg("a")],
+        }));
+        assert!(m.journal.since(before_snapshot).is_none(), "reread all");
+        let cursor = m.journal.cursor();
+        assert_eq!(m.journal.since(cursor).map(names), Some(vec![]));
+        m.apply(upsert(2, "b"));
+        m.apply(upsert(3, "a"));
+        m.apply(upsert(3, "a")); // a duplicate: not applied, not journalled
+        assert_eq!(m.journal.since(cursor).map(names), Some(vec!["b", "a"]));
+        let later = m.journal.cursor();
+        assert_eq!(m.journal.since(later).map(names), Some(vec![]));
+        assert_eq!(names(m.keys_of_scope(pb::Scope::Cluster)), ["a", "b"]);
+        assert!(names(m.keys_of_scope(pb::Scope::Namespaced)).is_empty());
+    }
+
+    #[test]
+    fn a_reader_that_fell_behind_the_kept_keys_rereads_everything() {
+        let mut m = Model::default();
+        m.apply(Event::Snapshot(pb::Snapshot {
+            instance_id: "i".into(),
+            revision: 0,
+            packages: vec![],
+        }));
+        let cursor = m.journal.cursor();
+        for rev in 1..=Journal::KEPT as u64 {
+            m.apply(upsert(rev, "a"));
+        }
+        assert_eq!(
+            m.journal.since(cursor).map(Iterator::count),
+            Some(Journal::KEPT)
+        );
+        m.apply(upsert(Journal::KEPT as u64 + 1, "b"));
+        assert!(m.journal.since(cursor).is_none());
+        assert_eq!(
+            m.journal.since(cursor + 1).map(Iterator::count),
+            Some(Journal::KEPT)
         );
     }
 }

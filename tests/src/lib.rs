@@ -96,6 +96,63 @@ pub async fn install_hello_web(
         .expect("installed");
 }
 
+/// Creates a ClusterPackage of hello-web v1.0.0+1 for each name, 16 at a time (as the
+/// backend's benchmarks seed: devcluster takes thousands a second).
+pub async fn create_cluster_packages(client: &kube::Client, names: &[String]) {
+    const IN_FLIGHT: usize = 16;
+    let names = std::sync::Arc::new(names.to_vec());
+    let workers: Vec<_> = (0..IN_FLIGHT)
+        .map(|worker| {
+            let api: kube::Api<hoist::types::ClusterPackage> = kube::Api::all(client.clone());
+            let names = names.clone();
+            tokio::spawn(async move {
+                for name in names.iter().skip(worker).step_by(IN_FLIGHT) {
+                    let spec = hoist::types::PackageSpec {
+                        package_info: hoist::types::PackageInfoTemplate {
+                            name: "hello-web".into(),
+                            version: "v1.0.0+1".into(),
+                            repository_name: None,
+                        },
+                        ..Default::default()
+                    };
+                    let package = hoist::types::ClusterPackage::new(name, spec);
+                    api.create(&Default::default(), &package)
+                        .await
+                        .expect("created");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("a seeding task");
+    }
+}
+
+/// Sets ClusterPackage `name`'s status as the operator would: its `Ready` condition
+/// (`True` or not) with `reason` and `message`, through the status subresource.
+pub async fn set_ready(
+    client: &kube::Client,
+    name: &str,
+    ready: bool,
+    reason: &str,
+    message: &str,
+) {
+    let api: kube::Api<hoist::types::ClusterPackage> = kube::Api::all(client.clone());
+    let status = serde_json::json!({"status": {"conditions": [{
+        "type": "Ready",
+        "status": if ready { "True" } else { "False" },
+        "reason": reason,
+        "message": message,
+    }]}});
+    api.patch_status(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&status),
+    )
+    .await
+    .expect("status patched");
+}
+
 /// A chromedriver process and a headless Chromium session; both end on drop.
 pub struct Browser {
     pub client: Client,
@@ -105,6 +162,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium flags (the browser benchmark's
+    /// `--js-flags=--expose-gc`, for one).
+    pub async fn start_with(extra_args: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -128,6 +191,11 @@ impl Browser {
             "--window-size=1280,900",
             &format!("--user-data-dir={}", profile.path().display()),
         ];
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(extra_args.iter().copied())
+            .collect();
         let caps = serde_json::json!({"goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}});
         let caps = caps.as_object().cloned().expect("object");
         let url = format!("http://127.0.0.1:{port}");

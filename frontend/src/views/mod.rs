@@ -14,6 +14,7 @@ mod plan;
 mod repositories;
 mod status;
 mod value_input;
+mod virtual_rows;
 
 use crate::connection::{self, Connection, Live};
 use crate::model::Model;

@@ -1,7 +1,12 @@
 //! The package lists, and the loading state shown before the first snapshot (never
-//! "no packages" from a cache that has not synced).
+//! "no packages" from a cache that has not synced). At 10,000 packages: the tables hold
+//! only the rows in view, and whatever follows every change (the pairs [`Newest`] asks
+//! about, Needs attention) reads what changed, or scans without copying.
 
+use super::virtual_rows::{ROW_PX, Rows, Viewport};
 use crate::connection::Live;
+use crate::marks;
+use crate::model::Key;
 use hoist_proto::v1 as pb;
 use leptos::prelude::*;
 use prost::Message;
@@ -19,13 +24,33 @@ pub struct Newest(RwSignal<BTreeMap<(String, String), Vec<String>>>);
 impl Newest {
     pub fn track(live: Live) -> Self {
         let versions = RwSignal::new(BTreeMap::new());
-        let pairs = Memo::new(move |_| {
+        // The pairs grow with the changes the journal names (a package's pair is added
+        // when it changes) and are read afresh from a snapshot: a status change costs a
+        // lookup, not a pass over every package. A pair whose last package went stays
+        // until the next snapshot; asking about it once more is harmless.
+        let cursor = StoredValue::new(None);
+        let pairs = Memo::new(move |before: Option<&BTreeSet<(String, String)>>| {
             live.model.with(|m| {
-                m.packages
-                    .iter()
-                    .flat_map(|all| all.values())
-                    .map(|p| (p.package_name.clone(), p.repository.clone()))
-                    .collect::<BTreeSet<_>>()
+                let pair = |p: &pb::Package| (p.package_name.clone(), p.repository.clone());
+                let changed = cursor.get_value().and_then(|c| m.journal.since(c));
+                cursor.set_value(Some(m.journal.cursor()));
+                match (before, changed) {
+                    (Some(before), Some(changed)) => {
+                        let mut pairs = before.clone();
+                        pairs.extend(changed.filter_map(|k| m.package(k)).map(pair));
+                        pairs
+                    }
+                    _ => {
+                        let all = m.packages.iter().flat_map(|all| all.values());
+                        let unique: BTreeSet<(&str, &str)> = all
+                            .map(|p| (p.package_name.as_str(), p.repository.as_str()))
+                            .collect();
+                        unique
+                            .into_iter()
+                            .map(|(n, r)| (n.to_string(), r.to_string()))
+                            .collect()
+                    }
+                }
             })
         });
         let catalogue = Memo::new(move |_| {
@@ -83,6 +108,9 @@ pub fn Loading(live: Live) -> impl IntoView {
     }
 }
 
+/// One scope's installed packages, at any count: only the rows in view are in the DOM
+/// and a change rewrites only its own row (`virtual_rows.rs`). The table keeps its id,
+/// and each row `data-name` and `data-namespace`, whatever is rendered.
 #[component]
 pub fn PackageTable(
     live: Live,
@@ -91,57 +119,125 @@ pub fn PackageTable(
     title: &'static str,
     id: &'static str,
 ) -> impl IntoView {
-    let rows = move || live.model.with(|m| m.of_scope(scope));
-    let count = move || rows().len();
-    let namespaced = scope == pb::Scope::Namespaced;
+    // Marked once this table's rows from a new snapshot are painted (`marks.rs`).
+    let painted = format!("hoist:table:{id}");
+    let rows = Rows::follow(live, scope, {
+        let painted = painted.clone();
+        move || marks::mark_after_paint(painted.clone())
+    });
+    marks::mark_after_paint(painted);
+    let viewport = Viewport::measured();
+    let range = viewport.window(rows);
+    let in_view = move || {
+        let (start, end) = range.get();
+        rows.keys
+            .with(|k| k.get(start..end).map(<[Key]>::to_vec).unwrap_or_default())
+    };
+    let count = move || rows.keys.with(Vec::len);
     let any = move || count() > 0;
+    let namespaced = scope == pb::Scope::Namespaced;
+    let columns = if namespaced { 7 } else { 6 };
+    let spacer = move |rows: usize| format!("height: {}px", rows as f64 * ROW_PX);
+    let above = move || spacer(range.get().0);
+    let below = move || spacer(count().saturating_sub(range.get().1));
     let empty_id = format!("{id}-empty");
     view! {
         <section class="packages">
             <h2>{title}" "<span class="count">{count}</span></h2>
             <Show when=any fallback=move || view! { <p class="empty" id=empty_id.clone()>"No packages installed."</p> }>
-                <table id=id>
-                    <thead>
-                        <tr>
-                            {namespaced.then(|| view! { <th>"Namespace"</th> })}
-                            <th>"Name"</th><th>"Package"</th><th>"Version"</th><th>"Installed"</th><th>"Repository"</th><th>"Status"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        <For each=rows key=|p| (p.key.clone().unwrap_or_default().namespace, p.key.clone().unwrap_or_default().name, p.resource_version.clone()) let:p>
-                            <PackageRow p=p namespaced=namespaced newest=newest />
-                        </For>
-                    </tbody>
-                </table>
+                <div class="rows" id=format!("{id}-scroll") tabindex="0" aria-label=title node_ref=viewport.node
+                    on:scroll=move |ev| viewport.measure(&event_target::<web_sys::Element>(&ev))>
+                    <table id=id aria-rowcount=move || count() + 1>
+                        <colgroup>
+                            {namespaced.then(|| view! { <col class="col-namespace" /> })}
+                            <col class="col-name" /><col class="col-package" /><col class="col-version" /><col class="col-installed" /><col class="col-repository" /><col />
+                        </colgroup>
+                        <thead>
+                            <tr aria-rowindex="1">
+                                {namespaced.then(|| view! { <th>"Namespace"</th> })}
+                                <th>"Name"</th><th>"Package"</th><th>"Version"</th><th>"Installed"</th><th>"Repository"</th><th>"Status"</th>
+                            </tr>
+                            <tr class="spacer" aria-hidden="true"><td colspan=columns style=above></td></tr>
+                        </thead>
+                        <tbody>
+                            <For each=in_view key=Key::clone let:key>
+                                <PackageRow live=live rows=rows key=key namespaced=namespaced newest=newest />
+                            </For>
+                        </tbody>
+                        <tfoot>
+                            <tr class="spacer" aria-hidden="true"><td colspan=columns style=below></td></tr>
+                        </tfoot>
+                    </table>
+                </div>
             </Show>
         </section>
     }
 }
 
+/// One package's row: its key never changes; its cells read the package from the
+/// model each time the row's trigger fires, that is when this package changed.
 #[component]
-fn PackageRow(p: pb::Package, namespaced: bool, newest: Newest) -> impl IntoView {
-    let key = p.key.clone().unwrap_or_default();
-    let state_class = format!("state {}", p.state.to_ascii_lowercase());
-    let tooltip = if p.message.is_empty() {
-        p.reason.clone()
-    } else {
-        format!("{}: {}", p.reason, p.message)
+fn PackageRow(live: Live, rows: Rows, key: Key, namespaced: bool, newest: Newest) -> impl IntoView {
+    let changed = rows.show(&key);
+    on_cleanup({
+        let key = key.clone();
+        move || rows.hide(&key)
+    });
+    let p = Memo::new({
+        let key = key.clone();
+        move |_| {
+            changed.track();
+            live.model
+                .with_untracked(|m| m.package(&key).cloned())
+                .unwrap_or_default()
+        }
+    });
+    let (_, namespace, name) = key.clone();
+    let (data_name, data_namespace) = (name.clone(), namespace.clone());
+    let link = pb::PackageKey {
+        scope: key.0,
+        namespace: namespace.clone(),
+        name: name.clone(),
+    };
+    // Where the row is in the whole table, for assistive technology (the header is 1).
+    let index = move || {
+        rows.keys
+            .with(|k| k.binary_search(&key).map_or(0, |i| i + 2))
+    };
+    let tooltip = move || {
+        p.with(|p| {
+            if p.message.is_empty() {
+                p.reason.clone()
+            } else {
+                format!("{}: {}", p.reason, p.message)
+            }
+        })
+    };
+    let update = move || {
+        p.with(|p| newest.update_for(p)).map(|v| {
+            let title = format!("{v} is available: Upgrade on its page");
+            view! { <span class="update-available" title=title>" → "{v}</span> }
+        })
+    };
+    let or = |text: &str, none: &str| {
+        if text.is_empty() {
+            none.to_string()
+        } else {
+            text.to_string()
+        }
     };
     view! {
-        <tr data-name=key.name.clone() data-namespace=key.namespace.clone()>
-            {namespaced.then(|| view! { <td>{key.namespace.clone()}</td> })}
-            <td class="name"><a href=crate::route::Route::install(&key)>{key.name.clone()}</a></td>
-            <td><a href=crate::route::Route::package(&p.package_name, &p.version)>{p.package_name.clone()}</a></td>
-            <td>{p.version.clone()}{
-                let p = p.clone();
-                move || newest.update_for(&p).map(|v| {
-                    let title = format!("{v} is available: Upgrade on its page");
-                    view! { <span class="update-available" title=title>" → "{v}</span> }
-                })
-            }</td>
-            <td>{if p.installed_version.is_empty() { "—".to_string() } else { p.installed_version.clone() }}</td>
-            <td>{if p.repository.is_empty() { "default".to_string() } else { p.repository.clone() }}</td>
-            <td><span class=state_class title=tooltip>{p.state.clone()}</span>{p.suspended.then(|| view! { <span class="suspended">" suspended"</span> })}</td>
+        <tr data-name=data_name data-namespace=data_namespace aria-rowindex=index>
+            {namespaced.then(|| view! { <td>{namespace}</td> })}
+            <td class="name"><a href=crate::route::Route::install(&link)>{name}</a></td>
+            <td><a href=move || p.with(|p| crate::route::Route::package(&p.package_name, &p.version))>{move || p.with(|p| p.package_name.clone())}</a></td>
+            <td>{move || p.with(|p| p.version.clone())}{update}</td>
+            <td>{move || p.with(|p| or(&p.installed_version, "—"))}</td>
+            <td>{move || p.with(|p| or(&p.repository, "default"))}</td>
+            <td>
+                <span class=move || p.with(|p| format!("state {}", p.state.to_ascii_lowercase())) title=tooltip>{move || p.with(|p| p.state.clone())}</span>
+                {move || p.with(|p| p.suspended).then(|| view! { <span class="suspended">" suspended"</span> })}
+            </td>
         </tr>
     }
 }
@@ -151,7 +247,9 @@ fn PackageRow(p: pb::Package, namespaced: bool, newest: Newest) -> impl IntoView
 /// Also Upgrade all: every install to the newest version its dependents accept.
 #[component]
 pub fn NeedsAttention(live: Live) -> impl IntoView {
-    let troubled = move || {
+    // One pass over the packages per change (comparing a word each: no copies but of the
+    // troubled ones), shared by everything below.
+    let troubled = Memo::new(move |_| {
         live.model.with(|m| {
             m.packages
                 .as_ref()
@@ -163,7 +261,7 @@ pub fn NeedsAttention(live: Live) -> impl IntoView {
                 })
                 .unwrap_or_default()
         })
-    };
+    });
     let answer = RwSignal::new(String::new());
     let act = move |key: Option<pb::PackageKey>, action: pb::act_request::Action| {
         let request = pb::ActRequest {
@@ -185,11 +283,11 @@ pub fn NeedsAttention(live: Live) -> impl IntoView {
             <button class="button" id="upgrade-all" on:click=move |_| act(None, pb::act_request::Action::UpgradeAll)>"Upgrade all"</button>
             <span id="attention-result" class="muted">{move || answer.get()}</span>
         </div>
-        <Show when=move || !troubled().is_empty()>
+        <Show when=move || troubled.with(|t| !t.is_empty())>
             <section class="attention" id="needs-attention">
-                <h2>"Needs attention "<span class="count">{move || troubled().len()}</span></h2>
+                <h2>"Needs attention "<span class="count">{move || troubled.with(Vec::len)}</span></h2>
                 <ul>
-                    <For each=troubled key=|p| (p.key.clone().unwrap_or_default().namespace, p.key.clone().unwrap_or_default().name, p.resource_version.clone()) let:p>
+                    <For each=move || troubled.get() key=|p| (p.key.clone().unwrap_or_default().namespace, p.key.clone().unwrap_or_default().name, p.resource_version.clone()) let:p>
                         {
                             let key = p.key.clone().unwrap_or_default();
                             let shown = if key.namespace.is_empty() { key.name.clone() } else { format!("{}/{}", key.namespace, key.name) };

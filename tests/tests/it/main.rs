@@ -9,6 +9,7 @@ mod foreign_origin;
 mod install;
 mod install_page;
 mod lazy_pages;
+mod many_packages;
 mod module_cycles;
 mod open_page;
 mod token;
