@@ -38,13 +38,22 @@ pub fn InstallPage(live: Live, namespace: String, name: String) -> impl IntoView
         })
     });
     let k3 = key.clone();
+    // Latest wins: two changes close together send two reads, and the first may answer
+    // last; only the newest read's answer is shown, so the page never goes back to a
+    // state the install has left (it once stayed "Pending" after the stream said Ready).
+    let serial = StoredValue::new(0u64);
     Effect::new(move |_| {
         if version.get().is_none() {
             return;
         }
         let key = k3.clone();
+        serial.update_value(|n| *n += 1);
+        let mine = serial.get_value();
         leptos::task::spawn_local(async move {
             let r = crate::rpc::get_install(key).await;
+            if serial.get_value() != mine {
+                return; // a newer read is in flight
+            }
             details.set(Some(r.map_err(|s| s.message().to_string())));
         });
     });

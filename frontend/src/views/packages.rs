@@ -57,8 +57,13 @@ impl Newest {
             live.model
                 .with(|m| m.catalogue.as_ref().map(|c| c.encode_to_vec()))
         });
+        // Latest wins, as on the install page: an answer to an older catalogue's read
+        // never overwrites a newer one's.
+        let serial = StoredValue::new(0u64);
         Effect::new(move |_| {
             catalogue.track();
+            serial.update_value(|n| *n += 1);
+            let mine = serial.get_value();
             for (name, repository) in pairs.get() {
                 leptos::task::spawn_local(async move {
                     let asked = pb::PackageDetailsRequest {
@@ -66,7 +71,9 @@ impl Newest {
                         repository: repository.clone(),
                         version: String::new(),
                     };
-                    if let Ok(d) = crate::rpc::get_package_details(asked).await {
+                    if let Ok(d) = crate::rpc::get_package_details(asked).await
+                        && serial.get_value() == mine
+                    {
                         versions.update(|all| {
                             all.insert((name, repository), d.versions);
                         });
