@@ -7,10 +7,24 @@
 //! repository cache), drift checks, status writes, health.
 //!
 //! Prints a Markdown section for `cargo xtask bench`. The adaptive concurrency rows are
-//! [`adaptive`]'s (`HOIST_BENCH_ONLY=adaptive` runs only them).
+//! [`adaptive`]'s (`HOIST_BENCH_ONLY=adaptive` runs only them). For working on one
+//! measure, `-- create-to-ready`, `-- memory` (memory per package against the JSON of
+//! what it manages; with `HOIST_BENCH_HEAPTRACK=FILE` the measured process runs under
+//! heaptrack and is killed when settled, so what it holds reads as "leaked") and
+//! `-- clutter` print one line each.
 
 #[path = "operator/adaptive.rs"]
 mod adaptive;
+#[path = "operator/latency.rs"]
+mod latency;
+#[path = "operator/memory.rs"]
+mod memory;
+#[path = "operator/requests.rs"]
+mod requests;
+
+use latency::{install_during_relist, latency_p99};
+use memory::Measured;
+use requests::{OPERATOR_USER, at_rest, requests_of};
 
 use futures::{StreamExt, TryStreamExt};
 use hoist::operator::{self, OperatorOptions};
@@ -20,7 +34,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -216,11 +230,21 @@ async fn start_operator_as(
     client: &Client,
     account: Option<&str>,
 ) -> (operator::Running, hoist::reflector::RepositoryWatch) {
+    start_operator_with(client, account, OperatorOptions::default().resync).await
+}
+
+/// As [`start_operator_as`], each package looked at again every `resync`.
+async fn start_operator_with(
+    client: &Client,
+    account: Option<&str>,
+    resync: Duration,
+) -> (operator::Running, hoist::reflector::RepositoryWatch) {
     let watch = hoist::reflector::watch_repositories(client, Default::default(), "hoist-system");
     watch.synced().await;
     let opts = OperatorOptions {
         concurrency: operator::Concurrency::fixed(CONCURRENCY as u16),
         default_service_account: account.map(String::from),
+        resync,
         ..Default::default()
     };
     let running = operator::start(client.clone(), watch.clientset.clone(), opts)
@@ -326,21 +350,48 @@ async fn with_operator_as(who: As) -> (Run, devcluster::DevCluster, Client) {
         .applied_objects()
         .boxed();
     let t = Instant::now();
-    futures::stream::iter(0..PACKAGES)
+    create_packages(&api, 0..PACKAGES).await;
+    all_ready(&mut ready, PACKAGES).await;
+    let took = t.elapsed();
+    let m = &running.context.metrics;
+    let passes = metric_sum(m, "controller_runtime_reconcile_total{");
+    let writes = m.status_writes() as f64;
+    let requests = if who == As::Admin {
+        BTreeMap::new()
+    } else {
+        requests_of(&c, OPERATOR_USER)
+    };
+    running.shutdown(Duration::from_secs(5)).await;
+    let run = Run {
+        took,
+        passes: passes / PACKAGES as f64,
+        writes: writes / PACKAGES as f64,
+        requests,
+    };
+    (run, c, client)
+}
+
+/// Creates the packages `app-{i}` for `i` in `range` ([`CONCURRENCY`] at a time).
+async fn create_packages(api: &Api<Package>, range: std::ops::Range<usize>) {
+    create_packages_of(api, range, "app", "app", "v1.0.0+1").await;
+}
+
+/// Creates the packages `{prefix}-{i}` for `i` in `range`, each `package` at `version`
+/// ([`CONCURRENCY`] at a time).
+async fn create_packages_of(
+    api: &Api<Package>,
+    range: std::ops::Range<usize>,
+    prefix: &str,
+    package_name: &str,
+    version: &str,
+) {
+    futures::stream::iter(range)
         .map(|i| {
             let api = api.clone();
             async move {
-                let spec = PackageSpec {
-                    package_info: PackageInfoTemplate {
-                        name: "app".into(),
-                        version: "v1.0.0+1".into(),
-                        repository_name: None,
-                    },
-                    ..Default::default()
-                };
                 api.create(
                     &PostParams::default(),
-                    &Package::new(&format!("app-{i}"), NamespacedPackageSpec::from(spec)),
+                    &package(&format!("{prefix}-{i}"), package_name, version, None),
                 )
                 .await
                 .map(|_| ())
@@ -350,274 +401,33 @@ async fn with_operator_as(who: As) -> (Run, devcluster::DevCluster, Client) {
         .try_collect::<Vec<_>>()
         .await
         .expect("all created");
+}
+
+/// The sum of the operator's samples whose line starts with `prefix`.
+fn metric_sum(m: &hoist::operator::metrics::Metrics, prefix: &str) -> f64 {
+    m.encode()
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits on `packages` (a watch of them) until `n` distinct packages were seen Ready.
+async fn all_ready(
+    packages: &mut (impl futures::Stream<Item = Result<Package, watcher::Error>> + Unpin),
+    n: usize,
+) {
     let mut done: HashSet<String> = HashSet::new();
-    while done.len() < PACKAGES {
-        let p = ready.next().await.expect("watch open").expect("watch ok");
-        let is_ready = p.status.as_ref().is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        });
-        if is_ready {
+    while done.len() < n {
+        let p = packages
+            .next()
+            .await
+            .expect("watch open")
+            .expect("watch ok");
+        if is_ready(&p) {
             done.insert(p.name_any());
         }
     }
-    let took = t.elapsed();
-    let m = &running.context.metrics;
-    let passes: f64 = m
-        .encode()
-        .lines()
-        .filter(|l| l.starts_with("controller_runtime_reconcile_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    let writes = m.status_writes() as f64;
-    running.shutdown(Duration::from_secs(5)).await;
-    let run = Run {
-        took,
-        passes: passes / PACKAGES as f64,
-        writes: writes / PACKAGES as f64,
-    };
-    (run, c, client)
-}
-
-/// Accepts connections and never answers (a repository that hangs).
-async fn hung_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((conn, _)) = listener.accept().await {
-            held.push(conn);
-        }
-    });
-    format!("http://{addr}/")
-}
-
-/// Create-to-Ready latency of each of `n` packages (created 8 at a time), with or
-/// without one package from a hung repository installed first; returns the p99.
-async fn latency_p99(n: usize, with_hung: bool) -> Duration {
-    let (_c, client) = cluster().await;
-    add_repository(&client, "bench", serve_repository().await, true).await;
-    add_repository(&client, "hung", hung_server().await, false).await;
-    let (running, _watch) = start_operator(&client).await;
-    let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
-    if with_hung {
-        api.create(
-            &PostParams::default(),
-            &package("stuck", "app", "v1.0.0+1", Some("hung")),
-        )
-        .await
-        .expect("create");
-    }
-    let created: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Default::default();
-    let mut ready = watcher::watcher(api.clone(), Default::default())
-        .applied_objects()
-        .boxed();
-    let c2 = created.clone();
-    let creating = tokio::spawn(async move {
-        futures::stream::iter(0..n)
-            .map(|i| {
-                let api = api.clone();
-                let created = c2.clone();
-                async move {
-                    let name = format!("app-{i}");
-                    let started = Instant::now();
-                    api.create(
-                        &PostParams::default(),
-                        &package(&name, "app", "v1.0.0+1", None),
-                    )
-                    .await
-                    .expect("create");
-                    created.lock().expect("lock").insert(name, started);
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-    });
-    let mut latencies: HashMap<String, Duration> = HashMap::new();
-    while latencies.len() < n {
-        let p = ready.next().await.expect("watch open").expect("watch ok");
-        let name = p.name_any();
-        if name == "stuck" || latencies.contains_key(&name) || !is_ready(&p) {
-            continue;
-        }
-        let started = created.lock().expect("lock").get(&name).copied();
-        if let Some(t) = started {
-            latencies.insert(name, t.elapsed());
-        }
-    }
-    creating.await.expect("created");
-    running.shutdown(Duration::from_secs(1)).await;
-    let mut all: Vec<Duration> = latencies.into_values().collect();
-    all.sort();
-    all[(all.len() * 99).div_ceil(100) - 1]
-}
-
-/// `total` tiny packages installed by one operator; a second one starts (the restart's
-/// relist of all of them) and a user's install is made at once: how long until its
-/// first pass (the finalizer on it) and until it is Ready.
-async fn install_during_relist(total: usize) -> (Duration, Duration, Duration) {
-    let (_c, client) = cluster().await;
-    add_repository(&client, "bench", serve_repository().await, true).await;
-    let api: Api<Package> = Api::namespaced(client.clone(), NAMESPACE);
-    {
-        let (running, _watch) = start_operator(&client).await;
-        let mut ready = watcher::watcher(api.clone(), Default::default())
-            .applied_objects()
-            .boxed();
-        futures::stream::iter(0..total)
-            .map(|i| {
-                let api = api.clone();
-                async move {
-                    api.create(
-                        &PostParams::default(),
-                        &package(&format!("t-{i}"), "tiny", "v1.0.0", None),
-                    )
-                    .await
-                    .map(|_| ())
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await
-            .expect("all created");
-        let mut done: HashSet<String> = HashSet::new();
-        while done.len() < total {
-            let p = ready.next().await.expect("watch open").expect("watch ok");
-            if is_ready(&p) {
-                done.insert(p.name_any());
-            }
-        }
-        running.shutdown(Duration::from_secs(5)).await;
-    }
-    let mut events = watcher::watcher(
-        api.clone(),
-        watcher::Config::default().fields("metadata.name=urgent"),
-    )
-    .applied_objects()
-    .boxed();
-    let restart = Instant::now();
-    let (running, _watch) = start_operator(&client).await;
-    let started = restart.elapsed();
-    let t = Instant::now();
-    api.create(
-        &PostParams::default(),
-        &package("urgent", "tiny", "v1.0.0", None),
-    )
-    .await
-    .expect("create");
-    let mut first_pass = None;
-    loop {
-        let p = events.next().await.expect("watch open").expect("watch ok");
-        if first_pass.is_none() && !p.finalizers().is_empty() {
-            first_pass = Some(t.elapsed());
-        }
-        if is_ready(&p) {
-            break;
-        }
-    }
-    let to_ready = t.elapsed();
-    running.shutdown(Duration::from_secs(5)).await;
-    (started, first_pass.unwrap_or(to_ready), to_ready)
-}
-
-/// Resident memory of a process, from /proc.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
-/// `hoist operator` (the real binary) against `cluster`, until it has made `passes`
-/// passes and is idle; returns its RSS.
-async fn operator_rss(cluster: &devcluster::DevCluster, passes: usize) -> u64 {
-    let kubeconfig =
-        std::env::temp_dir().join(format!("hoist-bench-op-kc-{}-{passes}", std::process::id()));
-    std::fs::write(&kubeconfig, cluster.kubeconfig()).expect("kubeconfig");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args([
-            "operator",
-            "--leader-elect=false",
-            // The benchmark reads the counters; who may read them is not measured.
-            "--metrics-auth=none",
-            "--probes-listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("KUBECONFIG", &kubeconfig)
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("hoist operator");
-    let metrics = format!("http://127.0.0.1:{port}/metrics");
-    let http = reqwest::Client::new();
-    let done = |text: &str| {
-        let sum = |prefix: &str| -> f64 {
-            text.lines()
-                .filter(|l| l.starts_with(prefix))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum()
-        };
-        sum("controller_runtime_reconcile_total{") >= passes as f64
-            && sum("controller_runtime_active_workers") == 0.0
-    };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let text = match http.get(&metrics).send().await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if !text.is_empty() && done(&text) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the operator never settled");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let rss = rss_bytes(child.id().expect("pid"));
-    let _ = child.kill().await;
-    let _ = std::fs::remove_file(&kubeconfig);
-    rss
-}
-
-/// Labelled ConfigMaps no package lists, for the clutter measure.
-const CLUTTER: usize = 1000;
-
-/// Creates `n` ConfigMaps of 900 KiB in the namespace, labelled as the installed
-/// packages' (managed by Hoist, naming `app-{i}`), which no inventory lists; their bytes.
-async fn clutter(client: &Client, n: usize) -> usize {
-    use hoist_core::operator::placement::{MANAGED_BY, PACKAGE_LABEL, PACKAGE_NAMESPACE_LABEL};
-    let filler = "x".repeat(900 * 1024);
-    let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
-        Api::namespaced(client.clone(), NAMESPACE);
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let api = api.clone();
-            let cm: k8s_openapi::api::core::v1::ConfigMap =
-                serde_json::from_value(serde_json::json!({
-                    "metadata": {"name": format!("clutter-{i}"), "labels": {
-                        MANAGED_BY.0: MANAGED_BY.1,
-                        PACKAGE_LABEL: format!("app-{}", i % PACKAGES),
-                        PACKAGE_NAMESPACE_LABEL: NAMESPACE,
-                    }},
-                    "data": {"filler": filler},
-                }))
-                .expect("a ConfigMap");
-            async move { api.create(&PostParams::default(), &cm).await.map(|_| ()) }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("clutter created");
-    n * filler.len()
 }
 
 /// What the operator's run measured.
@@ -627,6 +437,9 @@ struct Run {
     passes: f64,
     /// Status writes per package.
     writes: f64,
+    /// The operator's requests from its start to all Ready, `"verb resource" → n` (only
+    /// where it is a user of its own: not in the [`As::Admin`] runs).
+    requests: BTreeMap<String, u64>,
 }
 
 #[tokio::main]
@@ -649,27 +462,22 @@ async fn main() {
         println!();
         return;
     }
-    // `cargo bench --bench operator -- clutter`: only the memory with labelled clutter,
-    // printed as a line (for working on it).
-    if std::env::args().any(|a| a == "clutter") {
+    // `cargo bench --bench operator -- memory`: only the memory rows (for working on
+    // them).
+    if std::env::args().any(|a| a == "memory") {
         let (_, installed, installed_client) = with_operator().await;
-        let rss_all = operator_rss(&installed, PACKAGES).await;
-        let bytes = clutter(&installed_client, CLUTTER).await;
-        let rss_cluttered = operator_rss(&installed, PACKAGES).await;
-        println!(
-            "RSS with {} MiB of labelled clutter / without: {:.1} MiB / {:.1} MiB = {:.2}x",
-            bytes / 1048576,
-            rss_cluttered as f64 / 1048576.0,
-            rss_all as f64 / 1048576.0,
-            rss_cluttered as f64 / rss_all as f64
-        );
+        let (_, spare, spare_client) = with_operator().await;
+        let m = Measured::measure(&installed, &installed_client, &spare, &spare_client).await;
+        for row in m.rows() {
+            println!("{row}");
+        }
         return;
     }
     // The floor and the operator in turn, twice: the best of each. These machines are
     // noisy (either side has measured 1.4x its own best in one run), and a process's
     // first round also pays for its warm-up.
     let mut f = floor().await;
-    let (mut run, _, _) = with_operator().await;
+    let (mut run, spare, spare_client) = with_operator().await;
     let (mut account, _, _) = with_operator_as(As::Account).await;
     let (mut imp, _, _) = with_operator_as(As::Impersonating).await;
     f = f.min(floor().await);
@@ -701,22 +509,15 @@ async fn main() {
         }
         return;
     }
-    // Memory: the real binary over the 1,000 installed packages vs over none.
-    let (empty, empty_client) = cluster().await;
-    add_repository(&empty_client, "bench", serve_repository().await, true).await;
-    let rss_none = operator_rss(&empty, 0).await;
-    let rss_all = operator_rss(&installed, PACKAGES).await;
-    // Clutter: large ConfigMaps labelled as the installed packages' that no inventory
-    // lists (what a tenant can make in its own namespace), then the same measure.
-    let clutter_bytes = clutter(&installed_client, CLUTTER).await;
-    let rss_cluttered = operator_rss(&installed, PACKAGES).await;
-    drop((empty, empty_client, installed, installed_client));
+    let memory = Measured::measure(&installed, &installed_client, &spare, &spare_client).await;
+    drop((installed, installed_client, spare, spare_client));
     // A first run warms what the process keeps (allocator, connection pools), so the
     // two measured runs start alike.
     let _ = latency_p99(100, false).await;
     let without = latency_p99(100, false).await;
     let with = latency_p99(100, true).await;
     let (restarted, first_pass, urgent_ready) = install_during_relist(10_000).await;
+    let (rest_requests, rest_passes, rest_made) = at_rest().await;
     let adaptive_rows = adaptive::rows().await;
     let o = run.took;
     println!("## operator\n");
@@ -739,25 +540,18 @@ async fn main() {
         "| status writes per package (Ready; a Progressing one first only for a package not Ready within a second) | {:.1} |",
         run.writes
     );
-    println!(
-        "| memory per managed package: `hoist operator` RSS over {PACKAGES} installed packages minus over none, / {PACKAGES} | ({:.1} MiB − {:.1} MiB) / {PACKAGES} = **{:.1} KiB** |",
-        rss_all as f64 / 1048576.0,
-        rss_none as f64 / 1048576.0,
-        (rss_all.saturating_sub(rss_none)) as f64 / 1024.0 / PACKAGES as f64
-    );
+    for row in memory.rows() {
+        println!("{row}");
+    }
+    let rest = (rest_requests, rest_passes, rest_made);
+    for row in requests::rows(&account.requests, o, f, rest) {
+        println!("{row}");
+    }
     println!(
         "| create to all Ready, the operator as a ServiceAccount (bound to `cluster-admin`): every Package's writes impersonating its namespace's ServiceAccount (bound to `edit`) / with the operator's own rights | {:.0} ms / {:.0} ms = **{:.2}×** |",
         imp.took.as_secs_f64() * 1000.0,
         account.took.as_secs_f64() * 1000.0,
         imp.took.as_secs_f64() / account.took.as_secs_f64()
-    );
-    println!(
-        "| `hoist operator` RSS over the {PACKAGES} packages with {CLUTTER} ConfigMaps of {:.0} KiB labelled as theirs that no inventory lists ({:.0} MiB) / without them | {:.1} MiB / {:.1} MiB = **{:.2}×** |",
-        clutter_bytes as f64 / CLUTTER as f64 / 1024.0,
-        clutter_bytes as f64 / 1048576.0,
-        rss_cluttered as f64 / 1048576.0,
-        rss_all as f64 / 1048576.0,
-        rss_cluttered as f64 / rss_all as f64
     );
     println!(
         "| install→Ready p99 of 100 packages while one package's repository accepts connections and never answers / without it | {:.0} ms / {:.0} ms = **{:.2}×** |",

@@ -150,7 +150,7 @@ fn condition(c: &Cluster, t: &str) -> String {
     c.status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|x| x.type_ == t))
-        .map_or_else(|| "-".to_string(), |x| x.status.clone())
+        .map_or_else(|| "-".to_string(), |x| x.status.to_string())
 }
 
 /// `cluster list`: one line per cluster, with "billed now" at the end.

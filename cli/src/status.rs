@@ -104,7 +104,7 @@ pub fn render(
         for o in &status.objects {
             let name = match &o.namespace {
                 Some(ns) => format!("{ns}/{}", o.name),
-                None => o.name.clone(),
+                None => o.name.to_string(),
             };
             let _ = writeln!(
                 out,
@@ -164,7 +164,7 @@ fn verdict(
         c.observed_generation.is_none() || c.observed_generation == generation
     };
     if let Some(f) = cond("Failed").filter(|c| c.status == "True" && current(c)) {
-        return Some(Err((f.reason.clone(), f.message.clone())));
+        return Some(Err((f.reason.to_string(), f.message.clone())));
     }
     cond("Ready")
         .filter(|c| c.status == "True" && current(c))

@@ -101,7 +101,7 @@ pub(super) async fn write(
         let before = old.conditions.iter().find(|o| o.type_ == c.type_);
         c.last_transition_time = match before {
             Some(b) if b.status == c.status => b.last_transition_time.clone(),
-            _ => Some(time::to_rfc3339(now)),
+            _ => Some(time::to_rfc3339(now).into()),
         };
     }
     let visible_change = without_times(&old) != without_times(&next);
@@ -150,7 +150,7 @@ pub(super) async fn say_deleting(
         return Ok(());
     }
     let mut c = condition(conditions::deleting(&time::to_rfc3339(at)));
-    c.last_transition_time = Some(time::to_rfc3339(time::now()));
+    c.last_transition_time = Some(time::to_rfc3339(time::now()).into());
     status.conditions.push(c);
     let api: Api<Cluster> =
         Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());

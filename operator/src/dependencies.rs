@@ -137,8 +137,8 @@ fn owned(at: &InstallRef) -> OwnedResource {
         group: hoist_kube::types::GROUP.into(),
         version: "v1alpha1".into(),
         kind: at.kind().into(),
-        name: at.name.clone(),
-        namespace: at.namespace.clone(),
+        name: at.name.clone().into(),
+        namespace: at.namespace.as_deref().map(Into::into),
         marked_for_deletion: false,
     }
 }

@@ -12,7 +12,13 @@ use hoist_kube::types::PackageStatus;
 
 fn ready(s: Option<&PackageStatus>) -> Option<(String, String, String)> {
     s.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        .map(|c| {
+            (
+                c.status.to_string(),
+                c.reason.to_string(),
+                c.message.clone(),
+            )
+        })
 }
 
 /// Whether the `Ready` condition moves (status or reason) from `old` to `new`.

@@ -220,28 +220,54 @@ impl Objects {
             // A (re)list's objects, swapped in whole when it is done (as kube-runtime's
             // reflector does): an object deleted while the watch was down goes.
             let mut relisted: HashMap<Key, Arc<str>> = HashMap::new();
+            // The first list finds nothing new: every pass needing this kind waits for
+            // it, and the packages' own relist looks every package over after a start.
+            // A later relist (the watch was down) finds what changed meanwhile.
+            let mut listed = false;
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::Init) => relisted.clear(),
-                    // A (re)list is no change: its packages are looked over after
-                    // users' changes, not before.
+                    // A relist's changes are looked over after users' changes, not
+                    // before.
                     Ok(watcher::Event::InitApply(o)) => {
                         let key = key_of_object(&o);
-                        let known = store
+                        let before = store
                             .read()
                             .unwrap_or_else(|p| p.into_inner())
-                            .contains_key(&key);
-                        if !known && !this.kept(&o) {
+                            .get(&key)
+                            .cloned();
+                        if before.is_none() && !this.kept(&o) {
                             continue;
                         }
-                        this.defer(&o);
-                        if let Some(text) = as_text(&o) {
-                            relisted.insert(key, text);
+                        let Some(text) = as_text(&o) else {
+                            continue;
+                        };
+                        if listed && before.as_deref() != Some(&*text) {
+                            this.defer(&o);
                         }
+                        relisted.insert(key, text);
                     }
                     Ok(watcher::Event::InitDone) => {
-                        *store.write().unwrap_or_else(|p| p.into_inner()) =
-                            std::mem::take(&mut relisted);
+                        let before = std::mem::replace(
+                            &mut *store.write().unwrap_or_else(|p| p.into_inner()),
+                            std::mem::take(&mut relisted),
+                        );
+                        if listed {
+                            // Deleted while the watch was down: its package looks again.
+                            let now = store.read().unwrap_or_else(|p| p.into_inner());
+                            let gone: Vec<Arc<str>> = before
+                                .into_iter()
+                                .filter(|(k, _)| !now.contains_key(k))
+                                .map(|(_, text)| text)
+                                .collect();
+                            drop(now);
+                            for text in gone {
+                                if let Ok(o) = serde_json::from_str::<DynamicObject>(&text) {
+                                    this.defer(&o);
+                                }
+                            }
+                        }
+                        listed = true;
                         let _ = ready_tx.send(true);
                     }
                     Ok(watcher::Event::Apply(o)) => {
@@ -522,8 +548,10 @@ pub fn listed(status: Option<&hoist_kube::types::PackageStatus>, o: &DynamicObje
     });
     let namespace = o.namespace();
     let name = o.name_any();
-    status
-        .owned_resources
-        .iter()
-        .any(|r| r.kind == kind && r.group == group && r.name == name && r.namespace == namespace)
+    status.owned_resources.iter().any(|r| {
+        r.kind == kind
+            && r.group == group
+            && r.name == name
+            && r.namespace.as_deref() == namespace.as_deref()
+    })
 }

@@ -122,7 +122,7 @@ pub async fn ensure(
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     status.last_update_timestamp = Some(now.clone());
     for c in &mut status.conditions {
-        c.last_transition_time = Some(now.clone());
+        c.last_transition_time = Some(now.clone().into());
     }
     let api: Api<PackageInfo> = Api::all(ctx.client.clone());
     if existing.is_none() {

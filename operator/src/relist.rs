@@ -11,7 +11,8 @@
 //!
 //! Guarantees: every listed package still gets its pass (drift that happened while the
 //! operator was down is found); the deferred queue never blocks the watch (it is
-//! unbounded, holding one reference per package at most); a pass that never comes for a
+//! unbounded: a reference per listed package and per applied object a restart finds,
+//! passed on to the controller, which merges repeats of one package); a pass that never comes for a
 //! released reference (the package was deleted) delays the next batch by at most
 //! [`PACE_TIMEOUT`], never forever.
 

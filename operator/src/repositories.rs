@@ -64,10 +64,10 @@ pub async fn run(
             };
             let ready = Condition {
                 type_: "Ready".into(),
-                status: status.clone(),
-                reason: reason.clone(),
+                status: status.clone().into(),
+                reason: reason.clone().into(),
                 message: message.clone(),
-                last_transition_time: Some(since.clone()),
+                last_transition_time: Some(since.clone().into()),
                 observed_generation: None,
             };
             let patch = Patch::Merge(json!({"status": {"conditions": [ready]}}));

@@ -35,12 +35,12 @@ pub fn conditions_for(
             let previous = old.iter().find(|o| o.type_ == c.type_);
             let since = match previous {
                 Some(p) if p.status == c.status => p.last_transition_time.clone(),
-                _ => Some(now.to_string()),
+                _ => Some(now.to_string().into()),
             };
             Condition {
-                type_: c.type_.to_string(),
-                status: c.status.to_string(),
-                reason: c.reason,
+                type_: c.type_.to_string().into(),
+                status: c.status.to_string().into(),
+                reason: c.reason.into(),
                 message: c.message,
                 last_transition_time: since,
                 observed_generation: generation,
@@ -51,22 +51,22 @@ pub fn conditions_for(
 
 pub fn owned(r: &ObjectRef) -> OwnedResource {
     OwnedResource {
-        group: r.group.clone(),
-        version: r.version.clone(),
-        kind: r.kind.clone(),
-        name: r.name.clone(),
-        namespace: (!r.namespace.is_empty()).then(|| r.namespace.clone()),
+        group: r.group.clone().into(),
+        version: r.version.clone().into(),
+        kind: r.kind.clone().into(),
+        name: r.name.clone().into(),
+        namespace: (!r.namespace.is_empty()).then(|| r.namespace.as_str().into()),
         marked_for_deletion: false,
     }
 }
 
 pub fn reference(o: &OwnedResource) -> ObjectRef {
     ObjectRef {
-        group: o.group.clone(),
-        version: o.version.clone(),
-        kind: o.kind.clone(),
-        namespace: o.namespace.clone().unwrap_or_default(),
-        name: o.name.clone(),
+        group: o.group.to_string(),
+        version: o.version.to_string(),
+        kind: o.kind.to_string(),
+        namespace: o.namespace.clone().unwrap_or_default().to_string(),
+        name: o.name.to_string(),
     }
 }
 
@@ -80,21 +80,21 @@ pub fn objects(applied: &[(Applied, Health)], before: &[ObjectStatus]) -> Vec<Ob
         .take(MAX_LISTED_OBJECTS)
         .map(|(a, h)| {
             let namespace =
-                (!a.reference.namespace.is_empty()).then(|| a.reference.namespace.clone());
+                (!a.reference.namespace.is_empty()).then(|| a.reference.namespace.as_str().into());
             let previous = before.iter().find(|o| {
                 o.kind == a.reference.kind && o.namespace == namespace && o.name == a.reference.name
             });
             let action = match (a.action, previous) {
                 (crate::apply::Action::Unchanged, Some(p)) => p.action.clone(),
-                (action, _) => action.as_str().to_string(),
+                (action, _) => action.as_str().to_string().into(),
             };
             ObjectStatus {
-                kind: a.reference.kind.clone(),
+                kind: a.reference.kind.clone().into(),
                 namespace,
-                name: a.reference.name.clone(),
+                name: a.reference.name.clone().into(),
                 action,
-                health: h.status.as_str().to_string(),
-                message: h.message.clone(),
+                health: h.status.as_str().to_string().into(),
+                message: h.message.clone().into(),
             }
         })
         .collect()
@@ -274,7 +274,7 @@ mod tests {
                 name: "web".into(),
                 action: action.into(),
                 health: health.into(),
-                message: format!("{health} now"),
+                message: format!("{health} now").into(),
             }],
             ..Default::default()
         };
@@ -332,6 +332,6 @@ mod tests {
             .iter()
             .find(|c| c.type_ == "Ready")
             .map(|c| c.last_transition_time.clone());
-        assert_eq!(ready_now, Some(Some("t3".to_string())));
+        assert_eq!(ready_now, Some(Some("t3".into())));
     }
 }

@@ -106,7 +106,7 @@ fn condition(c: &Cluster, type_: &str) -> Option<String> {
         .conditions
         .iter()
         .find(|x| x.type_ == type_)
-        .map(|x| x.status.clone())
+        .map(|x| x.status.to_string())
 }
 
 async fn member_identity(member: &DevCluster) -> String {

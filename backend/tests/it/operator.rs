@@ -45,7 +45,7 @@ async fn a_package_is_really_installed_becomes_ready_only_when_its_workload_is_a
     let kinds: Vec<(String, String)> = status
         .owned_resources
         .iter()
-        .map(|o| (o.kind.clone(), o.name.clone()))
+        .map(|o| (o.kind.to_string(), o.name.to_string()))
         .collect();
     assert_eq!(
         kinds,
@@ -314,7 +314,7 @@ async fn a_cluster_package_creates_its_default_namespace_and_removes_it_with_its
         .expect("status")
         .owned_resources
         .iter()
-        .map(|o| o.kind.clone())
+        .map(|o| o.kind.to_string())
         .collect();
     assert!(owned.contains(&"Namespace".to_string()), "{owned:?}");
     let namespaces: Api<Namespace> = Api::all(h.client.clone());
@@ -837,7 +837,7 @@ async fn a_glasskube_format_repository_installs_with_its_dependency_and_componen
     let owned: Vec<String> = status
         .owned_packages
         .iter()
-        .map(|o| o.name.clone())
+        .map(|o| o.name.to_string())
         .collect();
     assert_eq!(owned, ["crd-lib"]);
     let namespaces: Api<Namespace> = Api::all(h.client.clone());

@@ -279,7 +279,7 @@ async fn an_upgrade_prunes_what_the_new_version_no_longer_has_and_a_secret_value
         .expect("status")
         .owned_resources
         .iter()
-        .map(|o| o.name.clone())
+        .map(|o| o.name.to_string())
         .collect();
     assert_eq!(owned, ["notes-kept"]);
 }

@@ -286,7 +286,7 @@ async fn prune_brakes_keep_durable_objects_annotated_ones_and_everything_on_an_e
     let kept: Vec<String> = status
         .kept_resources
         .iter()
-        .map(|k| k.name.clone())
+        .map(|k| k.name.to_string())
         .collect();
     assert_eq!(kept, ["gadgets.keeper.example"], "{status:?}");
     assert!(

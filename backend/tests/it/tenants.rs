@@ -180,6 +180,7 @@ fn reason(p: &Package, type_: &str) -> String {
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
         .map(|c| c.reason.clone())
         .unwrap_or_default()
+        .to_string()
 }
 
 /// Requests `user` made, by `verb resource` (devcluster's per-user counters).

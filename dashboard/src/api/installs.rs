@@ -142,9 +142,9 @@ pub async fn details(
         .conditions
         .iter()
         .map(|c| pb::Condition {
-            r#type: c.type_.clone(),
-            status: c.status.clone(),
-            reason: c.reason.clone(),
+            r#type: c.type_.to_string(),
+            status: c.status.to_string(),
+            reason: c.reason.to_string(),
             message: c.message.clone(),
             since_unix_ms: unix_ms(c.last_transition_time.as_deref()),
         })
@@ -153,12 +153,12 @@ pub async fn details(
         .objects
         .iter()
         .map(|o| pb::ObjectState {
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone().unwrap_or_default(),
-            name: o.name.clone(),
-            action: o.action.clone(),
-            health: o.health.clone(),
-            message: o.message.clone(),
+            kind: o.kind.to_string(),
+            namespace: o.namespace.clone().unwrap_or_default().to_string(),
+            name: o.name.to_string(),
+            action: o.action.to_string(),
+            health: o.health.to_string(),
+            message: o.message.to_string(),
         })
         .collect();
     let owned_packages = status

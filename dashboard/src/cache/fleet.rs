@@ -111,7 +111,10 @@ fn row(c: &Cluster) -> ClusterRow {
             namespace: c.namespace().unwrap_or_default(),
             name: c.name_any(),
             state: state.as_str().into(),
-            reason: cond.map(|x| x.reason.clone()).unwrap_or_default(),
+            reason: cond
+                .map(|x| x.reason.clone())
+                .unwrap_or_default()
+                .to_string(),
             message: cond
                 .map(|x| x.message.clone())
                 .filter(|m| !m.is_empty())

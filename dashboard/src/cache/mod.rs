@@ -1,7 +1,8 @@
 //! The dashboard's caches: kube reflectors per kind ([`reflectors`], over the shared
 //! loop and readiness gate of [`hoist_kube::reflector`]), and the change hub the dashboard
 //! streams from ([`hub`]). `hub` is domain code with no Kubernetes types;
-//! `reflectors` and `convert` are the adapter.
+//! `reflectors`, `view` (what the package reflectors parse) and `convert` are the
+//! adapter.
 
 pub mod convert;
 pub mod fleet;
@@ -9,3 +10,4 @@ pub mod hub;
 pub mod reflectors;
 pub mod shared;
 pub mod stored;
+pub mod view;

@@ -6,6 +6,7 @@
 
 use super::convert;
 use super::hub::Hub;
+use super::view::View;
 use crate::metrics::Metrics;
 use hoist_kube::reflector::driver::{Ctx, ToSink, run};
 use hoist_kube::reflector::readiness::Gate;
@@ -114,10 +115,11 @@ pub fn start(
         gate,
         on_error: Some(Arc::new(move |kind| metrics.watch_error(kind))),
     };
+    // Packages are read as their views: only what a row shows is parsed.
     let cluster_packages =
-        PackageSink::new(hub.clone(), Scope::Cluster, convert::from_cluster_package);
-    let packages = PackageSink::new(hub, Scope::Namespaced, convert::from_package);
-    reflect::<ClusterPackage>(
+        PackageSink::new(hub.clone(), Scope::Cluster, convert::from_cluster_view);
+    let packages = PackageSink::new(hub, Scope::Namespaced, convert::from_view);
+    reflect::<View<ClusterPackage>>(
         tasks,
         "the ClusterPackage reflector",
         "ClusterPackage",
@@ -126,7 +128,7 @@ pub fn start(
         Some(cluster_packages),
         false,
     );
-    reflect::<Package>(
+    reflect::<View<Package>>(
         tasks,
         "the Package reflector",
         "Package",

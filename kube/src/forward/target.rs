@@ -100,11 +100,11 @@ fn inventory(install: &Install) -> Vec<ObjectRef> {
             s.owned_resources
                 .iter()
                 .map(|o| ObjectRef {
-                    group: o.group.clone(),
-                    version: o.version.clone(),
-                    kind: o.kind.clone(),
-                    namespace: o.namespace.clone().unwrap_or_default(),
-                    name: o.name.clone(),
+                    group: o.group.to_string(),
+                    version: o.version.to_string(),
+                    kind: o.kind.to_string(),
+                    namespace: o.namespace.clone().unwrap_or_default().to_string(),
+                    name: o.name.to_string(),
                 })
                 .collect()
         })

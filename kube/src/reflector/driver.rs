@@ -6,7 +6,9 @@
 //! many objects it has (`limit=1`, reading `remainingItemCount`: one request, beside
 //! the list) so its progress has a total; a faster list needs no progress bar and is
 //! not slowed by the extra request. The watcher relists after a 410 and rewatches
-//! after a dropped stream.
+//! after a dropped stream. A kind without a sink (only counted for the gate) is
+//! watched as metadata only (`PartialObjectMetadata`): the API server sends, and the
+//! loop parses, names and versions instead of whole objects.
 //!
 //! Guarantees: the loop never ends by itself (kube-rs retries every error with
 //! backoff); a 403 or 404 on an optional kind makes it synced, empty and unavailable
@@ -15,7 +17,9 @@
 use super::readiness::Gate;
 use crate::sink::Sink;
 use futures::StreamExt;
+use futures::future::Either;
 use kube::api::ListParams;
+use kube::core::PartialObjectMeta;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource};
@@ -82,8 +86,29 @@ pub async fn run<K>(
         let mut relists = relists;
         loop {
             let cfg = watcher::Config::default().page_size(PAGE_SIZE);
-            let events = watcher::watcher(api.clone(), cfg).default_backoff();
-            let following = follow(events, kind, &ctx, sink.clone(), optional);
+            // A kind only counted is watched as metadata: the API server sends names
+            // and versions, not whole objects, and nothing whole is parsed here.
+            // (Cluster-wide ones only: every kind counted today is.)
+            let following = match (&sink, api.namespace()) {
+                (None, None) => {
+                    let metadata =
+                        Api::<PartialObjectMeta<K>>::all_with(api.clone().into_client(), &());
+                    Either::Right(follow(
+                        watcher::watcher(metadata, cfg).default_backoff(),
+                        kind,
+                        &ctx,
+                        None,
+                        optional,
+                    ))
+                }
+                _ => Either::Left(follow(
+                    watcher::watcher(api.clone(), cfg).default_backoff(),
+                    kind,
+                    &ctx,
+                    sink.clone(),
+                    optional,
+                )),
+            };
             let Some(rx) = relists.as_mut() else {
                 return following.await;
             };

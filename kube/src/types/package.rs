@@ -1,4 +1,5 @@
 use super::Condition;
+use compact_str::CompactString;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -100,12 +101,12 @@ pub struct PackageSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnedResource {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub name: String,
+    pub group: CompactString,
+    pub version: CompactString,
+    pub kind: CompactString,
+    pub name: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<CompactString>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub marked_for_deletion: bool,
 }
@@ -115,17 +116,17 @@ pub struct OwnedResource {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectStatus {
-    pub kind: String,
+    pub kind: CompactString,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
+    pub namespace: Option<CompactString>,
+    pub name: CompactString,
     /// What the operator last did to it: `Created`, `Configured`, or `Unchanged` when
     /// it never had to write it.
-    pub action: String,
+    pub action: CompactString,
     /// kstatus' verdict: `Current`, `InProgress`, `Failed` or `Terminating`.
-    pub health: String,
+    pub health: CompactString,
     #[serde(default)]
-    pub message: String,
+    pub message: CompactString,
 }
 
 /// The status shared by ClusterPackage and Package.

@@ -101,7 +101,7 @@ pub fn condition(
         .conditions
         .iter()
         .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.message.clone()))
+        .map(|c| (c.status.to_string(), c.message.clone()))
 }
 
 pub fn is_ready(p: Option<&Package>) -> bool {
