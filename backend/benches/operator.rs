@@ -462,6 +462,25 @@ async fn main() {
         println!();
         return;
     }
+    // HOIST_BENCH_ONLY=relist: only a user's install during a restart's relist.
+    if std::env::var("HOIST_BENCH_ONLY").is_ok_and(|o| o == "relist") {
+        let (started, first, ready) = install_during_relist(10_000).await;
+        println!("start {started:?}, first pass {first:?}, Ready {ready:?}");
+        return;
+    }
+    // HOIST_BENCH_ONLY=latency: only the hung-repository latency, as a line.
+    if std::env::var("HOIST_BENCH_ONLY").is_ok_and(|o| o == "latency") {
+        let without = latency_p99(100, false).await;
+        let with = latency_p99(100, true).await;
+        println!("p99 {with:?} with a hung repository, {without:?} without");
+        return;
+    }
+    // HOIST_BENCH_ONLY=rest: only the at-rest request count, as a line.
+    if std::env::var("HOIST_BENCH_ONLY").is_ok_and(|o| o == "rest") {
+        let (n, passes, made) = at_rest().await;
+        println!("{n:.2} requests per package at rest over {passes:.1} passes each: {made:?}");
+        return;
+    }
     // `cargo bench --bench operator -- memory`: only the memory rows (for working on
     // them).
     if std::env::args().any(|a| a == "memory") {
@@ -509,15 +528,20 @@ async fn main() {
         }
         return;
     }
+    eprintln!("operator bench: memory");
     let memory = Measured::measure(&installed, &installed_client, &spare, &spare_client).await;
     drop((installed, installed_client, spare, spare_client));
     // A first run warms what the process keeps (allocator, connection pools), so the
     // two measured runs start alike.
+    eprintln!("operator bench: latency");
     let _ = latency_p99(100, false).await;
     let without = latency_p99(100, false).await;
     let with = latency_p99(100, true).await;
+    eprintln!("operator bench: relist");
     let (restarted, first_pass, urgent_ready) = install_during_relist(10_000).await;
+    eprintln!("operator bench: at rest");
     let (rest_requests, rest_passes, rest_made) = at_rest().await;
+    eprintln!("operator bench: adaptive");
     let adaptive_rows = adaptive::rows().await;
     let o = run.took;
     println!("## operator\n");
