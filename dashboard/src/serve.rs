@@ -223,6 +223,16 @@ fn start_caches(
         .ttl
         .clamp(Duration::from_secs(5), Duration::from_secs(30));
     let catalogue = LiveCatalogue::start(repositories.clone(), interval, tasks);
+    let signals = crate::api::watch_signals::Signals {
+        status: gate.subscribe(),
+        catalogue: catalogue.subscribe(),
+        fleet: fleet.clone(),
+        stop: stopped.clone(),
+    };
+    tasks.spawn_watched(
+        "the Watch streams' signals",
+        crate::api::watch_signals::run(hub.clone(), signals, opts.heartbeat),
+    );
     DashboardService {
         gate,
         hub,
@@ -231,7 +241,6 @@ fn start_caches(
         catalogue,
         client,
         shutdown: stopped,
-        heartbeat: opts.heartbeat,
         retry_after: Duration::from_secs(1),
         fleet,
         fleet_view,

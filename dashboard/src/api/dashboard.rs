@@ -29,8 +29,6 @@ pub struct DashboardService {
     /// For writes only (installs): reads come from the caches.
     pub client: kube::Client,
     pub shutdown: watch::Receiver<bool>,
-    /// Sent on an idle stream so clients and proxies know it is alive.
-    pub heartbeat: Duration,
     /// The RetryInfo delay unary reads suggest while the caches sync.
     pub retry_after: Duration,
     /// The fleet's message, rebuilt on every change ([`crate::cache::fleet::publish`]).

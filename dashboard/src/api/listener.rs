@@ -86,6 +86,10 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
+        // One `write` of a flattened buffer rather than a `writev` of the chunk's
+        // three parts: a stream's change is a few hundred bytes, the copy is nothing
+        // next to the syscall, and it measured cheaper per stream (decision 0041).
+        .writev(false)
         .header_read_timeout(limits.header_read_timeout);
     builder
         .http2()

@@ -16,6 +16,7 @@ pub mod sources;
 pub mod status;
 pub mod watch;
 pub mod watch_route;
+pub mod watch_signals;
 
 use crate::cache::hub::Hub;
 use crate::metrics::Metrics;

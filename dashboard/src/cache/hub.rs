@@ -69,6 +69,12 @@ pub enum HubEvent {
     /// A relist changed more than the ring can hold (or loaded a scope whole): every
     /// stream sends a fresh snapshot.
     Resync,
+    /// Something a stream sends besides packages may have changed (status, catalogue,
+    /// fleet) or the server stops: each stream reads its own watch channels
+    /// (`api::watch`). Sent by [`Hub::control`].
+    Control,
+    /// Time for a heartbeat on every stream (sent by [`Hub::heartbeat`]).
+    Heartbeat(hoist_proto::v1::Heartbeat),
 }
 
 /// Where a subscriber starts.
@@ -355,6 +361,27 @@ impl Hub {
         (start, rx)
     }
 
+    /// A receiver of what is broadcast from now on, without a start: for a stream that
+    /// waits for READY (it sees [`HubEvent::Control`]s) before it [`Self::subscribe`]s.
+    pub fn signals(&self) -> broadcast::Receiver<HubEvent> {
+        self.tx.subscribe()
+    }
+
+    /// Tells every stream to re-read its signals ([`HubEvent::Control`]). Never waits.
+    pub fn control(&self) {
+        let _ = self.tx.send(HubEvent::Control);
+    }
+
+    /// Sends every stream a heartbeat carrying the current revision and the time.
+    pub fn heartbeat(&self) {
+        let beat = hoist_proto::v1::Heartbeat {
+            revision: self.revision(),
+            server_unix_ms: hoist_kube::reflector::readiness::unix_ms(),
+        };
+        let _ = self.tx.send(HubEvent::Heartbeat(beat));
+    }
+
+    /// Streams subscribed: open `Watch` streams, before READY and after.
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
     }
