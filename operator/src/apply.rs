@@ -248,7 +248,7 @@ async fn apply_one(ctx: &Context, package: &PackageId, p: Planned) -> Result<App
     let cached = ctx.objects.get(&kind, ns, &r.name);
     tracing::debug!(object = %r.describe(), cached = cached.is_some(), "apply");
     let live = match cached {
-        Some(o) => Some(serde_json::to_value(&*o)?),
+        Some(o) => Some(o),
         None => {
             // Not among what Hoist applied: absent (then one create does it), or
             // someone else's (the create says AlreadyExists; then it is read).

@@ -28,6 +28,7 @@ use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -360,13 +361,9 @@ impl Objects {
 
     /// The stored object, if the kind is watched and the object exists and is Hoist's;
     /// else one this operator created less than [`CREATED_TRUSTED_FOR`] ago that the
-    /// watch has not delivered yet.
-    pub fn get(
-        &self,
-        kind: &Kind,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Arc<DynamicObject>> {
+    /// watch has not delivered yet. As JSON, parsed from the stored text straight into
+    /// what the apply compares (no typed object in between).
+    pub fn get(&self, kind: &Kind, namespace: Option<&str>, name: &str) -> Option<Value> {
         let key: Created = (
             Self::key(kind),
             namespace.map(String::from),
@@ -381,8 +378,8 @@ impl Objects {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&(key.1.clone(), key.2.clone()))
                 .cloned();
-            text.and_then(|t| match serde_json::from_str::<DynamicObject>(&t) {
-                Ok(o) => Some(Arc::new(o)),
+            text.and_then(|t| match serde_json::from_str::<Value>(&t) {
+                Ok(o) => Some(o),
                 Err(e) => {
                     tracing::warn!(error = %e, "a stored object does not parse back");
                     None
@@ -396,7 +393,7 @@ impl Objects {
             return stored;
         }
         match created.get(&key) {
-            Some((o, at)) if at.elapsed() < CREATED_TRUSTED_FOR => Some(o.clone()),
+            Some((o, at)) if at.elapsed() < CREATED_TRUSTED_FOR => serde_json::to_value(&**o).ok(),
             Some(_) => {
                 created.remove(&key);
                 None
