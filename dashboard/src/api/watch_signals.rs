@@ -41,7 +41,8 @@ impl Drop for ControlOnDrop {
 /// Runs until the stop flag turns true (or its sender is gone).
 pub async fn run(hub: Arc<Hub>, mut signals: Signals, heartbeat: Duration) {
     let _on_drop = ControlOnDrop(hub.clone());
-    let mut beat = tokio::time::interval(heartbeat);
+    // `interval` refuses a zero period; a heartbeat that often is no heartbeat anyway.
+    let mut beat = tokio::time::interval(heartbeat.max(Duration::from_millis(10)));
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate: a heartbeat is due one interval from now.
     beat.reset();
