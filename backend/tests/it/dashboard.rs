@@ -446,3 +446,35 @@ async fn raw(
         .unwrap_or(0);
     (code, text)
 }
+
+#[tokio::test]
+async fn every_live_stream_gets_a_heartbeat_each_interval_carrying_the_current_revision() {
+    let (_c, client) = cluster().await;
+    create(&client, "p0").await;
+    let opts = hoist::serve::ServeOptions {
+        heartbeat: std::time::Duration::from_millis(100),
+        ..options()
+    };
+    let running = backend(&client, opts).await;
+    let mut first = open_watch(&running).await;
+    let mut second = open_watch(&running).await;
+    let revision = snapshot(next_data(&mut first).await).revision;
+    assert_eq!(snapshot(next_data(&mut second).await).revision, revision);
+    for stream in [&mut first, &mut second] {
+        // Two beats each, well within the bound: one task beats for every stream.
+        let beats = async {
+            let mut beats = 0;
+            while beats < 2 {
+                let event = stream.message().await.expect("read").expect("open");
+                if let Some(Event::Heartbeat(h)) = event.event {
+                    assert_eq!(h.revision, revision, "no change since the snapshot");
+                    assert!(h.server_unix_ms > 0);
+                    beats += 1;
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), beats)
+            .await
+            .expect("heartbeats on every live stream");
+    }
+}
